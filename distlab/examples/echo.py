@@ -1,0 +1,14 @@
+"""Echo: the smallest node (Gossip Glomers challenge 1)."""
+
+from distlab import Node
+
+node = Node()
+
+
+@node.on("echo")
+async def echo(msg):
+    return {"type": "echo_ok", "echo": msg.body["echo"]}
+
+
+if __name__ == "__main__":
+    node.run()

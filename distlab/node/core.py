@@ -1,0 +1,306 @@
+"""`Node`: the object a node author programs against, in every runtime."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import random
+import traceback
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from distlab.node.helpers import Dedup, retry
+from distlab.node.host import ADOPT, Host
+from distlab.node.storage import Storage
+from distlab.protocol import (
+    CRASH,
+    MALFORMED_REQUEST,
+    NOT_SUPPORTED,
+    TIMEOUT,
+    Message,
+    ProtocolError,
+    RPCError,
+)
+
+Handler = Callable[[Message], Any]
+T = TypeVar("T")
+
+DEFAULT_RPC_TIMEOUT = 1.0
+PERIODIC_TASK = "distlab-periodic"
+
+
+class NodeNotReady(RuntimeError):
+    """A node method that needs a runtime (send, now, storage) was used before one was attached."""
+
+
+class Node:
+    """A protocol node: register handlers, then `run()`.
+
+    Each incoming request runs in its own asyncio task, so a handler may await
+    RPCs to other nodes without blocking the rest. Returning a dict from a
+    handler sends it as the reply; raising `RPCError` replies with that error;
+    any other exception replies with error 13 (crash), is logged, and the node
+    keeps serving.
+    """
+
+    def __init__(self) -> None:
+        self.id: str | None = None
+        self.node_ids: list[str] = []
+        self._handlers: dict[str, tuple[Handler, Dedup | None]] = {}
+        self._periodic: list[tuple[float, Callable[[], Any]]] = []
+        self._pending: dict[int, asyncio.Future[Message]] = {}
+        self._next_msg_id = 0
+        self._host: Host | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._started_periodic = False
+        adopt = ADOPT.get()
+        if adopt is not None:
+            adopt(self)
+
+    # ----- registration -------------------------------------------------------------
+    def on(self, msg_type: str, *, dedup: bool = False) -> Callable[[Handler], Handler]:
+        """Register the handler for one message type (sync or async).
+
+        With `dedup=True`, a request repeated with the same (src, msg_id) (a
+        duplicated message) is answered with the first reply instead of running
+        the handler again.
+        """
+
+        def register(fn: Handler) -> Handler:
+            self._handlers[msg_type] = (fn, Dedup() if dedup else None)
+            return fn
+
+        return register
+
+    def every(self, interval: float, fn: Callable[[], Any]) -> None:
+        """Run `fn` (sync or async) every `interval` seconds once the node is initialised."""
+        if interval <= 0:
+            raise ValueError("every() needs a positive interval")
+        self._periodic.append((interval, fn))
+        if self._started_periodic:
+            self.spawn(self._periodic_loop(interval, fn)).set_name(PERIODIC_TASK)
+
+    # ----- runtime-provided facilities ----------------------------------------------
+    @property
+    def host(self) -> Host:
+        if self._host is None:
+            raise NodeNotReady("this node is not running yet: call node.run()")
+        return self._host
+
+    def attach(self, host: Host) -> None:
+        """Called by a runtime; node authors never need it."""
+        self._host = host
+
+    @property
+    def random(self) -> random.Random:
+        """Seeded by the simulator, so every choice replays with the run."""
+        return self.host.random
+
+    @property
+    def storage(self) -> Storage:
+        return self.host.storage
+
+    def now(self) -> float:
+        """This node's clock in seconds: virtual (and possibly skewed) in the simulator."""
+        return self.host.now()
+
+    def log(self, *parts: Any) -> None:
+        self.host.log(" ".join(str(p) for p in parts))
+
+    def spawn(self, coro: Awaitable[T]) -> asyncio.Task[T]:
+        """Start a background task owned by this node (kept alive, errors logged)."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            self.log("background task failed:", "".join(traceback.format_exception(exc)).rstrip())
+
+    # ----- sending --------------------------------------------------------------------
+    def send(self, dest: str, body: dict[str, Any]) -> None:
+        """Fire and forget."""
+        if not isinstance(body, dict) or not isinstance(body.get("type"), str):
+            raise ProtocolError(f"message body to {dest} needs a string 'type': {body!r:.100}")
+        self.host.send(Message(self.id or "?", dest, body))
+
+    def reply(self, request: Message, body: dict[str, Any]) -> None:
+        """Answer a request later than its handler returns (e.g. after a quorum)."""
+        out = dict(body)
+        if request.msg_id is not None:
+            out["in_reply_to"] = request.msg_id
+        self.send(request.src, out)
+
+    def _new_msg_id(self) -> int:
+        self._next_msg_id += 1
+        return self._next_msg_id
+
+    async def rpc(
+        self, dest: str, body: dict[str, Any], timeout: float | None = DEFAULT_RPC_TIMEOUT
+    ) -> Message:
+        """Send a request and wait for its reply.
+
+        Raises RPCError with the peer's code for an error reply, and code 0
+        (timeout, indefinite: the request may still take effect) when no reply
+        comes within `timeout` seconds (None waits forever).
+        """
+        msg_id = self._new_msg_id()
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[Message] = loop.create_future()
+        self._pending[msg_id] = fut
+        timer = None
+        if timeout is not None:
+            timer = loop.call_later(timeout, _expire, fut, dest, timeout)
+        try:
+            self.send(dest, {**body, "msg_id": msg_id})
+            reply = await fut
+        finally:
+            self._pending.pop(msg_id, None)
+            if timer is not None:
+                timer.cancel()
+        if reply.body.get("type") == "error":
+            raise RPCError.from_body(reply.body)
+        return reply
+
+    async def retry(self, fn: Callable[[], Awaitable[T]], **kwargs: Any) -> T:
+        """`distlab.retry` with this node's seeded random for the jitter."""
+        kwargs.setdefault("rng", self.random)
+        return await retry(fn, **kwargs)
+
+    # ----- receiving ------------------------------------------------------------------
+    def receive(self, msg: Message) -> None:
+        """Called by the runtime for each incoming message, on the node's event loop."""
+        body = msg.body
+        reply_to = body.get("in_reply_to")
+        if reply_to is not None:
+            fut = self._pending.get(reply_to)
+            if fut is not None:
+                if not fut.done():
+                    fut.set_result(msg)
+                return
+            if body["type"] not in self._handlers:
+                return  # a late reply to an RPC that already timed out
+        mtype = body["type"]
+        if mtype == "init":
+            self._init(msg)
+            return
+        entry = self._handlers.get(mtype)
+        if entry is None:
+            if body.get("msg_id") is not None:
+                self.reply(msg, RPCError(NOT_SUPPORTED, f"unknown message type {mtype!r}").to_body())
+            else:
+                self.log(f"dropped message of unknown type {mtype!r} from {msg.src}")
+            return
+        fn, dedup = entry
+        if dedup is None and not inspect.iscoroutinefunction(fn):
+            self._finish(msg, self._call_sync(fn, msg))
+            return
+        self.spawn(self._handle(fn, dedup, msg))
+
+    def _call_sync(self, fn: Handler, msg: Message) -> Any:
+        try:
+            return fn(msg)
+        except Exception as exc:
+            return exc
+
+    async def _handle(self, fn: Handler, dedup: Dedup | None, msg: Message) -> None:
+        async def call() -> Any:
+            result = fn(msg)
+            if inspect.isawaitable(result):
+                result = await result
+            return result
+
+        try:
+            if dedup is not None and msg.msg_id is not None:
+                result = await dedup.run((msg.src, msg.msg_id), call)
+            else:
+                result = await call()
+        except Exception as exc:
+            result = exc
+        self._finish(msg, result)
+
+    def _finish(self, msg: Message, result: Any) -> None:
+        if isinstance(result, RPCError):
+            body: dict[str, Any] | None = result.to_body()
+        elif isinstance(result, Exception):
+            self.log(
+                f"handler for {msg.body['type']!r} from {msg.src} raised:\n"
+                + "".join(traceback.format_exception(result)).rstrip()
+            )
+            body = RPCError(CRASH, f"{type(result).__name__}: {result}").to_body()
+        elif result is None:
+            return
+        elif isinstance(result, dict):
+            body = result
+        else:
+            self.log(f"handler for {msg.body['type']!r} returned {type(result).__name__}, not a dict")
+            body = RPCError(CRASH, f"handler returned {type(result).__name__}, not a dict").to_body()
+        if msg.msg_id is None:
+            return
+        try:
+            self.reply(msg, body)
+        except ProtocolError as exc:
+            self.log(f"reply to {msg.src} not sent: {exc}")
+            self.reply(msg, RPCError(MALFORMED_REQUEST, str(exc)).to_body())
+
+    def _init(self, msg: Message) -> None:
+        # The id is set before any later message is looked at, so replies carry it.
+        node_id = msg.body.get("node_id")
+        node_ids = msg.body.get("node_ids")
+        if not isinstance(node_id, str) or not isinstance(node_ids, list):
+            self.reply(msg, RPCError(MALFORMED_REQUEST, "init needs node_id and node_ids").to_body())
+            return
+        self.id = node_id
+        self.node_ids = [str(n) for n in node_ids]
+        if "init" in self._handlers:
+            self.spawn(self._init_hook(msg))
+        else:
+            self._init_done(msg)
+
+    async def _init_hook(self, msg: Message) -> None:
+        try:
+            result = self._handlers["init"][0](msg)
+            if inspect.isawaitable(result):
+                await result
+        except Exception as exc:
+            self._finish(msg, exc)
+            return
+        self._init_done(msg)
+
+    def _init_done(self, msg: Message) -> None:
+        self.reply(msg, {"type": "init_ok"})
+        if not self._started_periodic:
+            self._started_periodic = True
+            for interval, fn in self._periodic:
+                self.spawn(self._periodic_loop(interval, fn)).set_name(PERIODIC_TASK)
+
+    async def _periodic_loop(self, interval: float, fn: Callable[[], Any]) -> None:
+        name = getattr(fn, "__name__", repr(fn))
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                result = fn()
+                if inspect.isawaitable(result):
+                    await result
+            except Exception as exc:
+                self.log(f"periodic {name} raised: {type(exc).__name__}: {exc}")
+
+    # ----- entry point ----------------------------------------------------------------
+    def run(self) -> None:
+        """Serve the stdin/stdout protocol until stdin closes.
+
+        Inside the simulator this returns at once: the simulator drives the node.
+        """
+        if self._host is not None or ADOPT.get() is not None:
+            return
+        from distlab.node.stdio import serve
+
+        serve(self)
+
+
+def _expire(fut: asyncio.Future[Message], dest: str, timeout: float) -> None:
+    if not fut.done():
+        fut.set_exception(RPCError(TIMEOUT, f"no reply from {dest} within {timeout:g} s"))

@@ -1,0 +1,100 @@
+"""Run a Node as a real process speaking JSON lines on stdin/stdout (Maelstrom's transport)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import sys
+import threading
+import time
+from typing import TYPE_CHECKING, BinaryIO
+
+from distlab.node.core import PERIODIC_TASK
+from distlab.node.storage import FileStorage, Storage
+from distlab.protocol import MAX_LINE_BYTES, Message, ProtocolError, decode, encode
+
+if TYPE_CHECKING:
+    from distlab.node.core import Node
+
+
+class StdioHost:
+    """Host for a real process: wall clock, system randomness, a file-backed storage."""
+
+    def __init__(self, node: Node, out: BinaryIO, err: BinaryIO) -> None:
+        self._node = node
+        self._out = out
+        self._err = err
+        self.random = random.Random()
+        self._storage: FileStorage | None = None
+
+    def send(self, msg: Message) -> None:
+        self._out.write(encode(msg))
+        self._out.flush()
+
+    def now(self) -> float:
+        return time.time()
+
+    def log(self, text: str) -> None:
+        self._err.write(text.encode("utf-8", "replace") + b"\n")
+        self._err.flush()
+
+    @property
+    def storage(self) -> Storage:
+        if self._storage is None:
+            # Storage lives under the working directory, which a harness keeps
+            # across restarts of the same node; the node id keeps nodes apart.
+            root = os.environ.get("DISTLAB_STORAGE_DIR", "distlab-data")
+            self._storage = FileStorage(os.path.join(root, f"{self._node.id or 'node'}.jsonl"))
+        return self._storage
+
+
+def _read_stdin(loop: asyncio.AbstractEventLoop, inbox: asyncio.Queue[bytes | None]) -> None:
+    # A thread, not connect_read_pipe: stdin may be a file or a tty, not only a pipe.
+    stream = sys.stdin.buffer
+    while True:
+        line = stream.readline(MAX_LINE_BYTES + 2)
+        if not line:
+            break
+        loop.call_soon_threadsafe(inbox.put_nowait, line)
+    loop.call_soon_threadsafe(inbox.put_nowait, None)
+
+
+async def _serve(node: Node, out: BinaryIO, err: BinaryIO) -> None:
+    host = StdioHost(node, out, err)
+    node.attach(host)
+    loop = asyncio.get_running_loop()
+    inbox: asyncio.Queue[bytes | None] = asyncio.Queue()
+    threading.Thread(target=_read_stdin, args=(loop, inbox), daemon=True).start()
+    while True:
+        line = await inbox.get()
+        if line is None:
+            break
+        if not line.strip():
+            continue
+        if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+            host.log(f"input line longer than {MAX_LINE_BYTES} bytes ignored")
+            continue
+        try:
+            msg = decode(line)
+        except ProtocolError as exc:
+            host.log(f"ignored bad input: {exc}")
+            continue
+        node.receive(msg)
+    # stdin closed: let requests already being handled finish (briefly), then stop.
+    handlers = [t for t in node._tasks if t.get_name() != PERIODIC_TASK]
+    if handlers:
+        await asyncio.wait(handlers, timeout=2.0)
+    for task in list(node._tasks):
+        task.cancel()
+
+
+def serve(node: Node) -> None:
+    """Serve until stdin closes. stdout carries only protocol lines: print() goes to stderr."""
+    out = sys.stdout.buffer
+    err = sys.stderr.buffer
+    sys.stdout = sys.stderr
+    try:
+        asyncio.run(_serve(node, out, err))
+    except KeyboardInterrupt:
+        pass
