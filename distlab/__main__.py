@@ -1,0 +1,3 @@
+from distlab.cli import cli
+
+cli(prog_name="distlab")

@@ -1,0 +1,33 @@
+"""Unique ids: no id may be handed out twice, whatever faults happened."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import orjson
+
+from distlab.history import INVOKE, OK, NEMESIS
+
+
+def check(history: list[dict[str, Any]]) -> dict[str, Any]:
+    attempted = 0
+    ids: list[Any] = []
+    for rec in history:
+        if rec["process"] == NEMESIS:
+            continue
+        if rec["type"] == INVOKE:
+            attempted += 1
+        elif rec["type"] == OK:
+            ids.append(rec["value"])
+    # ids may be any JSON value; canonical JSON makes 1 and "1" differ and dicts comparable
+    counts = Counter(orjson.dumps(v, option=orjson.OPT_SORT_KEYS) for v in ids)
+    dups = {k: n for k, n in counts.items() if n > 1}
+    worst = sorted(dups.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
+    return {
+        "valid": not dups,
+        "attempted_count": attempted,
+        "acknowledged_count": len(ids),
+        "duplicated_count": len(dups),
+        "duplicated": {k.decode(): n for k, n in worst},
+    }

@@ -1,0 +1,233 @@
+"""The `distlab` command: test, replay, demo."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+import orjson
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from distlab import __version__
+from distlab.examples import example_path
+from distlab.nemesis import KINDS
+from distlab.runner import RunError, RunResult, TestOptions, run_test
+from distlab.workloads.base import workload_names
+
+out = Console()
+err = Console(stderr=True)
+
+SIM_COMMANDS = {"test", "replay", "demo"}
+
+
+def _verdict_text(valid: Any) -> str:
+    return {True: "[bold green]VALID[/]", False: "[bold red]INVALID[/]"}.get(valid, "[bold yellow]UNKNOWN[/]")
+
+
+def _short_json(value: Any, limit: int = 200) -> str:
+    text = orjson.dumps(value).decode()
+    return text if len(text) <= limit else text[:limit] + " ..."
+
+
+def print_summary(result: RunResult, console: Console = out) -> None:
+    """The table a run ends with: outcome counts, availability, network, latency, verdict."""
+    r = result.results
+    stats, net, lat = r["stats"], r["net"], r["latency_ms"]
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold cyan", no_wrap=True)
+    table.add_column()
+    table.add_row(
+        "operations",
+        f"{stats['count']}  (ok {stats['ok']}, fail {stats['fail']}, info {stats['info']}"
+        + (f", pending {stats['pending']}" if stats.get("pending") else "")
+        + ")",
+    )
+    for f, per in sorted(stats["by_f"].items()):
+        table.add_row(f"  {f}", f"ok {per['ok']}, fail {per['fail']}, info {per['info']}")
+    avail = r["availability"]
+    req = f", required {avail['required']:.3f}" if avail["required"] is not None else ""
+    table.add_row("availability", f"{avail['ok_fraction']:.4f}{req}" + ("" if avail["valid"] else "  [red]too low[/]"))
+    table.add_row(
+        "messages",
+        f"msgs-per-op {net['msgs_per_op']:.2f}  (server {net['server_msgs']}, client {net['client_msgs']}, dropped {net['dropped']})",
+    )
+    if lat:
+        table.add_row(
+            "latency ms",
+            "  ".join(f"{name} {lat[q]:g}" for name, q in (("min", "0.0"), ("p50", "0.5"), ("p95", "0.95"), ("p99", "0.99"), ("max", "1.0"))),
+        )
+    if r.get("nemesis_ops"):
+        table.add_row("nemesis", ", ".join(f"{k} {v}" for k, v in r["nemesis_ops"].items()))
+    for key, value in r["workload"].items():
+        if key != "valid":
+            table.add_row(f"workload {key}", _short_json(value))
+    for line in r.get("node_errors", [])[:5]:
+        table.add_row("[red]node error[/]", line)
+    if r.get("error"):
+        table.add_row("[red]error[/]", r["error"])
+    table.add_row("time", f"{r.get('sim_seconds', 0):.1f} s simulated in {r.get('wall_seconds', 0):.2f} s wall")
+    table.add_row("verdict", _verdict_text(r["valid"]))
+    table.add_row("seed", str(r["seed"]))
+    table.add_row("run dir", str(result.run_dir))
+    console.print(table)
+
+
+def _run_with_progress(opts: TestOptions, quiet: bool = False) -> RunResult:
+    if quiet or not err.is_terminal:
+        return run_test(opts)
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:.0f}/{task.total:.0f} s simulated"),
+        TextColumn("{task.fields[ops]} ops"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(f"{opts.workload} seed {opts.seed}", total=opts.time_limit, ops=0)
+
+        def progress(now: float, end: float, ops: int) -> None:
+            bar.update(task, completed=min(now, opts.time_limit), ops=ops)
+
+        return run_test(opts, progress=progress)
+
+
+def _exit_code(results: list[RunResult]) -> int:
+    codes = {r.exit_code for r in results}
+    return 1 if 1 in codes else 2 if 2 in codes else 0
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version")
+def cli() -> None:
+    """Build distributed systems, then watch them fail under test."""
+
+
+@cli.command(context_settings={"ignore_unknown_options": False})
+@click.option("-w", "--workload", required=True, type=click.Choice(workload_names()), help="What clients do and what is checked.")
+@click.option("--bin", "bin_path", required=True, type=click.Path(dir_okay=False), help="The node: a Python file using distlab's Node.")
+@click.argument("bin_args", nargs=-1, type=click.UNPROCESSED)
+@click.option("--node-count", default=1, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--time-limit", default=60.0, show_default=True, type=float, help="Seconds of client operations.")
+@click.option("--rate", default=5.0, show_default=True, type=float, help="Total operations per second.")
+@click.option("--concurrency", default="1n", show_default=True, help="Client workers; a suffix n multiplies by node count.")
+@click.option("--latency", default=0.0, show_default=True, type=click.FloatRange(0), help="Mean server-to-server latency, ms.")
+@click.option("--latency-dist", default="constant", show_default=True, type=click.Choice(["constant", "uniform", "exponential"]))
+@click.option("--loss", default=0.0, show_default=True, type=click.FloatRange(0, 1), help="Baseline message loss probability.")
+@click.option("--duplication", default=0.0, show_default=True, type=click.FloatRange(0, 1), help="Baseline duplication probability.")
+@click.option("--nemesis", default="", help=f"Comma-separated faults: {','.join(KINDS)}.")
+@click.option("--nemesis-interval", default=10.0, show_default=True, type=float, help="Seconds between fault changes.")
+@click.option("--availability", default=None, help="'total' or a fraction of operations that must succeed.")
+@click.option("--topology", default="grid", show_default=True, type=click.Choice(["grid", "line", "tree", "tree2", "tree3", "tree4", "total"]))
+@click.option("--consistency-models", default="", help="For transactional workloads.")
+@click.option("--max-txn-length", default=4, show_default=True, type=int)
+@click.option("--key-count", default=None, type=int)
+@click.option("--op-timeout", default=5.0, show_default=True, type=float, help="Seconds a client waits for a reply.")
+@click.option("--seed", default=None, type=int, help="Run seed (random if omitted; always printed).")
+@click.option("--mode", default="sim", show_default=True, type=click.Choice(["sim", "process"]))
+@click.option("--log-stderr", is_flag=True, help="Copy node logs to stderr as they are written.")
+@click.option("--test-count", default=1, show_default=True, type=click.IntRange(1), help="Runs, with seeds seed, seed+1, ...")
+@click.option("--store", default="store", show_default=True, help="Where run directories go.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def test(bin_path: str, bin_args: tuple[str, ...], test_count: int, quiet: bool, **kw: Any) -> None:
+    """Run a workload against a cluster of nodes, under faults, and check the history."""
+    seed = kw.pop("seed")
+    if seed is None:
+        seed = secrets.randbelow(2**31)
+    models = kw.pop("consistency_models")
+    opts_kw = dict(kw, bin=bin_path, bin_args=list(bin_args), consistency_models=[m for m in models.split(",") if m])
+    results = []
+    for i in range(test_count):
+        opts = TestOptions(seed=seed + i, **opts_kw)
+        try:
+            result = _run_with_progress(opts, quiet)
+        except RunError as exc:
+            err.print(f"[red]error:[/] {exc}")
+            sys.exit(2)
+        print_summary(result)
+        results.append(result)
+    sys.exit(_exit_code(results))
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--keep", is_flag=True, help="Keep the replay's own run directory.")
+def replay(run_dir: str, keep: bool) -> None:
+    """Re-run a simulated run from its config and compare the trace hash."""
+    src = Path(run_dir)
+    try:
+        config = orjson.loads((src / "config.json").read_bytes())
+        recorded = orjson.loads((src / "results.json").read_bytes())["trace_hash"]
+    except (OSError, orjson.JSONDecodeError, KeyError) as exc:
+        err.print(f"[red]error:[/] {run_dir} is not a complete run directory: {exc}")
+        sys.exit(2)
+    config.pop("bin_sha256", None)
+    store = tempfile.mkdtemp(prefix="distlab-replay-")
+    config["store"] = store
+    try:
+        opts = TestOptions(**config)
+        result = run_test(opts)
+    except (RunError, TypeError) as exc:
+        err.print(f"[red]error:[/] cannot replay {run_dir}: {exc}")
+        sys.exit(2)
+    finally:
+        if not keep:
+            shutil.rmtree(store, ignore_errors=True)
+    same = result.results["trace_hash"] == recorded
+    if same:
+        out.print(f"[green]replay matches[/]: trace hash {recorded[:16]}... (seed {config['seed']})")
+    else:
+        out.print(
+            f"[red]replay differs[/]: recorded {recorded[:16]}..., replayed {result.results['trace_hash'][:16]}... "
+            "(did the node file change?)"
+        )
+    if keep:
+        out.print(f"replay run dir: {result.run_dir}")
+    sys.exit(0 if same else 1)
+
+
+@cli.command()
+@click.option("--store", default="store", show_default=True)
+@click.option("--seed", default=1, show_default=True, type=int)
+def demo(store: str, seed: int) -> None:
+    """Unique ids on 3 simulated nodes under partitions, with the built-in reference node."""
+    opts = TestOptions(
+        workload="unique-ids",
+        bin=str(example_path("unique-ids")),
+        node_count=3,
+        time_limit=30,
+        rate=1000,
+        nemesis=["partition"],
+        nemesis_interval=5,
+        availability="total",
+        seed=seed,
+        store=store,
+    )
+    out.print("[bold]distlab demo[/]: unique-ids, 3 nodes, 30 s at 1000 ops/s, partitions every 5 s")
+    try:
+        result = _run_with_progress(opts)
+    except RunError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        sys.exit(2)
+    print_summary(result)
+    sys.exit(result.exit_code)
+
+
+def main() -> None:
+    """Console entry point; pins string hashing so node code iterating sets replays exactly."""
+    if (
+        len(sys.argv) > 1
+        and sys.argv[1] in SIM_COMMANDS
+        and os.environ.get("PYTHONHASHSEED") != "0"
+    ):
+        env = dict(os.environ, PYTHONHASHSEED="0")
+        os.execve(sys.executable, [sys.executable, "-m", "distlab", *sys.argv[1:]], env)
+    cli(prog_name="distlab")

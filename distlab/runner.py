@@ -1,0 +1,527 @@
+"""Running one test: clients, generator, nemesis and final phase over a cluster.
+
+The runner is written against asyncio and a small cluster interface, so the
+same code drives the simulator (virtual time) and, later, real processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import random
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from distlab.history import FAIL, INFO, INVOKE, NEMESIS, OK, History
+from distlab.nemesis import Nemesis, parse_kinds
+from distlab.protocol import TIMEOUT, Message, ProtocolError, RPCError, is_definite
+from distlab.runtime.network import Latency, Network
+from distlab.runtime.sim.cluster import SimCluster
+from distlab.runtime.sim.loop import SimulationAbort, VirtualLoop
+from distlab.workloads.base import Op, Workload, load_workload
+
+INIT_TIMEOUT = 10.0
+CONVERGE_SECONDS = 10.0
+FINAL_READ_TRIES = 10
+
+
+class RunError(Exception):
+    """The test could not run (bad options, a node that cannot start); exit status 2."""
+
+
+@dataclass
+class TestOptions:
+    """Everything that determines a run; saved as config.json and enough to replay it."""
+
+    workload: str
+    bin: str
+    bin_args: list[str] = field(default_factory=list)
+    node_count: int = 1
+    time_limit: float = 60.0
+    rate: float = 5.0
+    concurrency: str = "1n"
+    latency: float = 0.0  # ms, mean server-to-server latency
+    latency_dist: str = "constant"
+    loss: float = 0.0
+    duplication: float = 0.0
+    nemesis: list[str] = field(default_factory=list)
+    nemesis_interval: float = 10.0
+    availability: str | None = None
+    topology: str = "grid"
+    consistency_models: list[str] = field(default_factory=list)
+    max_txn_length: int = 4
+    key_count: int | None = None
+    op_timeout: float = 5.0
+    seed: int = 0
+    mode: str = "sim"
+    log_stderr: bool = False
+    store: str = "store"
+
+    def worker_count(self) -> int:
+        spec = str(self.concurrency).strip()
+        try:
+            n = int(spec[:-1]) * self.node_count if spec.endswith("n") else int(spec)
+        except ValueError:
+            raise RunError(f"--concurrency {spec!r}: use an integer, or one ending in n (per node)") from None
+        if n < 1:
+            raise RunError(f"--concurrency {spec!r} gives {n} clients; need at least 1")
+        return n
+
+    def required_availability(self) -> float | None:
+        if self.availability is None:
+            return None
+        if self.availability == "total":
+            return 1.0
+        try:
+            value = float(self.availability)
+        except ValueError:
+            raise RunError(f"--availability {self.availability!r}: use 'total' or a fraction") from None
+        if not 0 <= value <= 1:
+            raise RunError(f"--availability {value} is not a fraction in [0, 1]")
+        return value
+
+    def validate(self) -> None:
+        if self.node_count < 1:
+            raise RunError("--node-count must be at least 1")
+        if self.time_limit <= 0:
+            raise RunError("--time-limit must be positive")
+        if self.rate <= 0:
+            raise RunError("--rate must be positive")
+        if self.op_timeout <= 0:
+            raise RunError("--op-timeout must be positive")
+        if self.mode != "sim":
+            raise RunError(f"--mode {self.mode}: only the simulator (sim) is available in this version")
+        self.worker_count()
+        self.required_availability()
+        try:
+            Latency(self.latency / 1000, self.latency_dist)
+            Network(random.Random(0), loss=self.loss, duplication=self.duplication)
+            self.nemesis = parse_kinds(self.nemesis)
+            load_workload(self.workload)
+        except ValueError as exc:
+            raise RunError(str(exc)) from None
+        path = Path(self.bin)
+        if not path.is_file():
+            raise RunError(f"--bin {self.bin}: no such file")
+        if path.suffix != ".py":
+            raise RunError(f"--bin {self.bin}: the simulator runs Python SDK nodes (a .py file)")
+
+
+@dataclass
+class RunResult:
+    valid: Any  # True, False or "unknown"
+    results: dict[str, Any]
+    run_dir: Path
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.valid is True else 1 if self.valid is False else 2
+
+
+class _Scheduler:
+    """Jepsen's stagger: ops spaced by uniform(0, 2/rate) across all clients together."""
+
+    def __init__(self, rate: float, rng: random.Random, end: float) -> None:
+        self.gap = 2.0 / rate
+        self.rng = rng
+        self.end = end
+        self.next_at = 0.0
+
+    def reserve(self, now: float) -> float | None:
+        at = max(now, self.next_at)
+        if at >= self.end:
+            return None
+        self.next_at = at + self.rng.uniform(0, self.gap)
+        return at
+
+
+class Runner:
+    """One test run in the simulator."""
+
+    def __init__(
+        self,
+        opts: TestOptions,
+        run_dir: Path,
+        workload_cls: type[Workload] | None = None,
+        progress: Callable[[float, float, int], None] | None = None,
+    ) -> None:
+        self.opts = opts
+        self.run_dir = run_dir
+        self.progress = progress
+        seed = opts.seed
+        self.node_ids = [f"n{i}" for i in range(opts.node_count)]
+        self.loop = VirtualLoop()
+        self.network = Network(
+            random.Random(f"{seed}/network"),
+            latency=Latency(opts.latency / 1000, opts.latency_dist),
+            loss=opts.loss,
+            duplication=opts.duplication,
+        )
+        self.history = History()
+        self._trace = open(run_dir / "messages.jsonl", "wb")  # noqa: SIM115
+        log_stderr = None
+        if opts.log_stderr:
+            import sys
+
+            def log_stderr(node: str, text: str) -> None:
+                sys.stderr.write(f"{self.loop.time():10.3f} {node} | {text}\n")
+
+        self.cluster = SimCluster(
+            self.loop,
+            Path(opts.bin).resolve(),
+            self.node_ids,
+            self.network,
+            seed,
+            trace=self._trace,
+            log_dir=run_dir / "node-logs",
+            log_stderr=log_stderr,
+        )
+        self.cluster.client_handler = self._on_client_message
+        cls = workload_cls or load_workload(opts.workload)
+        self.workload = cls(opts, random.Random(f"{seed}/workload"))
+        self.nemesis = Nemesis(opts.nemesis, opts.nemesis_interval, random.Random(f"{seed}/nemesis"), self)
+        self._gen_rng = random.Random(f"{seed}/generator")
+        self._clients: dict[str, dict[int, Any]] = {}
+        self._next_client = 0
+        self._client_msg_ids: dict[str, int] = {}
+        self.latencies: list[float] = []
+        self.client_ops = 0
+
+    # ----- Control (for the nemesis) --------------------------------------------------
+    def crash(self, node_id: str) -> None:
+        self.cluster.crash(node_id)
+
+    async def restart(self, node_id: str) -> None:
+        await self._start_node(node_id)
+
+    def pause(self, node_id: str) -> None:
+        self.cluster.pause(node_id)
+
+    def resume(self, node_id: str) -> None:
+        self.cluster.resume(node_id)
+
+    def set_clock(self, node_id: str, **clock: float) -> None:
+        c = self.cluster.nodes[node_id].clock
+        for key, value in clock.items():
+            setattr(c, key, value)
+
+    def reset_clock(self, node_id: str) -> None:
+        self.cluster.nodes[node_id].clock.reset()
+
+    def record(self, f: str, value: Any) -> None:
+        now = self.loop.time()
+        self.history.add(now, NEMESIS, INVOKE, f, value)
+        self.history.add(now, NEMESIS, INFO, f, value)
+
+    # ----- clients --------------------------------------------------------------------
+    def _new_client(self) -> str:
+        cid = f"c{self._next_client}"
+        self._next_client += 1
+        self._clients[cid] = {}
+        self._client_msg_ids[cid] = 0
+        return cid
+
+    def _on_client_message(self, msg: Message) -> None:
+        waiting = self._clients.get(msg.dest)
+        reply_to = msg.body.get("in_reply_to")
+        fut = waiting.get(reply_to) if waiting is not None else None
+        if fut is not None and not fut.done():
+            fut.set_result(msg.body)
+
+    async def call(self, client: str, node: str, body: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """A client RPC; raises RPCError (code 0 on timeout, or the node's error)."""
+        self._client_msg_ids[client] += 1
+        msg_id = self._client_msg_ids[client]
+        loop = self.loop
+        fut = loop.create_future()
+        pending = self._clients[client]
+        pending[msg_id] = fut
+        timer = loop.call_later(timeout, _expire, fut)
+        try:
+            self.cluster.client_send(client, node, {**body, "msg_id": msg_id})
+            reply = await fut
+        finally:
+            timer.cancel()
+            del pending[msg_id]
+        if reply.get("type") == "error":
+            raise RPCError.from_body(reply)
+        return reply
+
+    async def _start_node(self, node_id: str) -> None:
+        self.cluster.start(node_id)
+        await self._init(node_id)
+
+    async def _invoke(self, process: int, client: str, node: str, op: Op, final: bool = False) -> str:
+        """Run one operation, recording invoke and completion; returns the completion type."""
+        wl = self.workload
+        now = self.loop.time
+        start = now()
+        self.history.add(start, process, INVOKE, op.f, op.value)
+        try:
+            reply = await self.call(client, node, wl.request(op), self.opts.op_timeout)
+        except RPCError as exc:
+            definite = is_definite(exc.code) or op.f in wl.read_only
+            kind = FAIL if definite else INFO
+            self.history.add(now(), process, kind, op.f, op.value, error=[exc.code, exc.text])
+            return kind
+        except ProtocolError as exc:
+            self.history.add(now(), process, FAIL, op.f, op.value, error=[12, str(exc)])
+            return FAIL
+        try:
+            value = wl.ok_value(op, reply)
+        except Exception as exc:  # a reply the workload cannot read is the node's bug
+            self.history.add(now(), process, INFO, op.f, op.value, error=["malformed-reply", f"{exc}: {reply}"])
+            return INFO
+        end = now()
+        self.history.add(end, process, OK, op.f, value)
+        if not final:
+            self.latencies.append(end - start)
+        return OK
+
+    async def _worker(self, worker: int, workers: int, sched: _Scheduler) -> None:
+        process = worker
+        client = self._new_client()
+        loop = self.loop
+        while True:
+            at = sched.reserve(loop.time())
+            if at is None:
+                return
+            if at > loop.time():
+                await _sleep_until(loop, at)
+            node = self.node_ids[process % len(self.node_ids)]
+            self.client_ops += 1
+            outcome = await self._invoke(process, client, node, self.workload.next_op(process))
+            if outcome == INFO:
+                # The op may still be in flight: later ops belong to a new process (Jepsen).
+                process += workers
+                client = self._new_client()
+
+    async def _final_phase(self) -> None:
+        await self.nemesis.heal_all()
+        if not self.workload.final_phase:
+            return
+        await _sleep_until(self.loop, self.loop.time() + CONVERGE_SECONDS)
+        base = 10**6
+        for i, (node, op) in enumerate(self.workload.final_ops(self.node_ids)):
+            client = self._new_client()
+            for _ in range(FINAL_READ_TRIES):
+                if await self._invoke(base + i, client, node, op, final=True) == OK:
+                    break
+
+    async def _ticker(self, end: float) -> None:
+        while True:
+            await _sleep_until(self.loop, min(end, self.loop.time() + 1.0))
+            if self.progress is not None:
+                self.progress(self.loop.time(), end, self.client_ops)
+
+    async def _main(self) -> None:
+        loop = self.loop
+        await asyncio.gather(*(self._start_node(n) for n in self.node_ids))
+        await self.workload.setup(self._setup_call, self.node_ids)
+        start = loop.time()
+        end = start + self.opts.time_limit
+        workers = self.opts.worker_count()
+        sched = _Scheduler(self.opts.rate, self._gen_rng, end)
+        sched.next_at = start
+        ticker = asyncio.ensure_future(self._ticker(end))
+        nemesis = asyncio.ensure_future(self.nemesis.run(end, loop.time))
+        await asyncio.gather(*(self._worker(w, workers, sched) for w in range(workers)))
+        await nemesis
+        await self._final_phase()
+        ticker.cancel()
+
+    async def _init(self, node_id: str) -> None:
+        """The handshake: init must be answered with init_ok within 10 s."""
+        client = self._new_client()
+        body = {"type": "init", "node_id": node_id, "node_ids": list(self.node_ids)}
+        try:
+            reply = await self.call(client, node_id, body, INIT_TIMEOUT)
+        except RPCError as exc:
+            if exc.code == TIMEOUT:
+                raise SimulationAbort(f"node {node_id} did not answer init within {INIT_TIMEOUT:g} s") from None
+            raise SimulationAbort(f"node {node_id} answered init with {exc}") from None
+        if reply.get("type") != "init_ok":
+            raise SimulationAbort(f"node {node_id} answered init with {reply.get('type')!r}, not init_ok")
+
+    async def _setup_call(self, node: str, body: dict[str, Any]) -> dict[str, Any]:
+        return await self.call(self._new_client(), node, body, self.opts.op_timeout)
+
+    # ----- the whole run --------------------------------------------------------------
+    def run(self) -> RunResult:
+        wall_start = time.perf_counter()
+        error: str | None = None
+        try:
+            self.loop.run_guarded(self._main())
+        except SimulationAbort as exc:
+            error = str(exc)
+        except RuntimeError as exc:
+            if self.loop.abort_reason is None:
+                raise
+            del exc
+        finally:
+            error = self.loop.abort_reason or error
+            self.loop.shutdown()
+            self.cluster.close()
+            self._trace.close()
+        wall = time.perf_counter() - wall_start
+        return self._finish(error, wall)
+
+    def _finish(self, error: str | None, wall: float) -> RunResult:
+        history_path = self.run_dir / "history.jsonl"
+        self.history.write(history_path)
+        results = summarize(
+            self.history.records,
+            self.workload,
+            self.opts,
+            latencies=self.latencies,
+            server_msgs=self.cluster.server_msgs,
+            client_msgs=self.cluster.client_msgs,
+            dropped=self.cluster.dropped,
+            node_errors=self.cluster.node_errors,
+            error=error,
+        )
+        results["sim_seconds"] = round(self.loop.time(), 6)
+        results["wall_seconds"] = round(wall, 4)
+        results["nemesis_ops"] = dict(sorted(self.nemesis.counts.items()))
+        results["trace_hash"] = trace_hash(self.run_dir)
+        (self.run_dir / "results.json").write_bytes(
+            orjson.dumps(results, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+        )
+        return RunResult(results["valid"], results, self.run_dir)
+
+
+def _expire(fut: Any) -> None:
+    if not fut.done():
+        fut.set_exception(RPCError(TIMEOUT, "client timed out"))
+
+
+async def _sleep_until(loop: Any, at: float) -> None:
+    await asyncio.sleep(max(0.0, at - loop.time()))
+
+
+def quantiles(values: list[float], qs: tuple[float, ...] = (0.0, 0.5, 0.95, 0.99, 1.0)) -> dict[str, float]:
+    if not values:
+        return {}
+    ordered = sorted(values)
+    top = len(ordered) - 1
+    return {str(q): round(ordered[min(top, int(q * top + 0.5))] * 1000, 3) for q in qs}
+
+
+def summarize(
+    history: list[dict[str, Any]],
+    workload: Workload,
+    opts: TestOptions,
+    *,
+    latencies: list[float],
+    server_msgs: int,
+    client_msgs: int,
+    dropped: int,
+    node_errors: list[str],
+    error: str | None,
+) -> dict[str, Any]:
+    """results.json: stats, availability, network, workload verdict, and the overall one."""
+    counts = {OK: 0, FAIL: 0, INFO: 0}
+    by_f: dict[str, dict[str, int]] = {}
+    invokes = 0
+    for rec in history:
+        if rec["process"] == NEMESIS:
+            continue
+        if rec["type"] == INVOKE:
+            invokes += 1
+            continue
+        counts[rec["type"]] += 1
+        per = by_f.setdefault(rec["f"], {OK: 0, FAIL: 0, INFO: 0})
+        per[rec["type"]] += 1
+    pending = invokes - sum(counts.values())
+    total = invokes
+    availability = counts[OK] / total if total else 0.0
+    required = opts.required_availability()
+    avail_ok = required is None or availability >= required
+    checked = workload.check(history) if error is None else {"valid": "unknown", "error": error}
+    wl_valid = checked.get("valid")
+    if error is not None:
+        valid: Any = "unknown"
+    elif wl_valid is False or not avail_ok:
+        valid = False
+    elif wl_valid is True:
+        valid = True
+    else:
+        valid = "unknown"
+    results: dict[str, Any] = {
+        "valid": valid,
+        "seed": opts.seed,
+        "stats": {"count": total, "ok": counts[OK], "fail": counts[FAIL], "info": counts[INFO],
+                  "pending": pending, "by_f": by_f},
+        "availability": {"valid": avail_ok, "ok_fraction": round(availability, 6),
+                         "required": required},
+        "net": {
+            "client_msgs": client_msgs,
+            "server_msgs": server_msgs,
+            "all_msgs": client_msgs + server_msgs,
+            "dropped": dropped,
+            "msgs_per_op": round(server_msgs / total, 4) if total else 0.0,
+        },
+        "latency_ms": quantiles(latencies),
+        "workload": checked,
+        "node_errors": node_errors,
+    }
+    if error is not None:
+        results["error"] = error
+    return results
+
+
+def trace_hash(run_dir: Path) -> str:
+    """One hash over the message trace and the history: equal hashes, identical runs."""
+    outer = hashlib.sha256()
+    for name in ("messages.jsonl", "history.jsonl"):
+        inner = hashlib.sha256()
+        with open(run_dir / name, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                inner.update(chunk)
+        outer.update(inner.digest())
+    return outer.hexdigest()
+
+
+def new_run_dir(store: str, workload: str) -> Path:
+    stamp = datetime.now().strftime("%Y%m%dT%H%M%S.%f")[:-3]
+    run_dir = Path(store) / workload / stamp
+    n = 1
+    while run_dir.exists():
+        n += 1
+        run_dir = Path(store) / workload / f"{stamp}-{n}"
+    run_dir.mkdir(parents=True)
+    latest = Path(store) / "latest"
+    try:
+        if latest.is_symlink() or latest.exists():
+            latest.unlink()
+        latest.symlink_to(os.path.relpath(run_dir, store))
+    except OSError:
+        pass  # a store on a filesystem without symlinks still works; only the shortcut is missing
+    return run_dir
+
+
+def run_test(
+    opts: TestOptions,
+    progress: Callable[[float, float, int], None] | None = None,
+    workload_cls: type[Workload] | None = None,
+) -> RunResult:
+    """Validate options, make the run directory, run, and write everything out."""
+    if workload_cls is None:
+        opts.validate()
+    run_dir = new_run_dir(opts.store, opts.workload)
+    config = asdict(opts)
+    config["bin"] = str(Path(opts.bin).resolve())
+    config["bin_sha256"] = hashlib.sha256(Path(opts.bin).read_bytes()).hexdigest()
+    (run_dir / "config.json").write_bytes(orjson.dumps(config, option=orjson.OPT_INDENT_2))
+    try:
+        runner = Runner(opts, run_dir, workload_cls=workload_cls, progress=progress)
+    except SimulationAbort as exc:
+        raise RunError(str(exc)) from None
+    return runner.run()

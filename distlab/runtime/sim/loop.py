@@ -1,0 +1,196 @@
+"""A virtual-time asyncio event loop that knows which node owns each callback.
+
+Time jumps to the next timer whenever nothing is ready, so a minute of
+simulated time costs only the CPU its events need. Every callback runs in a
+contextvars context; callbacks from a node carry that node's `Incarnation`
+there, which lets the loop park a paused node's work and drop a crashed one's
+without the node's code knowing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import heapq
+import signal
+import threading
+from asyncio import base_events, events
+from collections.abc import Callable
+from typing import Any
+
+
+class SimulationAbort(Exception):
+    """The run cannot go on (a node broke the simulator's rules); the text says why."""
+
+
+class NodeStalled(BaseException):
+    """Raised inside node code that held the CPU too long, to get control back."""
+
+
+class Incarnation:
+    """One life of a node: from (re)start to crash. Work is tagged with it."""
+
+    __slots__ = ("node_id", "number", "dead", "paused", "parked", "graveyard")
+
+    def __init__(self, node_id: str, number: int) -> None:
+        self.node_id = node_id
+        self.number = number
+        self.dead = False
+        self.paused = False
+        self.parked: list[events.Handle] = []
+        self.graveyard: list[events.Handle] = []
+
+    def __repr__(self) -> str:
+        return f"<{self.node_id}#{self.number}{' dead' if self.dead else ''}>"
+
+
+OWNER: contextvars.ContextVar[Incarnation | None] = contextvars.ContextVar(
+    "distlab_owner", default=None
+)
+
+MAX_STEPS_WITHOUT_PROGRESS = 2_000_000
+
+
+class VirtualLoop(base_events.BaseEventLoop):
+    """asyncio's loop with a virtual clock, owner-aware scheduling and stall detection."""
+
+    def __init__(self, stall_seconds: float = 5.0) -> None:
+        super().__init__()
+        self._now = 0.0
+        self._clock_resolution = 1e-9
+        self.abort_reason: str | None = None
+        self.steps = 0
+        self._same_time_steps = 0
+        self._stall_seconds = stall_seconds
+        self.set_exception_handler(_route_exception)
+
+    # ----- time ---------------------------------------------------------------------
+    def time(self) -> float:
+        return self._now
+
+    # ----- the parts of BaseEventLoop a selector loop would supply -------------------
+    def _process_events(self, event_list: Any) -> None:
+        pass
+
+    def _write_to_self(self) -> None:
+        pass
+
+    def run_in_executor(self, executor: Any, func: Callable[..., Any], *args: Any) -> Any:
+        self.abort(
+            f"{_who()} called run_in_executor/to_thread ({getattr(func, '__name__', func)}): "
+            "threads cannot run in the simulator; use asyncio instead"
+        )
+        raise SimulationAbort("threads are not allowed in the simulator")
+
+    def abort(self, reason: str) -> None:
+        """End the run with this reason (the first one wins)."""
+        if self.abort_reason is None:
+            self.abort_reason = reason
+        self.stop()
+
+    # ----- scheduling ------------------------------------------------------------------
+    def _run_once(self) -> None:
+        self.steps += 1
+        scheduled = self._scheduled
+        ready = self._ready
+        while scheduled and scheduled[0]._cancelled:
+            self._timer_cancelled_count -= 1
+            heapq.heappop(scheduled)
+        if not ready:
+            if not scheduled:
+                if not self._stopping:
+                    self.abort("simulation deadlock: no node or client has anything left to do")
+                return
+            when = scheduled[0]._when
+            if when > self._now:
+                self._now = when
+                self._same_time_steps = 0
+        now = self._now
+        while scheduled and scheduled[0]._when <= now:
+            handle = heapq.heappop(scheduled)
+            handle._scheduled = False
+            if handle._cancelled:
+                self._timer_cancelled_count -= 1
+                continue
+            ready.append(handle)
+        self._same_time_steps += 1
+        if self._same_time_steps > MAX_STEPS_WITHOUT_PROGRESS:
+            self.abort(
+                f"simulated time stopped at {now:.3f} s: {_who()} keeps scheduling work without "
+                "letting time pass (a busy loop around asyncio.sleep(0)?)"
+            )
+            return
+        for _ in range(len(ready)):
+            handle = ready.popleft()
+            if handle._cancelled:
+                continue
+            owner = handle._context.get(OWNER)
+            if owner is not None:
+                if owner.dead:
+                    owner.graveyard.append(handle)  # kept so its task is never resumed or GC'd mid-run
+                    continue
+                if owner.paused:
+                    owner.parked.append(handle)
+                    continue
+            handle._run()
+        handle = None  # noqa: F841  (drop the reference, as asyncio does)
+
+    def resume(self, inc: Incarnation) -> None:
+        """Give a paused node its parked work back, in the order it was parked."""
+        inc.paused = False
+        parked, inc.parked = inc.parked, []
+        self._ready.extend(parked)
+
+    def kill(self, inc: Incarnation) -> None:
+        inc.dead = True
+        inc.graveyard.extend(inc.parked)
+        inc.parked = []
+
+    # ----- running with a wall-clock watchdog ------------------------------------------
+    def run_guarded(self, main: Any) -> Any:
+        """run_until_complete, but a node that hogs the CPU is interrupted, not waited on."""
+        if threading.current_thread() is not threading.main_thread():
+            return self.run_until_complete(main)
+        last = [-1, 0.0]
+
+        def tick(signum: int, frame: Any) -> None:
+            if self.steps != last[0]:
+                last[0], last[1] = self.steps, 0.0
+                return
+            last[1] += 0.5
+            if last[1] >= self._stall_seconds:
+                self.abort(
+                    f"{_who()} ran for {self._stall_seconds:g} s of wall time without yielding "
+                    "(an infinite loop, or blocking code?)"
+                )
+                raise NodeStalled(self.abort_reason)
+
+        previous = signal.signal(signal.SIGALRM, tick)
+        signal.setitimer(signal.ITIMER_REAL, 0.5, 0.5)
+        try:
+            return self.run_until_complete(main)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0, 0)
+            signal.signal(signal.SIGALRM, previous)
+
+    def shutdown(self) -> None:
+        """Close without warnings for tasks that crashed nodes left suspended."""
+        for task in asyncio.all_tasks(self):
+            task._log_destroy_pending = False  # type: ignore[attr-defined]
+        events._set_running_loop(None)
+        self._ready.clear()
+        self._scheduled.clear()
+        self.close()
+
+
+def _who() -> str:
+    owner = OWNER.get()
+    return f"node {owner.node_id}" if owner is not None else "the harness"
+
+
+def _route_exception(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    sink = getattr(loop, "exception_sink", None)
+    if sink is not None:
+        sink(OWNER.get(), context)
+    else:
+        loop.default_exception_handler(context)

@@ -1,0 +1,78 @@
+"""The workload interface: what clients do and how the result is judged.
+
+A workload is one module in this package exporting `WORKLOAD`, a subclass of
+`Workload`. The runner owns time, clients, faults and recording; a workload
+only turns operations into requests, replies into values, and a history into
+a verdict, so it runs unchanged in the simulator and against real processes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import random
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from distlab.runner import TestOptions
+
+
+@dataclass(slots=True)
+class Op:
+    f: str
+    value: Any
+
+
+class Workload(ABC):
+    name: ClassVar[str]
+    read_only: ClassVar[frozenset[str]] = frozenset()
+    """Functions that cannot change state: any error on them is recorded as `fail`."""
+    final_phase: ClassVar[bool] = False
+    """Heal, wait for convergence, then run `final_ops` after the time limit."""
+
+    def __init__(self, opts: TestOptions, rng: random.Random) -> None:
+        self.opts = opts
+        self.rng = rng
+
+    async def setup(self, call: Any, node_ids: list[str]) -> None:
+        """Before clients start (e.g. send a topology). `call(node, body)` is an RPC."""
+
+    @abstractmethod
+    def next_op(self, process: int) -> Op:
+        """The next operation for this client process."""
+
+    @abstractmethod
+    def request(self, op: Op) -> dict[str, Any]:
+        """The request body for an operation (msg_id is added by the runner)."""
+
+    @abstractmethod
+    def ok_value(self, op: Op, reply: dict[str, Any]) -> Any:
+        """The value recorded for a successful reply."""
+
+    def final_ops(self, node_ids: list[str]) -> list[tuple[str, Op]]:
+        """Operations to run on each node in the final phase."""
+        return []
+
+    @abstractmethod
+    def check(self, history: list[dict[str, Any]]) -> dict[str, Any]:
+        """A verdict dict with at least "valid": True, False or "unknown"."""
+
+
+def workload_names() -> list[str]:
+    import distlab.workloads as pkg
+
+    return sorted(
+        m.name.replace("_", "-")
+        for m in pkgutil.iter_modules(pkg.__path__)
+        if m.name not in ("base",) and not m.name.startswith("_")
+    )
+
+
+def load_workload(name: str) -> type[Workload]:
+    """The workload class named on the command line (`unique-ids` -> workloads/unique_ids.py)."""
+    if name not in workload_names():
+        raise ValueError(f"unknown workload {name!r}; known: {', '.join(workload_names())}")
+    module = importlib.import_module(f"distlab.workloads.{name.replace('-', '_')}")
+    return module.WORKLOAD

@@ -1,0 +1,28 @@
+"""echo: each request carries a payload the reply must return unchanged."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from distlab.checkers import echo as checker
+from distlab.workloads.base import Op, Workload
+
+
+class Echo(Workload):
+    name = "echo"
+    read_only = frozenset({"echo"})
+
+    def next_op(self, process: int) -> Op:
+        return Op("echo", f"Please echo {self.rng.randrange(128)}")
+
+    def request(self, op: Op) -> dict[str, Any]:
+        return {"type": "echo", "echo": op.value}
+
+    def ok_value(self, op: Op, reply: dict[str, Any]) -> Any:
+        return reply.get("echo")
+
+    def check(self, history: list[dict[str, Any]]) -> dict[str, Any]:
+        return checker.check(history)
+
+
+WORKLOAD = Echo

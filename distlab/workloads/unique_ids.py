@@ -1,0 +1,27 @@
+"""unique-ids: `generate` must return an id no other request ever got."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from distlab.checkers import unique_ids as checker
+from distlab.workloads.base import Op, Workload
+
+
+class UniqueIds(Workload):
+    name = "unique-ids"
+
+    def next_op(self, process: int) -> Op:
+        return Op("generate", None)
+
+    def request(self, op: Op) -> dict[str, Any]:
+        return {"type": "generate"}
+
+    def ok_value(self, op: Op, reply: dict[str, Any]) -> Any:
+        return reply.get("id")
+
+    def check(self, history: list[dict[str, Any]]) -> dict[str, Any]:
+        return checker.check(history)
+
+
+WORKLOAD = UniqueIds
