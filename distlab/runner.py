@@ -11,6 +11,7 @@ import hashlib
 import os
 import random
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -21,10 +22,10 @@ import orjson
 
 from distlab.history import FAIL, INFO, INVOKE, NEMESIS, OK, History
 from distlab.nemesis import Nemesis, parse_kinds
-from distlab.protocol import TIMEOUT, Message, ProtocolError, RPCError, is_definite
+from distlab.protocol import TIMEOUT, Message, RPCError, is_definite
 from distlab.runtime.network import Latency, Network
 from distlab.runtime.sim.cluster import SimCluster
-from distlab.runtime.sim.loop import SimulationAbort, VirtualLoop
+from distlab.runtime.sim.loop import WORLD, SimulationAbort, VirtualLoop
 from distlab.workloads.base import Op, Workload, load_workload
 
 INIT_TIMEOUT = 10.0
@@ -188,7 +189,8 @@ class Runner:
         self.workload = cls(opts, random.Random(f"{seed}/workload"))
         self.nemesis = Nemesis(opts.nemesis, opts.nemesis_interval, random.Random(f"{seed}/nemesis"), self)
         self._gen_rng = random.Random(f"{seed}/generator")
-        self._clients: dict[str, dict[int, Any]] = {}
+        self._pending: dict[tuple[str, int], Callable[[dict[str, Any] | None], None]] = {}
+        self._deadlines: dict[float, deque[tuple[float, tuple[str, int]]]] = {}
         self._next_client = 0
         self._client_msg_ids: dict[str, int] = {}
         self.latencies: list[float] = []
@@ -221,87 +223,85 @@ class Runner:
         self.history.add(now, NEMESIS, INFO, f, value)
 
     # ----- clients --------------------------------------------------------------------
+    # The hot path is callbacks, not tasks: an operation costs the simulator a
+    # couple of loop steps. Timeouts sit in one FIFO per timeout length (all
+    # deadlines in it are in order), each with a single timer.
     def _new_client(self) -> str:
         cid = f"c{self._next_client}"
         self._next_client += 1
-        self._clients[cid] = {}
         self._client_msg_ids[cid] = 0
+        self.cluster.add_client(cid)
         return cid
 
+    def request(
+        self, client: str, node: str, body: dict[str, Any], timeout: float,
+        on_done: Callable[[dict[str, Any] | None], None],
+    ) -> None:
+        """Send a client request; `on_done(reply_body)` later, or `on_done(None)` on timeout."""
+        self._client_msg_ids[client] += 1
+        msg_id = self._client_msg_ids[client]
+        key = (client, msg_id)
+        self._pending[key] = on_done
+        queue = self._deadlines.get(timeout)
+        if queue is None:
+            queue = self._deadlines[timeout] = deque()
+        queue.append((self.loop.time() + timeout, key))
+        if len(queue) == 1:
+            self.loop.call_at(queue[0][0], self._expire_due, timeout, context=WORLD)
+        self.cluster.client_send(client, node, {**body, "msg_id": msg_id})
+
+    def _expire_due(self, timeout: float) -> None:
+        queue = self._deadlines[timeout]
+        now = self.loop.time()
+        pending = self._pending
+        while queue and queue[0][0] <= now:
+            on_done = pending.pop(queue.popleft()[1], None)
+            if on_done is not None:
+                on_done(None)
+        while queue and queue[0][1] not in pending:
+            queue.popleft()
+        if queue:
+            self.loop.call_at(queue[0][0], self._expire_due, timeout, context=WORLD)
+
     def _on_client_message(self, msg: Message) -> None:
-        waiting = self._clients.get(msg.dest)
-        reply_to = msg.body.get("in_reply_to")
-        fut = waiting.get(reply_to) if waiting is not None else None
-        if fut is not None and not fut.done():
-            fut.set_result(msg.body)
+        on_done = self._pending.pop((msg.dest, msg.body.get("in_reply_to")), None)
+        if on_done is not None:
+            on_done(msg.body)
 
     async def call(self, client: str, node: str, body: dict[str, Any], timeout: float) -> dict[str, Any]:
         """A client RPC; raises RPCError (code 0 on timeout, or the node's error)."""
-        self._client_msg_ids[client] += 1
-        msg_id = self._client_msg_ids[client]
-        loop = self.loop
-        fut = loop.create_future()
-        pending = self._clients[client]
-        pending[msg_id] = fut
-        timer = loop.call_later(timeout, _expire, fut)
-        try:
-            self.cluster.client_send(client, node, {**body, "msg_id": msg_id})
-            reply = await fut
-        finally:
-            timer.cancel()
-            del pending[msg_id]
-        if reply.get("type") == "error":
-            raise RPCError.from_body(reply)
-        return reply
+        fut = self.loop.create_future()
+        self.request(client, node, body, timeout, lambda r: fut.done() or fut.set_result(r))
+        return _reply_or_raise(await fut)
 
     async def _start_node(self, node_id: str) -> None:
         self.cluster.start(node_id)
         await self._init(node_id)
 
-    async def _invoke(self, process: int, client: str, node: str, op: Op, final: bool = False) -> str:
-        """Run one operation, recording invoke and completion; returns the completion type."""
+    def _record(self, process: int, op: Op, start: float, reply: dict[str, Any] | None, final: bool = False) -> str:
+        """Record an operation's completion; returns its type (ok, fail or info)."""
         wl = self.workload
-        now = self.loop.time
-        start = now()
-        self.history.add(start, process, INVOKE, op.f, op.value)
+        now = self.loop.time()
         try:
-            reply = await self.call(client, node, wl.request(op), self.opts.op_timeout)
+            value = wl.ok_value(op, _reply_or_raise(reply))
         except RPCError as exc:
-            definite = is_definite(exc.code) or op.f in wl.read_only
-            kind = FAIL if definite else INFO
-            self.history.add(now(), process, kind, op.f, op.value, error=[exc.code, exc.text])
+            kind = FAIL if is_definite(exc.code) or op.f in wl.read_only else INFO
+            self.history.add(now, process, kind, op.f, op.value, error=[exc.code, exc.text])
             return kind
-        except ProtocolError as exc:
-            self.history.add(now(), process, FAIL, op.f, op.value, error=[12, str(exc)])
-            return FAIL
-        try:
-            value = wl.ok_value(op, reply)
         except Exception as exc:  # a reply the workload cannot read is the node's bug
-            self.history.add(now(), process, INFO, op.f, op.value, error=["malformed-reply", f"{exc}: {reply}"])
+            self.history.add(now, process, INFO, op.f, op.value, error=["malformed-reply", f"{exc}: {reply}"])
             return INFO
-        end = now()
-        self.history.add(end, process, OK, op.f, value)
+        self.history.add(now, process, OK, op.f, value)
         if not final:
-            self.latencies.append(end - start)
+            self.latencies.append(now - start)
         return OK
 
-    async def _worker(self, worker: int, workers: int, sched: _Scheduler) -> None:
-        process = worker
-        client = self._new_client()
-        loop = self.loop
-        while True:
-            at = sched.reserve(loop.time())
-            if at is None:
-                return
-            if at > loop.time():
-                await _sleep_until(loop, at)
-            node = self.node_ids[process % len(self.node_ids)]
-            self.client_ops += 1
-            outcome = await self._invoke(process, client, node, self.workload.next_op(process))
-            if outcome == INFO:
-                # The op may still be in flight: later ops belong to a new process (Jepsen).
-                process += workers
-                client = self._new_client()
+    async def _invoke(self, process: int, client: str, node: str, op: Op, final: bool = False) -> str:
+        start = self.loop.time()
+        self.history.add(start, process, INVOKE, op.f, op.value)
+        fut = self.loop.create_future()
+        self.request(client, node, self.workload.request(op), self.opts.op_timeout, lambda r: fut.done() or fut.set_result(r))
+        return self._record(process, op, start, await fut, final)
 
     async def _final_phase(self) -> None:
         await self.nemesis.heal_all()
@@ -332,7 +332,10 @@ class Runner:
         sched.next_at = start
         ticker = asyncio.ensure_future(self._ticker(end))
         nemesis = asyncio.ensure_future(self.nemesis.run(end, loop.time))
-        await asyncio.gather(*(self._worker(w, workers, sched) for w in range(workers)))
+        clients = [_Worker(self, w, workers, sched) for w in range(workers)]
+        for worker in clients:
+            worker.schedule()
+        await asyncio.gather(*(worker.finished for worker in clients))
         await nemesis
         await self._final_phase()
         ticker.cancel()
@@ -397,9 +400,52 @@ class Runner:
         return RunResult(results["valid"], results, self.run_dir)
 
 
-def _expire(fut: Any) -> None:
-    if not fut.done():
-        fut.set_exception(RPCError(TIMEOUT, "client timed out"))
+def _reply_or_raise(reply: dict[str, Any] | None) -> dict[str, Any]:
+    if reply is None:
+        raise RPCError(TIMEOUT, "client timed out")
+    if reply.get("type") == "error":
+        raise RPCError.from_body(reply)
+    return reply
+
+
+class _Worker:
+    """One client worker as a callback state machine: schedule, fire, complete, repeat."""
+
+    def __init__(self, runner: Runner, index: int, workers: int, sched: _Scheduler) -> None:
+        self.runner = runner
+        self.process = index
+        self.workers = workers
+        self.sched = sched
+        self.client = runner._new_client()
+        self.finished: asyncio.Future[None] = runner.loop.create_future()
+        self.op: Op | None = None
+        self.start = 0.0
+
+    def schedule(self) -> None:
+        loop = self.runner.loop
+        at = self.sched.reserve(loop.time())
+        if at is None:
+            if not self.finished.done():
+                self.finished.set_result(None)
+            return
+        loop.call_at(at, self.fire, context=WORLD)
+
+    def fire(self) -> None:
+        r = self.runner
+        self.op = op = r.workload.next_op(self.process)
+        node = r.node_ids[self.process % len(r.node_ids)]
+        self.start = r.loop.time()
+        r.client_ops += 1
+        r.history.add(self.start, self.process, INVOKE, op.f, op.value)
+        r.request(self.client, node, r.workload.request(op), r.opts.op_timeout, self.completed)
+
+    def completed(self, reply: dict[str, Any] | None) -> None:
+        r = self.runner
+        if r._record(self.process, self.op, self.start, reply) == INFO:  # type: ignore[arg-type]
+            # The op may still take effect: later ops belong to a new process (Jepsen).
+            self.process += self.workers
+            self.client = r._new_client()
+        self.schedule()
 
 
 async def _sleep_until(loop: Any, at: float) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from distlab.history import INVOKE, OK, NEMESIS
+from distlab.history import INVOKE, NEMESIS, OK
 
 
 def check(history: list[dict[str, Any]]) -> dict[str, Any]:

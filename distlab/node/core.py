@@ -46,7 +46,8 @@ class Node:
     def __init__(self) -> None:
         self.id: str | None = None
         self.node_ids: list[str] = []
-        self._handlers: dict[str, tuple[Handler, Dedup | None]] = {}
+        self._handlers: dict[str, tuple[Handler, Dedup | None, bool]] = {}
+        self.inflight = 0  # requests whose handler has not finished
         self._periodic: list[tuple[float, Callable[[], Any]]] = []
         self._pending: dict[int, asyncio.Future[Message]] = {}
         self._next_msg_id = 0
@@ -67,7 +68,8 @@ class Node:
         """
 
         def register(fn: Handler) -> Handler:
-            self._handlers[msg_type] = (fn, Dedup() if dedup else None)
+            is_async = inspect.iscoroutinefunction(fn)
+            self._handlers[msg_type] = (fn, Dedup() if dedup else None, is_async or dedup)
             return fn
 
         return register
@@ -194,11 +196,14 @@ class Node:
             else:
                 self.log(f"dropped message of unknown type {mtype!r} from {msg.src}")
             return
-        fn, dedup = entry
-        if dedup is None and not inspect.iscoroutinefunction(fn):
+        fn, dedup, needs_task = entry
+        if not needs_task:
             self._finish(msg, self._call_sync(fn, msg))
             return
-        self.spawn(self._handle(fn, dedup, msg))
+        # No done-callback here (it would cost a loop step per request): _handle
+        # catches everything itself, and in-flight work is counted instead.
+        self.inflight += 1
+        asyncio.get_running_loop().create_task(self._handle(fn, dedup, msg))
 
     def _call_sync(self, fn: Handler, msg: Message) -> Any:
         try:
@@ -220,6 +225,8 @@ class Node:
                 result = await call()
         except Exception as exc:
             result = exc
+        finally:
+            self.inflight -= 1
         self._finish(msg, result)
 
     def _finish(self, msg: Message, result: Any) -> None:

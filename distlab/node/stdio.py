@@ -10,7 +10,6 @@ import threading
 import time
 from typing import TYPE_CHECKING, BinaryIO
 
-from distlab.node.core import PERIODIC_TASK
 from distlab.node.storage import FileStorage, Storage
 from distlab.protocol import MAX_LINE_BYTES, Message, ProtocolError, decode, encode
 
@@ -82,9 +81,9 @@ async def _serve(node: Node, out: BinaryIO, err: BinaryIO) -> None:
             continue
         node.receive(msg)
     # stdin closed: let requests already being handled finish (briefly), then stop.
-    handlers = [t for t in node._tasks if t.get_name() != PERIODIC_TASK]
-    if handlers:
-        await asyncio.wait(handlers, timeout=2.0)
+    deadline = loop.time() + 2.0
+    while node.inflight and loop.time() < deadline:
+        await asyncio.sleep(0.01)
     for task in list(node._tasks):
         task.cancel()
 

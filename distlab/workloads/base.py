@@ -38,6 +38,7 @@ class Workload(ABC):
 
     async def setup(self, call: Any, node_ids: list[str]) -> None:
         """Before clients start (e.g. send a topology). `call(node, body)` is an RPC."""
+        return None
 
     @abstractmethod
     def next_op(self, process: int) -> Op:

@@ -7,7 +7,6 @@ through the shared network model and records in the message trace.
 
 from __future__ import annotations
 
-import contextvars
 import random
 import traceback
 from collections.abc import Callable
@@ -21,7 +20,7 @@ from distlab.node.host import ADOPT
 from distlab.node.storage import MemoryDisk, SimStorage
 from distlab.protocol import NODE_NOT_FOUND, SERVICE_IDS, Message, ProtocolError, RPCError
 from distlab.runtime.network import Network
-from distlab.runtime.sim.loop import OWNER, Incarnation, SimulationAbort, VirtualLoop
+from distlab.runtime.sim.loop import OWNER, WORLD, Incarnation, SimulationAbort, VirtualLoop
 from distlab.runtime.sim.sandbox import Sandbox
 
 DEFAULT_FLOOD_LIMIT = 50_000
@@ -137,6 +136,8 @@ class SimCluster:
         self.client_msgs = 0
         self.dropped = 0
         self.node_errors: list[str] = []
+        self.clients: set[str] = set()
+        self._quoted = {nid: orjson.dumps(nid) for nid in node_ids}
         source = bin_path.read_bytes()
         try:
             self._code = compile(source, str(bin_path), "exec")
@@ -249,12 +250,19 @@ class SimCluster:
         return self.nodes[node_id].alive
 
     # ----- the wire -------------------------------------------------------------------
-    def is_client(self, ident: str) -> bool:
-        return ident.startswith("c") and ident[1:].isdigit()
+    def add_client(self, client_id: str) -> None:
+        self.clients.add(client_id)
+        self._quoted[client_id] = orjson.dumps(client_id)
 
     def client_send(self, src: str, dest: str, body: dict[str, Any]) -> None:
-        """A client request; delivered to the node at once (clients are not partitioned)."""
+        """A client request: delivered to the node at once (clients are never partitioned)."""
         self.route(src, dest, body)
+
+    def _quote(self, ident: str) -> bytes:
+        quoted = self._quoted.get(ident)
+        if quoted is None:
+            quoted = orjson.dumps(ident)
+        return quoted
 
     def route(self, src: str, dest: str, body: dict[str, Any]) -> None:
         """Send one message: encode (a copy, as a real wire would), trace, schedule arrival."""
@@ -269,23 +277,29 @@ class SimCluster:
         if self.trace is not None:
             self.trace.write(
                 b'{"t":%d,"ev":"send","id":%d,"src":%b,"dest":%b,"body":%b}\n'
-                % (round(now * 1e9), mid, orjson.dumps(src), orjson.dumps(dest), data)
+                % (round(now * 1e9), mid, self._quote(src), self._quote(dest), data)
             )
+        if src in self.clients:
+            self.client_msgs += 1
+            self._arrive(mid, src, dest, data)
+            return
         slot = self.nodes.get(src)
         if slot is not None:
             self._check_flood(slot, now)
-        if self.is_client(src) or self.is_client(dest):
+        if dest in self.clients:
             self.client_msgs += 1
-            if dest in self.nodes or self.is_client(dest):
-                loop.call_soon(self._arrive, mid, src, dest, data, context=_WORLD)
-                return
-        else:
-            self.server_msgs += 1
-            if dest in self.nodes:
-                for delay in self.network.delays(src, dest):
-                    loop.call_at(now + delay, self._arrive, mid, src, dest, data, context=_WORLD)
-                    # (a lost message schedules nothing; its send line has no recv)
-                return
+            self._trace_event(b"recv", mid)
+            token = OWNER.set(None)  # the client side is harness code, owned by no node
+            try:
+                self.client_handler(Message(src, dest, orjson.loads(data)))  # type: ignore[misc]
+            finally:
+                OWNER.reset(token)
+            return
+        self.server_msgs += 1
+        if dest in self.nodes:
+            for delay in self.network.delays(src, dest):
+                loop.call_at(now + delay, self._arrive, mid, src, dest, data, context=WORLD)
+            return
         # Nowhere to go: tell the sender at once rather than let it time out.
         if slot is not None:
             what = "service" if dest in SERVICE_IDS else "destination"
@@ -294,7 +308,7 @@ class SimCluster:
             if isinstance(msg_id, int):
                 err = RPCError(NODE_NOT_FOUND, f"no such node or service: {dest}").to_body()
                 err["in_reply_to"] = msg_id
-                loop.call_soon(self._deliver_error, src, dest, err, context=_WORLD)
+                loop.call_soon(self._deliver_error, src, dest, err, context=WORLD)
 
     def _deliver_error(self, node_id: str, fake_src: str, body: dict[str, Any]) -> None:
         slot = self.nodes[node_id]
@@ -317,11 +331,6 @@ class SimCluster:
             self.trace.write(b'{"t":%d,"ev":"%b","id":%d%b}\n' % (round(self.loop._now * 1e9), ev, mid, extra))  # type: ignore[attr-defined]
 
     def _arrive(self, mid: int, src: str, dest: str, data: bytes) -> None:
-        if self.is_client(dest):
-            self._trace_event(b"recv", mid)
-            if self.client_handler is not None:
-                self.client_handler(Message(src, dest, orjson.loads(data)))
-            return
         if self.network.blocked(src, dest):
             self.dropped += 1
             self._trace_event(b"drop", mid, b',"why":"partition"')
@@ -335,7 +344,7 @@ class SimCluster:
         msg = Message(src, dest, orjson.loads(data))
         if inc.paused:
             # A stopped process's input waits in its pipe; so does this message.
-            handle = self.loop.call_soon(self._deliver, slot, inc, msg, mid, context=_WORLD)
+            handle = self.loop.call_soon(self._deliver, slot, inc, msg, mid, context=WORLD)
             self.loop._ready.pop()  # type: ignore[attr-defined]
             inc.parked.append(handle)
             return
@@ -362,6 +371,3 @@ class SimCluster:
                 slot.log_file.close()
                 slot.log_file = None
 
-
-_WORLD = contextvars.Context()
-"""Context for the harness's own callbacks: owned by no node, so never parked or dropped."""

@@ -48,6 +48,9 @@ OWNER: contextvars.ContextVar[Incarnation | None] = contextvars.ContextVar(
     "distlab_owner", default=None
 )
 
+WORLD = contextvars.Context()
+"""Context for the harness's own callbacks: owned by no node, so never parked or dropped."""
+
 MAX_STEPS_WITHOUT_PROGRESS = 2_000_000
 
 
@@ -57,6 +60,8 @@ class VirtualLoop(base_events.BaseEventLoop):
     def __init__(self, stall_seconds: float = 5.0) -> None:
         super().__init__()
         self._now = 0.0
+        self._heap: list[tuple[float, int, events.TimerHandle]] = []
+        self._seq = 0
         self._clock_resolution = 1e-9
         self.abort_reason: str | None = None
         self.steps = 0
@@ -89,30 +94,43 @@ class VirtualLoop(base_events.BaseEventLoop):
         self.stop()
 
     # ----- scheduling ------------------------------------------------------------------
+    def call_at(self, when: float, callback: Callable[..., Any], *args: Any, context: Any = None) -> events.TimerHandle:
+        # Timers live in a heap of (when, seq, handle) tuples: compared in C, and
+        # FIFO among equal times, where asyncio's own heap is neither.
+        timer = events.TimerHandle(when, callback, args, self, context)
+        self._seq += 1
+        heapq.heappush(self._heap, (when, self._seq, timer))
+        timer._scheduled = True
+        return timer
+
     def _run_once(self) -> None:
         self.steps += 1
-        scheduled = self._scheduled
+        heap = self._heap
         ready = self._ready
-        while scheduled and scheduled[0]._cancelled:
-            self._timer_cancelled_count -= 1
-            heapq.heappop(scheduled)
         if not ready:
-            if not scheduled:
+            while heap and heap[0][2]._cancelled:
+                heapq.heappop(heap)
+                self._timer_cancelled_count -= 1
+            if not heap:
                 if not self._stopping:
                     self.abort("simulation deadlock: no node or client has anything left to do")
                 return
-            when = scheduled[0]._when
+            when = heap[0][0]
             if when > self._now:
                 self._now = when
                 self._same_time_steps = 0
         now = self._now
-        while scheduled and scheduled[0]._when <= now:
-            handle = heapq.heappop(scheduled)
+        while heap and heap[0][0] <= now:
+            handle = heapq.heappop(heap)[2]
             handle._scheduled = False
             if handle._cancelled:
                 self._timer_cancelled_count -= 1
                 continue
             ready.append(handle)
+        if self._timer_cancelled_count > 1000 and self._timer_cancelled_count * 2 > len(heap):
+            self._heap = [entry for entry in heap if not entry[2]._cancelled]
+            heapq.heapify(self._heap)
+            self._timer_cancelled_count = 0
         self._same_time_steps += 1
         if self._same_time_steps > MAX_STEPS_WITHOUT_PROGRESS:
             self.abort(
@@ -179,7 +197,7 @@ class VirtualLoop(base_events.BaseEventLoop):
             task._log_destroy_pending = False  # type: ignore[attr-defined]
         events._set_running_loop(None)
         self._ready.clear()
-        self._scheduled.clear()
+        self._heap.clear()
         self.close()
 
 
