@@ -67,7 +67,7 @@ def print_summary(result: RunResult, console: Console = out) -> None:
     if r.get("nemesis_ops"):
         table.add_row("nemesis", ", ".join(f"{k} {v}" for k, v in r["nemesis_ops"].items()))
     for key, value in r["workload"].items():
-        if key != "valid":
+        if key != "valid" and not r.get("error"):
             table.add_row(f"workload {key}", _short_json(value))
     for line in r.get("node_errors", [])[:5]:
         table.add_row("[red]node error[/]", line)

@@ -100,7 +100,8 @@ class RPCError(Exception):
     @classmethod
     def from_body(cls, body: dict[str, Any]) -> RPCError:
         code = body.get("code")
-        return cls(code if isinstance(code, int) else CRASH, str(body.get("text", "")))
+        ok = isinstance(code, int) and not isinstance(code, bool)
+        return cls(code if ok else CRASH, str(body.get("text", "")))
 
 
 @dataclass(slots=True)
@@ -133,14 +134,19 @@ class Message:
 
 def _short(line: bytes | str, limit: int = 120) -> str:
     text = line.decode("utf-8", "replace") if isinstance(line, bytes) else line
-    text = text.rstrip("\n")
+    # Escape line breaks so the error stays one line even for multi-line input.
+    text = text.rstrip("\r\n").replace("\r", "\\r").replace("\n", "\\n")
     return text if len(text) <= limit else text[:limit] + f"... ({len(text)} chars)"
+
+
+_JSON_KINDS = {list: "array", str: "string", int: "number", float: "number", bool: "boolean"}
 
 
 def validate(obj: Any) -> Message:
     """Check the envelope and body fields every message must have."""
     if not isinstance(obj, dict):
-        raise ProtocolError(f"message is a JSON {type(obj).__name__}, not an object")
+        kind = "null" if obj is None else _JSON_KINDS.get(type(obj), type(obj).__name__)
+        raise ProtocolError(f"message is a JSON {kind}, not an object")
     for key in ("src", "dest"):
         if not isinstance(obj.get(key), str) or not obj[key]:
             raise ProtocolError(f"message has no string {key!r}")

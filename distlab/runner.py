@@ -25,7 +25,7 @@ from distlab.nemesis import Nemesis, parse_kinds
 from distlab.protocol import TIMEOUT, Message, RPCError, is_definite
 from distlab.runtime.network import Latency, Network
 from distlab.runtime.sim.cluster import SimCluster
-from distlab.runtime.sim.loop import WORLD, SimulationAbort, VirtualLoop
+from distlab.runtime.sim.loop import NodeStalled, SimulationAbort, VirtualLoop
 from distlab.workloads.base import Op, Workload, load_workload
 
 INIT_TIMEOUT = 10.0
@@ -40,6 +40,8 @@ class RunError(Exception):
 @dataclass
 class TestOptions:
     """Everything that determines a run; saved as config.json and enough to replay it."""
+
+    __test__ = False  # not a pytest test class, despite the name
 
     workload: str
     bin: str
@@ -247,7 +249,7 @@ class Runner:
             queue = self._deadlines[timeout] = deque()
         queue.append((self.loop.time() + timeout, key))
         if len(queue) == 1:
-            self.loop.call_at(queue[0][0], self._expire_due, timeout, context=WORLD)
+            self.loop.call_harness_at(queue[0][0], self._expire_due, timeout)
         self.cluster.client_send(client, node, {**body, "msg_id": msg_id})
 
     def _expire_due(self, timeout: float) -> None:
@@ -261,7 +263,7 @@ class Runner:
         while queue and queue[0][1] not in pending:
             queue.popleft()
         if queue:
-            self.loop.call_at(queue[0][0], self._expire_due, timeout, context=WORLD)
+            self.loop.call_harness_at(queue[0][0], self._expire_due, timeout)
 
     def _on_client_message(self, msg: Message) -> None:
         on_done = self._pending.pop((msg.dest, msg.body.get("in_reply_to")), None)
@@ -316,7 +318,7 @@ class Runner:
                     break
 
     async def _ticker(self, end: float) -> None:
-        while True:
+        while self.loop.time() < end:
             await _sleep_until(self.loop, min(end, self.loop.time() + 1.0))
             if self.progress is not None:
                 self.progress(self.loop.time(), end, self.client_ops)
@@ -362,7 +364,7 @@ class Runner:
         error: str | None = None
         try:
             self.loop.run_guarded(self._main())
-        except SimulationAbort as exc:
+        except (SimulationAbort, NodeStalled) as exc:
             error = str(exc)
         except RuntimeError as exc:
             if self.loop.abort_reason is None:
@@ -428,7 +430,7 @@ class _Worker:
             if not self.finished.done():
                 self.finished.set_result(None)
             return
-        loop.call_at(at, self.fire, context=WORLD)
+        loop.call_harness_at(at, self.fire)
 
     def fire(self) -> None:
         r = self.runner
@@ -469,7 +471,7 @@ def summarize(
     server_msgs: int,
     client_msgs: int,
     dropped: int,
-    node_errors: list[str],
+    node_errors: dict[str, int],
     error: str | None,
 ) -> dict[str, Any]:
     """results.json: stats, availability, network, workload verdict, and the overall one."""
@@ -516,7 +518,7 @@ def summarize(
         },
         "latency_ms": quantiles(latencies),
         "workload": checked,
-        "node_errors": node_errors,
+        "node_errors": [f"{text} (x{n})" if n > 1 else text for text, n in sorted(node_errors.items())],
     }
     if error is not None:
         results["error"] = error

@@ -24,10 +24,11 @@ def check(history: list[dict[str, Any]]) -> dict[str, Any]:
     counts = Counter(orjson.dumps(v, option=orjson.OPT_SORT_KEYS) for v in ids)
     dups = {k: n for k, n in counts.items() if n > 1}
     worst = sorted(dups.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
+    # the ids handed out more than once, most repeated first, as [id, times]
     return {
         "valid": not dups,
         "attempted_count": attempted,
         "acknowledged_count": len(ids),
         "duplicated_count": len(dups),
-        "duplicated": {k.decode(): n for k, n in worst},
+        "duplicated": [[orjson.loads(k), n] for k, n in worst],
     }

@@ -7,6 +7,7 @@ import inspect
 import random
 import traceback
 from collections.abc import Awaitable, Callable
+from types import CoroutineType
 from typing import Any, TypeVar
 
 from distlab.node.helpers import Dedup, retry
@@ -203,7 +204,8 @@ class Node:
         # No done-callback here (it would cost a loop step per request): _handle
         # catches everything itself, and in-flight work is counted instead.
         self.inflight += 1
-        asyncio.get_running_loop().create_task(self._handle(fn, dedup, msg))
+        loop = asyncio.get_running_loop()
+        getattr(loop, "create_eager_task", loop.create_task)(self._handle(fn, dedup, msg))
 
     def _call_sync(self, fn: Handler, msg: Message) -> Any:
         try:
@@ -222,7 +224,9 @@ class Node:
             if dedup is not None and msg.msg_id is not None:
                 result = await dedup.run((msg.src, msg.msg_id), call)
             else:
-                result = await call()
+                result = fn(msg)
+                if type(result) is CoroutineType or inspect.isawaitable(result):
+                    result = await result
         except Exception as exc:
             result = exc
         finally:

@@ -138,12 +138,15 @@ class FileStorage(Storage):
             try:
                 rec = orjson.loads(line)
                 key = rec["k"]
+                if not isinstance(key, str):
+                    raise TypeError(key)
+                value = None if rec.get("d") else orjson.dumps(rec["v"])
             except (orjson.JSONDecodeError, KeyError, TypeError):
                 raise StorageError(f"{path}: corrupt record on line {i + 1}") from None
-            if rec.get("d"):
+            if value is None:
                 data.pop(key, None)
             else:
-                data[key] = orjson.dumps(rec["v"])
+                data[key] = value
             good += len(line) + 1
             lines += 1
         return data, good, lines

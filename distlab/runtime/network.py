@@ -38,6 +38,11 @@ class Latency:
         return rng.expovariate(1 / self.mean)
 
 
+def _check_probability(name: str, value: float) -> None:
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} probability must be in [0, 1], not {value}")
+
+
 @dataclass
 class Network:
     """Latency, loss, duplication and partitions for traffic between servers.
@@ -55,10 +60,8 @@ class Network:
     grudge: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for name in ("loss", "duplication"):
-            value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"{name} probability must be in [0, 1], not {value}")
+        _check_probability("loss", self.loss)
+        _check_probability("duplication", self.duplication)
         self._baseline = (self.loss, self.duplication)
 
     def set_link(self, src: str, dest: str, latency: Latency) -> None:
@@ -89,6 +92,8 @@ class Network:
         self.grudge = {}
 
     def set_loss(self, loss: float, duplication: float) -> None:
+        _check_probability("loss", loss)
+        _check_probability("duplication", duplication)
         self.loss, self.duplication = loss, duplication
 
     def restore_loss(self) -> None:

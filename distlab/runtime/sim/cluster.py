@@ -20,7 +20,14 @@ from distlab.node.host import ADOPT
 from distlab.node.storage import MemoryDisk, SimStorage
 from distlab.protocol import NODE_NOT_FOUND, SERVICE_IDS, Message, ProtocolError, RPCError
 from distlab.runtime.network import Network
-from distlab.runtime.sim.loop import OWNER, WORLD, Incarnation, SimulationAbort, VirtualLoop
+from distlab.runtime.sim.loop import (
+    OWNER,
+    WORLD,
+    HarnessTimer,
+    Incarnation,
+    SimulationAbort,
+    VirtualLoop,
+)
 from distlab.runtime.sim.sandbox import Sandbox
 
 DEFAULT_FLOOD_LIMIT = 50_000
@@ -135,7 +142,7 @@ class SimCluster:
         self.server_msgs = 0
         self.client_msgs = 0
         self.dropped = 0
-        self.node_errors: list[str] = []
+        self.node_errors: dict[str, int] = {}  # "n1: what went wrong" -> times
         self.clients: set[str] = set()
         self._quoted = {nid: orjson.dumps(nid) for nid in node_ids}
         source = bin_path.read_bytes()
@@ -168,8 +175,8 @@ class SimCluster:
 
     def node_error(self, slot: SimNode, text: str) -> None:
         """A node broke the protocol: count it for the summary and say so in its log."""
-        if len(self.node_errors) < 100:
-            self.node_errors.append(f"{slot.id}: {text}")
+        key = f"{slot.id}: {text}"
+        self.node_errors[key] = self.node_errors.get(key, 0) + 1
         slot.log(f"[distlab] {text}")
 
     def _loop_exception(self, owner: Incarnation | None, context: dict[str, Any]) -> None:
@@ -281,7 +288,15 @@ class SimCluster:
             )
         if src in self.clients:
             self.client_msgs += 1
-            self._arrive(mid, src, dest, data)
+            slot = self.nodes[dest]
+            inc = slot.inc
+            if inc is None or inc.dead or slot.node is None:
+                self.dropped += 1
+                self._trace_event(b"drop", mid, b',"why":"down"')
+            elif inc.paused:
+                self._park(slot, inc, Message(src, dest, orjson.loads(data)), mid)
+            else:
+                self._deliver(slot, inc, Message(src, dest, orjson.loads(data)), mid)
             return
         slot = self.nodes.get(src)
         if slot is not None:
@@ -298,7 +313,7 @@ class SimCluster:
         self.server_msgs += 1
         if dest in self.nodes:
             for delay in self.network.delays(src, dest):
-                loop.call_at(now + delay, self._arrive, mid, src, dest, data, context=WORLD)
+                loop.call_harness_at(now + delay, self._arrive, mid, src, dest, data)
             return
         # Nowhere to go: tell the sender at once rather than let it time out.
         if slot is not None:
@@ -343,12 +358,13 @@ class SimCluster:
             return
         msg = Message(src, dest, orjson.loads(data))
         if inc.paused:
-            # A stopped process's input waits in its pipe; so does this message.
-            handle = self.loop.call_soon(self._deliver, slot, inc, msg, mid, context=WORLD)
-            self.loop._ready.pop()  # type: ignore[attr-defined]
-            inc.parked.append(handle)
-            return
-        self._deliver(slot, inc, msg, mid)
+            self._park(slot, inc, msg, mid)
+        else:
+            self._deliver(slot, inc, msg, mid)
+
+    def _park(self, slot: SimNode, inc: Incarnation, msg: Message, mid: int) -> None:
+        # A stopped process's input waits in its pipe; so does this message.
+        inc.parked.append(HarnessTimer(self.loop, 0.0, self._deliver, (slot, inc, msg, mid)))
 
     def _deliver(self, slot: SimNode, inc: Incarnation, msg: Message, mid: int = 0) -> None:
         if inc.dead or slot.node is None:

@@ -48,10 +48,46 @@ OWNER: contextvars.ContextVar[Incarnation | None] = contextvars.ContextVar(
     "distlab_owner", default=None
 )
 
+MAX_STEPS_WITHOUT_PROGRESS = 2_000_000
+
+
 WORLD = contextvars.Context()
 """Context for the harness's own callbacks: owned by no node, so never parked or dropped."""
 
-MAX_STEPS_WITHOUT_PROGRESS = 2_000_000
+class HarnessTimer:
+    """A timer for the harness's own callbacks (message arrival, client ops).
+
+    Lighter than asyncio's TimerHandle: no context switch (harness code is
+    owned by no node) and no per-call allocation beyond this object. An
+    exception in one is a bug in distlab and aborts the run.
+    """
+
+    __slots__ = ("_when", "_callback", "_args", "_cancelled", "_scheduled", "_loop")
+    _context = WORLD
+
+    def __init__(self, loop: VirtualLoop, when: float, callback: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        self._loop = loop
+        self._when = when
+        self._callback = callback
+        self._args = args
+        self._cancelled = False
+        self._scheduled = True
+
+    def cancel(self) -> None:
+        if not self._cancelled:
+            self._cancelled = True
+            if self._scheduled:
+                self._loop._timer_cancelled_count += 1
+
+    def _run(self) -> None:
+        try:
+            self._callback(*self._args)
+        except (SystemExit, KeyboardInterrupt, NodeStalled):
+            raise
+        except BaseException as exc:
+            self._loop.call_exception_handler(
+                {"message": f"harness callback {getattr(self._callback, '__qualname__', self._callback)} failed", "exception": exc}
+            )
 
 
 class VirtualLoop(base_events.BaseEventLoop):
@@ -62,6 +98,7 @@ class VirtualLoop(base_events.BaseEventLoop):
         self._now = 0.0
         self._heap: list[tuple[float, int, events.TimerHandle]] = []
         self._seq = 0
+        self._eager = False
         self._clock_resolution = 1e-9
         self.abort_reason: str | None = None
         self.steps = 0
@@ -101,6 +138,37 @@ class VirtualLoop(base_events.BaseEventLoop):
         self._seq += 1
         heapq.heappush(self._heap, (when, self._seq, timer))
         timer._scheduled = True
+        return timer
+
+    def call_soon(self, callback: Callable[..., Any], *args: Any, context: Any = None) -> events.Handle:
+        if self._eager:
+            # The first step of a task being created by create_eager_task: run it now.
+            self._eager = False
+            handle = events.Handle(callback, args, self, context)
+            handle._run()
+            return handle
+        return super().call_soon(callback, *args, context=context)
+
+    def create_eager_task(self, coro: Any) -> asyncio.Task[Any]:
+        """Create a task and run it up to its first await at once (3.12's eager tasks).
+
+        Handlers that finish without waiting then cost no extra loop step; the
+        task is still a real Task, so current_task(), asyncio.timeout() and
+        cancellation behave as usual.
+        """
+        if self._eager or asyncio.current_task(self) is not None:
+            return self.create_task(coro)
+        self._eager = True
+        try:
+            return self.create_task(coro)
+        finally:
+            self._eager = False
+
+    def call_harness_at(self, when: float, callback: Callable[..., Any], *args: Any) -> HarnessTimer:
+        """Schedule a harness callback (never parked or dropped with a node)."""
+        timer = HarnessTimer(self, when, callback, args)
+        self._seq += 1
+        heapq.heappush(self._heap, (when, self._seq, timer))
         return timer
 
     def _run_once(self) -> None:
