@@ -23,7 +23,7 @@ from distlab.runner import RunError, RunResult, TestOptions, run_test
 from distlab.workloads.base import workload_names
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True, highlight=False)  # errors stay one line
 
 SIM_COMMANDS = {"test", "replay", "demo"}
 

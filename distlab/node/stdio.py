@@ -55,6 +55,11 @@ def _read_stdin(loop: asyncio.AbstractEventLoop, inbox: asyncio.Queue[bytes | No
         line = stream.readline(MAX_LINE_BYTES + 2)
         if not line:
             break
+        if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+            # Skip the rest of an over-long line, so its tail is not read as a line.
+            rest = line
+            while rest and not rest.endswith(b"\n"):
+                rest = stream.readline(MAX_LINE_BYTES + 2)
         loop.call_soon_threadsafe(inbox.put_nowait, line)
     loop.call_soon_threadsafe(inbox.put_nowait, None)
 

@@ -1,0 +1,170 @@
+"""`distlab test`, `replay` and `demo` as a user runs them: real processes, real files."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from tests.conftest import node_path
+
+DISTLAB = [sys.executable, "-m", "distlab"]
+
+
+def distlab(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*DISTLAB, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def results(run_dir: Path) -> dict[str, Any]:
+    return orjson.loads((run_dir / "results.json").read_bytes())
+
+
+def latest(cwd: Path) -> Path:
+    return (cwd / "store" / "latest").resolve()
+
+
+UNIQUE_IDS = ["test", "-w", "unique-ids", "--node-count", "3", "--time-limit", "20", "--rate", "200"]
+
+
+def test_correct_unique_ids_survive_partitions_with_total_availability(tmp_path: Path) -> None:
+    proc = distlab(*UNIQUE_IDS, "--bin", node_path("unique-ids"), "--nemesis", "partition",
+                   "--nemesis-interval", "3", "--availability", "total", "--seed", "5", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "VALID" in proc.stdout
+    r = results(latest(tmp_path))
+    assert r["valid"] is True
+    assert r["availability"]["ok_fraction"] == 1.0
+    assert r["nemesis_ops"]["start-partition"] >= 2
+
+
+def test_counter_without_node_id_fails_and_shows_the_duplicates(tmp_path: Path) -> None:
+    proc = distlab(*UNIQUE_IDS, "--bin", node_path("unique_ids_no_node_id"), "--seed", "5", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "INVALID" in proc.stdout
+    assert "duplicated" in proc.stdout
+    workload = results(latest(tmp_path))["workload"]
+    assert workload["valid"] is False
+    assert workload["duplicated_count"] > 0
+    assert workload["duplicated"][0] == [1, 3]  # id 1 came from all three nodes
+
+
+@pytest.mark.parametrize(("node", "code"), [("unique-ids", 0), ("unique_ids_volatile", 1), ("unique_ids_unsynced", 1)])
+def test_kills_catch_ids_kept_only_in_memory_or_unsynced(tmp_path: Path, node: str, code: int) -> None:
+    proc = distlab(*UNIQUE_IDS, "--bin", node_path(node), "--nemesis", "kill", "--nemesis-interval", "2",
+                   "--seed", "2", cwd=tmp_path)
+    assert proc.returncode == code, proc.stdout + proc.stderr
+    r = results(latest(tmp_path))
+    assert r["nemesis_ops"]["start-kill"] == r["nemesis_ops"]["stop-kill"]  # all healed by the end
+
+
+def test_run_directory_has_everything(tmp_path: Path) -> None:
+    proc = distlab("test", "-w", "echo", "--bin", node_path("echo"), "--time-limit", "5", "--seed", "3", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    run_dir = latest(tmp_path)
+    assert run_dir.parent == tmp_path / "store" / "echo"
+    for name in ("config.json", "results.json", "history.jsonl", "messages.jsonl", "node-logs/n0.log"):
+        assert (run_dir / name).is_file(), name
+    config = orjson.loads((run_dir / "config.json").read_bytes())
+    assert config["seed"] == 3 and config["workload"] == "echo"
+    history = [orjson.loads(line) for line in (run_dir / "history.jsonl").read_bytes().splitlines()]
+    assert {"index", "time", "process", "type", "f", "value"} <= set(history[0])
+    assert [h["index"] for h in history] == list(range(len(history)))
+    assert str(run_dir.relative_to(tmp_path)) in proc.stdout.replace("\n", "")
+    for label in ("operations", "availability", "msgs-per-op", "latency ms", "verdict", "seed", "run dir"):
+        assert label in proc.stdout
+
+
+def trace_hash_of(proc: subprocess.CompletedProcess[str], cwd: Path) -> str:
+    assert proc.returncode in (0, 1), proc.stderr
+    return results(latest(cwd))["trace_hash"]
+
+
+NEMESIS_RUN = ["test", "-w", "unique-ids", "--bin", node_path("unique-ids"), "--node-count", "5",
+               "--time-limit", "20", "--rate", "100", "--latency", "5", "--latency-dist", "exponential",
+               "--nemesis", "partition,kill,pause,clock,loss", "--nemesis-interval", "2"]
+
+
+def test_same_seed_same_trace_across_processes_and_hash_seeds(tmp_path: Path) -> None:
+    hashes = []
+    for hash_seed in ("1", "2", "random"):
+        env = dict(os.environ, PYTHONHASHSEED=hash_seed)
+        cwd = tmp_path / hash_seed
+        cwd.mkdir()
+        hashes.append(trace_hash_of(distlab(*NEMESIS_RUN, "--seed", "11", cwd=cwd, env=env), cwd))
+    assert len(set(hashes)) == 1
+    other = tmp_path / "other"
+    other.mkdir()
+    assert trace_hash_of(distlab(*NEMESIS_RUN, "--seed", "12", cwd=other), other) != hashes[0]
+
+
+def test_replay_matches_and_notices_a_changed_node(tmp_path: Path) -> None:
+    node = tmp_path / "node.py"
+    node.write_text(Path(node_path("unique-ids")).read_text())
+    run = distlab(*NEMESIS_RUN[:4], str(node), *NEMESIS_RUN[5:], "--seed", "4", cwd=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    run_dir = latest(tmp_path)
+    same = distlab("replay", str(run_dir), cwd=tmp_path)
+    assert same.returncode == 0, same.stdout + same.stderr
+    assert "replay matches" in same.stdout
+    node.write_text(node.read_text().replace('f"{node.id}-{epoch}-{counter}"', 'f"{node.id}/{epoch}/{counter}"'))
+    changed = distlab("replay", str(run_dir), cwd=tmp_path)
+    assert changed.returncode == 1
+    assert "replay differs" in changed.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-w", "nope", "--bin", "x.py"], "Invalid value for '-w'"),
+        (["-w", "echo", "--bin", "missing.py"], "--bin missing.py: no such file"),
+        (["-w", "echo", "--bin", "{echo}", "--concurrency", "xn"], "--concurrency 'xn'"),
+        (["-w", "echo", "--bin", "{echo}", "--nemesis", "partition,meteor"], "unknown nemesis 'meteor'"),
+        (["-w", "echo", "--bin", "{echo}", "--availability", "most"], "--availability 'most'"),
+        (["-w", "echo", "--bin", "{echo}", "--mode", "process"], "--mode process"),
+        (["-w", "echo", "--bin", "{echo}", "--time-limit", "0"], "--time-limit must be positive"),
+    ],
+)
+def test_bad_arguments_give_one_clear_line_and_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
+    args = [a.replace("{echo}", node_path("echo")) for a in args]
+    proc = distlab("test", *args, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_replay_of_a_non_run_directory_is_a_clear_error(tmp_path: Path) -> None:
+    proc = distlab("replay", str(tmp_path), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "not a complete run directory" in proc.stderr
+
+
+def test_unknown_outcome_exits_2(tmp_path: Path) -> None:
+    proc = distlab("test", "-w", "echo", "--bin", node_path("no_init"), "--time-limit", "5", "--seed", "1", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "did not answer init within 10 s" in proc.stdout
+    assert "UNKNOWN" in proc.stdout
+
+
+def test_test_count_runs_consecutive_seeds(tmp_path: Path) -> None:
+    proc = distlab("test", "-w", "echo", "--bin", node_path("echo"), "--time-limit", "2", "--seed", "40",
+                   "--test-count", "3", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    seeds = sorted(orjson.loads((d / "config.json").read_bytes())["seed"] for d in (tmp_path / "store" / "echo").iterdir())
+    assert seeds == [40, 41, 42]
+
+
+def test_demo_finishes_with_verdict_and_run_dir(tmp_path: Path) -> None:
+    # through the installed console script, which pins PYTHONHASHSEED and re-executes
+    script = Path(sys.executable).parent / "distlab"
+    proc = subprocess.run([str(script), "demo"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "VALID" in proc.stdout
+    assert "run dir" in proc.stdout
+    assert results(latest(tmp_path))["stats"]["count"] > 20000
