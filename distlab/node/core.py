@@ -128,13 +128,14 @@ class Node:
         """Fire and forget."""
         if not isinstance(body, dict) or not isinstance(body.get("type"), str):
             raise ProtocolError(f"message body to {dest} needs a string 'type': {body!r:.100}")
-        self.host.send(Message(self.id or "?", dest, body))
+        self.host.send(dest, body)
 
     def reply(self, request: Message, body: dict[str, Any]) -> None:
         """Answer a request later than its handler returns (e.g. after a quorum)."""
         out = dict(body)
-        if request.msg_id is not None:
-            out["in_reply_to"] = request.msg_id
+        msg_id = request.body.get("msg_id")
+        if msg_id is not None:
+            out["in_reply_to"] = msg_id
         self.send(request.src, out)
 
     def _new_msg_id(self) -> int:
@@ -249,7 +250,7 @@ class Node:
         else:
             self.log(f"handler for {msg.body['type']!r} returned {type(result).__name__}, not a dict")
             body = RPCError(CRASH, f"handler returned {type(result).__name__}, not a dict").to_body()
-        if msg.msg_id is None:
+        if msg.body.get("msg_id") is None:
             return
         try:
             self.reply(msg, body)

@@ -9,19 +9,18 @@ from __future__ import annotations
 import contextvars
 import random
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from distlab.node.core import Node
     from distlab.node.storage import Storage
-    from distlab.protocol import Message
 
 
 class Host(Protocol):
     random: random.Random
 
-    def send(self, msg: Message) -> None:
-        """Hand a message to the network; may raise ProtocolError for a bad one."""
+    def send(self, dest: str, body: dict[str, Any]) -> None:
+        """Hand a message from this node to the network; may raise ProtocolError for a bad one."""
 
     def now(self) -> float:
         """Seconds on this node's clock (skewed in the simulator)."""

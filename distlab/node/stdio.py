@@ -8,10 +8,10 @@ import random
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from distlab.node.storage import FileStorage, Storage
-from distlab.protocol import MAX_LINE_BYTES, Message, ProtocolError, decode, encode
+from distlab.protocol import MAX_LINE_BYTES, ProtocolError, decode, encode
 
 if TYPE_CHECKING:
     from distlab.node.core import Node
@@ -27,8 +27,8 @@ class StdioHost:
         self.random = random.Random()
         self._storage: FileStorage | None = None
 
-    def send(self, msg: Message) -> None:
-        self._out.write(encode(msg))
+    def send(self, dest: str, body: dict[str, Any]) -> None:
+        self._out.write(encode({"src": self._node.id or "?", "dest": dest, "body": body}))
         self._out.flush()
 
     def now(self) -> float:
