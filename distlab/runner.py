@@ -318,10 +318,12 @@ class Runner:
                     break
 
     async def _ticker(self, end: float) -> None:
-        while self.loop.time() < end:
-            await _sleep_until(self.loop, min(end, self.loop.time() + 1.0))
-            if self.progress is not None:
-                self.progress(self.loop.time(), end, self.client_ops)
+        """Progress once per simulated second; the last report comes from _main."""
+        if self.progress is None:
+            return
+        while self.loop.time() + 1.0 < end:
+            await _sleep_until(self.loop, self.loop.time() + 1.0)
+            self.progress(self.loop.time(), end, self.client_ops)
 
     async def _main(self) -> None:
         loop = self.loop
@@ -338,6 +340,8 @@ class Runner:
         for worker in clients:
             worker.schedule()
         await asyncio.gather(*(worker.finished for worker in clients))
+        if self.progress is not None:
+            self.progress(end, end, self.client_ops)
         await nemesis
         await self._final_phase()
         ticker.cancel()

@@ -200,8 +200,15 @@ class Node:
             return
         fn, dedup, needs_task = entry
         if not needs_task:
-            self._finish(msg, self._call_sync(fn, msg))
-            return
+            result = self._call_sync(fn, msg)
+            if not inspect.isawaitable(result):
+                self._finish(msg, result)
+                return
+            # A plain function that returned a coroutine (an async handler under a
+            # sync decorator): await it, and treat this handler as async from now on.
+            self._handlers[mtype] = (fn, dedup, True)
+            awaitable = result
+            fn = lambda _msg: awaitable  # noqa: E731
         # No done-callback here (it would cost a loop step per request): _handle
         # catches everything itself, and in-flight work is counted instead.
         self.inflight += 1
@@ -256,7 +263,8 @@ class Node:
             self.reply(msg, body)
         except ProtocolError as exc:
             self.log(f"reply to {msg.src} not sent: {exc}")
-            self.reply(msg, RPCError(MALFORMED_REQUEST, str(exc)).to_body())
+            # The handler ran (and may have changed state): indefinite, as for a crash.
+            self.reply(msg, RPCError(CRASH, f"handler's reply could not be sent: {exc}").to_body())
 
     def _init(self, msg: Message) -> None:
         # The id is set before any later message is looked at, so replies carry it.
