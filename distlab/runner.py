@@ -185,6 +185,7 @@ class Runner:
             trace=self._trace,
             log_dir=run_dir / "node-logs",
             log_stderr=log_stderr,
+            bin_args=opts.bin_args,
         )
         self.cluster.client_handler = self._on_client_message
         cls = workload_cls or load_workload(opts.workload)

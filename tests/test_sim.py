@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
+from distlab.protocol import RPCError
 from distlab.runner import Runner, TestOptions, new_run_dir
 from distlab.runtime.sim.loop import VirtualLoop
 from distlab.runtime.sim.sandbox import EPOCH
@@ -338,6 +339,7 @@ def test_partition_is_checked_when_a_message_arrives(tmp_path: Path) -> None:
         ("sleeps", "node n0 called time.sleep(0.5)"),
         ("flood", "flooded the network"),
         ("spin", "without yielding"),
+        ("socket_user", "node n0 opened a network connection"),
     ],
 )
 def test_rule_breakers_end_the_run_with_a_clear_error(simulate: Any, node: str, expected: str) -> None:
@@ -370,6 +372,39 @@ def echo(msg):
     result = simulate(path)
     assert result.exit_code == 2
     assert "simulated time stopped" in result.results["error"]
+
+
+def test_node_sees_its_own_argv_and_cannot_exit_the_harness(tmp_path: Path, simulate: Any) -> None:
+    path = write_node(
+        tmp_path,
+        """
+import sys
+
+@node.on("echo")
+def echo(msg):
+    if msg.body["echo"] == "quit":
+        sys.exit(3)
+    return {"type": "echo_ok", "echo": sys.argv[1:]}
+""",
+    )
+    runner = make_runner(tmp_path, path, bin_args=["--fast", "7"])
+
+    async def script(r: Runner) -> Any:
+        try:
+            await ask(r, "n0", {"type": "echo", "echo": "quit"}, timeout=1)
+        except RPCError:
+            pass
+        await asyncio.sleep(1)
+
+    with pytest.raises(RuntimeError, match="Event loop stopped"):
+        drive(runner, script)
+    assert runner.loop.abort_reason == "node n0 exited (sys.exit(3)); a node must keep serving until the test ends"
+    runner2 = make_runner(tmp_path, path, bin_args=["--fast", "7"])
+
+    async def script2(r: Runner) -> Any:
+        return await ask(r, "n0", {"type": "echo", "echo": "argv"})
+
+    assert drive(runner2, script2)["echo"] == ["--fast", "7"]
 
 
 def test_a_node_file_that_fails_to_load_names_the_cause(tmp_path: Path, simulate: Any) -> None:

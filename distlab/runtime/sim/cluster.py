@@ -127,7 +127,9 @@ class SimCluster:
         log_dir: Path | None = None,
         log_stderr: Callable[[str, str], None] | None = None,
         flood_limit: int = DEFAULT_FLOOD_LIMIT,
+        bin_args: list[str] | None = None,
     ) -> None:
+        self.bin_args = list(bin_args or [])
         self.loop = loop
         self.bin_path = bin_path
         self.node_ids = list(node_ids)
@@ -208,6 +210,7 @@ class SimCluster:
             rng=host.random,
             abort=self.loop.abort,
             log=slot.log,
+            argv=self.bin_args,
         )
         adopted: list[Node] = []
         token_owner = OWNER.set(inc)

@@ -104,6 +104,7 @@ class VirtualLoop(base_events.BaseEventLoop):
         self.steps = 0
         self._same_time_steps = 0
         self._stall_seconds = stall_seconds
+        self.exception_sink: Any = None
         self.set_exception_handler(_route_exception)
 
     # ----- time ---------------------------------------------------------------------
@@ -267,9 +268,16 @@ class VirtualLoop(base_events.BaseEventLoop):
             signal.signal(signal.SIGALRM, previous)
 
     def shutdown(self) -> None:
-        """Close without warnings for tasks that crashed nodes left suspended."""
+        """Close without warnings for tasks that crashed nodes left suspended.
+
+        Futures and tasks of a finished run are garbage-collected later, at any
+        moment (even inside the compiler); their "never retrieved" reports must
+        not run user-visible code then, so the exception handler is silenced.
+        """
         for task in asyncio.all_tasks(self):
             task._log_destroy_pending = False  # type: ignore[attr-defined]
+        self.set_exception_handler(_ignore_exception)
+        self.exception_sink = None
         events._set_running_loop(None)
         self._ready.clear()
         self._heap.clear()
@@ -279,6 +287,10 @@ class VirtualLoop(base_events.BaseEventLoop):
 def _who() -> str:
     owner = OWNER.get()
     return f"node {owner.node_id}" if owner is not None else "the harness"
+
+
+def _ignore_exception(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    return None
 
 
 def _route_exception(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:

@@ -44,8 +44,10 @@ class Sandbox:
         rng: _random.Random,
         abort: Callable[[str], None],
         log: Callable[[str], None],
+        argv: list[str] | None = None,
     ) -> None:
         self.path = path
+        self.argv = [str(path), *(argv or [])]
         self.node_id = node_id
         self.folder = str(path.parent)
         self._wall = wall_clock
@@ -59,6 +61,7 @@ class Sandbox:
         self.builtins["__import__"] = self._import
         self.builtins["print"] = self._print
         self.builtins["input"] = self._input
+        self.builtins["exit"] = self.builtins["quit"] = self._exit
         self.proxies = {
             "time": self._time_module(),
             "random": self._random_module(),
@@ -66,6 +69,7 @@ class Sandbox:
             "_thread": self._thread_module(),
             "socket": self._socket_module(),
             "os": self._os_module(),
+            "sys": self._sys_module(),
         }
 
     # ----- breaking the rules ------------------------------------------------------------
@@ -168,6 +172,11 @@ class Sandbox:
         else:
             builtins.print(*args, sep=sep, end=end, file=file, flush=flush)
 
+    def _exit(self, code: Any = None) -> None:
+        reason = f"node {self.node_id} exited (sys.exit({code!r})); a node must keep serving until the test ends"
+        self._abort(reason)
+        raise SimulationAbort(reason)
+
     def _input(self, prompt: Any = "") -> str:
         raise self.forbid("called input()", "messages arrive through handlers")
 
@@ -258,6 +267,12 @@ class Sandbox:
         mod.SocketType = socket
         mod.create_connection = create_connection
         mod.create_server = create_connection
+        return mod
+
+    def _sys_module(self) -> types.ModuleType:
+        mod = self._copy(sys)
+        mod.argv = list(self.argv)  # the node's own command line: --bin PATH ARGS...
+        mod.exit = self._exit
         return mod
 
     def _os_module(self) -> types.ModuleType:
