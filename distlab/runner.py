@@ -22,7 +22,7 @@ import orjson
 
 from distlab.history import FAIL, INFO, INVOKE, NEMESIS, OK, History
 from distlab.nemesis import Nemesis, parse_kinds
-from distlab.protocol import TIMEOUT, Message, RPCError, is_definite
+from distlab.protocol import TIMEOUT, RPCError, is_definite
 from distlab.runtime.network import Latency, Network
 from distlab.runtime.sim.cluster import SimCluster
 from distlab.runtime.sim.loop import NodeStalled, SimulationAbort, VirtualLoop
@@ -251,7 +251,8 @@ class Runner:
         queue.append((self.loop.time() + timeout, key))
         if len(queue) == 1:
             self.loop.call_harness_at(queue[0][0], self._expire_due, timeout)
-        self.cluster.client_send(client, node, {**body, "msg_id": msg_id})
+        body["msg_id"] = msg_id  # bodies are built fresh for each request
+        self.cluster.client_send(client, node, body)
 
     def _expire_due(self, timeout: float) -> None:
         queue = self._deadlines[timeout]
@@ -266,10 +267,10 @@ class Runner:
         if queue:
             self.loop.call_harness_at(queue[0][0], self._expire_due, timeout)
 
-    def _on_client_message(self, msg: Message) -> None:
-        on_done = self._pending.pop((msg.dest, msg.body.get("in_reply_to")), None)
+    def _on_client_message(self, client: str, body: dict[str, Any]) -> None:
+        on_done = self._pending.pop((client, body.get("in_reply_to")), None)
         if on_done is not None:
-            on_done(msg.body)
+            on_done(body)
 
     async def call(self, client: str, node: str, body: dict[str, Any], timeout: float) -> dict[str, Any]:
         """A client RPC; raises RPCError (code 0 on timeout, or the node's error)."""
@@ -286,7 +287,9 @@ class Runner:
         wl = self.workload
         now = self.loop.time()
         try:
-            value = wl.ok_value(op, _reply_or_raise(reply))
+            if reply is None or reply.get("type") == "error":
+                _reply_or_raise(reply)
+            value = wl.ok_value(op, reply)  # type: ignore[arg-type]
         except RPCError as exc:
             kind = FAIL if is_definite(exc.code) or op.f in wl.read_only else INFO
             self.history.add(now, process, kind, op.f, op.value, error=[exc.code, exc.text])
@@ -361,7 +364,7 @@ class Runner:
             raise SimulationAbort(f"node {node_id} answered init with {reply.get('type')!r}, not init_ok")
 
     async def _setup_call(self, node: str, body: dict[str, Any]) -> dict[str, Any]:
-        return await self.call(self._new_client(), node, body, self.opts.op_timeout)
+        return await self.call(self._new_client(), node, dict(body), self.opts.op_timeout)
 
     # ----- the whole run --------------------------------------------------------------
     def run(self) -> RunResult:

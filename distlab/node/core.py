@@ -49,6 +49,7 @@ class Node:
         self.node_ids: list[str] = []
         self._handlers: dict[str, tuple[Handler, Dedup | None, bool]] = {}
         self.inflight = 0  # requests whose handler has not finished
+        self._start_task: Callable[[Any], Any] | None = None
         self._periodic: list[tuple[float, Callable[[], Any]]] = []
         self._pending: dict[int, asyncio.Future[Message]] = {}
         self._next_msg_id = 0
@@ -212,8 +213,11 @@ class Node:
         # No done-callback here (it would cost a loop step per request): _handle
         # catches everything itself, and in-flight work is counted instead.
         self.inflight += 1
-        loop = asyncio.get_running_loop()
-        getattr(loop, "create_eager_task", loop.create_task)(self._handle(fn, dedup, msg))
+        start = self._start_task
+        if start is None:
+            loop = asyncio.get_running_loop()
+            start = self._start_task = getattr(loop, "create_eager_task", loop.create_task)
+        start(self._handle(fn, dedup, msg))
 
     def _call_sync(self, fn: Handler, msg: Message) -> Any:
         try:
@@ -242,25 +246,32 @@ class Node:
         self._finish(msg, result)
 
     def _finish(self, msg: Message, result: Any) -> None:
-        if isinstance(result, RPCError):
-            body: dict[str, Any] | None = result.to_body()
+        if type(result) is dict:
+            body: dict[str, Any] = result
+        elif result is None:
+            return
+        elif isinstance(result, RPCError):
+            body = result.to_body()
         elif isinstance(result, Exception):
             self.log(
                 f"handler for {msg.body['type']!r} from {msg.src} raised:\n"
                 + "".join(traceback.format_exception(result)).rstrip()
             )
             body = RPCError(CRASH, f"{type(result).__name__}: {result}").to_body()
-        elif result is None:
-            return
         elif isinstance(result, dict):
             body = result
         else:
             self.log(f"handler for {msg.body['type']!r} returned {type(result).__name__}, not a dict")
             body = RPCError(CRASH, f"handler returned {type(result).__name__}, not a dict").to_body()
-        if msg.body.get("msg_id") is None:
+        msg_id = msg.body.get("msg_id")
+        if msg_id is None:
             return
+        out = dict(body)
+        out["in_reply_to"] = msg_id
         try:
-            self.reply(msg, body)
+            if not isinstance(out.get("type"), str):
+                raise ProtocolError(f"message body to {msg.src} needs a string 'type': {body!r:.100}")
+            self.host.send(msg.src, out)
         except ProtocolError as exc:
             self.log(f"reply to {msg.src} not sent: {exc}")
             # The handler ran (and may have changed state): indefinite, as for a crash.

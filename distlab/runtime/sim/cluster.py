@@ -139,7 +139,8 @@ class SimCluster:
         self.flood_limit = flood_limit
         self._log_stderr = log_stderr
         self.nodes = {nid: SimNode(self, nid) for nid in node_ids}
-        self.client_handler: Callable[[Message], None] | None = None
+        self.client_handler: Callable[[str, dict[str, Any]], None] | None = None
+        """Receives (client id, body) for every message a node sends to a client."""
         self.next_message_id = 0
         self.server_msgs = 0
         self.client_msgs = 0
@@ -296,9 +297,17 @@ class SimCluster:
                 b'{"t":%d,"ev":"send","id":%d,"src":%b,"dest":%b,"body":%b}\n'
                 % (self._stamp(now), mid, q.get(src) or orjson.dumps(src), q.get(dest) or orjson.dumps(dest), data)
             )
-        if src in self.clients:
+        if src in self.clients:  # clients are never partitioned
             self.client_msgs += 1
-            self._arrive(mid, src, dest, data)
+            slot = self.nodes[dest]
+            inc = slot.inc
+            if inc is None or inc.dead or slot.node is None:
+                self.dropped += 1
+                self._trace_event(b"drop", mid, b',"why":"down"')
+            elif inc.paused:
+                self._park(slot, inc, Message(src, dest, orjson.loads(data)), mid)
+            else:
+                self._deliver(slot, inc, Message(src, dest, orjson.loads(data)), mid)
             return
         slot = self.nodes.get(src)
         if slot is not None:
@@ -317,7 +326,7 @@ class SimCluster:
                 trace.write(b'{"t":%d,"ev":"recv","id":%d}\n' % (self._stamp_ns, mid))
             token = OWNER.set(None)  # the client side is harness code, owned by no node
             try:
-                self.client_handler(Message(src, dest, orjson.loads(data)))  # type: ignore[misc]
+                self.client_handler(dest, orjson.loads(data))  # type: ignore[misc]
             finally:
                 OWNER.reset(token)
             return

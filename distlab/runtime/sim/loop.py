@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import gc
 import heapq
 import signal
 import threading
@@ -242,7 +243,20 @@ class VirtualLoop(base_events.BaseEventLoop):
 
     # ----- running with a wall-clock watchdog ------------------------------------------
     def run_guarded(self, main: Any) -> Any:
-        """run_until_complete, but a node that hogs the CPU is interrupted, not waited on."""
+        """run_until_complete, but a node that hogs the CPU is interrupted, not waited on.
+
+        The cyclic GC runs rarely meanwhile: a run allocates millions of
+        short-lived objects that reference counting frees, and frequent
+        collections would walk the whole (growing) history again and again.
+        """
+        thresholds = gc.get_threshold()
+        gc.set_threshold(200_000, 50, 50)
+        try:
+            return self._run_guarded(main)
+        finally:
+            gc.set_threshold(*thresholds)
+
+    def _run_guarded(self, main: Any) -> Any:
         if threading.current_thread() is not threading.main_thread():
             return self.run_until_complete(main)
         last = [-1, 0.0]
