@@ -147,7 +147,7 @@ class SimCluster:
         self.dropped = 0
         self.node_errors: dict[str, int] = {}  # "n1: what went wrong" -> times
         self.clients: set[str] = set()
-        self._quoted = {nid: orjson.dumps(nid) for nid in node_ids}
+        self._links: dict[tuple[str, str], bytes] = {}  # the trace's "src","dest" part, per link
         self._stamp_at = -1.0
         self._stamp_ns = 0
         source = bin_path.read_bytes()
@@ -265,7 +265,6 @@ class SimCluster:
     # ----- the wire -------------------------------------------------------------------
     def add_client(self, client_id: str) -> None:
         self.clients.add(client_id)
-        self._quoted[client_id] = orjson.dumps(client_id)
 
     def client_send(self, src: str, dest: str, body: dict[str, Any]) -> None:
         """A client request: delivered to the node at once (clients are never partitioned)."""
@@ -292,11 +291,12 @@ class SimCluster:
         now = loop._now  # type: ignore[attr-defined]
         trace = self.trace
         if trace is not None:
-            q = self._quoted
-            trace.write(
-                b'{"t":%d,"ev":"send","id":%d,"src":%b,"dest":%b,"body":%b}\n'
-                % (self._stamp(now), mid, q.get(src) or orjson.dumps(src), q.get(dest) or orjson.dumps(dest), data)
-            )
+            link = self._links.get((src, dest))
+            if link is None:
+                link = self._links[(src, dest)] = b',"src":%b,"dest":%b,"body":' % (orjson.dumps(src), orjson.dumps(dest))
+            if now != self._stamp_at:
+                self._stamp(now)
+            trace.write(b'{"t":%d,"ev":"send","id":%d%b%b}\n' % (self._stamp_ns, mid, link, data))
         if src in self.clients:  # clients are never partitioned
             self.client_msgs += 1
             slot = self.nodes[dest]
