@@ -549,3 +549,14 @@ def test_run_on_real_event_loop():
     assert all(t < until + 0.5 for t in c.times[:toggles])
     check_alternation(c.records)
     assert c.pristine()
+
+
+@pytest.mark.parametrize("kind", ["kill", "pause", "clock"])
+def test_starting_an_active_kind_heals_the_old_fault_first(kind: str) -> None:
+    control = FakeControl(n=5, seed=3)
+    nem = Nemesis([kind], 1.0, random.Random(3), control)
+    asyncio.run(nem.start(kind))
+    asyncio.run(nem.start(kind))
+    asyncio.run(nem.heal_all())
+    assert not control.crashed and not control.paused and not control.clocks
+    assert [f for f, _ in control.records] == [f"start-{kind}", f"stop-{kind}", f"start-{kind}", f"stop-{kind}"]

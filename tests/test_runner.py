@@ -64,7 +64,7 @@ def test_final_phase_heals_waits_and_reads_every_node(tmp_path: Any) -> None:
 
 
 def test_final_phase_catches_a_set_that_never_converges(tmp_path: Any) -> None:
-    result = run_set(tmp_path, "gset_no_gossip")
+    result = run_set(tmp_path, "gset", bin_args=["--no-gossip"])
     assert result.valid is False
     assert result.results["workload"]["lost_count"] > 0
 

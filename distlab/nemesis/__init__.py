@@ -88,6 +88,8 @@ class Nemesis:
         self.control.record(f, value)
 
     async def start(self, kind: str) -> None:
+        if kind in self.active:  # one fault of a kind at a time: heal the old one first
+            await self.stop(kind)
         c, rng = self.control, self.rng
         nodes = list(c.node_ids)
         if kind == "partition":
