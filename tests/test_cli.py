@@ -45,7 +45,7 @@ def test_correct_unique_ids_survive_partitions_with_total_availability(tmp_path:
 
 
 def test_counter_without_node_id_fails_and_shows_the_duplicates(tmp_path: Path) -> None:
-    proc = distlab(*UNIQUE_IDS, "--bin", node_path("unique_ids_no_node_id"), "--seed", "5", cwd=tmp_path)
+    proc = distlab(*UNIQUE_IDS, "--bin", node_path("unique_ids_buggy"), "no-node-id", "--seed", "5", cwd=tmp_path)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "INVALID" in proc.stdout
     assert "duplicated" in proc.stdout
@@ -55,9 +55,12 @@ def test_counter_without_node_id_fails_and_shows_the_duplicates(tmp_path: Path) 
     assert workload["duplicated"][0] == [1, 3]  # id 1 came from all three nodes
 
 
-@pytest.mark.parametrize(("node", "code"), [("unique-ids", 0), ("unique_ids_volatile", 1), ("unique_ids_unsynced", 1)])
-def test_kills_catch_ids_kept_only_in_memory_or_unsynced(tmp_path: Path, node: str, code: int) -> None:
-    proc = distlab(*UNIQUE_IDS, "--bin", node_path(node), "--nemesis", "kill", "--nemesis-interval", "2",
+@pytest.mark.parametrize(
+    ("node", "args", "code"),
+    [("unique-ids", [], 0), ("unique_ids_buggy", ["volatile"], 1), ("unique_ids_buggy", ["unsynced"], 1)],
+)
+def test_kills_catch_ids_kept_only_in_memory_or_unsynced(tmp_path: Path, node: str, args: list[str], code: int) -> None:
+    proc = distlab(*UNIQUE_IDS, "--bin", node_path(node), *args, "--nemesis", "kill", "--nemesis-interval", "2",
                    "--seed", "2", cwd=tmp_path)
     assert proc.returncode == code, proc.stdout + proc.stderr
     r = results(latest(tmp_path))
@@ -168,3 +171,10 @@ def test_demo_finishes_with_verdict_and_run_dir(tmp_path: Path) -> None:
     assert "VALID" in proc.stdout
     assert "run dir" in proc.stdout
     assert results(latest(tmp_path))["stats"]["count"] > 20000
+
+
+def test_log_stderr_copies_node_logs_live(tmp_path: Path) -> None:
+    proc = distlab("test", "-w", "echo", "--bin", node_path("raises"), "--time-limit", "2", "--rate", "10",
+                   "--seed", "1", "--log-stderr", cwd=tmp_path)
+    assert "n0 | [distlab] started (incarnation 1)" in proc.stderr
+    assert "ValueError: request 3 is unlucky" in proc.stderr

@@ -1,30 +1,16 @@
-"""The reference unique-ids node with an async handler, to measure what a Task per request costs.
-
-A counter alone repeats across nodes, so ids carry the node id. A counter in
-memory also restarts from zero after a crash, so each life of the node first
-takes a fresh epoch from durable storage (synced before any id is handed out).
-"""
+"""unique-ids with an async handler: measures what an asyncio Task per request costs."""
 
 from distlab import Node
 
 node = Node()
-epoch = 0
 counter = 0
-
-
-@node.on("init")
-def start(msg):
-    global epoch
-    epoch = node.storage.get("epoch", 0) + 1
-    node.storage["epoch"] = epoch
-    node.storage.sync()
 
 
 @node.on("generate")
 async def generate(msg):
     global counter
     counter += 1
-    return {"type": "generate_ok", "id": f"{node.id}-{epoch}-{counter}"}
+    return {"type": "generate_ok", "id": f"{node.id}-{counter}"}
 
 
 if __name__ == "__main__":
