@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 
 from distlab.examples import example_path
-from distlab.runner import Runner, TestOptions, new_run_dir
+from distlab.options import TestOptions
+from distlab.runner import Runner, new_run_dir
 
 HERE = Path(__file__).parent
 

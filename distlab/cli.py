@@ -19,7 +19,8 @@ from rich.table import Table
 from distlab import __version__
 from distlab.examples import example_path
 from distlab.nemesis import KINDS
-from distlab.runner import RunError, RunResult, TestOptions, run_test
+from distlab.options import RunError, TestOptions
+from distlab.runner import RunResult, run_test
 from distlab.workloads.base import workload_names
 
 out = Console()

@@ -13,7 +13,7 @@ import random
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,8 +21,10 @@ from typing import Any
 import orjson
 
 from distlab.history import FAIL, INFO, INVOKE, NEMESIS, OK, History
-from distlab.nemesis import Nemesis, parse_kinds
+from distlab.nemesis import Nemesis
+from distlab.options import RunError, TestOptions
 from distlab.protocol import TIMEOUT, RPCError, is_definite
+from distlab.report.results import summarize, trace_hash
 from distlab.runtime.network import Latency, Network
 from distlab.runtime.sim.cluster import SimCluster
 from distlab.runtime.sim.loop import NodeStalled, SimulationAbort, VirtualLoop
@@ -31,90 +33,6 @@ from distlab.workloads.base import Op, Workload, load_workload
 INIT_TIMEOUT = 10.0
 CONVERGE_SECONDS = 10.0
 FINAL_READ_TRIES = 10
-
-
-class RunError(Exception):
-    """The test could not run (bad options, a node that cannot start); exit status 2."""
-
-
-@dataclass
-class TestOptions:
-    """Everything that determines a run; saved as config.json and enough to replay it."""
-
-    __test__ = False  # not a pytest test class, despite the name
-
-    workload: str
-    bin: str
-    bin_args: list[str] = field(default_factory=list)
-    node_count: int = 1
-    time_limit: float = 60.0
-    rate: float = 5.0
-    concurrency: str = "1n"
-    latency: float = 0.0  # ms, mean server-to-server latency
-    latency_dist: str = "constant"
-    loss: float = 0.0
-    duplication: float = 0.0
-    nemesis: list[str] = field(default_factory=list)
-    nemesis_interval: float = 10.0
-    availability: str | None = None
-    topology: str = "grid"
-    consistency_models: list[str] = field(default_factory=list)
-    max_txn_length: int = 4
-    key_count: int | None = None
-    op_timeout: float = 5.0
-    seed: int = 0
-    mode: str = "sim"
-    log_stderr: bool = False
-    store: str = "store"
-
-    def worker_count(self) -> int:
-        spec = str(self.concurrency).strip()
-        try:
-            n = int(spec[:-1]) * self.node_count if spec.endswith("n") else int(spec)
-        except ValueError:
-            raise RunError(f"--concurrency {spec!r}: use an integer, or one ending in n (per node)") from None
-        if n < 1:
-            raise RunError(f"--concurrency {spec!r} gives {n} clients; need at least 1")
-        return n
-
-    def required_availability(self) -> float | None:
-        if self.availability is None:
-            return None
-        if self.availability == "total":
-            return 1.0
-        try:
-            value = float(self.availability)
-        except ValueError:
-            raise RunError(f"--availability {self.availability!r}: use 'total' or a fraction") from None
-        if not 0 <= value <= 1:
-            raise RunError(f"--availability {value} is not a fraction in [0, 1]")
-        return value
-
-    def validate(self) -> None:
-        if self.node_count < 1:
-            raise RunError("--node-count must be at least 1")
-        if self.time_limit <= 0:
-            raise RunError("--time-limit must be positive")
-        if self.rate <= 0:
-            raise RunError("--rate must be positive")
-        if self.op_timeout <= 0:
-            raise RunError("--op-timeout must be positive")
-        if self.mode != "sim":
-            raise RunError(f"--mode {self.mode}: only the simulator (sim) is available in this version")
-        self.worker_count()
-        self.required_availability()
-        try:
-            Latency(self.latency / 1000, self.latency_dist)
-            Network(random.Random(0), loss=self.loss, duplication=self.duplication)
-            self.nemesis = parse_kinds(self.nemesis)
-            load_workload(self.workload)
-        except ValueError as exc:
-            raise RunError(str(exc)) from None
-        path = Path(self.bin)
-        if not path.is_file():
-            raise RunError(f"--bin {self.bin}: no such file")
-        if path.suffix != ".py":
-            raise RunError(f"--bin {self.bin}: the simulator runs Python SDK nodes (a .py file)")
 
 
 @dataclass
@@ -460,89 +378,6 @@ class _Worker:
 
 async def _sleep_until(loop: Any, at: float) -> None:
     await asyncio.sleep(max(0.0, at - loop.time()))
-
-
-def quantiles(values: list[float], qs: tuple[float, ...] = (0.0, 0.5, 0.95, 0.99, 1.0)) -> dict[str, float]:
-    if not values:
-        return {}
-    ordered = sorted(values)
-    top = len(ordered) - 1
-    return {str(q): round(ordered[min(top, int(q * top + 0.5))] * 1000, 3) for q in qs}
-
-
-def summarize(
-    history: list[dict[str, Any]],
-    workload: Workload,
-    opts: TestOptions,
-    *,
-    latencies: list[float],
-    server_msgs: int,
-    client_msgs: int,
-    dropped: int,
-    node_errors: dict[str, int],
-    error: str | None,
-) -> dict[str, Any]:
-    """results.json: stats, availability, network, workload verdict, and the overall one."""
-    counts = {OK: 0, FAIL: 0, INFO: 0}
-    by_f: dict[str, dict[str, int]] = {}
-    invokes = 0
-    for rec in history:
-        if rec["process"] == NEMESIS:
-            continue
-        if rec["type"] == INVOKE:
-            invokes += 1
-            continue
-        counts[rec["type"]] += 1
-        per = by_f.setdefault(rec["f"], {OK: 0, FAIL: 0, INFO: 0})
-        per[rec["type"]] += 1
-    pending = invokes - sum(counts.values())
-    total = invokes
-    availability = counts[OK] / total if total else 0.0
-    required = opts.required_availability()
-    avail_ok = required is None or availability >= required
-    checked = workload.check(history) if error is None else {"valid": "unknown", "error": error}
-    wl_valid = checked.get("valid")
-    if error is not None:
-        valid: Any = "unknown"
-    elif wl_valid is False or not avail_ok:
-        valid = False
-    elif wl_valid is True:
-        valid = True
-    else:
-        valid = "unknown"
-    results: dict[str, Any] = {
-        "valid": valid,
-        "seed": opts.seed,
-        "stats": {"count": total, "ok": counts[OK], "fail": counts[FAIL], "info": counts[INFO],
-                  "pending": pending, "by_f": by_f},
-        "availability": {"valid": avail_ok, "ok_fraction": round(availability, 6),
-                         "required": required},
-        "net": {
-            "client_msgs": client_msgs,
-            "server_msgs": server_msgs,
-            "all_msgs": client_msgs + server_msgs,
-            "dropped": dropped,
-            "msgs_per_op": round(server_msgs / total, 4) if total else 0.0,
-        },
-        "latency_ms": quantiles(latencies),
-        "workload": checked,
-        "node_errors": [f"{text} (x{n})" if n > 1 else text for text, n in sorted(node_errors.items())],
-    }
-    if error is not None:
-        results["error"] = error
-    return results
-
-
-def trace_hash(run_dir: Path) -> str:
-    """One hash over the message trace and the history: equal hashes, identical runs."""
-    outer = hashlib.sha256()
-    for name in ("messages.jsonl", "history.jsonl"):
-        inner = hashlib.sha256()
-        with open(run_dir / name, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                inner.update(chunk)
-        outer.update(inner.digest())
-    return outer.hexdigest()
 
 
 def new_run_dir(store: str, workload: str) -> Path:

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from distlab.examples import example_path
-from distlab.runner import RunResult, TestOptions, run_test
+from distlab.options import TestOptions
+from distlab.runner import RunResult, run_test
 
 NODES = Path(__file__).parent / "nodes"
 

@@ -8,7 +8,9 @@ import orjson
 import pytest
 
 from distlab.history import pairs, read_jsonl
-from distlab.runner import TestOptions, quantiles, run_test
+from distlab.options import TestOptions
+from distlab.report.results import quantiles
+from distlab.runner import run_test
 from distlab.workloads.base import Op, Workload
 from tests.conftest import node_path
 

@@ -10,8 +10,9 @@ from typing import Any
 import orjson
 import pytest
 
+from distlab.options import TestOptions
 from distlab.protocol import RPCError
-from distlab.runner import Runner, TestOptions, new_run_dir
+from distlab.runner import Runner, new_run_dir
 from distlab.runtime.sim.loop import VirtualLoop
 from distlab.runtime.sim.sandbox import EPOCH
 

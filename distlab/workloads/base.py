@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
-    from distlab.runner import TestOptions
+    from distlab.options import TestOptions
 
 
 @dataclass(slots=True)

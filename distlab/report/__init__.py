@@ -1,0 +1,1 @@
+"""Run outputs: results.json now; Lamport diagrams, plots and report.html later."""
