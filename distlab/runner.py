@@ -166,11 +166,11 @@ class Runner:
         queue = self._deadlines.get(timeout)
         if queue is None:
             queue = self._deadlines[timeout] = deque()
-        queue.append((self.loop.time() + timeout, key))
+        queue.append((self.loop._now + timeout, key))
         if len(queue) == 1:
             self.loop.call_harness_at(queue[0][0], self._expire_due, timeout)
         body["msg_id"] = msg_id  # bodies are built fresh for each request
-        self.cluster.client_send(client, node, body)
+        self.cluster.route(client, node, body)
 
     def _expire_due(self, timeout: float) -> None:
         queue = self._deadlines[timeout]
@@ -203,7 +203,7 @@ class Runner:
     def _record(self, process: int, op: Op, start: float, reply: dict[str, Any] | None, final: bool = False) -> str:
         """Record an operation's completion; returns its type (ok, fail or info)."""
         wl = self.workload
-        now = self.loop.time()
+        now = self.loop._now
         try:
             if reply is None or reply.get("type") == "error":
                 _reply_or_raise(reply)
@@ -351,7 +351,7 @@ class _Worker:
 
     def schedule(self) -> None:
         loop = self.runner.loop
-        at = self.sched.reserve(loop.time())
+        at = self.sched.reserve(loop._now)
         if at is None:
             if not self.finished.done():
                 self.finished.set_result(None)
@@ -362,7 +362,7 @@ class _Worker:
         r = self.runner
         self.op = op = r.workload.next_op(self.process)
         node = r.node_ids[self.process % len(r.node_ids)]
-        self.start = r.loop.time()
+        self.start = r.loop._now
         r.client_ops += 1
         r.history.add(self.start, self.process, INVOKE, op.f, op.value)
         r.request(self.client, node, r.workload.request(op), r.opts.op_timeout, self.completed)

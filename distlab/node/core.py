@@ -201,8 +201,11 @@ class Node:
             return
         fn, dedup, needs_task = entry
         if not needs_task:
-            result = self._call_sync(fn, msg)
-            if not inspect.isawaitable(result):
+            try:
+                result = fn(msg)
+            except Exception as exc:
+                result = exc
+            if type(result) is dict or result is None or not inspect.isawaitable(result):
                 self._finish(msg, result)
                 return
             # A plain function that returned a coroutine (an async handler under a
@@ -218,12 +221,6 @@ class Node:
             loop = asyncio.get_running_loop()
             start = self._start_task = getattr(loop, "create_eager_task", loop.create_task)
         start(self._handle(fn, dedup, msg))
-
-    def _call_sync(self, fn: Handler, msg: Message) -> Any:
-        try:
-            return fn(msg)
-        except Exception as exc:
-            return exc
 
     async def _handle(self, fn: Handler, dedup: Dedup | None, msg: Message) -> None:
         async def call() -> Any:
