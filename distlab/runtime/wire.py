@@ -1,0 +1,201 @@
+"""The wire every runtime shares: routing, the message trace, counters, node logs.
+
+A runtime (the simulator, the process harness) subclasses `Wire` and says how
+a message reaches a node (`_from_client`, `_arrive`) and what a node is; the
+rules are written once here: client traffic is delivered at once and never
+faulted, server traffic goes through the network model, every message is
+traced, unknown destinations get error 1, and a flooding node ends the run.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from distlab.protocol import NODE_NOT_FOUND, SERVICE_IDS, ProtocolError, RPCError
+from distlab.runtime.network import Network
+
+DEFAULT_FLOOD_LIMIT = 50_000
+"""Messages one node may send per second before the run is stopped as a flood."""
+
+
+class Slot:
+    """One node's place in the cluster; survives its restarts."""
+
+    def __init__(self, wire: Wire, node_id: str) -> None:
+        self.wire = wire
+        self.id = node_id
+        self.sent_window = 0
+        self.window_start = 0.0
+        self.log_file: IO[bytes] | None = None
+
+    def log(self, text: str) -> None:
+        self.wire.write_log(self, text)
+
+
+class Wire(ABC):
+    clock_name = "simulated"  # for messages: "within one simulated second"
+
+    def __init__(
+        self,
+        loop: Any,
+        node_ids: list[str],
+        network: Network,
+        trace: IO[bytes] | None = None,
+        log_dir: Path | None = None,
+        log_stderr: Callable[[str, str], None] | None = None,
+        flood_limit: int = DEFAULT_FLOOD_LIMIT,
+    ) -> None:
+        self.loop = loop
+        self.node_ids = list(node_ids)
+        self.network = network
+        self.trace = trace
+        self.flood_limit = flood_limit
+        self._log_stderr = log_stderr
+        self.nodes: dict[str, Any] = {nid: self.make_slot(nid) for nid in node_ids}
+        self.client_handler: Callable[[str, dict[str, Any]], None] | None = None
+        """Receives (client id, body) for every message a node sends to a client."""
+        self.next_message_id = 0
+        self.server_msgs = 0
+        self.client_msgs = 0
+        self.dropped = 0
+        self.node_errors: dict[str, int] = {}  # "n1: what went wrong" -> times
+        self.clients: set[str] = set()
+        self._links: dict[tuple[str, str], bytes] = {}  # the trace's "src","dest" part, per link
+        self._stamp_at = -1.0
+        self._stamp_ns = 0
+        if log_dir is not None:
+            log_dir.mkdir(parents=True, exist_ok=True)
+            for slot in self.nodes.values():
+                slot.log_file = open(log_dir / f"{slot.id}.log", "ab")  # noqa: SIM115
+
+    def make_slot(self, node_id: str) -> Slot:
+        return Slot(self, node_id)
+
+    # ----- logs -----------------------------------------------------------------------
+    def write_log(self, slot: Slot, text: str) -> None:
+        stamp = f"{self.loop.time():12.6f} "
+        if slot.log_file is not None:
+            slot.log_file.write((stamp + text.replace("\n", "\n" + " " * len(stamp)) + "\n").encode("utf-8", "replace"))
+            slot.log_file.flush()
+        if self._log_stderr is not None:
+            self._log_stderr(slot.id, text)
+
+    def node_error(self, slot: Slot, text: str) -> None:
+        """A node broke the protocol: count it for the summary and say so in its log."""
+        key = f"{slot.id}: {text}"
+        self.node_errors[key] = self.node_errors.get(key, 0) + 1
+        slot.log(f"[distlab] {text}")
+
+    # ----- the wire -------------------------------------------------------------------
+    def add_client(self, client_id: str) -> None:
+        self.clients.add(client_id)
+
+    def _stamp(self, now: float) -> int:
+        if now != self._stamp_at:
+            self._stamp_at = now
+            self._stamp_ns = round(now * 1e9)
+        return self._stamp_ns
+
+    def route(self, src: str, dest: str, body: dict[str, Any]) -> None:
+        """Send one message: encode (a copy, as a real wire would), trace, schedule arrival.
+
+        Every message passes here once: this is the simulator's hottest path,
+        hence the inlining.
+        """
+        try:
+            data = orjson.dumps(body)
+        except TypeError as exc:
+            raise ProtocolError(f"message to {dest} is not JSON-serialisable: {exc}") from None
+        self.next_message_id = mid = self.next_message_id + 1
+        loop = self.loop
+        now = loop._now
+        trace = self.trace
+        if trace is not None:
+            link = self._links.get((src, dest))
+            if link is None:
+                link = self._links[(src, dest)] = b',"src":%b,"dest":%b,"body":' % (orjson.dumps(src), orjson.dumps(dest))
+            if now != self._stamp_at:
+                self._stamp(now)
+            trace.write(b'{"t":%d,"ev":"send","id":%d%b%b}\n' % (self._stamp_ns, mid, link, data))
+        if src in self.clients:  # clients are never partitioned
+            self.client_msgs += 1
+            self._from_client(mid, src, dest, data)
+            return
+        slot = self.nodes.get(src)
+        if slot is not None:
+            if now - slot.window_start >= 1.0:
+                slot.window_start = now
+                slot.sent_window = 0
+            slot.sent_window += 1
+            if slot.sent_window > self.flood_limit:
+                self.loop.abort(
+                    f"node {slot.id} flooded the network: over {self.flood_limit} messages "
+                    f"within one {self.clock_name} second (at t={now:.3f} s)"
+                )
+        if dest in self.clients:
+            self.client_msgs += 1
+            if trace is not None:
+                trace.write(b'{"t":%d,"ev":"recv","id":%d}\n' % (self._stamp_ns, mid))
+            self._to_client(dest, data)
+            return
+        self.server_msgs += 1
+        if dest in self.nodes:
+            for delay in self.network.delays(src, dest):
+                if delay:
+                    loop.call_harness_at(now + delay, self._arrive, mid, src, dest, data)
+                else:
+                    loop.call_harness_soon(self._arrive, mid, src, dest, data)
+            return
+        # Nowhere to go: tell the sender at once rather than let it time out.
+        if slot is not None:
+            what = "service" if dest in SERVICE_IDS else "destination"
+            self.node_error(slot, f"message to unknown {what} {dest!r} dropped")
+            msg_id = body.get("msg_id")
+            if isinstance(msg_id, int):
+                err = RPCError(NODE_NOT_FOUND, f"no such node or service: {dest}").to_body()
+                err["in_reply_to"] = msg_id
+                loop.call_harness_soon(self._deliver_error, src, dest, err)
+
+    def client_send(self, src: str, dest: str, body: dict[str, Any]) -> None:
+        """A client request: delivered to the node at once."""
+        self.route(src, dest, body)
+
+    def _trace_event(self, ev: bytes, mid: int, extra: bytes = b"") -> None:
+        if self.trace is not None:
+            self.trace.write(b'{"t":%d,"ev":"%b","id":%d%b}\n' % (self._stamp(self.loop._now), ev, mid, extra))
+
+    def _partitioned(self, mid: int, src: str, dest: str) -> bool:
+        """At receive time: a partition drops the message (traced as such)."""
+        grudge = self.network.grudge
+        if grudge and src in grudge.get(dest, ()):
+            self.dropped += 1
+            self._trace_event(b"drop", mid, b',"why":"partition"')
+            return True
+        return False
+
+    # ----- what each runtime supplies ---------------------------------------------------
+    @abstractmethod
+    def _from_client(self, mid: int, src: str, dest: str, data: bytes) -> None:
+        """Deliver a client's request to a node now."""
+
+    @abstractmethod
+    def _arrive(self, mid: int, src: str, dest: str, data: bytes) -> None:
+        """A server message reaches its destination node after its network delay."""
+
+    @abstractmethod
+    def _deliver_error(self, node_id: str, fake_src: str, body: dict[str, Any]) -> None:
+        """Hand a node the error reply for a message it sent to nowhere."""
+
+    def _to_client(self, dest: str, data: bytes) -> None:
+        self.client_handler(dest, orjson.loads(data))  # type: ignore[misc]
+
+    def close(self) -> None:
+        for slot in self.nodes.values():
+            if slot.log_file is not None:
+                slot.log_file.close()
+                slot.log_file = None
