@@ -74,7 +74,10 @@ def print_summary(result: RunResult, console: Console = out) -> None:
         table.add_row("[red]node error[/]", line)
     if r.get("error"):
         table.add_row("[red]error[/]", r["error"])
-    table.add_row("time", f"{r.get('sim_seconds', 0):.1f} s simulated in {r.get('wall_seconds', 0):.2f} s wall")
+    if r.get("mode", "sim") == "sim":
+        table.add_row("time", f"{r.get('sim_seconds', 0):.1f} s simulated in {r.get('wall_seconds', 0):.2f} s wall")
+    else:
+        table.add_row("time", f"{r.get('wall_seconds', 0):.1f} s with real processes")
     table.add_row("verdict", _verdict_text(r["valid"]))
     table.add_row("seed", str(r["seed"]))
     table.add_row("run dir", str(result.run_dir))
@@ -133,7 +136,11 @@ def cli() -> None:
 @click.option("--key-count", default=None, type=int)
 @click.option("--op-timeout", default=5.0, show_default=True, type=float, help="Seconds a client waits for a reply.")
 @click.option("--seed", default=None, type=int, help="Run seed (random if omitted; always printed).")
-@click.option("--mode", default="sim", show_default=True, type=click.Choice(["sim", "process"]))
+@click.option("--mode", default="auto", show_default=True, type=click.Choice(["auto", "sim", "process"]),
+              help="auto: the simulator for Python SDK nodes, real processes for anything else.")
+@click.option("--max-memory-mb", default=2048, show_default=True, type=click.IntRange(16), help="Process mode: data size limit per node.")
+@click.option("--max-open-files", default=1024, show_default=True, type=click.IntRange(16), help="Process mode: open files per node.")
+@click.option("--max-cpu-seconds", default=None, type=click.IntRange(1), help="Process mode: CPU time per node process.")
 @click.option("--log-stderr", is_flag=True, help="Copy node logs to stderr as they are written.")
 @click.option("--test-count", default=1, show_default=True, type=click.IntRange(1), help="Runs, with seeds seed, seed+1, ...")
 @click.option("--store", default="store", show_default=True, help="Where run directories go.")
@@ -171,6 +178,9 @@ def replay(run_dir: str, keep: bool) -> None:
         err.print(f"[red]error:[/] {run_dir} is not a complete run directory: {exc}")
         sys.exit(2)
     config.pop("bin_sha256", None)
+    if config.get("mode") != "sim":
+        err.print(f"[red]error:[/] {run_dir} ran real processes ({config.get('mode')} mode); only simulated runs replay")
+        sys.exit(2)
     store = tempfile.mkdtemp(prefix="distlab-replay-")
     config["store"] = store
     try:

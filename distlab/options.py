@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import random
+import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from distlab.nemesis import parse_kinds
 from distlab.runtime.network import Latency, Network
 from distlab.workloads.base import load_workload
+
+SDK_IMPORT = re.compile(r"^\s*(from\s+distlab[\s.]|import\s+distlab\b)", re.MULTILINE)
 
 
 class RunError(Exception):
@@ -41,7 +46,10 @@ class TestOptions:
     key_count: int | None = None
     op_timeout: float = 5.0
     seed: int = 0
-    mode: str = "sim"
+    mode: str = "auto"  # sim for Python SDK nodes, process for anything else
+    max_memory_mb: int | None = 2048
+    max_open_files: int | None = 1024
+    max_cpu_seconds: int | None = None
     log_stderr: bool = False
     store: str = "store"
 
@@ -77,8 +85,8 @@ class TestOptions:
             raise RunError("--rate must be positive")
         if self.op_timeout <= 0:
             raise RunError("--op-timeout must be positive")
-        if self.mode != "sim":
-            raise RunError(f"--mode {self.mode}: only the simulator (sim) is available in this version")
+        if self.mode not in ("auto", "sim", "process"):
+            raise RunError(f"--mode {self.mode}: use sim or process")
         self.worker_count()
         self.required_availability()
         try:
@@ -91,5 +99,33 @@ class TestOptions:
         path = Path(self.bin)
         if not path.is_file():
             raise RunError(f"--bin {self.bin}: no such file")
-        if path.suffix != ".py":
-            raise RunError(f"--bin {self.bin}: the simulator runs Python SDK nodes (a .py file)")
+        self.mode = self.resolved_mode()
+        if self.mode == "sim" and path.suffix != ".py":
+            raise RunError(f"--bin {self.bin}: the simulator runs Python SDK nodes (a .py file); use --mode process")
+        if self.mode == "process":
+            if "clock" in self.nemesis:
+                raise RunError("--nemesis clock needs the simulator: real processes read the real clock")
+            self.command()
+
+    def resolved_mode(self) -> str:
+        """auto: the simulator for a Python file that uses distlab's SDK, real processes otherwise."""
+        if self.mode != "auto":
+            return self.mode
+        path = Path(self.bin)
+        if path.suffix == ".py":
+            try:
+                text = path.read_text(errors="replace")
+            except OSError:
+                return "process"
+            if SDK_IMPORT.search(text):
+                return "sim"
+        return "process"
+
+    def command(self) -> list[str]:
+        """The command line of one node process: a .py file runs with this Python."""
+        path = Path(self.bin).resolve()
+        if path.suffix == ".py":
+            return [sys.executable, str(path), *self.bin_args]
+        if not os.access(path, os.X_OK):
+            raise RunError(f"--bin {self.bin}: not executable (chmod +x it, or give a .py file)")
+        return [str(path), *self.bin_args]

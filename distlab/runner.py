@@ -26,6 +26,8 @@ from distlab.options import RunError, TestOptions
 from distlab.protocol import TIMEOUT, RPCError, is_definite
 from distlab.report.results import summarize, trace_hash
 from distlab.runtime.network import Latency, Network
+from distlab.runtime.process.cluster import Limits, ProcessCluster, ProcessError
+from distlab.runtime.process.loop import RealLoop
 from distlab.runtime.sim.cluster import SimCluster
 from distlab.runtime.sim.loop import NodeStalled, SimulationAbort, VirtualLoop
 from distlab.workloads.base import Op, Workload, load_workload
@@ -64,7 +66,7 @@ class _Scheduler:
 
 
 class Runner:
-    """One test run in the simulator."""
+    """One test run, in the simulator or with real processes (opts.mode)."""
 
     def __init__(
         self,
@@ -78,7 +80,8 @@ class Runner:
         self.progress = progress
         seed = opts.seed
         self.node_ids = [f"n{i}" for i in range(opts.node_count)]
-        self.loop = VirtualLoop()
+        self.mode = opts.resolved_mode()
+        self.loop: Any = VirtualLoop() if self.mode == "sim" else RealLoop()
         self.network = Network(
             random.Random(f"{seed}/network"),
             latency=Latency(opts.latency / 1000, opts.latency_dist),
@@ -94,17 +97,31 @@ class Runner:
             def log_stderr(node: str, text: str) -> None:
                 sys.stderr.write(f"{self.loop.time():10.3f} {node} | {text}\n")
 
-        self.cluster = SimCluster(
-            self.loop,
-            Path(opts.bin).resolve(),
-            self.node_ids,
-            self.network,
-            seed,
-            trace=self._trace,
-            log_dir=run_dir / "node-logs",
-            log_stderr=log_stderr,
-            bin_args=opts.bin_args,
-        )
+        self.cluster: Any
+        if self.mode == "sim":
+            self.cluster = SimCluster(
+                self.loop,
+                Path(opts.bin).resolve(),
+                self.node_ids,
+                self.network,
+                seed,
+                trace=self._trace,
+                log_dir=run_dir / "node-logs",
+                log_stderr=log_stderr,
+                bin_args=opts.bin_args,
+            )
+        else:
+            self.cluster = ProcessCluster(
+                self.loop,
+                opts.command(),
+                self.node_ids,
+                self.network,
+                work_dir=run_dir / "nodes",
+                trace=self._trace,
+                log_dir=run_dir / "node-logs",
+                log_stderr=log_stderr,
+                limits=Limits(opts.max_memory_mb, opts.max_open_files, opts.max_cpu_seconds),
+            )
         self.cluster.client_handler = self._on_client_message
         cls = workload_cls or load_workload(opts.workload)
         self.workload = cls(opts, random.Random(f"{seed}/workload"))
@@ -290,7 +307,7 @@ class Runner:
         error: str | None = None
         try:
             self.loop.run_guarded(self._main())
-        except (SimulationAbort, NodeStalled) as exc:
+        except (SimulationAbort, NodeStalled, ProcessError) as exc:
             error = str(exc)
         except RuntimeError as exc:
             if self.loop.abort_reason is None:
@@ -298,8 +315,8 @@ class Runner:
             del exc
         finally:
             error = self.loop.abort_reason or error
+            self.cluster.close()  # first: real processes are stopped while the loop still runs
             self.loop.shutdown()
-            self.cluster.close()
             self._trace.close()
         wall = time.perf_counter() - wall_start
         return self._finish(error, wall)
@@ -318,6 +335,7 @@ class Runner:
             node_errors=self.cluster.node_errors,
             error=error,
         )
+        results["mode"] = self.mode
         results["sim_seconds"] = round(self.loop.time(), 6)
         results["wall_seconds"] = round(wall, 4)
         results["nemesis_ops"] = dict(sorted(self.nemesis.counts.items()))

@@ -1,0 +1,1 @@
+"""Process mode: nodes in any language as real OS processes."""

@@ -1,0 +1,48 @@
+"""A Maelstrom echo node written against the raw protocol (no distlab import).
+
+Behaviours for the harness's robustness tests, chosen by command-line words:
+  garbage       also print a non-JSON line for every request
+  exit          exit with status 3 on the first echo
+  ignore-term   ignore SIGTERM
+  fork          start a long-lived child process at init
+  huge          write one 2 MB line at init
+  flood         after init, send messages to n0 as fast as possible
+"""
+
+import json
+import signal
+import subprocess
+import sys
+
+modes = set(sys.argv[1:])
+if "ignore-term" in modes:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+node_id = None
+next_id = 0
+
+
+def send(dest, body):
+    sys.stdout.write(json.dumps({"src": node_id, "dest": dest, "body": body}) + "\n")
+    sys.stdout.flush()
+
+
+for line in sys.stdin:
+    msg = json.loads(line)
+    body = msg["body"]
+    if body["type"] == "init":
+        node_id = body["node_id"]
+        send(msg["src"], {"type": "init_ok", "in_reply_to": body["msg_id"]})
+        if "fork" in modes:
+            subprocess.Popen(["sleep", "1000"])
+        if "huge" in modes:
+            sys.stdout.write("x" * (2 << 20) + "\n")
+            sys.stdout.flush()
+        if "flood" in modes:
+            while True:
+                send("n0", {"type": "spam"})
+    elif body["type"] == "echo":
+        if "exit" in modes:
+            sys.exit(3)
+        if "garbage" in modes:
+            print("this is not json", flush=True)
+        send(msg["src"], {"type": "echo_ok", "echo": body["echo"], "in_reply_to": body["msg_id"]})
