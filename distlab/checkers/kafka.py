@@ -46,6 +46,7 @@ from typing import Any
 
 import orjson
 
+from distlab.checkers._values import value_key
 from distlab.history import FAIL, INFO, INVOKE, NEMESIS, OK
 
 ANOMALIES = (
@@ -56,13 +57,6 @@ ANOMALIES = (
 SUBSCRIBE_ALLOWED = frozenset({"poll_skip", "nonmonotonic_poll"})
 EXAMPLES = 16
 TXN_FS = frozenset({"send", "poll", "txn"})
-
-
-def _msg_key(value: Any) -> Any:
-    """A hashable identity for a JSON message."""
-    if type(value) is int or type(value) is str:
-        return value
-    return ("json", orjson.dumps(value, option=orjson.OPT_SORT_KEYS))
 
 
 def _key(k: Any) -> str:
@@ -131,13 +125,13 @@ def check(history: list[dict[str, Any]]) -> dict[str, Any]:
     max_polled: dict[str, tuple[int, dict[str, Any]]] = {}  # key -> highest offset, its poll
     for rec, sends, polls in ops:
         for k, o, m in sends:
-            prev = sent.get((k, _msg_key(m)))
+            prev = sent.get((k, value_key(m)))
             if prev is None or prev[0] != OK:
-                sent[(k, _msg_key(m))] = (rec["type"], rec, o, m)
+                sent[(k, value_key(m))] = (rec["type"], rec, o, m)
         if rec["type"] == OK:
             for k, pairs in polls.items():
                 for o, m in pairs:
-                    polled[k].add(_msg_key(m))
+                    polled[k].add(value_key(m))
                     if k not in max_polled or o > max_polled[k][0]:
                         max_polled[k] = (o, rec)
 
@@ -147,10 +141,10 @@ def check(history: list[dict[str, Any]]) -> dict[str, Any]:
         if rec["type"] == OK:
             for k, o, m in sends:
                 if o is not None:
-                    log[k][o][_msg_key(m)] = m
+                    log[k][o][value_key(m)] = m
         for k, pairs in polls.items():
             for o, m in pairs:
-                log[k][o][_msg_key(m)] = m
+                log[k][o][value_key(m)] = m
     known: dict[str, list[int]] = {k: sorted(offsets) for k, offsets in log.items()}
 
     for k in sorted(log):
@@ -243,7 +237,7 @@ def check(history: list[dict[str, Any]]) -> dict[str, Any]:
             continue
         for k, pairs in polls.items():
             for o, m in pairs:
-                writer = sent.get((k, _msg_key(m)))
+                writer = sent.get((k, value_key(m)))
                 if writer is None:
                     found["unexpected"].append({"key": k, "offset": o, "msg": m,
                                                 "index": rec["index"]})

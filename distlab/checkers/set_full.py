@@ -40,19 +40,13 @@ from typing import Any
 
 import orjson
 
+from distlab.checkers._values import value_key
 from distlab.history import INVOKE, NEMESIS, OK
 
 ADD_FS = frozenset({"add", "broadcast"})
 QUANTILES = (0, 0.5, 0.95, 0.99, 1)
 EXAMPLES = 32  # elements listed per category; counts are always complete
 WORST_STALE = 8
-
-
-def element_key(value: Any) -> Any:
-    """A hashable identity for a JSON value: 1, True, 1.0, "1" and [1] all differ."""
-    if type(value) is int or type(value) is str:
-        return value
-    return ("json", orjson.dumps(value, option=orjson.OPT_SORT_KEYS))
 
 
 def sorted_values(values: list[Any]) -> list[Any]:
@@ -99,7 +93,7 @@ def check(history: list[dict[str, Any]], *, linearizable: bool = False) -> dict[
             continue
         f, type_ = rec["f"], rec["type"]
         if f in ADD_FS:
-            key = element_key(rec["value"])
+            key = value_key(rec["value"])
             if type_ == INVOKE:
                 if key not in elements:
                     el = _Element(rec["value"], rec["index"])
@@ -124,15 +118,15 @@ def check(history: list[dict[str, Any]], *, linearizable: bool = False) -> dict[
                 malformed += 1
                 continue
             read_count += 1
-            counts = Counter(element_key(v) for v in rec["value"])
+            counts = Counter(value_key(v) for v in rec["value"])
             if len(counts) != len(rec["value"]):
                 for v in rec["value"]:
-                    k = element_key(v)
+                    k = value_key(v)
                     n = counts[k]
                     if n > 1 and (k not in dups or dups[k][1] < n):
                         dups[k] = [v, n]
             for v in rec["value"]:
-                read_keys.setdefault(element_key(v), v)
+                read_keys.setdefault(value_key(v), v)
             inv_index = inv["index"]
             for key, el in elements.items():
                 if key in counts:
