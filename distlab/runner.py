@@ -30,6 +30,7 @@ from distlab.runtime.process.cluster import Limits, ProcessCluster, ProcessError
 from distlab.runtime.process.loop import RealLoop
 from distlab.runtime.sim.cluster import SimCluster
 from distlab.runtime.sim.loop import NodeStalled, SimulationAbort, VirtualLoop
+from distlab.services import make_services
 from distlab.workloads.base import Op, Workload, load_workload
 
 INIT_TIMEOUT = 10.0
@@ -123,6 +124,7 @@ class Runner:
                 limits=Limits(opts.max_memory_mb, opts.max_open_files, opts.max_cpu_seconds),
             )
         self.cluster.client_handler = self._on_client_message
+        self.cluster.services = make_services(seed)
         cls = workload_cls or load_workload(opts.workload)
         self.workload = cls(opts, random.Random(f"{seed}/workload"))
         self.nemesis = Nemesis(opts.nemesis, opts.nemesis_interval, random.Random(f"{seed}/nemesis"), self)

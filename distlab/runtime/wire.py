@@ -65,6 +65,7 @@ class Wire(ABC):
         self.dropped = 0
         self.node_errors: dict[str, int] = {}  # "n1: what went wrong" -> times
         self.clients: set[str] = set()
+        self.services: dict[str, Any] = {}  # name -> distlab.services.Service
         self._links: dict[tuple[str, str], bytes] = {}  # the trace's "src","dest" part, per link
         self._stamp_at = -1.0
         self._stamp_ns = 0
@@ -151,6 +152,11 @@ class Wire(ABC):
                 else:
                     loop.call_harness_soon(self._arrive, mid, src, dest, data)
             return
+        service = self.services.get(dest)
+        if service is not None:
+            for delay in self.network.delays(src, dest):
+                loop.call_harness_at(now + delay, self._at_service, mid, service, src, data)
+            return
         # Nowhere to go: tell the sender at once rather than let it time out.
         if slot is not None:
             what = "service" if dest in SERVICE_IDS else "destination"
@@ -168,6 +174,13 @@ class Wire(ABC):
     def _trace_event(self, ev: bytes, mid: int, extra: bytes = b"") -> None:
         if self.trace is not None:
             self.trace.write(b'{"t":%d,"ev":"%b","id":%d%b}\n' % (self._stamp(self.loop._now), ev, mid, extra))
+
+    def _at_service(self, mid: int, service: Any, src: str, data: bytes) -> None:
+        """A request reaches a built-in service, which answers at once (over the network)."""
+        self._trace_event(b"recv", mid)
+        reply = service.reply(src, orjson.loads(data), self.loop._now)
+        if reply is not None and src in self.nodes:
+            self.route(service.name, src, reply)
 
     def _partitioned(self, mid: int, src: str, dest: str) -> bool:
         """At receive time: a partition drops the message (traced as such)."""
