@@ -1,0 +1,56 @@
+"""broadcast: gossip every message to every node (Gossip Glomers challenge 3).
+
+Clients mix `broadcast{message}` of fresh integers with `read`s; before them,
+each node is sent its neighbours (`--topology`); after them come the final
+phase and a final read on every node. Checked as a set (set-full): every
+acknowledged message must reach every node; stable latencies are reported.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from distlab.checkers import set_full
+from distlab.workloads.base import Op, Workload
+from distlab.workloads.topology import topology
+
+
+class Broadcast(Workload):
+    name = "broadcast"
+    read_only = frozenset({"read"})
+    final_phase = True
+    add_f = "broadcast"
+
+    def __init__(self, opts: Any, rng: Any) -> None:
+        super().__init__(opts, rng)
+        self.next_value = 0
+
+    async def setup(self, call: Any, node_ids: list[str]) -> None:
+        topo = topology(self.opts.topology, node_ids)
+        for node in node_ids:
+            await call(node, {"type": "topology", "topology": topo})
+
+    def next_op(self, process: int) -> Op:
+        if self.rng.random() < 0.5:
+            return Op("read", None)
+        self.next_value += 1
+        return Op(self.add_f, self.next_value - 1)
+
+    def request(self, op: Op) -> dict[str, Any]:
+        if op.f == "read":
+            return {"type": "read"}
+        return {"type": "broadcast", "message": op.value}
+
+    def ok_value(self, op: Op, reply: dict[str, Any]) -> Any:
+        if op.f == "read":
+            return list(reply["messages"])
+        return op.value
+
+    def final_ops(self, node_ids: list[str]) -> list[tuple[str, Op]]:
+        return [(node, Op("read", None)) for node in node_ids]
+
+    def check(self, history: list[dict[str, Any]]) -> dict[str, Any]:
+        return set_full.check(history)
+
+
+WORKLOAD = Broadcast

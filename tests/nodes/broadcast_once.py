@@ -1,0 +1,38 @@
+"""Broadcast that sends each message to every peer once and never retries.
+
+Fine on a healthy network; a partition loses messages for good.
+"""
+
+from distlab import Node
+
+node = Node()
+messages = set()
+
+
+@node.on("topology")
+def topology(msg):
+    return {"type": "topology_ok"}
+
+
+@node.on("broadcast")
+def broadcast(msg):
+    message = msg.body["message"]
+    messages.add(message)
+    for peer in node.node_ids:
+        if peer != node.id:
+            node.send(peer, {"type": "gossip", "message": message})
+    return {"type": "broadcast_ok"}
+
+
+@node.on("gossip")
+def gossip(msg):
+    messages.add(msg.body["message"])
+
+
+@node.on("read")
+def read(msg):
+    return {"type": "read_ok", "messages": sorted(messages)}
+
+
+if __name__ == "__main__":
+    node.run()

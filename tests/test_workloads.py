@@ -1,0 +1,91 @@
+"""Workloads end to end: reference nodes pass, classic bugs are caught, Gossip Glomers targets hold."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from distlab.workloads.base import workload_names
+from distlab.workloads.topology import grid, line, topology, total, tree
+
+
+def test_every_protocol_workload_so_far_is_a_module() -> None:
+    assert {"echo", "unique-ids", "broadcast", "g-set", "g-counter", "pn-counter"} <= set(workload_names())
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 7, 25])
+def test_topologies_are_symmetric_and_connected(n: int) -> None:
+    nodes = [f"n{i}" for i in range(n)]
+    for name in ("grid", "line", "total", "tree", "tree3", "tree4"):
+        topo = topology(name, nodes)
+        if n == 1:
+            assert topo in ({}, {"n0": []})
+            continue
+        assert set(topo) == set(nodes), name
+        for node, peers in topo.items():
+            assert node not in peers
+            for peer in peers:
+                assert node in topo[peer], (name, node, peer)
+        seen, todo = {"n0"}, ["n0"]
+        while todo:
+            for peer in topo[todo.pop()]:
+                if peer not in seen:
+                    seen.add(peer)
+                    todo.append(peer)
+        assert seen == set(nodes), name
+
+
+def test_topology_shapes() -> None:
+    nodes = [f"n{i}" for i in range(9)]
+    assert grid(nodes)["n4"] == ["n7", "n1", "n5", "n3"]  # the middle of a 3x3 grid
+    assert max(len(p) for p in grid(nodes).values()) == 4
+    assert line(nodes)["n0"] == ["n1"] and line(nodes)["n5"] == ["n4", "n6"]
+    assert len(total(nodes)["n3"]) == 8
+    assert tree(nodes, 2)["n0"] == ["n1", "n5"]
+    with pytest.raises(ValueError, match="unknown topology 'ring'"):
+        topology("ring", nodes)
+
+
+def test_broadcast_reference_survives_partitions(simulate: Any) -> None:
+    result = simulate("broadcast", workload="broadcast", node_count=5, time_limit=20, rate=10,
+                      nemesis=["partition"], nemesis_interval=3)
+    assert result.valid is True, result.results["workload"]
+    assert result.results["workload"]["lost_count"] == 0
+
+
+def test_broadcast_without_retries_loses_messages_in_a_partition(simulate: Any) -> None:
+    result = simulate("broadcast_once", workload="broadcast", node_count=5, time_limit=20, rate=10,
+                      nemesis=["partition"], nemesis_interval=3)
+    assert result.valid is False
+    assert result.results["workload"]["lost_count"] > 0
+
+
+def test_broadcast_reference_meets_the_gossip_glomers_3d_and_3e_targets(simulate: Any) -> None:
+    result = simulate("broadcast", workload="broadcast", node_count=25, time_limit=20, rate=100, latency=100)
+    assert result.valid is True
+    latencies = result.results["workload"]["stable_latencies"]
+    assert result.results["net"]["msgs_per_op"] < 20  # 3e (3d: < 30)
+    assert latencies["0.5"] < 400 and latencies["1"] < 600  # 3d (3e: < 1 s, < 2 s)
+
+
+@pytest.mark.parametrize("workload", ["g-counter", "pn-counter"])
+def test_counter_on_seq_kv_reference_passes_under_partitions(simulate: Any, workload: str) -> None:
+    result = simulate("g_counter", workload=workload, node_count=3, time_limit=20, rate=100,
+                      nemesis=["partition"], nemesis_interval=3)
+    assert result.valid is True, result.results["workload"]
+    assert result.results["workload"]["final"]["reads"] == 3
+
+
+def test_read_modify_write_counter_loses_increments(simulate: Any) -> None:
+    result = simulate("counter_racy", workload="g-counter", node_count=3, time_limit=10, rate=100)
+    assert result.valid is False
+    assert result.results["workload"]["error_count"] > 0
+
+
+def test_g_set_workload(simulate: Any) -> None:
+    result = simulate("gset", workload="g-set", node_count=3, time_limit=10, rate=20, nemesis=["partition"],
+                      nemesis_interval=2)
+    assert result.valid is True, result.results["workload"]
+    result = simulate("gset", workload="g-set", node_count=3, time_limit=10, rate=20, bin_args=["--no-gossip"])
+    assert result.valid is False
