@@ -1,4 +1,6 @@
-"""Benchmark node: every 100 ms, send a small message to every other node."""
+"""Benchmark node: every 100 ms (or the interval given on its command line), message every peer."""
+
+import sys
 
 from distlab import Node
 
@@ -12,7 +14,7 @@ async def gossip():
             node.send(peer, {"type": "gossip", "from": node.id})
 
 
-node.every(0.1, gossip)
+node.every(float(sys.argv[1]) if len(sys.argv) > 1 else 0.1, gossip)
 
 
 @node.on("gossip")
