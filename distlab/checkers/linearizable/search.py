@@ -1,0 +1,399 @@
+"""Wing-Gong-Lowe linearizability search with P-compositionality.
+
+The history becomes a doubly linked list of call and return entries in time
+order (Porcupine's layout, here as parallel int lists). The search walks the
+list: a call entry whose operation the model accepts in the current state is
+"lifted" out (linearized) and the walk restarts at the head; reaching a return
+entry means an operation that has returned was not linearized, so the search
+backtracks. Lowe's memoization skips any (set of linearized operations, state)
+already explored; the set is a Python int bitset and the state an interned id
+shifted above the bitset, so a configuration is one int.
+
+Two reductions keep the search small, both sound:
+- A read-only operation (one that never changes the state, as the model
+  declares) that is legal now can be linearized first without loss of
+  generality: if the search fails from there, the configuration fails, so no
+  sibling is tried.
+- Operations with unknown outcome (`info`) and identical input are
+  interchangeable, so they are linearized only in call order.
+
+Operations with unknown outcome have no return entry: they may be linearized
+at any point after their call, or never (the search succeeds once every ok
+operation is linearized). Failed operations are dropped.
+
+Partitions (by key) are searched as generators, interleaved in quanta, so the
+first illegal partition ends the check even if another one is expensive; a
+time budget ends it with "unknown".
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ...history import FAIL, INFO, INVOKE, NEMESIS, OK
+from .model import Model, get_model
+
+Verdict = bool | Literal["unknown"]
+
+QUANTUM = 4000  # lifts + backtracks between two switches of partition
+
+
+@dataclass(slots=True, eq=False)
+class Operation:
+    """One client call as the checker sees it; positions index the record list."""
+
+    id: int
+    process: Any
+    f: Any
+    value: Any  # the invocation's value
+    result: Any  # the completion's value (None when unknown)
+    status: str  # "ok" or "info" (outcome unknown)
+    call: int  # position of the invocation in the history
+    ret: int | None  # position of the completion; None when the outcome is unknown
+    input: Any
+    output: Any
+    index: Any = None  # the invocation record's "index"
+    time: Any = None  # the invocation record's "time"
+    ret_time: Any = None
+
+
+@dataclass
+class Failure:
+    """Why a partition is not linearizable: the longest partial linearization found
+    and the operation that could not follow it."""
+
+    key: Hashable | None
+    ops: list[Operation]
+    partial: list[Operation]
+    states: list[Any]  # state after each op of `partial`; states[0] is the initial one
+    op: Operation
+
+    @property
+    def state(self) -> Any:
+        return self.states[-1]
+
+
+@dataclass
+class LinResult:
+    """Verdict of a linearizability check: valid is True, False or "unknown"."""
+
+    valid: Verdict
+    ops: int
+    elapsed: float
+    model: Model
+    partitions: int = 1
+    configs: int = 0  # configurations explored (Lowe's cache size)
+    failure: Failure | None = None
+    history: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    operations: list[Operation] = field(default_factory=list, repr=False)
+    reason: str = ""
+
+    def explain(self) -> str:
+        """Text explanation: the verdict, and for an illegal history the failing
+        operation and the longest partial linearization before it."""
+        from .explain import explain_text
+
+        return explain_text(self)
+
+
+def make_operations(history: Iterable[dict[str, Any]], model: Model) -> list[Operation]:
+    """Pair invocations with completions and convert them for the model.
+
+    `fail` operations never happened and are dropped; `info` ones and calls
+    with no completion keep an unknown outcome; nemesis records are skipped.
+    A process that invokes again without completing is treated as crashed.
+    """
+    ops: list[Operation] = []
+    pending: dict[Any, tuple[int, dict[str, Any]]] = {}
+    done: list[tuple[int, dict[str, Any], int | None, dict[str, Any] | None]] = []
+    for pos, rec in enumerate(history):
+        proc = rec.get("process")
+        if proc == NEMESIS:
+            continue
+        kind = rec.get("type")
+        if kind == INVOKE:
+            prev = pending.pop(proc, None)
+            if prev is not None:
+                done.append((prev[0], prev[1], None, None))
+            pending[proc] = (pos, rec)
+        elif kind == OK or kind == FAIL or kind == INFO:
+            prev = pending.pop(proc, None)
+            if prev is None:
+                continue
+            done.append((prev[0], prev[1], pos, rec))
+    for pos, rec in pending.values():
+        done.append((pos, rec, None, None))
+    done.sort(key=lambda d: d[0])
+    prepare = model.operation
+    for call, inv, ret, comp in done:
+        if comp is not None and comp.get("type") == FAIL:
+            continue
+        known = comp is not None and comp.get("type") == OK
+        try:
+            io = prepare(inv, comp if known else None)
+        except (ValueError, TypeError, KeyError, IndexError) as exc:
+            raise ValueError(f"record {inv.get('index', call)}: {exc}") from None
+        if io is None:
+            continue
+        ops.append(Operation(
+            id=len(ops), process=inv.get("process"), f=inv.get("f"), value=inv.get("value"),
+            result=comp.get("value") if comp is not None else None,
+            status=OK if known else INFO, call=call, ret=ret if known else None,
+            input=io[0], output=io[1], index=inv.get("index", call), time=inv.get("time"),
+            ret_time=comp.get("time") if comp is not None else None,
+        ))
+    return ops
+
+
+class _Outcome:
+    __slots__ = ("valid", "best", "blocked", "configs", "states")
+
+    def __init__(self) -> None:
+        self.valid: bool | None = None
+        self.best: list[int] = []
+        self.blocked: int = -1
+        self.configs = 0
+        self.states: list[Any] = []
+
+
+def _search(model: Model, ops: list[Operation], out: _Outcome, quantum: int):
+    """Generator: yields every `quantum` steps; sets out.valid when finished."""
+    n = len(ops)
+    step = model.step
+    hash_state = model.hash_state if type(model).hash_state is not Model.hash_state else None
+    inputs = [op.input for op in ops]
+    outputs = [op.output for op in ops]
+    bit = [1 << i for i in range(n)]
+    readonly = [model.read_only(op.input) for op in ops]
+
+    # Entries: 0 is the head, then calls/returns in time order, then the tail.
+    events: list[tuple[int, int]] = []
+    for i, op in enumerate(ops):
+        events.append((op.call, i))
+        if op.ret is not None:
+            events.append((op.ret, -1 - i))
+    events.sort()
+    size = len(events) + 2
+    tail = size - 1
+    callop = [0] * size  # op id for a call entry, -1-op for a return entry
+    entry_of = [0] * n
+    match = [0] * n  # return entry of each op, 0 when its outcome is unknown
+    for e, (_pos, code) in enumerate(events, 1):
+        callop[e] = code
+        if code >= 0:
+            entry_of[code] = e
+        else:
+            match[-1 - code] = e
+    nxt = list(range(1, size + 1))
+    prv = list(range(-1, size - 1))
+    nxt[tail] = tail
+    prv[0] = 0
+    remaining = sum(1 for m in match if m)
+
+    # Interchangeable unknown-outcome ops: each may go only after its predecessor.
+    pred = [0] * n
+    last_same: dict[Any, int] = {}
+    for i, op in enumerate(ops):
+        if op.ret is None:
+            try:
+                k = (op.input, op.output)
+                j = last_same.get(k)
+                last_same[k] = i
+            except TypeError:
+                continue
+            if j is not None:
+                pred[i] = bit[j]
+
+    # States interned as ids, shifted above the n bits of the bitset.
+    init = model.init()
+    states: list[Any] = [init]
+    state_index: dict[Any, int] = {hash_state(init) if hash_state else init: 0}
+    out.states = states
+    trans: list[dict[int, int]] = [{} for _ in range(n)]
+
+    def compute(i: int, code: int) -> int:
+        ok, new = step(states[code >> n], inputs[i], outputs[i])
+        if not ok:
+            r = -1
+        else:
+            h = hash_state(new) if hash_state else new
+            idx = state_index.get(h)
+            if idx is None:
+                idx = state_index[h] = len(states)
+                states.append(new)
+            r = idx << n
+        trans[i][code] = r
+        return r
+
+    # Fast paths: fast[op] >= 0 is the state code a blind write leads to;
+    # fast[op] == -2: a read legal only in state code need[op]; -1: use the
+    # memoized step.
+    fast = [-1] * n
+    need = [-1] * n
+    if type(model).fixed_state is not Model.fixed_state:
+        for i, op in enumerate(ops):
+            fixed = model.fixed_state(op.input, op.output)
+            if fixed is None:
+                continue
+            h = hash_state(fixed[0]) if hash_state else fixed[0]
+            idx = state_index.get(h)
+            if idx is None:
+                idx = state_index[h] = len(states)
+                states.append(fixed[0])
+            if readonly[i]:
+                fast[i] = -2
+                need[i] = idx << n
+            else:
+                fast[i] = idx << n
+
+    if remaining == 0:
+        out.valid = True
+        return
+    cache: set[int] = set()
+    cache_add = cache.add
+    stack: list[tuple[int, int, int, bool]] = []
+    push = stack.append
+    pop = stack.pop
+    state = 0
+    bits = 0
+    best_len = -1
+    q = quantum
+    e = nxt[0]
+    while True:
+        op = callop[e]
+        if op >= 0:
+            p = pred[op]
+            if not p or bits & p:
+                ns = fast[op]
+                if ns < 0:
+                    if ns == -1:
+                        ns = trans[op].get(state)
+                        if ns is None:
+                            ns = compute(op, state)
+                    elif state == need[op]:
+                        ns = state
+                if ns >= 0:
+                    nb = bits | bit[op]
+                    key = nb | ns
+                    if key not in cache:
+                        cache_add(key)
+                        pe = prv[e]
+                        ne = nxt[e]
+                        nxt[pe] = ne
+                        prv[ne] = pe
+                        r = match[op]
+                        if r:
+                            pe = prv[r]
+                            ne = nxt[r]
+                            nxt[pe] = ne
+                            prv[ne] = pe
+                            remaining -= 1
+                            if not remaining:
+                                out.valid = True
+                                out.configs = len(cache)
+                                return
+                        push((e, state, bits, readonly[op]))
+                        state = ns
+                        bits = nb
+                        e = nxt[0]
+                        q -= 1
+                        if not q:
+                            yield
+                            q = quantum
+                        continue
+                    if not readonly[op]:
+                        e = nxt[e]
+                        continue
+                    # A read-only op leads to an explored (failed)
+                    # configuration: this one fails too; backtrack.
+                else:
+                    e = nxt[e]
+                    continue
+            else:
+                e = nxt[e]
+                continue
+        elif len(stack) > best_len:
+            best_len = len(stack)
+            out.best = [callop[f[0]] for f in stack]
+            out.blocked = -1 - op
+        # Backtrack, through every read-only (forced) frame.
+        while True:
+            if not stack:
+                out.valid = False
+                out.configs = len(cache)
+                return
+            e, state, bits, forced = pop()
+            i = callop[e]
+            r = match[i]
+            if r:
+                nxt[prv[r]] = r
+                prv[nxt[r]] = r
+                remaining += 1
+            nxt[prv[e]] = e
+            prv[nxt[e]] = e
+            if not forced:
+                break
+        e = nxt[e]
+        q -= 1
+        if not q:
+            yield
+            q = quantum
+
+
+def check(history: Iterable[dict[str, Any]], model: Model | str = "cas-register",
+          budget: float | None = None, quantum: int = QUANTUM) -> LinResult:
+    """Check that a history is linearizable with respect to `model`.
+
+    `history` is a list of records (see distlab.history.read_history). `budget`
+    is a time limit in seconds; exceeding it gives valid == "unknown". The
+    partitions are interleaved so that the first illegal one ends the check.
+    Raises ValueError when a record does not fit the model.
+    """
+    start = time.perf_counter()
+    model = get_model(model)
+    records = history if isinstance(history, list) else list(history)
+    ops = make_operations(records, model)
+    parts = model.partition(ops) or [ops]
+    parts = [p for p in parts if p]
+    order = sorted(range(len(parts)), key=lambda k: len(parts[k]))
+    running = []
+    for k in order:
+        outcome = _Outcome()
+        running.append((k, outcome, _search(model, parts[k], outcome, quantum)))
+    result = LinResult(valid=True, ops=len(ops), elapsed=0.0, model=model,
+                       partitions=len(parts), history=records, operations=ops)
+    deadline = None if budget is None else start + budget
+    while running:
+        still = []
+        for item in running:
+            k, outcome, gen = item
+            next(gen, None)
+            if outcome.valid is None:
+                still.append(item)
+                continue
+            result.configs += outcome.configs
+            if outcome.valid is False:
+                result.valid = False
+                result.failure = _failure(model, parts[k], outcome)
+                still = []
+                break
+        running = still
+        if running and deadline is not None and time.perf_counter() > deadline:
+            result.valid = "unknown"
+            result.reason = f"time budget of {budget:g} s exceeded"
+            break
+    result.elapsed = time.perf_counter() - start
+    return result
+
+
+def _failure(model: Model, part: list[Operation], outcome: _Outcome) -> Failure:
+    partial = [part[i] for i in outcome.best]
+    states = [model.init()]
+    for op in partial:
+        _ok, st = model.step(states[-1], op.input, op.output)
+        states.append(st)
+    key = model.partition_key(part[0].input) if part else None
+    return Failure(key=key, ops=part, partial=partial, states=states, op=part[outcome.blocked])
