@@ -17,6 +17,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from distlab import __version__
+from distlab.analyze import analyze
 from distlab.examples import example_path
 from distlab.nemesis import KINDS
 from distlab.options import RunError, TestOptions
@@ -26,7 +27,7 @@ from distlab.workloads.base import workload_names
 out = Console()
 err = Console(stderr=True, soft_wrap=True, highlight=False)  # errors stay one line
 
-SIM_COMMANDS = {"test", "replay", "demo"}
+SIM_COMMANDS = {"test", "replay", "demo"}  # commands that may load node code: pin hashing
 
 
 def _verdict_text(valid: Any) -> str:
@@ -230,6 +231,9 @@ def demo(store: str, seed: int) -> None:
         sys.exit(2)
     print_summary(result)
     sys.exit(result.exit_code)
+
+
+cli.add_command(analyze)
 
 
 def main() -> None:

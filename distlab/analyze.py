@@ -1,0 +1,156 @@
+"""`distlab analyze`: check saved histories (distlab's or Jepsen's) without re-running anything.
+
+One line per file (verdict, check time, operations, the first finding), then a
+summary; `--json` prints the same as one JSON document. Exit status: 0 all
+valid, 1 any invalid, 2 any unknown or unreadable.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+import orjson
+from rich.console import Console
+
+from distlab.history import HistoryError, read_history
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+@dataclass
+class FileVerdict:
+    path: str
+    valid: Any  # True, False, "unknown", or None when the file could not be checked
+    seconds: float = 0.0
+    ops: int = 0
+    summary: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "file": self.path,
+            "valid": "error" if self.valid is None else self.valid,
+            "seconds": round(self.seconds, 6),
+            "ops": self.ops,
+            "summary": self.summary,
+            **({"details": self.details} if self.details else {}),
+        }
+
+
+def client_ops(history: list[dict[str, Any]]) -> int:
+    """Operations = client invocations (nemesis records are not operations)."""
+    return sum(1 for rec in history if rec.get("type") == "invoke" and rec.get("process") != "nemesis")
+
+
+Checker = Callable[[list[dict[str, Any]], Path], FileVerdict]
+
+
+def run_files(files: tuple[str, ...], checker: Checker, as_json: bool) -> None:
+    """Check each file in turn, print per-file lines and a summary, and exit with the worst status."""
+    verdicts: list[FileVerdict] = []
+    for name in files:
+        path = Path(name)
+        try:
+            history = read_history(path)
+        except (HistoryError, OSError) as exc:
+            verdict = FileVerdict(name, None, summary=str(exc))
+        else:
+            verdict = checker(history, path)
+            verdict.path = name
+        verdicts.append(verdict)
+        if not as_json:
+            _print_line(verdict)
+    counts = {
+        "valid": sum(v.valid is True for v in verdicts),
+        "invalid": sum(v.valid is False for v in verdicts),
+        "unknown": sum(v.valid == "unknown" for v in verdicts),
+        "error": sum(v.valid is None for v in verdicts),
+    }
+    total = sum(v.seconds for v in verdicts)
+    if as_json:
+        doc = {"files": [v.to_json() for v in verdicts], "summary": {**counts, "seconds": round(total, 6)}}
+        sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        out.print(
+            f"{len(verdicts)} file(s): {counts['valid']} valid, {counts['invalid']} invalid, "
+            f"{counts['unknown']} unknown, {counts['error']} unreadable; {total:.3f} s of checking"
+        )
+    code = 1 if counts["invalid"] else 2 if counts["unknown"] or counts["error"] else 0
+    sys.exit(code)
+
+
+def _print_line(v: FileVerdict) -> None:
+    label = {True: "[green]valid  [/]", False: "[red]INVALID[/]", "unknown": "[yellow]unknown[/]"}.get(
+        v.valid, "[red]error  [/]"
+    )
+    if v.valid is None:
+        err.print(f"[red]error:[/] {v.summary}")
+        out.print(f"{label} {'-':>9} {'-':>7}  {v.path}")
+        return
+    tail = f"  {v.summary}" if v.summary else ""
+    out.print(f"{label} {v.seconds:8.3f}s {v.ops:7d}  {v.path}{tail}")
+
+
+@click.group()
+def analyze() -> None:
+    """Check saved histories (distlab JSONL, Jepsen EDN, Jepsen logs)."""
+
+
+def _html_path(history_path: Path, html_dir: str | None, suffix: str) -> Path | None:
+    """Next to the history by default; None when that folder cannot be written."""
+    folder = Path(html_dir) if html_dir else history_path.parent
+    if html_dir:
+        folder.mkdir(parents=True, exist_ok=True)
+    if not os.access(folder, os.W_OK):
+        return None
+    return folder / f"{history_path.stem}-{suffix}.html"
+
+
+@analyze.command("linearizable")
+@click.option("--model", default="cas-register", show_default=True,
+              help="register, cas-register, cas-register-knossos, kv, set, fifo-queue.")
+@click.option("--budget", type=float, default=None, help="Seconds per file before the verdict is unknown.")
+@click.option("--html-dir", default=None, help="Where explanation pages go (default: next to each history).")
+@click.option("--explain/--no-explain", default=True, show_default=True, help="Print why an illegal history is illegal.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def linearizable(model: str, budget: float | None, html_dir: str | None, explain: bool, as_json: bool,
+                 files: tuple[str, ...]) -> None:
+    """Is each history linearizable under MODEL? (Wing-Gong-Lowe search, partitioned by key.)"""
+    from distlab.checkers.linearizable import check, get_model, write_html
+
+    try:
+        chosen = get_model(model)
+    except (KeyError, ValueError) as exc:
+        err.print(f"[red]error:[/] {exc.args[0] if exc.args else exc}")
+        sys.exit(2)
+
+    def one(history: list[dict[str, Any]], path: Path) -> FileVerdict:
+        try:
+            result = check(history, chosen, budget=budget)
+        except (KeyError, TypeError, ValueError) as exc:
+            return FileVerdict(str(path), None, summary=f"{path}: not a {model} history: {exc}")
+        verdict = FileVerdict(str(path), result.valid, result.elapsed, result.ops)
+        verdict.details = {"partitions": result.partitions, "configs": result.configs}
+        if result.valid is False:
+            lines = result.explain().splitlines()
+            verdict.summary = next((ln.strip() for ln in lines if ln.startswith("cannot linearize")), lines[0])
+            html = _html_path(path, html_dir, "linearizability")
+            if html is not None:
+                write_html(result, html)
+                verdict.details["html"] = str(html)
+            verdict.details["explanation"] = result.explain()
+            if explain and not as_json:
+                out.print(result.explain(), markup=False)
+        elif result.valid == "unknown":
+            verdict.summary = result.reason or "budget exhausted"
+        return verdict
+
+    run_files(files, one, as_json)

@@ -1,0 +1,88 @@
+"""`distlab analyze`: saved histories in, one line per file and a summary out."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+ETCD = DATA / "porcupine" / "jepsen"
+KV = DATA / "porcupine" / "kv"
+
+
+def analyze(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "distlab", "analyze", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_linearizable_one_line_per_file_and_a_summary(tmp_path: Path) -> None:
+    files = [str(ETCD / "etcd_000.log"), str(ETCD / "etcd_002.log")]
+    proc = analyze("linearizable", "--no-explain", "--html-dir", str(tmp_path), *files, cwd=tmp_path)
+    assert proc.returncode == 1  # any invalid
+    lines = proc.stdout.strip().splitlines()
+    assert lines[0].startswith("INVALID") and "etcd_000.log" in lines[0] and "cannot linearize: read -> 2" in lines[0]
+    assert lines[1].startswith("valid") and "etcd_002.log" in lines[1]
+    assert lines[2].startswith("2 file(s): 1 valid, 1 invalid, 0 unknown, 0 unreadable")
+    page = (tmp_path / "etcd_000-linearizability.html").read_text()
+    assert "<html" in page and "read" in page
+
+
+def test_linearizable_all_valid_exits_0_and_explains_nothing(tmp_path: Path) -> None:
+    proc = analyze("linearizable", "--model", "kv", str(KV / "c01-ok.txt"), str(KV / "c10-ok.txt"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "2 valid, 0 invalid" in proc.stdout
+
+
+def test_linearizable_explains_an_illegal_history(tmp_path: Path) -> None:
+    proc = analyze("linearizable", "--html-dir", str(tmp_path), str(ETCD / "etcd_003.log"), cwd=tmp_path)
+    assert "longest partial linearization before it" in proc.stdout
+    assert "is not legal in state" in proc.stdout
+
+
+def test_json_output(tmp_path: Path) -> None:
+    proc = analyze("linearizable", "--json", "--html-dir", str(tmp_path), str(ETCD / "etcd_000.log"),
+                   str(ETCD / "etcd_005.log"), cwd=tmp_path)
+    doc = orjson.loads(proc.stdout)
+    assert [f["valid"] for f in doc["files"]] == [False, True]
+    assert doc["summary"]["invalid"] == 1 and doc["summary"]["valid"] == 1
+    assert doc["files"][0]["ops"] == 65
+    assert "cannot linearize" in doc["files"][0]["details"]["explanation"]
+
+
+def test_a_budget_gives_unknown_and_exit_2(tmp_path: Path) -> None:
+    proc = analyze("linearizable", "--model", "kv", "--budget", "0.001", str(KV / "c50-ok.txt"), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stdout.startswith("unknown")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"process": 0, "type": "invoke", "f": "read", "value": null}\n{not json\n', "bad.jsonl:2"),
+        ("INFO  jepsen.util - 0\t:invoke\n", "bad.jsonl:1"),
+    ],
+)
+def test_malformed_input_names_file_and_line(tmp_path: Path, content: str, message: str) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(content)
+    proc = analyze("linearizable", str(bad), str(ETCD / "etcd_002.log"), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "1 valid, 0 invalid, 0 unknown, 1 unreadable" in proc.stdout
+
+
+def test_wrong_model_for_the_history_is_an_error_not_a_verdict(tmp_path: Path) -> None:
+    proc = analyze("linearizable", "--model", "cas-register", str(KV / "c01-ok.txt"), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "not a cas-register history" in proc.stderr
+
+
+def test_unknown_model(tmp_path: Path) -> None:
+    proc = analyze("linearizable", "--model", "btree", str(KV / "c01-ok.txt"), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "btree" in proc.stderr
