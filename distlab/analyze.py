@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -154,3 +155,53 @@ def linearizable(model: str, budget: float | None, html_dir: str | None, explain
         return verdict
 
     run_files(files, one, as_json)
+
+
+@analyze.command("workload")
+@click.option("-w", "--workload", "name", default=None,
+              help="The workload whose checker to run (default: the one a run directory records).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=False))
+def workload_check(name: str | None, as_json: bool, files: tuple[str, ...]) -> None:
+    """Re-check saved histories (or run directories) with a workload's own checker."""
+    import random
+
+    from distlab.options import TestOptions
+    from distlab.workloads.base import load_workload
+
+    targets = []
+    for item in files:
+        path = Path(item)
+        chosen = name
+        if path.is_dir():
+            try:
+                chosen = chosen or orjson.loads((path / "config.json").read_bytes())["workload"]
+            except (OSError, orjson.JSONDecodeError, KeyError) as exc:
+                err.print(f"[red]error:[/] {item} is not a run directory: {exc}")
+                sys.exit(2)
+            path = path / "history.jsonl"
+        if chosen is None:
+            err.print(f"[red]error:[/] {item}: say which workload's checker to use (-w)")
+            sys.exit(2)
+        targets.append((str(path), chosen))
+    try:
+        classes = {w: load_workload(w) for _, w in targets}
+    except ValueError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        sys.exit(2)
+    by_path = dict(targets)
+
+    def one(history: list[dict[str, Any]], path: Path) -> FileVerdict:
+        wl_name = by_path[str(path)]
+        cls = classes[wl_name]
+        workload = cls(TestOptions(workload=wl_name, bin=""), random.Random(0))
+        start = time.perf_counter()
+        result = workload.check(history)
+        verdict = FileVerdict(str(path), result.get("valid"), time.perf_counter() - start, client_ops(history))
+        verdict.details = result
+        if result.get("valid") is not True:
+            shown = {k: v for k, v in result.items() if k != "valid" and v not in (0, [], {}, None)}
+            verdict.summary = orjson.dumps(shown).decode()[:200]
+        return verdict
+
+    run_files(tuple(p for p, _ in targets), one, as_json)

@@ -86,3 +86,20 @@ def test_unknown_model(tmp_path: Path) -> None:
     proc = analyze("linearizable", "--model", "btree", str(KV / "c01-ok.txt"), cwd=tmp_path)
     assert proc.returncode == 2
     assert "btree" in proc.stderr
+
+
+def test_workload_checker_on_a_run_directory_and_on_a_bare_history(tmp_path: Path) -> None:
+    from tests.conftest import node_path
+
+    run = subprocess.run([sys.executable, "-m", "distlab", "test", "-w", "unique-ids", "--bin",
+                          node_path("unique_ids_buggy"), "no-node-id", "--node-count", "3", "--time-limit", "3",
+                          "--seed", "1"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1
+    run_dir = (tmp_path / "store" / "latest").resolve()
+    by_dir = analyze("workload", str(run_dir), cwd=tmp_path)
+    assert by_dir.returncode == 1
+    assert by_dir.stdout.startswith("INVALID") and '"duplicated_count":' in by_dir.stdout
+    by_file = analyze("workload", "-w", "echo", str(run_dir / "history.jsonl"), cwd=tmp_path)
+    assert by_file.returncode == 0  # no generate op is an echo mismatch: the echo checker finds nothing
+    no_name = analyze("workload", str(run_dir / "history.jsonl"), cwd=tmp_path)
+    assert no_name.returncode == 2 and "say which workload" in no_name.stderr
