@@ -99,7 +99,8 @@ def test_workload_checker_on_a_run_directory_and_on_a_bare_history(tmp_path: Pat
     by_dir = analyze("workload", str(run_dir), cwd=tmp_path)
     assert by_dir.returncode == 1
     assert by_dir.stdout.startswith("INVALID") and '"duplicated_count":' in by_dir.stdout
-    by_file = analyze("workload", "-w", "echo", str(run_dir / "history.jsonl"), cwd=tmp_path)
-    assert by_file.returncode == 0  # no generate op is an echo mismatch: the echo checker finds nothing
+    by_file = analyze("workload", "-w", "unique-ids", "--json", str(run_dir / "history.jsonl"), cwd=tmp_path)
+    assert by_file.returncode == 1
+    assert orjson.loads(by_file.stdout)["files"][0]["details"]["duplicated"][0] == [1, 3]
     no_name = analyze("workload", str(run_dir / "history.jsonl"), cwd=tmp_path)
     assert no_name.returncode == 2 and "say which workload" in no_name.stderr
