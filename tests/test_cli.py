@@ -130,12 +130,13 @@ def test_replay_matches_and_notices_a_changed_node(tmp_path: Path) -> None:
         (["-w", "echo", "--bin", "{echo}", "--concurrency", "xn"], "--concurrency 'xn'"),
         (["-w", "echo", "--bin", "{echo}", "--nemesis", "partition,meteor"], "unknown nemesis 'meteor'"),
         (["-w", "echo", "--bin", "{echo}", "--availability", "most"], "--availability 'most'"),
-        (["-w", "echo", "--bin", "{echo}", "--mode", "process"], "--mode process"),
+        (["-w", "echo", "--bin", "{echo}", "--mode", "process", "--nemesis", "clock"], "--nemesis clock needs the simulator"),
+        (["-w", "echo", "--bin", "{raw}", "--mode", "sim"], "the simulator runs Python SDK nodes"),
         (["-w", "echo", "--bin", "{echo}", "--time-limit", "0"], "--time-limit must be positive"),
     ],
 )
 def test_bad_arguments_give_one_clear_line_and_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
-    args = [a.replace("{echo}", node_path("echo")) for a in args]
+    args = [a.replace("{echo}", node_path("echo")).replace("{raw}", "/bin/true") for a in args]
     proc = distlab("test", *args, cwd=tmp_path)
     assert proc.returncode == 2
     assert message in proc.stderr
