@@ -15,6 +15,7 @@ import orjson
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from distlab import __version__
 from distlab.analyze import analyze
@@ -70,7 +71,8 @@ def print_summary(result: RunResult, console: Console = out) -> None:
         table.add_row("nemesis", ", ".join(f"{k} {v}" for k, v in r["nemesis_ops"].items()))
     for key, value in r["workload"].items():
         if key != "valid" and not r.get("error"):
-            table.add_row(f"workload {key}", _short_json(value))
+            text = value if isinstance(value, str) else _short_json(value)
+            table.add_row(f"workload {key}", Text(text))
     for line in r.get("node_errors", [])[:5]:
         table.add_row("[red]node error[/]", line)
     if r.get("error"):

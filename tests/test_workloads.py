@@ -89,3 +89,14 @@ def test_g_set_workload(simulate: Any) -> None:
     assert result.valid is True, result.results["workload"]
     result = simulate("gset", workload="g-set", node_count=3, time_limit=10, rate=20, bin_args=["--no-gossip"])
     assert result.valid is False
+
+
+@pytest.mark.parametrize(("service", "valid"), [("lin-kv", True), ("seq-kv", False), ("lww-kv", False)])
+def test_lin_kv_is_checked_per_key_for_linearizability(simulate: Any, service: str, valid: bool) -> None:
+    result = simulate("lin_kv_proxy", bin_args=[service], workload="lin-kv", node_count=3, time_limit=10,
+                      rate=50, concurrency="2n", nemesis=["partition", "kill"], nemesis_interval=2)
+    assert result.valid is valid, result.results["workload"]
+    workload = result.results["workload"]
+    assert workload["keys"] == 3
+    if not valid:
+        assert "cannot linearize: key" in workload["explanation"]

@@ -14,6 +14,7 @@ from .model import (
     UNKNOWN,
     CasRegister,
     FifoQueue,
+    KeyedCasRegister,
     Model,
     Register,
     SetModel,
@@ -22,7 +23,7 @@ from .model import (
 from .search import Failure, LinResult, Operation, check, make_operations
 
 __all__ = [
-    "KV", "MODELS", "UNKNOWN", "CasRegister", "FifoQueue", "Model", "Register", "SetModel",
+    "KV", "KeyedCasRegister", "MODELS", "UNKNOWN", "CasRegister", "FifoQueue", "Model", "Register", "SetModel",
     "get_model", "Failure", "LinResult", "Operation", "check", "make_operations",
     "explain_text", "write_html",
 ]

@@ -251,6 +251,47 @@ class KV(Model):
         return f"{'put' if kind == WRITE else 'append'} {key!r} {arg!r}"
 
 
+class KeyedCasRegister(CasRegister):
+    """A map of compare-and-set registers, each key checked on its own (Maelstrom's lin-kv).
+
+    Jepsen's `independent` shape: values are [key, v]: read [k, nil] -> [k, v],
+    write [k, v], cas [k, [from, to]]. Keys start absent (nil).
+    """
+
+    name = "keyed-cas-register"
+
+    def operation(self, invoke: dict[str, Any], complete: dict[str, Any] | None) -> Any:
+        pair = invoke.get("value")
+        if not isinstance(pair, list | tuple) or len(pair) != 2:
+            raise ValueError(f"{self.name}: value must be [key, v], got {pair!r}")
+        key = _freeze(pair[0])
+        inner_invoke = {**invoke, "value": pair[1]}
+        inner_complete = None
+        if complete is not None:
+            done = complete.get("value")
+            inner_complete = {**complete, "value": done[1] if isinstance(done, list | tuple) and len(done) == 2 else done}
+        inner = super().operation(inner_invoke, inner_complete)
+        if inner is None:
+            return None
+        (input, output) = inner
+        return (key, input), output
+
+    def partition_key(self, input: Any) -> Hashable | None:
+        return input[0]
+
+    def read_only(self, input: Any) -> bool:
+        return super().read_only(input[1])
+
+    def fixed_state(self, input: Any, output: Any) -> tuple[Any] | None:
+        return super().fixed_state(input[1], output)
+
+    def step(self, state: Any, input: Any, output: Any) -> tuple[bool, Any]:
+        return super().step(state, input[1], output)
+
+    def describe_op(self, input: Any, output: Any) -> str:
+        return f"key {input[0]!r}: {super().describe_op(input[1], output)}"
+
+
 class SetModel(Model):
     """A grow-only set: add x, read -> all elements (order ignored)."""
 
@@ -319,6 +360,7 @@ MODELS: dict[str, Model] = {
     "cas-register": CasRegister(),
     "cas-register-knossos": CasRegister(initial=0, nil_read_any=True),
     "kv": KV(),
+    "keyed-cas-register": KeyedCasRegister(),
     "set": SetModel(),
     "fifo-queue": FifoQueue(),
 }
