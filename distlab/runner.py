@@ -36,6 +36,7 @@ from distlab.workloads.base import Op, Workload, load_workload
 INIT_TIMEOUT = 10.0
 CONVERGE_SECONDS = 10.0
 FINAL_READ_TRIES = 10
+FINAL_OPS_PER_NODE = 1000
 
 
 @dataclass
@@ -229,10 +230,10 @@ class Runner:
             value = wl.ok_value(op, reply)  # type: ignore[arg-type]
         except RPCError as exc:
             kind = FAIL if is_definite(exc.code) or op.f in wl.read_only else INFO
-            self.history.add(now, process, kind, op.f, op.value, error=[exc.code, exc.text])
+            self.history.add(now, process, kind, op.f, wl.invoke_value(op), error=[exc.code, exc.text])
             return kind
         except Exception as exc:  # a reply the workload cannot read is the node's bug
-            self.history.add(now, process, INFO, op.f, op.value, error=["malformed-reply", f"{exc}: {reply}"])
+            self.history.add(now, process, INFO, op.f, wl.invoke_value(op), error=["malformed-reply", f"{exc}: {reply}"])
             return INFO
         done = self.history.add(now, process, OK, op.f, value)
         if final:
@@ -243,7 +244,7 @@ class Runner:
 
     async def _invoke(self, process: int, client: str, node: str, op: Op, final: bool = False) -> str:
         start = self.loop.time()
-        self.history.add(start, process, INVOKE, op.f, op.value)
+        self.history.add(start, process, INVOKE, op.f, self.workload.invoke_value(op))
         fut = self.loop.create_future()
         self.request(client, node, self.workload.request(op), self.opts.op_timeout, lambda r: fut.done() or fut.set_result(r))
         return self._record(process, op, start, await fut, final)
@@ -254,11 +255,19 @@ class Runner:
             return
         await _sleep_until(self.loop, self.loop.time() + CONVERGE_SECONDS)
         base = 10**6
-        for i, (node, op) in enumerate(self.workload.final_ops(self.node_ids)):
+        for i, (node, first) in enumerate(self.workload.final_ops(self.node_ids)):
             client = self._new_client()
-            for _ in range(FINAL_READ_TRIES):
-                if await self._invoke(base + i, client, node, op, final=True) == OK:
+            op: Op | None = first
+            for _ in range(FINAL_OPS_PER_NODE):
+                if op is None:
                     break
+                for _ in range(FINAL_READ_TRIES):
+                    if await self._invoke(base + i, client, node, op, final=True) == OK:
+                        break
+                else:
+                    break
+                # e.g. a paged poll: the workload may ask for more from the same node
+                op = self.workload.final_next(op, self.history.records[-1]["value"])
 
     async def _ticker(self, end: float) -> None:
         """Progress once per simulated second; the last report comes from _main."""
@@ -386,7 +395,7 @@ class _Worker:
         node = r.node_ids[self.process % len(r.node_ids)]
         self.start = r.loop._now
         r.client_ops += 1
-        r.history.add(self.start, self.process, INVOKE, op.f, op.value)
+        r.history.add(self.start, self.process, INVOKE, op.f, r.workload.invoke_value(op))
         r.request(self.client, node, r.workload.request(op), r.opts.op_timeout, self.completed)
 
     def completed(self, reply: dict[str, Any] | None) -> None:

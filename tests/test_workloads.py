@@ -100,3 +100,14 @@ def test_lin_kv_is_checked_per_key_for_linearizability(simulate: Any, service: s
     assert workload["keys"] == 3
     if not valid:
         assert "cannot linearize: key" in workload["explanation"]
+
+
+@pytest.mark.parametrize(("node", "nodes", "valid"), [("kafka", 1, True), ("kafka", 2, True),
+                                                        ("kafka_local", 1, True), ("kafka_local", 2, False)])
+def test_kafka_workload(simulate: Any, node: str, nodes: int, valid: bool) -> None:
+    result = simulate(node, workload="kafka", node_count=nodes, concurrency="2n", time_limit=5, rate=200)
+    assert result.valid is valid, result.results["workload"]
+    workload = result.results["workload"]
+    assert workload["unseen_count"] == 0 or not valid
+    if not valid:
+        assert workload["inconsistent_offsets_count"] > 0

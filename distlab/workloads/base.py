@@ -48,6 +48,10 @@ class Workload(ABC):
     def request(self, op: Op) -> dict[str, Any]:
         """The request body for an operation (msg_id is added by the runner)."""
 
+    def invoke_value(self, op: Op) -> Any:
+        """What the history records for the invocation (and for fail/info completions)."""
+        return op.value
+
     @abstractmethod
     def ok_value(self, op: Op, reply: dict[str, Any]) -> Any:
         """The value recorded for a successful reply."""
@@ -55,6 +59,10 @@ class Workload(ABC):
     def final_ops(self, node_ids: list[str]) -> list[tuple[str, Op]]:
         """Operations to run on each node in the final phase."""
         return []
+
+    def final_next(self, op: Op, value: Any) -> Op | None:
+        """After a final operation succeeded with `value`, another one for the same node, or None."""
+        return None
 
     @abstractmethod
     def check(self, history: list[dict[str, Any]]) -> dict[str, Any]:
