@@ -25,6 +25,8 @@ GLOMERS = [
     ("broadcast", "-w broadcast --node-count 5 --time-limit 20 --rate 10 --nemesis partition"),
     ("broadcast", "-w broadcast --node-count 25 --time-limit 20 --rate 100 --latency 100"),
     ("g_counter", "-w g-counter --node-count 3 --rate 100 --time-limit 20 --nemesis partition"),
+    ("kafka", "-w kafka --node-count 1 --concurrency 2n --time-limit 20 --rate 1000"),
+    ("kafka", "-w kafka --node-count 2 --concurrency 2n --time-limit 20 --rate 1000"),
 ]
 
 
