@@ -139,3 +139,16 @@ def test_mode_is_chosen_from_the_bin(tmp_path: Path) -> None:
     assert mode(node_path("echo")) == "sim"
     assert mode(RAW) == "process"  # mentions distlab in a docstring, imports it nowhere
     assert mode(sys.executable) == "process"
+
+
+def test_a_message_to_nowhere_gets_error_1_back(run_process: Any) -> None:
+    result = run_process(RAW, "nowhere", node_count=1)
+    assert any("unknown destination 'n99'" in e for e in result.results["node_errors"])
+    assert "got error 1: no such node or service: n99" in (result.run_dir / "node-logs" / "n0.log").read_text()
+
+
+def test_memory_limit_stops_a_hog(run_process: Any) -> None:
+    result = run_process(RAW, "hog", node_count=1, max_memory_mb=256)
+    assert result.exit_code == 2
+    assert "exited on its own (status 1)" in result.results["error"]
+    assert "MemoryError" in (result.run_dir / "node-logs" / "n0.log").read_text()

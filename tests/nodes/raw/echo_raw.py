@@ -7,6 +7,8 @@ Behaviours for the harness's robustness tests, chosen by command-line words:
   fork          start a long-lived child process at init
   huge          write one 2 MB line at init
   flood         after init, send messages to n0 as fast as possible
+  nowhere       also send a request to a node that does not exist, and log the reply
+  hog           allocate memory until it fails (at init)
 """
 
 import json
@@ -37,12 +39,20 @@ for line in sys.stdin:
         if "huge" in modes:
             sys.stdout.write("x" * (2 << 20) + "\n")
             sys.stdout.flush()
+        if "hog" in modes:
+            hoard = []
+            while True:
+                hoard.append(bytearray(64 << 20))
         if "flood" in modes:
             while True:
                 send("n0", {"type": "spam"})
+    elif body["type"] == "error":
+        print(f"got error {body['code']}: {body.get('text')}", file=sys.stderr, flush=True)
     elif body["type"] == "echo":
         if "exit" in modes:
             sys.exit(3)
+        if "nowhere" in modes:
+            send("n99", {"type": "hello", "msg_id": 1})
         if "garbage" in modes:
             print("this is not json", flush=True)
         send(msg["src"], {"type": "echo_ok", "echo": body["echo"], "in_reply_to": body["msg_id"]})
