@@ -205,3 +205,42 @@ def workload_check(name: str | None, as_json: bool, files: tuple[str, ...]) -> N
         return verdict
 
     run_files(tuple(p for p, _ in targets), one, as_json)
+
+
+@analyze.command("txn")
+@click.option("--workload", "txn_workload", type=click.Choice(["list-append", "rw-register"]),
+              default="list-append", show_default=True)
+@click.option("--consistency-models", default="strict-serializable", show_default=True,
+              help="Comma-separated: read-uncommitted, read-committed, snapshot-isolation, "
+                   "repeatable-read, serializable, strict-serializable, ...")
+@click.option("--budget", type=float, default=None, help="Seconds for the cycle search per file.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def txn_check(txn_workload: str, consistency_models: str, budget: float | None, as_json: bool,
+              files: tuple[str, ...]) -> None:
+    """Which anomalies does each transactional history show, and which models do they rule out?"""
+    from distlab.checkers import txn
+
+    models = [m.strip() for m in consistency_models.split(",") if m.strip()]
+
+    def one(history: list[dict[str, Any]], path: Path) -> FileVerdict:
+        start = time.perf_counter()
+        try:
+            result = txn.check(history, txn_workload, models, budget=budget)
+        except (txn.TxnHistoryError, ValueError) as exc:
+            return FileVerdict(str(path), None, summary=f"{path}: {exc}")
+        elapsed = time.perf_counter() - start
+        if not result["stats"]["txns"]:
+            return FileVerdict(str(path), None, summary=f"{path}: no {txn_workload} transactions in this history")
+        verdict = FileVerdict(str(path), result["valid"], elapsed, result["stats"]["txns"], details=result)
+        if result["anomaly_types"]:
+            verdict.summary = f"{', '.join(result['anomaly_types'])}; not {', '.join(result['not']) or '-'}"
+            if not as_json:
+                for kind, cases in result["anomalies"].items():
+                    for case in cases[:1]:
+                        text = case.get("explanation") or orjson.dumps(case).decode()[:300]
+                        body = "\n".join("      " + line for line in text.splitlines())
+                        out.print(f"  {kind}:\n{body}", markup=False)
+        return verdict
+
+    run_files(files, one, as_json)

@@ -104,3 +104,34 @@ def test_workload_checker_on_a_run_directory_and_on_a_bare_history(tmp_path: Pat
     assert orjson.loads(by_file.stdout)["files"][0]["details"]["duplicated"][0] == [1, 3]
     no_name = analyze("workload", str(run_dir / "history.jsonl"), cwd=tmp_path)
     assert no_name.returncode == 2 and "say which workload" in no_name.stderr
+
+
+ELLE = DATA / "elle"
+
+
+def test_txn_reports_anomalies_and_the_models_they_rule_out(tmp_path: Path) -> None:
+    proc = analyze("txn", "--consistency-models", "snapshot-isolation,repeatable-read",
+                   str(ELLE / "si-without-g-single.edn"), cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "G2-item; not repeatable-read" in proc.stdout
+    assert "(rw)" in proc.stdout and "a contradiction" in proc.stdout
+
+
+def test_txn_json_and_a_valid_history(tmp_path: Path) -> None:
+    good = tmp_path / "good.jsonl"
+    good.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in [
+        {"process": 0, "type": "invoke", "f": "txn", "value": [["append", 1, 1]]},
+        {"process": 0, "type": "ok", "f": "txn", "value": [["append", 1, 1]]},
+        {"process": 1, "type": "invoke", "f": "txn", "value": [["r", 1, None]]},
+        {"process": 1, "type": "ok", "f": "txn", "value": [["r", 1, [1]]]},
+    ]))
+    proc = analyze("txn", "--json", "--consistency-models", "serializable", str(good), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    doc = orjson.loads(proc.stdout)
+    assert doc["files"][0]["valid"] is True and doc["files"][0]["ops"] == 2
+
+
+def test_txn_on_a_history_that_is_not_transactions(tmp_path: Path) -> None:
+    proc = analyze("txn", str(ETCD / "etcd_000.log"), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "etcd_000.log" in proc.stderr

@@ -27,6 +27,12 @@ GLOMERS = [
     ("g_counter", "-w g-counter --node-count 3 --rate 100 --time-limit 20 --nemesis partition"),
     ("kafka", "-w kafka --node-count 1 --concurrency 2n --time-limit 20 --rate 1000"),
     ("kafka", "-w kafka --node-count 2 --concurrency 2n --time-limit 20 --rate 1000"),
+    ("txn_rw", "-w txn-rw-register --node-count 1 --concurrency 2n --time-limit 20 --rate 1000 "
+               "--consistency-models read-uncommitted"),
+    ("txn_rw", "-w txn-rw-register --node-count 2 --concurrency 2n --time-limit 20 --rate 1000 "
+               "--consistency-models read-uncommitted --availability total --nemesis partition"),
+    ("txn_rw", "-w txn-rw-register --node-count 2 --concurrency 2n --time-limit 20 --rate 1000 "
+               "--consistency-models read-committed --availability total --nemesis partition"),
 ]
 
 

@@ -111,3 +111,33 @@ def test_kafka_workload(simulate: Any, node: str, nodes: int, valid: bool) -> No
     assert workload["unseen_count"] == 0 or not valid
     if not valid:
         assert workload["inconsistent_offsets_count"] > 0
+
+
+@pytest.mark.parametrize(
+    ("node", "nodes", "models", "valid", "found"),
+    [
+        ("txn_rw", 1, ["serializable"], True, []),
+        ("txn_rw", 2, ["read-committed"], True, []),
+        ("txn_rw", 2, ["serializable"], False, ["G2-item"]),
+        ("txn_dirty", 1, ["read-uncommitted"], True, []),
+        ("txn_dirty", 1, ["read-committed"], False, ["G1a", "G1b"]),
+    ],
+)
+def test_txn_rw_register(simulate: Any, node: str, nodes: int, models: list[str], valid: bool,
+                         found: list[str]) -> None:
+    result = simulate(node, workload="txn-rw-register", node_count=nodes, consistency_models=models,
+                      concurrency="2n", time_limit=10, rate=200, nemesis=["partition"] if nodes > 1 else [])
+    workload = result.results["workload"]
+    assert result.valid is valid, workload
+    assert set(found) <= set(workload["anomaly_types"])
+
+
+@pytest.mark.parametrize(("nodes", "valid"), [(1, True), (2, False)])
+def test_txn_list_append(simulate: Any, nodes: int, valid: bool) -> None:
+    result = simulate("txn_rw", workload="txn-list-append", node_count=nodes, concurrency="2n", time_limit=5,
+                      rate=200, consistency_models=["serializable"])
+    workload = result.results["workload"]
+    assert result.valid is valid, workload
+    assert workload["stats"]["ok"] > 500
+    if not valid:  # replicas append in different orders: reads of one key disagree
+        assert workload["anomaly_types"]

@@ -1,0 +1,122 @@
+"""Transactions out of a Jepsen-shaped history: pair invocations with completions.
+
+The checker works on dense integer ids, so everything here turns records into
+`Txn` objects numbered in invocation order. Reads are only trusted from `ok`
+completions: an invocation carries no read results and an `info` completion may
+not have committed, so both keep their writes and drop their reads (as Elle does).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+OK, INFO, FAIL = "ok", "info", "fail"
+APPEND, READ, WRITE = "append", "r", "w"
+
+
+class TxnHistoryError(ValueError):
+    """A record that is not a transaction this checker understands; names its index."""
+
+
+@dataclass(slots=True)
+class Txn:
+    """One transaction: its outcome, where it sits in the history, its micro-ops."""
+
+    id: int
+    type: str  # "ok" | "info" | "fail"
+    process: Any
+    invoke: int  # position of the invocation in the history (completion's if none)
+    complete: int | None  # position of the completion; None when it never completed
+    mops: list[tuple[str, Any, Any]]  # (f, key, value); reads are None unless ok
+    op: dict[str, Any]  # the record that describes it best (completion if any)
+
+
+def freeze(x: Any) -> Any:
+    """Keys and elements must be hashable; EDN vectors arrive as lists."""
+    if isinstance(x, list | tuple):
+        return tuple(freeze(y) for y in x)
+    if isinstance(x, dict):
+        return tuple(sorted((freeze(k), freeze(v)) for k, v in x.items()))
+    return x
+
+
+def _frozen_list(v: Any) -> Any:
+    if not isinstance(v, list | tuple):
+        return freeze(v)
+    t = tuple(v)
+    try:
+        hash(t)  # a tuple of scalars, the usual case: no per-element work in Python
+    except TypeError:
+        return freeze(t)
+    return t
+
+
+def _mops(rec: dict[str, Any], keep_reads: bool, workload: str) -> list[tuple[str, Any, Any]]:
+    value = rec.get("value")
+    if not isinstance(value, list | tuple):
+        raise TxnHistoryError(f"record index {rec.get('index')}: value is not a list of micro-ops")
+    out: list[tuple[str, Any, Any]] = []
+    write_f = APPEND if workload == "list-append" else WRITE
+    for mop in value:
+        if not isinstance(mop, list | tuple) or len(mop) not in (2, 3):
+            raise TxnHistoryError(
+                f"record index {rec.get('index')}: micro-op {mop!r} not understood"
+            )
+        f = mop[0]
+        k = mop[1]
+        v = mop[2] if len(mop) == 3 else None
+        if type(k) is not int:
+            k = freeze(k)
+        if f == READ:
+            if not keep_reads:
+                v = None
+            elif workload == "list-append":
+                v = () if v is None else _frozen_list(v)
+            elif type(v) is not int:
+                v = freeze(v)
+        elif f == write_f:
+            if type(v) is not int:
+                v = freeze(v)
+        else:
+            raise TxnHistoryError(
+                f"record index {rec.get('index')}: micro-op {f!r} is not {READ!r} or {write_f!r}"
+            )
+        out.append((f, k, v))
+    return out
+
+
+def parse(history: list[dict[str, Any]], workload: str) -> list[Txn]:
+    """Transactions in invocation order; completions without invocations stand alone."""
+    txns: list[Txn] = []
+    pending: dict[Any, tuple[int, dict[str, Any]]] = {}
+    for pos, rec in enumerate(history):
+        process = rec.get("process")
+        if process == "nemesis":
+            continue
+        f = rec.get("f", "txn")
+        if f not in ("txn", None):
+            continue
+        type_ = rec.get("type")
+        if type_ == "invoke":
+            if process in pending:  # a process that never completed its last txn
+                ipos, irec = pending.pop(process)
+                txns.append(Txn(0, INFO, process, ipos, None, _mops(irec, False, workload), irec))
+            pending[process] = (pos, rec)
+            continue
+        if type_ not in (OK, INFO, FAIL):
+            raise TxnHistoryError(f"record index {rec.get('index')}: unknown type {type_!r}")
+        started = pending.pop(process, None)
+        ipos = started[0] if started else pos
+        src = rec
+        if type_ != OK and not isinstance(rec.get("value"), list | tuple) and started:
+            src = started[1]
+        mops = _mops(src, type_ == OK, workload)
+        txns.append(Txn(0, type_, process, ipos, pos if type_ == OK else None, mops, rec))
+    for ipos, irec in pending.values():
+        mops = _mops(irec, False, workload)
+        txns.append(Txn(0, INFO, irec.get("process"), ipos, None, mops, irec))
+    txns.sort(key=lambda t: t.invoke)
+    for i, t in enumerate(txns):
+        t.id = i
+    return txns
