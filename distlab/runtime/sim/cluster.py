@@ -232,13 +232,6 @@ class SimCluster(Wire):
         else:
             self._deliver(slot, inc, Message(src, dest, orjson.loads(data)), mid)
 
-    def _to_client(self, dest: str, data: bytes) -> None:
-        token = OWNER.set(None)  # the client side is harness code, owned by no node
-        try:
-            self.client_handler(dest, orjson.loads(data))  # type: ignore[misc]
-        finally:
-            OWNER.reset(token)
-
     def _deliver_error(self, node_id: str, fake_src: str, body: dict[str, Any]) -> None:
         slot = self.nodes[node_id]
         if slot.alive and slot.node is not None:
