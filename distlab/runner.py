@@ -55,15 +55,15 @@ class _Scheduler:
 
     def __init__(self, rate: float, rng: random.Random, end: float) -> None:
         self.gap = 2.0 / rate
-        self.rng = rng
+        self.random = rng.random  # uniform(0, gap) is gap * random(), bit for bit
         self.end = end
         self.next_at = 0.0
 
     def reserve(self, now: float) -> float | None:
-        at = max(now, self.next_at)
+        at = now if now > self.next_at else self.next_at
         if at >= self.end:
             return None
-        self.next_at = at + self.rng.uniform(0, self.gap)
+        self.next_at = at + self.gap * self.random()
         return at
 
 
@@ -379,6 +379,7 @@ class _Worker:
         self.finished: asyncio.Future[None] = runner.loop.create_future()
         self.op: Op | None = None
         self.start = 0.0
+        self.timer: Any = None
 
     def schedule(self) -> None:
         loop = self.runner.loop
@@ -387,7 +388,7 @@ class _Worker:
             if not self.finished.done():
                 self.finished.set_result(None)
             return
-        loop.call_harness_at(at, self.fire)
+        self.timer = loop.rearm_harness(self.timer, at, self.fire)
 
     def fire(self) -> None:
         r = self.runner

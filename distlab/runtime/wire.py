@@ -142,7 +142,7 @@ class Wire(ABC):
             self.client_msgs += 1
             if trace is not None:
                 trace.write(b'{"t":%d,"ev":"recv","id":%d}\n' % (self._stamp_ns, mid))
-            self._to_client(dest, data)
+            self.client_handler(dest, orjson.loads(data))  # type: ignore[misc]
             return
         self.server_msgs += 1
         if dest in self.nodes:
@@ -203,9 +203,6 @@ class Wire(ABC):
     @abstractmethod
     def _deliver_error(self, node_id: str, fake_src: str, body: dict[str, Any]) -> None:
         """Hand a node the error reply for a message it sent to nowhere."""
-
-    def _to_client(self, dest: str, data: bytes) -> None:
-        self.client_handler(dest, orjson.loads(data))  # type: ignore[misc]
 
     def close(self) -> None:
         for slot in self.nodes.values():

@@ -173,6 +173,21 @@ class VirtualLoop(base_events.BaseEventLoop):
         heapq.heappush(self._heap, (when, self._seq, timer))
         return timer
 
+    def rearm_harness(self, timer: HarnessTimer | None, when: float, callback: Callable[[], Any]) -> HarnessTimer:
+        """Schedule `callback` at `when`, reusing `timer` (one that already ran) if given.
+
+        A client worker fires once per operation; reusing its timer saves an
+        allocation on the simulator's hottest path.
+        """
+        if timer is None:
+            timer = HarnessTimer(self, when, callback, ())
+        else:
+            timer._when = when
+            timer._scheduled = True
+        self._seq += 1
+        heapq.heappush(self._heap, (when, self._seq, timer))
+        return timer
+
     def call_harness_soon(self, callback: Callable[..., Any], *args: Any) -> HarnessTimer:
         """A harness callback for the next step, skipping the timer heap."""
         timer = HarnessTimer(self, self._now, callback, args)
