@@ -268,7 +268,7 @@ class Node:
         try:
             if not isinstance(out.get("type"), str):
                 raise ProtocolError(f"message body to {msg.src} needs a string 'type': {body!r:.100}")
-            self.host.send(msg.src, out)
+            self._host.send(msg.src, out)  # type: ignore[union-attr]  (a message came: attached)
         except ProtocolError as exc:
             self.log(f"reply to {msg.src} not sent: {exc}")
             # The handler ran (and may have changed state): indefinite, as for a crash.

@@ -121,7 +121,8 @@ class Wire(ABC):
             if link is None:
                 link = self._links[(src, dest)] = b',"src":%b,"dest":%b,"body":' % (orjson.dumps(src), orjson.dumps(dest))
             if now != self._stamp_at:
-                self._stamp(now)
+                self._stamp_at = now
+                self._stamp_ns = round(now * 1e9)
             trace.write(b'{"t":%d,"ev":"send","id":%d%b%b}\n' % (self._stamp_ns, mid, link, data))
         if src in self.clients:  # clients are never partitioned
             self.client_msgs += 1
