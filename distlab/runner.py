@@ -382,6 +382,9 @@ class _Worker:
         self.op: Op | None = None
         self.start = 0.0
         self.timer: Any = None
+        self.node = runner.node_ids[index % len(runner.node_ids)]
+        self.timeout = runner.opts.op_timeout
+        self.on_reply = self.completed  # one bound method, not one per operation
 
     def schedule(self) -> None:
         loop = self.runner.loop
@@ -395,11 +398,10 @@ class _Worker:
     def fire(self) -> None:
         r = self.runner
         self.op = op = r.workload.next_op(self.process)
-        node = r.node_ids[self.process % len(r.node_ids)]
         self.start = r.loop._now
         r.client_ops += 1
         r.history.add(self.start, self.process, INVOKE, op.f, op.value if r.plain_values else r.workload.invoke_value(op))
-        r.request(self.client, node, r.workload.request(op), r.opts.op_timeout, self.completed)
+        r.request(self.client, self.node, r.workload.request(op), self.timeout, self.on_reply)
 
     def completed(self, reply: dict[str, Any] | None) -> None:
         r = self.runner
@@ -407,6 +409,7 @@ class _Worker:
             # The op may still take effect: later ops belong to a new process (Jepsen).
             self.process += self.workers
             self.client = r._new_client()
+            self.node = r.node_ids[self.process % len(r.node_ids)]
         self.schedule()
 
 
