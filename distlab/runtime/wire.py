@@ -123,10 +123,11 @@ class Wire(ABC):
             if now != self._stamp_at:
                 self._stamp_at = now
                 self._stamp_ns = round(now * 1e9)
-            trace.write(b'{"t":%d,"ev":"send","id":%d%b%b}\n' % (self._stamp_ns, mid, link, data))
+            if dest not in self.clients:
+                trace.write(b'{"t":%d,"ev":"send","id":%d%b%b}\n' % (self._stamp_ns, mid, link, data))
         if src in self.clients:  # clients are never partitioned
             self.client_msgs += 1
-            self._from_client(mid, src, dest, data)
+            self._from_client(mid, src, dest, data, body)
             return
         slot = self.nodes.get(src)
         if slot is not None:
@@ -141,8 +142,9 @@ class Wire(ABC):
                 )
         if dest in self.clients:
             self.client_msgs += 1
-            if trace is not None:
-                trace.write(b'{"t":%d,"ev":"recv","id":%d}\n' % (self._stamp_ns, mid))
+            if trace is not None:  # delivered at once: its recv line goes with its send line
+                trace.write(b'{"t":%d,"ev":"send","id":%d%b%b}\n{"t":%d,"ev":"recv","id":%d}\n'
+                            % (self._stamp_ns, mid, link, data, self._stamp_ns, mid))
             self.client_handler(dest, orjson.loads(data))  # type: ignore[misc]
             return
         self.server_msgs += 1
@@ -194,8 +196,8 @@ class Wire(ABC):
 
     # ----- what each runtime supplies ---------------------------------------------------
     @abstractmethod
-    def _from_client(self, mid: int, src: str, dest: str, data: bytes) -> None:
-        """Deliver a client's request to a node now."""
+    def _from_client(self, mid: int, src: str, dest: str, data: bytes, body: dict[str, Any]) -> None:
+        """Deliver a client's request to a node now (`body` is the harness's own fresh dict)."""
 
     @abstractmethod
     def _arrive(self, mid: int, src: str, dest: str, data: bytes) -> None:

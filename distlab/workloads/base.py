@@ -46,7 +46,11 @@ class Workload(ABC):
 
     @abstractmethod
     def request(self, op: Op) -> dict[str, Any]:
-        """The request body for an operation (msg_id is added by the runner)."""
+        """A new request body for an operation (msg_id is added by the runner).
+
+        Build it fresh each time and copy any mutable part of `op.value` into it:
+        in the simulator the node receives this very dict.
+        """
 
     def invoke_value(self, op: Op) -> Any:
         """What the history records for the invocation (and for fail/info completions)."""

@@ -319,7 +319,7 @@ class ProcessCluster(Wire):
             if mid:
                 self._trace_event(b"drop", mid, b',"why":"down"')
 
-    def _from_client(self, mid: int, src: str, dest: str, data: bytes) -> None:
+    def _from_client(self, mid: int, src: str, dest: str, data: bytes, body: dict[str, Any]) -> None:
         self._deliver_line(mid, src, dest, data)
 
     def _arrive(self, mid: int, src: str, dest: str, data: bytes) -> None:
