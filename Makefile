@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench system-deps clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -12,10 +12,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Real third-party peers the tests talk to (redis-cli speaks RESP to kvs-server).
+system-deps:
+	@command -v redis-cli >/dev/null 2>&1 || { \
+		echo "installing redis-tools (redis-cli) from Debian's packages"; \
+		apt-get update -qq && apt-get install -y -qq redis-tools >/dev/null; }
+
 demo: $(STAMP)
 	$(BIN)/distlab demo
 
-test: $(STAMP)
+test: $(STAMP) system-deps
 	$(BIN)/ruff check distlab tests benchmarks
 	$(BIN)/pytest -q
 
