@@ -175,16 +175,22 @@ class ProcessCluster(Wire):
             os.killpg(slot.proc.pid, sig)
 
     # ----- reading from a node --------------------------------------------------------
-    def _on_stdout(self, slot: NodeProcess, proc: subprocess.Popen[bytes]) -> None:
-        fd = proc.stdout.fileno()  # type: ignore[union-attr]
+    def _read(self, stream: Any) -> bytes:
+        """What a readable pipe holds now; b"" (and no more watching) at its end."""
+        fd = stream.fileno()
         try:
             data = os.read(fd, READ_CHUNK)
         except BlockingIOError:
-            return
+            return b""
         except OSError:
             data = b""
         if not data:
             self.loop.remove_reader(fd)
+        return data
+
+    def _on_stdout(self, slot: NodeProcess, proc: subprocess.Popen[bytes]) -> None:
+        data = self._read(proc.stdout)
+        if not data:
             return
         buf = slot.inbuf
         buf += data
@@ -221,17 +227,8 @@ class ProcessCluster(Wire):
             self.node_error(slot, str(exc))
 
     def _on_stderr(self, slot: NodeProcess, proc: subprocess.Popen[bytes]) -> None:
-        fd = proc.stderr.fileno()  # type: ignore[union-attr]
-        try:
-            data = os.read(fd, READ_CHUNK)
-        except BlockingIOError:
-            return
-        except OSError:
-            data = b""
-        if not data:
-            self.loop.remove_reader(fd)
-            return
-        if slot.log_bytes >= MAX_LOG_BYTES:
+        data = self._read(proc.stderr)
+        if not data or slot.log_bytes >= MAX_LOG_BYTES:
             return
         slot.log_bytes += len(data)
         if slot.log_file is not None:
