@@ -93,18 +93,24 @@ def _run_with_progress(opts: TestOptions, quiet: bool = False) -> RunResult:
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed:.0f}/{task.total:.0f} s simulated"),
+        TextColumn("{task.completed:.0f}/{task.total:.0f} s"),
         TextColumn("{task.fields[ops]} ops"),
+        TextColumn("[dim]{task.fields[phase]}"),
         TimeElapsedColumn(),
         console=err,
         transient=True,
     ) as bar:
-        task = bar.add_task(f"{opts.workload} seed {opts.seed}", total=opts.time_limit, ops=0)
+        mode = opts.resolved_mode()
+        label = f"{opts.workload} seed {opts.seed}" + (" (real processes)" if mode == "process" else "")
+        task = bar.add_task(label, total=opts.time_limit, ops=0, phase="")
 
         def progress(now: float, end: float, ops: int) -> None:
             bar.update(task, completed=min(now, opts.time_limit), ops=ops)
 
-        return run_test(opts, progress=progress)
+        def phase(name: str) -> None:
+            bar.update(task, phase=name)
+
+        return run_test(opts, progress=progress, phase=phase)
 
 
 def _exit_code(results: list[RunResult]) -> int:

@@ -76,8 +76,10 @@ class Runner:
         run_dir: Path,
         workload_cls: type[Workload] | None = None,
         progress: Callable[[float, float, int], None] | None = None,
+        phase: Callable[[str], None] | None = None,
     ) -> None:
         self.opts = opts
+        self.phase = phase or (lambda name: None)
         self.run_dir = run_dir
         self.progress = progress
         seed = opts.seed
@@ -297,6 +299,7 @@ class Runner:
         if self.progress is not None:
             self.progress(end, end, self.client_ops)
         await nemesis
+        self.phase("healing" + (", converging, final reads" if self.workload.final_phase else ""))
         await self._final_phase()
         ticker.cancel()
 
@@ -337,6 +340,7 @@ class Runner:
         return self._finish(error, wall)
 
     def _finish(self, error: str | None, wall: float) -> RunResult:
+        self.phase("checking the history")
         history_path = self.run_dir / "history.jsonl"
         self.history.write(history_path)
         results = summarize(
@@ -439,6 +443,7 @@ def run_test(
     opts: TestOptions,
     progress: Callable[[float, float, int], None] | None = None,
     workload_cls: type[Workload] | None = None,
+    phase: Callable[[str], None] | None = None,
 ) -> RunResult:
     """Validate options, make the run directory, run, and write everything out."""
     if workload_cls is None:
@@ -449,7 +454,7 @@ def run_test(
     config["bin_sha256"] = hashlib.sha256(Path(opts.bin).read_bytes()).hexdigest()
     (run_dir / "config.json").write_bytes(orjson.dumps(config, option=orjson.OPT_INDENT_2))
     try:
-        runner = Runner(opts, run_dir, workload_cls=workload_cls, progress=progress)
+        runner = Runner(opts, run_dir, workload_cls=workload_cls, progress=progress, phase=phase)
     except SimulationAbort as exc:
         raise RunError(str(exc)) from None
     return runner.run()
