@@ -1,0 +1,1 @@
+"""Reference systems that really work (kvs, and later raft, kvraft, ...)."""

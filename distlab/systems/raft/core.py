@@ -1,0 +1,657 @@
+"""Raft as a pure state machine (Ongaro & Ousterhout, "In Search of an Understandable
+Consensus Algorithm", 2014; pre-vote from Ongaro's dissertation, §9.6).
+
+The core owns no clock, socket, thread or randomness. Its inputs are `step(message)`,
+`tick()`, `propose(command)`, `read_index(ctx)` and `compact(index, data)`, plus the
+persisted state it is built from. Its outputs are collected in a `Ready` batch:
+
+1. write `hard_state`, `entries` / `last_index` and `snapshot` to stable storage and sync;
+2. only then send `messages` (a vote or an append acknowledgement depends on step 1);
+3. load `restore` into the state machine if set, then apply `committed` in order;
+4. answer `read_states` (a linearizable read may be served once the state machine has
+   applied up to its index) and retry or fail `dropped_reads`;
+5. call `advance(ready)`.
+
+Pre-vote (on by default): a node whose election timer fires first asks for pre-votes
+for term+1 without changing its own term; peers grant one only if the candidate's log
+is up to date and they have not heard from a leader within the minimum election
+timeout. A node cut off by a partition therefore cannot inflate its term and depose a
+healthy leader when it comes back. Check-quorum (on by default) makes a leader that
+has not heard from a majority for an election timeout step down, so clients are
+redirected instead of waiting on a leader that can no longer commit.
+
+`mutants` switches on classic Raft bugs by name (see `MUTANTS`) so a tester can prove
+it catches each of them; an empty set is the correct algorithm.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from distlab.systems.raft.log import Entry, Log, Snapshot
+
+FOLLOWER = "follower"
+PRE_CANDIDATE = "pre-candidate"
+CANDIDATE = "candidate"
+LEADER = "leader"
+
+PREVOTE = "prevote"
+PREVOTE_RESP = "prevote_resp"
+VOTE = "vote"
+VOTE_RESP = "vote_resp"
+APPEND = "append"
+APPEND_RESP = "append_resp"
+SNAPSHOT = "snapshot"
+
+MUTANTS: dict[str, str] = {
+    "commit-previous-term": "a leader commits entries of earlier terms by counting replicas (Figure 8)",
+    "vote-not-persisted": "votedFor is never written to stable storage",
+    "accept-stale-append": "AppendEntries from an older term is obeyed",
+    "no-timer-reset-on-vote": "granting a vote does not reset the election timer",
+    "truncate-on-heartbeat": "AppendEntries truncates the log after its entries even when all match",
+    "no-fast-backup": "a rejected AppendEntries backs nextIndex up by one entry only",
+    "read-without-quorum": "ReadIndex answers at once, without confirming leadership",
+}
+
+
+class NotLeader(Exception):
+    """`propose` or `read_index` on a node that is not the leader; `leader` is its best guess."""
+
+    def __init__(self, leader: str | None) -> None:
+        super().__init__(f"not the leader (leader: {leader})")
+        self.leader = leader
+
+
+@dataclass(frozen=True, slots=True)
+class HardState:
+    """What must survive a crash besides the log (Figure 2, "persistent state")."""
+
+    term: int = 0
+    vote: str | None = None
+
+
+@dataclass(slots=True)
+class Persisted:
+    """The stable state a node restarts from."""
+
+    hard: HardState = field(default_factory=HardState)
+    snapshot: Snapshot | None = None
+    entries: list[Entry] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Message:
+    """Every Raft RPC and reply, in one shape (fields unused by a kind stay at 0).
+
+    `index`/`log_term`: prevLogIndex/prevLogTerm (append), lastLogIndex/lastLogTerm
+    (votes), the index now known to match (append_resp), or the rejected prevLogIndex.
+    `hint_index`/`hint_term`: the follower's conflict information (fast backup).
+    `round`: the leader's heartbeat round, echoed back, for ReadIndex.
+    """
+
+    kind: str
+    src: str
+    dest: str
+    term: int
+    index: int = 0
+    log_term: int = 0
+    entries: list[Entry] = field(default_factory=list)
+    commit: int = 0
+    reject: bool = False
+    hint_index: int = 0
+    hint_term: int = 0
+    round: int = 0
+    snapshot: Snapshot | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form (entries as [term, command]; their indexes follow `index`)."""
+        d: dict[str, Any] = {"k": self.kind, "s": self.src, "d": self.dest, "t": self.term}
+        for name, key in (("index", "i"), ("log_term", "lt"), ("commit", "c"), ("hint_index", "hi"),
+                          ("hint_term", "ht"), ("round", "r")):
+            value = getattr(self, name)
+            if value:
+                d[key] = value
+        if self.reject:
+            d["x"] = True
+        if self.entries:
+            d["e"] = [[e.term, e.command] for e in self.entries]
+        if self.snapshot is not None:
+            s = self.snapshot
+            d["sn"] = [s.index, s.term, s.data]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Message:
+        index = d.get("i", 0)
+        entries = [Entry(index + 1 + n, t, c) for n, (t, c) in enumerate(d.get("e", ()))]
+        sn = d.get("sn")
+        return cls(
+            d["k"], d["s"], d["d"], d["t"], index, d.get("lt", 0), entries, d.get("c", 0),
+            bool(d.get("x")), d.get("hi", 0), d.get("ht", 0), d.get("r", 0),
+            Snapshot(sn[0], sn[1], sn[2]) if sn else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ReadState:
+    """A read that may be served once the state machine has applied `index`."""
+
+    ctx: Any
+    index: int
+
+
+@dataclass(slots=True)
+class Ready:
+    """One batch of work for the runtime; see the module docstring for the order."""
+
+    hard_state: HardState | None = None
+    entries: list[Entry] = field(default_factory=list)
+    last_index: int | None = None  # the stored log now ends here (drop stored entries after it)
+    snapshot: Snapshot | None = None  # persist; stored entries up to its index may go
+    restore: Snapshot | None = None  # the state machine must load this first
+    messages: list[Message] = field(default_factory=list)
+    committed: list[Entry] = field(default_factory=list)
+    read_states: list[ReadState] = field(default_factory=list)
+    dropped_reads: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class Config:
+    """Timing in ticks; the runtime decides how long a tick is."""
+
+    election_ticks: int = 10  # timeouts are drawn from [election_ticks, 2 * election_ticks)
+    heartbeat_ticks: int = 2
+    max_entries_per_message: int = 64
+    pre_vote: bool = True
+    check_quorum: bool = True
+    mutants: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        unknown = set(self.mutants) - set(MUTANTS)
+        if unknown:
+            raise ValueError(f"unknown mutants {sorted(unknown)}; choose from {sorted(MUTANTS)}")
+        self.mutants = frozenset(self.mutants)
+
+
+@dataclass(slots=True)
+class Progress:
+    """The leader's view of one follower (Figure 2, "volatile state on leaders")."""
+
+    next: int
+    match: int = 0
+    acked_round: int = 0
+    recent_active: bool = True
+
+
+class RaftCore:
+    """One Raft server's state machine. Not thread-safe; drive it from one task."""
+
+    def __init__(
+        self,
+        node_id: str,
+        peers: list[str],
+        rng: random.Random,
+        config: Config | None = None,
+        persisted: Persisted | None = None,
+    ) -> None:
+        self.id = node_id
+        self.peers = [p for p in peers if p != node_id]
+        self.rng = rng
+        self.config = config or Config()
+        self.mutants = self.config.mutants
+        state = persisted or Persisted()
+        self.term = state.hard.term
+        self.vote = state.hard.vote
+        self.log = Log(state.snapshot, state.entries)
+        self.role = FOLLOWER
+        self.leader_id: str | None = None
+        self.commit_index = self.log.snapshot_index
+        self.applied = self.log.snapshot_index
+        self.progress: dict[str, Progress] = {}
+        self.votes: dict[str, bool] = {}
+        self._elapsed = 0
+        self._heartbeat_elapsed = 0
+        self._timeout = self._random_timeout()
+        # what is already on stable storage / handed out
+        self._stable_hard = HardState(self.term, self.vote)
+        self._stable_index = self.log.last_index
+        self._log_changed = False
+        self._snapshot_dirty = False
+        self._restore: Snapshot | None = None
+        self._messages: list[Message] = []
+        self._read_round = 0
+        self._pending_reads: list[list[Any]] = []  # [ctx, round, index or None]
+        self._read_states: list[ReadState] = []
+        self._dropped_reads: list[Any] = []
+
+    # ----- observation (for runtimes and testers) -------------------------------------
+    @property
+    def quorum(self) -> int:
+        return (len(self.peers) + 1) // 2 + 1
+
+    def status(self) -> dict[str, Any]:
+        """Term, role, leader and log positions: what a safety checker looks at."""
+        return {
+            "id": self.id, "term": self.term, "vote": self.vote, "role": self.role,
+            "leader": self.leader_id, "commit": self.commit_index, "applied": self.applied,
+            "last_index": self.log.last_index, "last_term": self.log.last_term,
+            "snapshot_index": self.log.snapshot_index,
+        }
+
+    # ----- inputs ---------------------------------------------------------------------
+    def tick(self) -> None:
+        """One unit of time: heartbeats for a leader, the election timer for the rest (§5.2)."""
+        self._elapsed += 1
+        if self.role == LEADER:
+            self._heartbeat_elapsed += 1
+            if self._heartbeat_elapsed >= self.config.heartbeat_ticks:
+                self._heartbeat_elapsed = 0
+                self._broadcast_append()
+            if self._elapsed >= self.config.election_ticks:
+                self._elapsed = 0
+                self._check_quorum()
+        elif self._elapsed >= self._timeout:
+            self.campaign()
+
+    def campaign(self) -> None:
+        """The election timeout elapsed: start a (pre-)election (§5.2, §9.6)."""
+        if self.role == LEADER:
+            return
+        if self.config.pre_vote:
+            self._become_pre_candidate()
+        else:
+            self._become_candidate()
+
+    def propose(self, command: Any) -> int:
+        """Append a client command to the leader's log (§5.3); returns its index."""
+        if self.role != LEADER:
+            raise NotLeader(self.leader_id)
+        entry = Entry(self.log.last_index + 1, self.term, command)
+        self.log.append(entry)
+        self._broadcast_append()
+        self._maybe_commit()
+        return entry.index
+
+    def read_index(self, ctx: Any) -> None:
+        """Ask for a linearizable read point (§6.4): a ReadState(ctx, index) comes out
+        once a majority has confirmed this node is still the leader, or ctx is dropped."""
+        if self.role != LEADER:
+            raise NotLeader(self.leader_id)
+        committed_in_term = self.log.term_at(self.commit_index) == self.term
+        if "read-without-quorum" in self.mutants:
+            self._read_states.append(ReadState(ctx, self.commit_index))
+            return
+        self._read_round += 1
+        self._pending_reads.append([ctx, self._read_round, self.commit_index if committed_in_term else None])
+        if self.peers:
+            self._broadcast_append()
+        self._release_reads()
+
+    def compact(self, index: int, data: Any) -> None:
+        """The state machine's snapshot at applied `index` replaces the log up to it (§7)."""
+        if index <= self.log.snapshot_index:
+            return
+        if index > self.applied:
+            raise ValueError(f"cannot snapshot at {index}: only {self.applied} applied")
+        term = self.log.term_at(index)
+        assert term is not None
+        self.log.compact(Snapshot(index, term, data))
+        self._snapshot_dirty = True
+
+    def step(self, m: Message) -> None:
+        """Handle one incoming message; the rules for all servers come first (§5.1)."""
+        if m.term > self.term:
+            if m.kind == PREVOTE or (m.kind == PREVOTE_RESP and not m.reject):
+                pass  # a pre-vote asks about a term nobody has entered yet
+            else:
+                self._become_follower(m.term, m.src if m.kind in (APPEND, SNAPSHOT) else None)
+        elif m.term < self.term:
+            if m.kind in (APPEND, SNAPSHOT) and "accept-stale-append" in self.mutants:
+                pass
+            elif m.kind in (APPEND, SNAPSHOT, VOTE, PREVOTE):
+                # tell a stale leader or candidate about the newer term (it steps down)
+                kind = {VOTE: VOTE_RESP, PREVOTE: PREVOTE_RESP}.get(m.kind, APPEND_RESP)
+                self._send(Message(kind, self.id, m.src, self.term, index=m.index, reject=True))
+                return
+            else:
+                return  # a reply from an older term: stale
+        handler = {
+            PREVOTE: self._on_request_prevote,
+            PREVOTE_RESP: self._on_prevote_reply,
+            VOTE: self._on_request_vote,
+            VOTE_RESP: self._on_vote_reply,
+            APPEND: self._on_append_entries,
+            APPEND_RESP: self._on_append_reply,
+            SNAPSHOT: self._on_install_snapshot,
+        }[m.kind]
+        handler(m)
+
+    # ----- outputs --------------------------------------------------------------------
+    def has_ready(self) -> bool:
+        return bool(
+            self._messages or self._read_states or self._dropped_reads or self._log_changed
+            or self._snapshot_dirty or self._restore is not None
+            or self._stable_index < self.log.last_index
+            or self.commit_index > self.applied
+            or self._stable_hard != HardState(self.term, self.vote)
+        )
+
+    def ready(self) -> Ready:
+        """Everything to persist, send and apply since the last `advance`."""
+        rd = Ready()
+        hard = HardState(self.term, self.vote)
+        if hard != self._stable_hard:
+            rd.hard_state = HardState(self.term, None) if "vote-not-persisted" in self.mutants else hard
+        lo = max(self._stable_index, self.log.snapshot_index) + 1
+        rd.entries = self.log.slice(lo, self.log.last_index + 1)
+        if rd.entries or self._log_changed:
+            rd.last_index = self.log.last_index
+        if self._snapshot_dirty:
+            rd.snapshot = self.log.snapshot
+        rd.restore = self._restore
+        rd.messages = self._messages
+        first = max(self.applied, self.log.snapshot_index) + 1
+        rd.committed = self.log.slice(first, self.commit_index + 1)
+        rd.read_states = self._read_states
+        rd.dropped_reads = self._dropped_reads
+        self._messages, self._read_states, self._dropped_reads = [], [], []
+        return rd
+
+    def advance(self, rd: Ready) -> None:
+        """The runtime has persisted, sent and applied `rd`."""
+        self._stable_hard = HardState(self.term, self.vote)
+        if rd.last_index is not None:
+            self._stable_index = rd.last_index
+        self._log_changed = False
+        if rd.snapshot is not None:
+            self._snapshot_dirty = False
+        if rd.restore is not None:
+            self.applied = max(self.applied, rd.restore.index)
+            if self._restore is rd.restore:
+                self._restore = None
+        if rd.committed:
+            self.applied = max(self.applied, rd.committed[-1].index)
+
+    # ----- role changes (§5.2) --------------------------------------------------------
+    def _random_timeout(self) -> int:
+        e = self.config.election_ticks
+        return e + self.rng.randrange(e)
+
+    def _reset_timer(self) -> None:
+        self._elapsed = 0
+        self._timeout = self._random_timeout()
+
+    def _become_follower(self, term: int, leader: str | None) -> None:
+        if term > self.term:
+            self.term = term
+            self.vote = None
+        self.role = FOLLOWER
+        self.leader_id = leader
+        self._reset_timer()
+        self._drop_reads()
+
+    def _become_pre_candidate(self) -> None:
+        self.role = PRE_CANDIDATE
+        self.leader_id = None
+        self.votes = {self.id: True}
+        self._reset_timer()
+        self._drop_reads()
+        if self._tally() == "won":
+            self._become_candidate()
+            return
+        for peer in self.peers:
+            self._send(Message(PREVOTE, self.id, peer, self.term + 1,
+                               index=self.log.last_index, log_term=self.log.last_term))
+
+    def _become_candidate(self) -> None:
+        self.term += 1
+        self.vote = self.id
+        self.role = CANDIDATE
+        self.leader_id = None
+        self.votes = {self.id: True}
+        self._reset_timer()
+        self._drop_reads()
+        if self._tally() == "won":
+            self._become_leader()
+            return
+        for peer in self.peers:
+            self._send(Message(VOTE, self.id, peer, self.term,
+                               index=self.log.last_index, log_term=self.log.last_term))
+
+    def _become_leader(self) -> None:
+        """Win an election: reset progress and append a no-op of the new term (§5.2, §8)."""
+        self.role = LEADER
+        self.leader_id = self.id
+        self._elapsed = 0
+        self._heartbeat_elapsed = 0
+        self.progress = {p: Progress(next=self.log.last_index + 1) for p in self.peers}
+        self.log.append(Entry(self.log.last_index + 1, self.term, None))
+        self._broadcast_append()
+        self._maybe_commit()
+
+    def _tally(self) -> str:
+        granted = sum(1 for v in self.votes.values() if v)
+        if granted >= self.quorum:
+            return "won"
+        if len(self.votes) - granted >= self.quorum:
+            return "lost"
+        return "pending"
+
+    def _check_quorum(self) -> None:
+        """A leader that has not heard from a majority for an election timeout steps down."""
+        if not self.config.check_quorum:
+            return
+        active = 1 + sum(1 for pr in self.progress.values() if pr.recent_active)
+        for pr in self.progress.values():
+            pr.recent_active = False
+        if active < self.quorum:
+            self._become_follower(self.term, None)
+
+    # ----- RequestVote (§5.2, §5.4.1) and pre-vote (§9.6) -----------------------------
+    def _on_request_prevote(self, m: Message) -> None:
+        heard_from_leader = self.leader_id is not None and self._elapsed < self.config.election_ticks
+        grant = (
+            m.term > self.term
+            and not heard_from_leader
+            and self.log.is_up_to_date(m.index, m.log_term)
+        )
+        self._send(Message(PREVOTE_RESP, self.id, m.src, m.term if grant else self.term,
+                           reject=not grant))
+
+    def _on_prevote_reply(self, m: Message) -> None:
+        if self.role != PRE_CANDIDATE:
+            return
+        self.votes[m.src] = not m.reject
+        result = self._tally()
+        if result == "won":
+            self._become_candidate()
+        elif result == "lost":
+            self._become_follower(self.term, None)
+
+    def _on_request_vote(self, m: Message) -> None:
+        """Grant at most one vote per term, and only to an up-to-date log (§5.2, §5.4.1)."""
+        grant = (
+            m.term == self.term
+            and self.vote in (None, m.src)
+            and self.log.is_up_to_date(m.index, m.log_term)
+        )
+        if grant:
+            self.vote = m.src
+            if "no-timer-reset-on-vote" not in self.mutants:
+                self._reset_timer()
+        self._send(Message(VOTE_RESP, self.id, m.src, self.term, reject=not grant))
+
+    def _on_vote_reply(self, m: Message) -> None:
+        if self.role != CANDIDATE or m.term != self.term:
+            return
+        self.votes[m.src] = not m.reject
+        result = self._tally()
+        if result == "won":
+            self._become_leader()
+        elif result == "lost":
+            self._become_follower(self.term, None)
+
+    # ----- AppendEntries (§5.3) -------------------------------------------------------
+    def _on_append_entries(self, m: Message) -> None:
+        """The receiver's rules of Figure 2, with the follower's half of fast backup."""
+        if m.term == self.term:
+            if self.role != FOLLOWER or self.leader_id != m.src:
+                self._become_follower(m.term, m.src)
+            self._elapsed = 0
+        prev, prev_term, entries = m.index, m.log_term, m.entries
+        if prev < self.commit_index:
+            # Our committed prefix is in every later leader's log (Leader Completeness):
+            # skip the part of the message that covers it.
+            skip = self.commit_index - prev
+            if skip >= len(entries):
+                self._reply_append(m, self.commit_index)
+                return
+            entries = entries[skip:]
+            prev = self.commit_index
+            prev_term = self.log.term_at(prev) or 0
+        if not self.log.matches(prev, prev_term):
+            self._reject_append(m, prev)
+            return
+        for n, e in enumerate(entries):
+            term = self.log.term_at(e.index)
+            if term == e.term:
+                continue
+            if term is not None:  # a conflict: drop it and everything after it
+                self._truncate(e.index)
+            for new in entries[n:]:
+                self.log.append(new)
+            break
+        last_new = prev + len(entries)
+        if "truncate-on-heartbeat" in self.mutants and self.log.last_index > last_new:
+            self._truncate(last_new + 1)
+        if m.commit > self.commit_index:
+            self.commit_index = max(self.commit_index, min(m.commit, last_new))
+        self._reply_append(m, last_new)
+
+    def _truncate(self, index: int) -> None:
+        self.log.truncate_from(index)
+        self._stable_index = min(self._stable_index, index - 1)
+        self._log_changed = True
+
+    def _reply_append(self, m: Message, match: int) -> None:
+        self._send(Message(APPEND_RESP, self.id, m.src, self.term, index=match, round=m.round))
+
+    def _reject_append(self, m: Message, prev: int) -> None:
+        """Say where our log diverges: the first index of the conflicting term, or our end."""
+        if prev > self.log.last_index:
+            hint_index, hint_term = self.log.last_index + 1, 0
+        else:
+            hint_term = self.log.term_at(prev) or 0
+            hint_index = self.log.first_index_of_term(prev)
+        self._send(Message(APPEND_RESP, self.id, m.src, self.term, index=prev, reject=True,
+                           hint_index=hint_index, hint_term=hint_term, round=m.round))
+
+    def _on_append_reply(self, m: Message) -> None:
+        """The leader's rules: advance matchIndex and commit, or back nextIndex up."""
+        if self.role != LEADER:
+            return
+        pr = self.progress.get(m.src)
+        if pr is None:
+            return
+        pr.recent_active = True
+        if m.round > pr.acked_round:
+            pr.acked_round = m.round
+            self._release_reads()
+        if not m.reject:
+            if m.index > pr.match:
+                pr.match = m.index
+                pr.next = max(pr.next, m.index + 1)
+                self._maybe_commit()
+            if pr.next <= self.log.last_index:
+                self._send_append(m.src)
+            return
+        if m.index < pr.match:
+            return  # a rejection of an old probe, already superseded
+        if "no-fast-backup" in self.mutants:
+            new_next = m.index
+        elif m.hint_term:
+            last = self.log.last_index_of_term(m.hint_term)
+            new_next = last + 1 if last is not None else m.hint_index
+        else:
+            new_next = m.hint_index
+        pr.next = max(pr.match + 1, min(new_next, m.index, pr.next))
+        self._send_append(m.src)
+
+    def _maybe_commit(self) -> None:
+        """Commit the highest index a majority holds, if it is of the current term (§5.4.2)."""
+        matches = sorted([pr.match for pr in self.progress.values()] + [self.log.last_index],
+                         reverse=True)
+        n = matches[self.quorum - 1]
+        if n <= self.commit_index:
+            return
+        if self.log.term_at(n) != self.term and "commit-previous-term" not in self.mutants:
+            return
+        self.commit_index = n
+        if self.log.term_at(n) == self.term:
+            for read in self._pending_reads:
+                if read[2] is None:
+                    read[2] = n
+            self._release_reads()
+
+    def _broadcast_append(self) -> None:
+        for peer in self.peers:
+            self._send_append(peer)
+
+    def _send_append(self, peer: str) -> None:
+        """Send what the follower is missing from nextIndex on (optimistically pipelined)."""
+        pr = self.progress[peer]
+        if pr.next <= self.log.snapshot_index:
+            self._send(Message(SNAPSHOT, self.id, peer, self.term, snapshot=self.log.snapshot,
+                               round=self._read_round))
+            pr.next = self.log.snapshot_index + 1
+            return
+        prev = pr.next - 1
+        hi = min(self.log.last_index + 1, pr.next + self.config.max_entries_per_message)
+        entries = self.log.slice(pr.next, hi)
+        self._send(Message(APPEND, self.id, peer, self.term, index=prev,
+                           log_term=self.log.term_at(prev) or 0, entries=entries,
+                           commit=self.commit_index, round=self._read_round))
+        pr.next = prev + len(entries) + 1
+
+    # ----- InstallSnapshot (§7) -------------------------------------------------------
+    def _on_install_snapshot(self, m: Message) -> None:
+        if self.role != FOLLOWER or self.leader_id != m.src:
+            self._become_follower(m.term, m.src)
+        self._elapsed = 0
+        snap = m.snapshot
+        assert snap is not None
+        if snap.index <= self.commit_index:
+            self._reply_append(m, self.commit_index)
+            return
+        kept = self.log.term_at(snap.index) == snap.term
+        self.log.compact(snap)
+        if not kept:
+            self._stable_index = min(self._stable_index, snap.index)
+            self._log_changed = True
+        self._snapshot_dirty = True
+        self._restore = snap
+        self.commit_index = snap.index
+        self._reply_append(m, snap.index)
+
+    # ----- ReadIndex (§6.4) -----------------------------------------------------------
+    def _release_reads(self) -> None:
+        if not self._pending_reads:
+            return
+        acked = sorted([pr.acked_round for pr in self.progress.values()] + [self._read_round],
+                       reverse=True)
+        confirmed = acked[self.quorum - 1]
+        while self._pending_reads:
+            ctx, rnd, index = self._pending_reads[0]
+            if rnd > confirmed or index is None:
+                break
+            self._pending_reads.pop(0)
+            self._read_states.append(ReadState(ctx, index))
+
+    def _drop_reads(self) -> None:
+        self._dropped_reads.extend(r[0] for r in self._pending_reads)
+        self._pending_reads = []
+
+    def _send(self, m: Message) -> None:
+        self._messages.append(m)
