@@ -1,0 +1,322 @@
+"""kvs benchmarks: Talent Plan's engine workloads on every engine, in one run.
+
+    .venv/bin/python benchmarks/kvs_bench.py [--engines-only | --server-only]
+        [--writes 1000] [--reads 1000] [--fsync always] [--seed 1] [--repeat 3]
+        [--engines kvs,sqlite,lmdb,rocksdb]
+
+Engines (``engine_bench``): for each engine, in a fresh directory, ``--writes`` sets of keys
+``key0..`` with values of random size 1..100000 bytes (seeded: every engine writes the same
+bytes), timed up to and including close(), since a close may flush what the fsync policy
+deferred; then a reopen (not timed) and ``--reads`` gets of random written keys (seeded), each
+checked against what was written. The engines take turns for ``--repeat`` rounds and each
+engine's best round is kept, since the disk's speed drifts. Prints ops/s and MB/s (key + value bytes) per engine and
+the ratio to sqlite. All engines run with the same ``--fsync`` policy (default ``always``:
+kvs fdatasyncs each record, sqlite runs WAL with synchronous=FULL, lmdb syncs each commit,
+RocksDB syncs its WAL on each write). Goal: kvs writes at least as fast as sqlite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from distlab.systems.kvs.engines import ENGINES, FSYNC_POLICIES, open_engine
+
+MAX_VALUE = 100_000
+
+
+@dataclass
+class EngineResult:
+    """Throughput of one engine on the write and the read workload."""
+
+    engine: str
+    write_s: float
+    write_bytes: int
+    writes: int
+    read_s: float
+    read_bytes: int
+    reads: int
+
+    @property
+    def write_ops(self) -> float:
+        return self.writes / self.write_s
+
+    @property
+    def read_ops(self) -> float:
+        return self.reads / self.read_s
+
+    @property
+    def write_mbs(self) -> float:
+        return self.write_bytes / self.write_s / 1e6
+
+    @property
+    def read_mbs(self) -> float:
+        return self.read_bytes / self.read_s / 1e6
+
+
+def make_workload(
+    writes: int, reads: int, seed: int
+) -> tuple[list[tuple[bytes, bytes]], list[int]]:
+    """The same (key, value) pairs and read order for every engine."""
+    rng = random.Random(seed)
+    pairs = [(b"key%d" % i, rng.randbytes(rng.randint(1, MAX_VALUE))) for i in range(writes)]
+    order = [rng.randrange(writes) for _ in range(reads)]
+    return pairs, order
+
+
+def run_engine(
+    engine: str, directory: Path, pairs: list[tuple[bytes, bytes]], order: list[int], fsync: str
+) -> EngineResult:
+    """Time the write workload (through close) and the read workload on one engine."""
+    store = open_engine(directory, engine, fsync=fsync)
+    start = time.perf_counter()
+    for key, value in pairs:
+        store.set(key, value)
+    store.close()
+    write_s = time.perf_counter() - start
+
+    store = open_engine(directory, engine, fsync=fsync)
+    read_bytes = 0
+    start = time.perf_counter()
+    for i in order:
+        key, value = pairs[i]
+        got = store.get(key)
+        if got != value:
+            raise SystemExit(f"{engine}: wrong value read for {key!r}")
+        read_bytes += len(key) + len(got)
+    read_s = time.perf_counter() - start
+    store.close()
+    return EngineResult(
+        engine,
+        write_s,
+        sum(len(k) + len(v) for k, v in pairs),
+        len(pairs),
+        read_s,
+        read_bytes,
+        len(order),
+    )
+
+
+def engine_bench(
+    engines: list[str], writes: int, reads: int, fsync: str, seed: int, repeat: int = 3
+) -> list[EngineResult]:
+    """Run the engine workloads (best of ``repeat`` per engine) and print the table."""
+    pairs, order = make_workload(writes, reads, seed)
+    total_mb = sum(len(k) + len(v) for k, v in pairs) / 1e6
+    print(
+        f"engines: {writes} writes of 1..{MAX_VALUE}-byte values ({total_mb:.1f} MB, seed {seed}),"
+        f" then {reads} random reads; fsync={fsync}; best of {repeat}"
+    )
+    best: dict[str, EngineResult] = {}
+    for _ in range(repeat):  # rounds over all engines, so a slow spell of the disk hits all
+        for engine in engines:
+            tmp = Path(tempfile.mkdtemp(prefix=f"kvs-bench-{engine}-"))
+            try:
+                r = run_engine(engine, tmp / "data", pairs, order, fsync)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+            if engine not in best:
+                best[engine] = r
+            else:
+                best[engine].write_s = min(best[engine].write_s, r.write_s)
+                best[engine].read_s = min(best[engine].read_s, r.read_s)
+    results = [best[e] for e in engines]
+
+    base = next((r for r in results if r.engine == "sqlite"), None)
+    header = (
+        f"{'engine':<8} {'write ops/s':>11} {'write MB/s':>10} {'read ops/s':>10} "
+        f"{'read MB/s':>9} {'write/sqlite':>12} {'read/sqlite':>11}"
+    )
+    print(header)
+    for r in results:
+        wr = f"{r.write_ops / base.write_ops:.2f}x" if base else "-"
+        rr = f"{r.read_ops / base.read_ops:.2f}x" if base else "-"
+        print(
+            f"{r.engine:<8} {r.write_ops:>11.0f} {r.write_mbs:>10.1f} {r.read_ops:>10.0f} "
+            f"{r.read_mbs:>9.1f} {wr:>12} {rr:>11}"
+        )
+    ours = next((r for r in results if r.engine == "kvs"), None)
+    if ours and base:
+        ratio = ours.write_ops / base.write_ops
+        verdict = "met" if ratio >= 1 else "NOT met"
+        print(f"goal: kvs write throughput >= sqlite's (fsync={fsync}): {verdict} ({ratio:.2f}x)")
+    return results
+
+
+def server_bench(
+    rounds: int = 5, fsyncs: tuple[str, ...] = ("never", "batch"), always_rounds: int = 1
+) -> dict[str, dict[str, float]]:
+    """redis-benchmark ``-t set,get`` (defaults otherwise) vs kvs-server and a real redis-server.
+
+    Both servers run on 127.0.0.1 on free ports, started and stopped here. redis-server runs
+    with ``--save '' --appendonly no`` (no persistence at all), so the like-for-like kvs-server
+    runs are ``--fsync never`` (still survives a process crash) and ``batch``; the default
+    ``--fsync always`` (an fdatasync per SET) is run too, for the record. Targets alternate
+    round by round so background load hits them alike; the median round is reported.
+    Goal: kvs-server (engine kvs, default asyncio pool) >= 50% of redis-server's requests/s.
+    Returns {target: {"SET": rps, "GET": rps}}.
+    """
+    import csv
+    import io
+    import os
+    import re
+    import signal
+    import socket
+    import statistics
+    import subprocess
+
+    def tool(name: str) -> str | None:
+        path = shutil.which(name)
+        if path is None and shutil.which("apt-get") and os.geteuid() == 0:
+            print(f"{name} missing: apt-get install -y redis-tools redis-server", flush=True)
+            subprocess.run(
+                ["apt-get", "install", "-y", "-q", "redis-tools", "redis-server"],
+                check=False, stdout=subprocess.DEVNULL,
+            )  # fmt: skip
+            path = shutil.which(name)
+        return path
+
+    bench, redis_server = tool("redis-benchmark"), tool("redis-server")
+    if bench is None or redis_server is None:
+        print("server benchmark skipped: needs redis-benchmark and redis-server "
+              "(apt-get install redis-tools redis-server)")  # fmt: skip
+        return {}
+
+    def free_port() -> int:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+    def wait_ping(port: int, proc: subprocess.Popen[bytes]) -> None:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"server on port {port} exited with {proc.returncode}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"server on port {port} did not answer PING in 15 s")
+
+    def run_bench(port: int) -> dict[str, float]:
+        out = subprocess.run(
+            [bench, "-h", "127.0.0.1", "-p", str(port), "-t", "set,get", "--csv"],
+            capture_output=True, text=True, timeout=600, check=True,
+        ).stdout  # fmt: skip
+        rps = {}
+        for row in csv.reader(io.StringIO(out)):
+            if len(row) >= 2 and row[0] in ("SET", "GET"):
+                rps[row[0]] = float(row[1])
+        if set(rps) != {"SET", "GET"}:
+            raise RuntimeError(f"unexpected redis-benchmark output: {out!r}")
+        return rps
+
+    version = subprocess.run(
+        [redis_server, "--version"], capture_output=True, text=True, check=False
+    ).stdout
+    m = re.search(r"v=(\S+)", version)
+    print(f"\n== server: redis-benchmark -t set,get (50 clients, 100000 requests, 3-byte values) "
+          f"vs redis-server {m.group(1) if m else '?'} (--save '' --appendonly no); "
+          f"median of {rounds} alternating rounds")  # fmt: skip
+
+    procs: list[subprocess.Popen[bytes]] = []
+    tmp = Path(tempfile.mkdtemp(prefix="kvs-server-bench-"))
+    try:
+        targets: dict[str, int] = {}
+        port = free_port()
+        procs.append(subprocess.Popen(
+            [redis_server, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--daemonize", "no", "--dir", str(tmp)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        ))  # fmt: skip
+        wait_ping(port, procs[-1])
+        targets["redis-server"] = port
+
+        def start_kvs(fsync: str) -> int:
+            port = free_port()
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "distlab.systems.kvs.server", "--addr",
+                 f"127.0.0.1:{port}", "--engine", "kvs", "--dir", str(tmp / f"kvs-{fsync}"),
+                 "--fsync", fsync],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            ))  # fmt: skip
+            wait_ping(port, procs[-1])
+            return port
+
+        for fsync in fsyncs:
+            targets[f"kvs-server fsync={fsync}"] = start_kvs(fsync)
+        samples: dict[str, list[dict[str, float]]] = {t: [] for t in targets}
+        for _ in range(rounds):
+            for name, port in targets.items():
+                samples[name].append(run_bench(port))
+        if always_rounds > 0 and "always" not in fsyncs:
+            name = "kvs-server fsync=always"
+            port = start_kvs("always")
+            samples[name] = [run_bench(port) for _ in range(always_rounds)]
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    results = {
+        name: {t: statistics.median(s[t] for s in runs) for t in ("SET", "GET")}
+        for name, runs in samples.items()
+    }
+    base = results["redis-server"]
+    print(f"{'target':<26} {'SET req/s':>10} {'GET req/s':>10} {'SET ratio':>10} {'GET ratio':>10}"
+          "   rounds (SET/GET)")  # fmt: skip
+    for name, r in results.items():
+        rounds_txt = " ".join(f"{s['SET']:.0f}/{s['GET']:.0f}" for s in samples[name])
+        print(f"{name:<26} {r['SET']:>10.0f} {r['GET']:>10.0f} {r['SET'] / base['SET']:>9.0%} "
+              f"{r['GET'] / base['GET']:>10.0%}   {rounds_txt}")  # fmt: skip
+    for name in (f"kvs-server fsync={f}" for f in fsyncs):
+        worst = min(results[name][t] / base[t] for t in ("SET", "GET"))
+        verdict = "met" if worst >= 0.5 else "NOT met"
+        print(f"goal: {name} >= 50% of redis-server on SET and GET: {verdict} "
+              f"(lowest {worst:.0%})")  # fmt: skip
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the engine section and/or the server section."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument("--engines-only", action="store_true", help="only the engine workloads")
+    only.add_argument("--server-only", action="store_true", help="only the server benchmark")
+    eng = parser.add_argument_group("engine workloads")
+    eng.add_argument("--engines", default=",".join(ENGINES), help="comma-separated engines")
+    eng.add_argument("--writes", type=int, default=1000, help="sets of 1..100000-byte values")
+    eng.add_argument("--reads", type=int, default=1000, help="gets of random written keys")
+    eng.add_argument("--fsync", choices=FSYNC_POLICIES, default="always")
+    eng.add_argument("--seed", type=int, default=1)
+    eng.add_argument("--repeat", type=int, default=3, help="rounds; each engine's best is shown")
+    args = parser.parse_args(argv)
+
+    if not args.server_only:
+        engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+        unknown = sorted(set(engines) - set(ENGINES))
+        if unknown:
+            parser.error(f"unknown engine(s): {', '.join(unknown)}")
+        engine_bench(engines, args.writes, args.reads, args.fsync, args.seed, args.repeat)
+    if not args.engines_only:
+        server_bench()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

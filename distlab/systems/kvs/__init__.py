@@ -1,0 +1,25 @@
+"""kvs: a bitcask-style log-structured key/value store (Talent Plan's PNA course, for real).
+
+``KvStore`` is our engine; ``open_engine`` opens it or sqlite, lmdb, rocksdb behind one
+interface; the ``kvs`` command is in :mod:`distlab.systems.kvs.cli`.
+"""
+
+from distlab.systems.kvs.engines import (
+    ENGINES,
+    Engine,
+    EngineMismatch,
+    KeyNotFound,
+    KvsError,
+    open_engine,
+)
+from distlab.systems.kvs.store import KvStore
+
+__all__ = [
+    "ENGINES",
+    "Engine",
+    "EngineMismatch",
+    "KeyNotFound",
+    "KvStore",
+    "KvsError",
+    "open_engine",
+]

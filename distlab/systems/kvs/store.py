@@ -1,0 +1,645 @@
+"""KvStore: a bitcask-style log-structured engine (append-only logs + in-memory index).
+
+Layout of a data directory::
+
+    engine               marker: "kvs" (see engines.open_engine)
+    kvs.lock             flock'ed while a process has the store open
+    0000000001.log ...   generations, replayed in numeric order; writes append to the newest
+    0000000007.compact   a compaction in progress (deleted on open if a crash left it)
+
+A record is ``crc32 u32 | flags u8 | key_len u32 | value_len u32 | key | value`` (little
+endian); the CRC covers everything after itself, ``flags`` bit 0 marks a tombstone. The index
+maps key -> (file, offset, length) of its latest record.
+
+Opening replays every generation and checks every CRC. A bad record in the newest file with
+no valid record after it is a torn tail left by a crash (even a complete last record whose CRC
+fails: a crash can leave a record's length on disk without its bytes): it is cut off (the file
+is truncated) and the store opens. A bad record with valid data after it, or any bad record in
+an older generation, is corruption: ``open`` raises KvsError naming the file and offset;
+``open(..., repair=True)`` instead cuts the newest file at its first bad record, dropping what
+follows (logged). ``get`` re-checks the CRC (and key) of the record it reads and raises rather
+than return bad bytes.
+
+Durability (the ``fsync`` policy):
+
+* ``always`` (default): set/remove returns only after the record is fdatasync'ed. A write
+  that returned survives a process crash, a kernel crash or a power loss (given a disk that
+  honours flushes); one that did not return is either wholly present or absent after
+  recovery. Concurrent writers share fsyncs (group commit): the record is appended and
+  indexed under the write lock, then each writer waits outside the lock until one fdatasync
+  has covered its record. So, as in Redis with ``appendfsync always``, a reader may see a
+  write a moment before it is durable and acknowledged; only a power loss or kernel crash in
+  that moment can take such a write back (a process crash cannot: the kernel holds it).
+* ``batch``: a background thread fdatasyncs every ``batch_ms`` milliseconds (default 10), and
+  at once after ``batch_writes`` unsynced writes (default 1000). A process crash loses
+  nothing that returned; a power loss loses at most the writes acknowledged since the last
+  completed sync (that window), and recovery cuts the torn tail (if the OS wrote that
+  window's pages out of order, ``open`` may find a hole and report corruption; see repair).
+* ``never``: data goes to the OS page cache and is fsynced only by close() and compaction. A
+  process crash (SIGKILL included) loses nothing that returned, since the kernel holds it;
+  a power loss or kernel crash may lose any unsynced write, and may leave a hole that
+  ``open`` reports as corruption instead of a clean tail.
+
+Concurrency: one lock serialises writers (set, remove, the start and the switch of a
+compaction). Readers take no lock: ``get`` reads the index entry (a tuple swapped atomically
+under the GIL) and ``os.pread``s the file object that entry holds, so no file position is
+shared. Compaction copies live records to a new generation in a background thread while
+readers and writers carry on: at its start, under the lock, it fsyncs the active file and
+opens a fresh active generation (N+2) for new writes; it then copies, without the lock, every
+record the index pointed to into generation N+1 (written as ``.compact``, fsynced, renamed to
+``.log``); then, under the lock for one pass over the copied keys, it repoints each key that was
+not written meanwhile. Old files are unlinked oldest first (so a crash mid-way never drops a
+tombstone while keeping the value it deleted); a reader that already holds an old file object
+keeps reading it, since its descriptor stays open until the last reference goes.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import mmap
+import os
+import struct
+import threading
+import zlib
+from pathlib import Path
+from typing import Any
+
+from distlab.systems.kvs.engines import (
+    FSYNC_POLICIES,
+    KeyNotFound,
+    KvsError,
+    claim_directory,
+    fsync_dir,
+)
+
+__all__ = ["HEADER", "KvStore", "encode_record"]
+
+log = logging.getLogger(__name__)
+
+HEADER = struct.Struct("<IBII")  # crc32, flags, key_len, value_len
+_BODY_HEADER = struct.Struct("<BII")
+TOMBSTONE = 1
+_LOCK_FILE = "kvs.lock"
+_COPY_CHUNK = 1 << 20
+_fdatasync = getattr(os, "fdatasync", os.fsync)
+
+
+def encode_record(key: bytes, value: bytes, flags: int = 0) -> bytes:
+    """One log record: header with CRC32 over flags, lengths, key and value."""
+    body_header = _BODY_HEADER.pack(flags, len(key), len(value))
+    crc = zlib.crc32(value, zlib.crc32(key, zlib.crc32(body_header)))
+    return b"".join((struct.pack("<I", crc), body_header, key, value))
+
+
+def _parse(buf: Any, pos: int, end: int) -> tuple[int, int, int, str | None]:
+    """Check the record at ``pos``: (flags, key_len, record_len, None) or (.., reason)."""
+    if end - pos < HEADER.size:
+        return 0, 0, 0, "truncated header"
+    crc, flags, klen, vlen = HEADER.unpack_from(buf, pos)
+    if flags > TOMBSTONE:
+        return 0, 0, 0, "bad flags"
+    rlen = HEADER.size + klen + vlen
+    if rlen > end - pos:
+        return 0, 0, 0, "record runs past end of file"
+    if zlib.crc32(memoryview(buf)[pos + 4 : pos + rlen]) != crc:
+        return 0, 0, 0, "CRC mismatch"
+    return flags, klen, rlen, None
+
+
+def _valid_record_after(buf: Any, start: int, end: int) -> bool:
+    """Whether any valid record starts in buf[start:end] (tells middle damage from a torn tail)."""
+    for q in range(start, end - HEADER.size + 1):
+        if buf[q + 4] > TOMBSTONE:
+            continue
+        if _parse(buf, q, end)[3] is None:
+            return True
+    return False
+
+
+class _LogFile:
+    """One generation's file. The fd closes when the last reference (index or reader) goes."""
+
+    __slots__ = ("gen", "path", "fd", "size", "synced", "_closed")
+
+    def __init__(self, path: Path, gen: int, writable: bool) -> None:
+        flags = (os.O_RDWR | os.O_CREAT) if writable else os.O_RDONLY
+        self.gen = gen
+        self.path = path
+        self._closed = True
+        self.fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o644)
+        self._closed = False
+        self.size = os.fstat(self.fd).st_size
+        self.synced = 0  # bytes known durable (group commit; guarded by KvStore._sync_cond)
+
+    def pread(self, length: int, offset: int) -> bytes:
+        return os.pread(self.fd, length, offset)
+
+    def append(self, data: bytes) -> int:
+        """Write ``data`` at the end; on failure cut the file back so no torn record stays."""
+        offset = self.size
+        done = 0
+        try:
+            while done < len(data):
+                done += os.pwrite(self.fd, memoryview(data)[done:], offset + done)
+        except OSError as exc:
+            try:
+                os.ftruncate(self.fd, offset)
+            except OSError:
+                pass
+            raise KvsError(f"write to {self.path} failed: {exc.strerror or exc}") from exc
+        self.size = offset + len(data)
+        return offset
+
+    def sync(self) -> None:
+        _fdatasync(self.fd)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            os.close(self.fd)
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown; nothing left to report to
+            pass
+
+
+_Loc = tuple[_LogFile, int, int]  # file, offset of the record, length of the record
+
+
+def _gen_path(directory: Path, gen: int, suffix: str = ".log") -> Path:
+    return directory / f"{gen:010d}{suffix}"
+
+
+class KvStore:
+    """The bitcask engine; thread-safe. Open with ``KvStore.open``; see the module docstring."""
+
+    def __init__(
+        self,
+        directory: Path,
+        fsync: str,
+        compact_threshold: int,
+        batch_ms: float,
+        batch_writes: int,
+        auto_compact: bool,
+    ) -> None:
+        self.path = directory
+        self.fsync = fsync
+        self.compact_threshold = compact_threshold
+        self.auto_compact = auto_compact
+        self._batch_ms = batch_ms
+        self._batch_writes = batch_writes
+        self._wlock = threading.Lock()  # writers, compaction start and switch
+        self._compact_lock = threading.Lock()  # one compaction at a time
+        self._index: dict[bytes, _Loc] = {}
+        self._files: dict[int, _LogFile] = {}
+        self._active: _LogFile
+        self._live = 0  # bytes of records the index points to
+        self._total = 0  # bytes of all log files
+        self._closed = False
+        self._failed: str | None = None  # set when a sync failed: writes refused until reopen
+        self._unsynced = 0
+        self._sync_cond = threading.Condition(threading.Lock())
+        self._syncing = False  # a thread is in fdatasync for the always policy
+        self._sync_wake = threading.Event()
+        self._sync_stop = threading.Event()
+        self._sync_thread: threading.Thread | None = None
+        self._compact_thread: threading.Thread | None = None
+        self.last_compaction_error: Exception | None = None
+        self.compactions = 0
+        self._lock_fd = -1
+        self._repair = False
+
+    # ----------------------------------------------------------------- opening
+
+    @classmethod
+    def open(
+        cls,
+        path: str | Path,
+        fsync: str = "always",
+        compact_threshold: int = 1 << 20,
+        batch_ms: float = 10.0,
+        batch_writes: int = 1000,
+        auto_compact: bool = True,
+        repair: bool = False,
+    ) -> KvStore:
+        """Open or create the store at ``path``, replaying and checking its logs.
+
+        Compaction starts (in the background) when stale bytes exceed both
+        ``compact_threshold`` and half of all bytes on disk. ``repair`` cuts the newest file
+        at its first bad record even when valid records follow (they are lost).
+        """
+        if fsync not in FSYNC_POLICIES:
+            raise KvsError(
+                f"unknown fsync policy {fsync!r}; choose one of {', '.join(FSYNC_POLICIES)}"
+            )
+        directory = claim_directory(path, "kvs")
+        store = cls(directory, fsync, compact_threshold, batch_ms, batch_writes, auto_compact)
+        store._repair = repair
+        try:
+            store._lock_directory()
+            store._load()
+        except BaseException as exc:
+            store._release()
+            if isinstance(exc, OSError):
+                raise KvsError(f"cannot open store {directory}: {exc.strerror or exc}") from exc
+            raise
+        if fsync == "batch":
+            store._sync_thread = threading.Thread(
+                target=store._batch_loop, name="kvs-batch-sync", daemon=True
+            )
+            store._sync_thread.start()
+        return store
+
+    def _lock_directory(self) -> None:
+        fd = os.open(self.path / _LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise KvsError(f"data directory {self.path} is in use by another store") from None
+        self._lock_fd = fd
+
+    def _load(self) -> None:
+        for leftover in self.path.glob("*.compact"):
+            leftover.unlink()  # a compaction that never finished; its sources are intact
+        gens = sorted(
+            int(p.stem) for p in self.path.iterdir() if p.suffix == ".log" and p.stem.isdigit()
+        )
+        for i, gen in enumerate(gens):
+            newest = i == len(gens) - 1
+            f = _LogFile(_gen_path(self.path, gen), gen, writable=newest)
+            self._files[gen] = f
+            self._replay(f, newest)
+            self._total += f.size
+        if not gens:
+            f = _LogFile(_gen_path(self.path, 1), 1, writable=True)
+            fsync_dir(self.path)
+            self._files[1] = f
+        self._active = self._files[max(self._files)]
+
+    def _replay(self, f: _LogFile, newest: bool) -> None:
+        """Index every record of ``f``; cut a torn tail off the newest file, raise on damage."""
+        if f.size == 0:
+            return
+        buf = mmap.mmap(f.fd, 0, access=mmap.ACCESS_READ)
+        try:
+            cut = self._replay_buffer(f, buf, newest)
+        finally:
+            buf.close()
+        if cut is not None:
+            os.ftruncate(f.fd, cut)
+            f.sync()
+            f.size = cut
+
+    def _replay_buffer(self, f: _LogFile, buf: mmap.mmap, newest: bool) -> int | None:
+        """Replay records from ``buf``; return the offset to truncate at (torn tail) or None."""
+        end = len(buf)
+        pos = 0
+        index = self._index
+        while pos < end:
+            flags, klen, rlen, problem = _parse(buf, pos, end)
+            if problem is not None:
+                if newest and self._repair:
+                    log.warning(
+                        "kvs: repair: cutting %s at offset %d (%s), dropping %d bytes after it",
+                        f.path,
+                        pos,
+                        problem,
+                        end - pos,
+                    )
+                    return pos
+                if newest and not _valid_record_after(buf, pos + 1, end):
+                    log.warning(
+                        "kvs: cutting torn tail of %s at offset %d (%s)", f.path, pos, problem
+                    )
+                    return pos
+                where = "" if newest else " (older generation)"
+                raise KvsError(f"corrupt record in {f.path} at offset {pos}{where}: {problem}")
+            key = buf[pos + HEADER.size : pos + HEADER.size + klen]
+            old = index.pop(key, None) if flags & TOMBSTONE else index.get(key)
+            if old is not None:
+                self._live -= old[2]
+            if not flags & TOMBSTONE:
+                index[key] = (f, pos, rlen)
+                self._live += rlen
+            pos += rlen
+        return None
+
+    # ------------------------------------------------------------- operations
+
+    def set(self, key: bytes, value: bytes) -> None:
+        """Store ``value`` under ``key``; durable per the fsync policy when it returns."""
+        key, value = _as_bytes(key, "key"), _as_bytes(value, "value")
+        record = encode_record(key, value)
+        with self._wlock:
+            self._check_writable()
+            f = self._active
+            offset = f.append(record)
+            self._total += len(record)
+            old = self._index.get(key)
+            self._index[key] = (f, offset, len(record))
+            self._live += len(record) - (old[2] if old is not None else 0)
+            self._count_unsynced()
+        self._sync_to(f, offset + len(record))
+        self._maybe_compact()
+
+    def get(self, key: bytes) -> bytes | None:
+        """The value stored under ``key`` or None; never blocks on writers or compaction."""
+        key = _as_bytes(key, "key")
+        if self._closed:
+            raise KvsError("store is closed")
+        loc = self._index.get(key)
+        if loc is None:
+            return None
+        f, offset, length = loc
+        data = f.pread(length, offset)
+        flags, klen, rlen, problem = _parse(data, 0, len(data))
+        if problem is None and (flags & TOMBSTONE or rlen != length):
+            problem = "not the record the index points to"
+        if problem is None and data[HEADER.size : HEADER.size + klen] != key:
+            problem = "record holds another key"
+        if problem is not None:
+            raise KvsError(f"corrupt record in {f.path} at offset {offset}: {problem}")
+        return data[HEADER.size + klen :]
+
+    def remove(self, key: bytes) -> None:
+        """Delete ``key`` by appending a tombstone; KeyNotFound when absent."""
+        key = _as_bytes(key, "key")
+        record = encode_record(key, b"", TOMBSTONE)
+        with self._wlock:
+            self._check_writable()
+            if key not in self._index:
+                raise KeyNotFound()
+            f = self._active
+            offset = f.append(record)
+            self._total += len(record)
+            old = self._index.pop(key)
+            self._live -= old[2]
+            self._count_unsynced()
+        self._sync_to(f, offset + len(record))
+        self._maybe_compact()
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._index
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def keys(self) -> list[bytes]:
+        """A snapshot of the live keys."""
+        return list(self._index)
+
+    def stats(self) -> dict[str, int]:
+        """Bytes on disk, live and stale bytes, number of files, keys and compactions."""
+        with self._wlock:
+            return {
+                "total_bytes": self._total,
+                "live_bytes": self._live,
+                "stale_bytes": self._total - self._live,
+                "files": len(self._files),
+                "keys": len(self._index),
+                "compactions": self.compactions,
+            }
+
+    def _check_writable(self) -> None:
+        if self._closed:
+            raise KvsError("store is closed")
+        if self._failed is not None:
+            raise KvsError(f"store refuses writes after a failed sync ({self._failed}); reopen it")
+
+    def _count_unsynced(self) -> None:
+        """Batch policy: count a write, wake the syncer after batch_writes (under the lock)."""
+        if self.fsync == "batch":
+            self._unsynced += 1
+            if self._unsynced >= self._batch_writes:
+                self._sync_wake.set()
+
+    def _sync_to(self, f: _LogFile, end: int) -> None:
+        """Always policy: return once ``f`` is durable up to ``end`` (group commit).
+
+        Runs outside the write lock. One thread at a time fdatasyncs; it covers everything
+        appended before it started, so writers that queued meanwhile return without their
+        own fsync: under N concurrent writers an fsync serves up to N writes.
+        """
+        if self.fsync != "always":
+            return
+        cond = self._sync_cond
+        with cond:
+            while True:
+                if self._failed is not None:
+                    raise KvsError(self._failed)
+                if f.synced >= end:
+                    return
+                if not self._syncing:
+                    break
+                cond.wait()
+            self._syncing = True
+        target = f.size  # every byte below it is written: size moves after the pwrite
+        error: OSError | None = None
+        try:
+            f.sync()
+        except OSError as exc:
+            error = exc
+        with cond:
+            self._syncing = False
+            if error is None:
+                f.synced = max(f.synced, target)
+            else:
+                # After a failed fsync the page cache may have dropped the data: a later
+                # fsync could "succeed" without it, so stop trusting this store.
+                self._failed = f"fsync of {f.path}: {error.strerror or error}"
+            cond.notify_all()
+        if error is not None:
+            raise KvsError(self._failed) from error
+
+    def _batch_loop(self) -> None:
+        """Background fsync for the batch policy: every batch_ms, or when woken by a writer."""
+        while not self._sync_stop.is_set():
+            self._sync_wake.wait(self._batch_ms / 1000)
+            self._sync_wake.clear()
+            self._sync_unsynced()
+
+    def _sync_unsynced(self) -> None:
+        with self._wlock:
+            if self._unsynced == 0 or self._failed is not None:
+                return
+            self._unsynced = 0
+            f = self._active
+        try:
+            f.sync()
+        except OSError as exc:
+            self._failed = f"fsync of {f.path}: {exc.strerror or exc}"
+            log.error("kvs: %s", self._failed)
+
+    # -------------------------------------------------------------- compaction
+
+    def _maybe_compact(self) -> None:
+        stale = self._total - self._live
+        if (
+            not self.auto_compact
+            or stale <= self.compact_threshold
+            or stale * 2 <= self._total
+            or self._compact_lock.locked()
+        ):
+            return
+        with self._wlock:
+            if self._closed or self._compact_thread is not None:
+                return
+            self._compact_thread = threading.Thread(
+                target=self._background_compact, name="kvs-compact", daemon=True
+            )
+            self._compact_thread.start()
+
+    def _background_compact(self) -> None:
+        try:
+            self.compact()
+        except Exception as exc:  # noqa: BLE001 - reported, the store keeps its old files
+            self.last_compaction_error = exc
+            log.error("kvs: compaction of %s failed: %s", self.path, exc)
+        finally:
+            with self._wlock:
+                self._compact_thread = None
+
+    def compact(self) -> None:
+        """Rewrite live records into a new generation and delete the old files.
+
+        Readers never wait; writers wait only for the start and the switch (see module doc).
+        Raises KvsError if a record to copy is corrupt (the old files are then kept).
+        """
+        try:
+            with self._compact_lock:
+                self._compact()
+        except OSError as exc:
+            raise KvsError(f"compaction of {self.path} failed: {exc.strerror or exc}") from exc
+
+    def _compact(self) -> None:
+        """Freeze, copy, switch, delete: the steps of compact() (caller holds _compact_lock)."""
+        # 1. Freeze: under the write lock, make old files durable and start generation N+2.
+        with self._wlock:
+            self._check_writable()
+            old_files = [self._files[g] for g in sorted(self._files)]
+            self._active.sync()
+            with self._sync_cond:
+                self._active.synced = self._active.size
+            self._unsynced = 0
+            base = self._active.gen
+            new_active = _LogFile(_gen_path(self.path, base + 2), base + 2, writable=True)
+            fsync_dir(self.path)
+            self._files[new_active.gen] = new_active
+            self._active = new_active
+            snapshot = list(self._index.items())
+        # 2. Copy without the lock: readers and writers go on.
+        cgen = base + 1
+        tmp = _gen_path(self.path, cgen, ".compact")
+        try:
+            moved = self._copy_live(snapshot, tmp)
+            final = _gen_path(self.path, cgen)
+            os.replace(tmp, final)
+            fsync_dir(self.path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        compacted = _LogFile(final, cgen, writable=False)
+        # 3. Switch: repoint keys nobody rewrote meanwhile, forget the old files.
+        with self._wlock:
+            index = self._index
+            for key, old_loc, offset in moved:
+                if index.get(key) is old_loc:
+                    index[key] = (compacted, offset, old_loc[2])
+            for f in old_files:
+                del self._files[f.gen]
+                self._total -= f.size
+            self._files[cgen] = compacted
+            self._total += compacted.size
+            self.compactions += 1
+        # 4. Delete oldest first; readers holding an old file keep its descriptor.
+        for f in old_files:
+            f.path.unlink(missing_ok=True)
+        fsync_dir(self.path)
+
+    def _copy_live(
+        self, snapshot: list[tuple[bytes, _Loc]], tmp: Path
+    ) -> list[tuple[bytes, _Loc, int]]:
+        moved: list[tuple[bytes, _Loc, int]] = []
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+        try:
+            chunks: list[bytes] = []
+            pending = 0
+            offset = 0
+            for key, loc in snapshot:
+                f, pos, length = loc
+                data = f.pread(length, pos)
+                flags, klen, rlen, problem = _parse(data, 0, len(data))
+                if problem is None and data[HEADER.size : HEADER.size + klen] != key:
+                    problem = "record holds another key"
+                if problem is not None:
+                    raise KvsError(f"corrupt record in {f.path} at offset {pos}: {problem}")
+                moved.append((key, loc, offset))
+                chunks.append(data)
+                pending += length
+                offset += length
+                if pending >= _COPY_CHUNK:
+                    _write_all(fd, b"".join(chunks))
+                    chunks, pending = [], 0
+            if chunks:
+                _write_all(fd, b"".join(chunks))
+            _fdatasync(fd)
+        finally:
+            os.close(fd)
+        return moved
+
+    # ----------------------------------------------------------------- closing
+
+    def close(self) -> None:
+        """Finish a running compaction, fsync, close files and unlock (idempotent)."""
+        with self._wlock:
+            if self._closed:
+                return
+            self._closed = True
+            compactor = self._compact_thread
+        if compactor is not None:
+            compactor.join()
+        with self._compact_lock:  # a synchronous compact() in another thread
+            pass
+        if self._sync_thread is not None:
+            self._sync_stop.set()
+            self._sync_wake.set()
+            self._sync_thread.join()
+        try:
+            if self._failed is None:
+                self._active.sync()
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        for f in self._files.values():
+            f.close()
+        if self._lock_fd >= 0:
+            os.close(self._lock_fd)  # closing the descriptor drops the flock
+            self._lock_fd = -1
+
+    def __enter__(self) -> KvStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"KvStore({str(self.path)!r}, fsync={self.fsync!r}, keys={len(self._index)})"
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _as_bytes(data: Any, what: str) -> bytes:
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, bytearray | memoryview):
+        return bytes(data)
+    raise TypeError(f"{what} must be bytes, not {type(data).__name__}")
