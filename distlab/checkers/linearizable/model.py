@@ -15,6 +15,7 @@ or never; `step` then receives `UNKNOWN` as the output.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Hashable
 from typing import Any
 
@@ -31,7 +32,7 @@ class _Unknown:
 UNKNOWN: Any = _Unknown()
 
 
-class Model:
+class Model(ABC):
     """Base class of a model; subclasses override `init`, `step` and `operation`.
 
     Optional hooks: `partition_key(input)` (P-compositionality: operations with
@@ -42,13 +43,13 @@ class Model:
 
     name = "model"
 
+    @abstractmethod
     def init(self) -> Any:
         """The state before any operation."""
-        raise NotImplementedError
 
+    @abstractmethod
     def step(self, state: Any, input: Any, output: Any) -> tuple[bool, Any]:
         """(legal, new state) for applying `input` with result `output` to `state`."""
-        raise NotImplementedError
 
     def operation(self, invoke: dict[str, Any], complete: dict[str, Any] | None) -> Any:
         """(input, output) for a call, or None to drop it; `complete` None means unknown.
