@@ -158,7 +158,21 @@ class _PeriodicSync:
         self._thread.join()
 
 
-class SqliteEngine:
+class _GuardedEngine:
+    """What the third-party engines share: one writer lock, and a clear error after close()."""
+
+    name = "engine"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def _ensure_open(self) -> None:
+        if self._closed:
+            raise KvsError(f"{self.name}: engine is closed")
+
+
+class SqliteEngine(_GuardedEngine):
     """stdlib sqlite3: one writer connection under a lock, one reader connection per thread.
 
     WAL mode lets readers run while a write commits. fsync maps to ``synchronous``:
@@ -166,16 +180,16 @@ class SqliteEngine:
     checkpoints), never -> OFF.
     """
 
+    name = "sqlite"
     _SYNC = {"always": "FULL", "batch": "NORMAL", "never": "OFF"}
 
     def __init__(self, directory: Path, fsync: str = "always") -> None:
         _check_fsync(fsync)
         self._file = str(directory / "kvs.sqlite3")
         self._pragma = self._SYNC[fsync]
-        self._lock = threading.Lock()
+        super().__init__()
         self._local = threading.local()
         self._conns: list[sqlite3.Connection] = []
-        self._closed = False
         try:
             self._writer = self._connect()
             self._writer.execute(
@@ -199,10 +213,6 @@ class SqliteEngine:
                 conn = self._connect()
             self._local.conn = conn
         return conn
-
-    def _ensure_open(self) -> None:
-        if self._closed:
-            raise KvsError("sqlite: engine is closed")
 
     def set(self, key: bytes, value: bytes) -> None:
         """Insert or replace; durable per the fsync policy when it returns."""
@@ -255,13 +265,15 @@ class SqliteEngine:
             self._conns.clear()
 
 
-class LmdbEngine:
+class LmdbEngine(_GuardedEngine):
     """py-lmdb in ``<dir>/lmdb``: copy-on-write B+tree, readers never block the writer.
 
     fsync: always -> sync at every commit; batch -> ``env.sync()`` every ``batch_ms``;
     never -> no sync (the OS writes the memory map back when it likes). LMDB rejects
     empty keys and keys over 511 bytes; those raise KvsError.
     """
+
+    name = "lmdb"
 
     def __init__(
         self,
@@ -274,8 +286,7 @@ class LmdbEngine:
 
         _check_fsync(fsync)
         self._lmdb = lmdb
-        self._lock = threading.Lock()
-        self._closed = False
+        super().__init__()
         try:
             self._env = lmdb.open(
                 str(directory / "lmdb"),
@@ -296,10 +307,6 @@ class LmdbEngine:
         if isinstance(exc, self._lmdb.BadValsizeError):
             return KvsError(f"lmdb: {op} failed: key must be 1..511 bytes")
         return KvsError(f"lmdb: {op} failed: {exc}")
-
-    def _ensure_open(self) -> None:
-        if self._closed:
-            raise KvsError("lmdb: engine is closed")
 
     def set(self, key: bytes, value: bytes) -> None:
         """Put in one write transaction (LMDB serialises writers itself)."""
@@ -352,7 +359,7 @@ class LmdbEngine:
                 self._env.close()
 
 
-class RocksDbEngine:
+class RocksDbEngine(_GuardedEngine):
     """RocksDB through rocksdict in ``<dir>/rocksdb``, raw bytes mode (no pickling).
 
     fsync: always -> WriteOptions.sync (the WAL is fsynced before a write returns);
@@ -360,12 +367,13 @@ class RocksDbEngine:
     A lock serialises set/remove so remove's check-then-delete is atomic; gets are lock-free.
     """
 
+    name = "rocksdb"
+
     def __init__(self, directory: Path, fsync: str = "always", batch_ms: float = 10.0) -> None:
         import rocksdict
 
         _check_fsync(fsync)
-        self._lock = threading.Lock()
-        self._closed = False
+        super().__init__()
         opts = rocksdict.Options(raw_mode=True)
         opts.create_if_missing(True)
         try:
@@ -380,10 +388,6 @@ class RocksDbEngine:
             if fsync == "batch"
             else None
         )
-
-    def _ensure_open(self) -> None:
-        if self._closed:
-            raise KvsError("rocksdb: engine is closed")
 
     def set(self, key: bytes, value: bytes) -> None:
         """Put through the WAL (synced per policy)."""
