@@ -1,0 +1,128 @@
+"""Fault campaign: lin-kv on the Raft KV node under every nemesis, over many seeds.
+
+    .venv/bin/python benchmarks/raft_campaign.py [--seeds 1000] [--workers N] [--first S]
+        [--time-limit 10] [--rate 50] [--mutants a,b] [--keep]
+
+Each seed is one simulated run of
+
+    distlab test -w lin-kv --bin distlab/systems/kvraft/node.py --node-count 5 \
+        --nemesis partition,kill,pause,clock,loss --time-limit 10 --rate 50 --concurrency 2n
+
+(`distlab.runner.run_test` with TestOptions(mode="sim")) in a worker process; the seeds are
+fanned out over the cores with multiprocessing. The campaign prints every seed whose
+history is not linearizable (or whose nodes crashed), then the number of violations
+(must be 0 for the correct node), seeds per second and simulated seconds per wall second.
+The exit status is 1 if any violation was found. `--mutants` passes Raft mutants to the
+node (distlab.systems.raft.MUTANTS) to see whether the campaign catches them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from distlab.options import TestOptions
+from distlab.runner import run_test
+from distlab.systems.kvraft import NODE_PATH
+
+NEMESIS = ["partition", "kill", "pause", "clock", "loss"]
+
+
+@dataclass(frozen=True)
+class Job:
+    seed: int
+    time_limit: float
+    rate: float
+    node_count: int
+    nemesis_interval: float
+    bin_args: tuple[str, ...]
+    store: str
+    keep: bool
+
+
+def run_seed(job: Job) -> dict[str, Any]:
+    """One simulated lin-kv run; returns its verdict and timing (runs in a worker)."""
+    store = tempfile.mkdtemp(prefix=f"seed{job.seed}-", dir=job.store)
+    start = time.perf_counter()
+    try:
+        result = run_test(TestOptions(
+            workload="lin-kv", bin=NODE_PATH, bin_args=list(job.bin_args),
+            node_count=job.node_count, time_limit=job.time_limit, rate=job.rate,
+            concurrency="2n", nemesis=NEMESIS, nemesis_interval=job.nemesis_interval,
+            seed=job.seed, mode="sim", store=store,
+        ))
+        errors = result.results.get("node_errors") or []
+        return {
+            "seed": job.seed, "valid": result.valid, "node_errors": len(errors),
+            "sim": float(result.results.get("sim_seconds", 0.0)),
+            "wall": time.perf_counter() - start,
+            "ops": result.results.get("stats", {}).get("count", 0),
+            "run_dir": str(result.run_dir),
+        }
+    except Exception as exc:  # a crash of the harness is a finding too
+        return {"seed": job.seed, "valid": "error", "node_errors": 0, "sim": 0.0,
+                "wall": time.perf_counter() - start, "ops": 0, "run_dir": store,
+                "error": repr(exc)}
+    finally:
+        if not job.keep:
+            shutil.rmtree(store, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seeds", type=int, default=1000)
+    p.add_argument("--first", type=int, default=1, help="first seed")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--time-limit", type=float, default=10.0, help="simulated seconds per run")
+    p.add_argument("--rate", type=float, default=50.0)
+    p.add_argument("--node-count", type=int, default=5)
+    p.add_argument("--nemesis-interval", type=float, default=2.0)
+    p.add_argument("--mutants", default="", help="comma-separated Raft mutants for the node")
+    p.add_argument("--keep", action="store_true", help="keep the run directories of violations")
+    args = p.parse_args(argv)
+
+    bin_args = (f"--mutants={args.mutants}",) if args.mutants else ()
+    root = tempfile.mkdtemp(prefix="raft-campaign-")
+    jobs = [Job(s, args.time_limit, args.rate, args.node_count, args.nemesis_interval,
+                bin_args, root, args.keep)
+            for s in range(args.first, args.first + args.seeds)]
+    print(f"lin-kv x {args.seeds} seeds, {args.node_count} nodes, nemesis {','.join(NEMESIS)}, "
+          f"{args.time_limit:g} s simulated each, {args.workers} workers"
+          + (f", mutants {args.mutants}" if args.mutants else ""), flush=True)
+    violations: list[dict[str, Any]] = []
+    unknown = 0
+    sim_total = 0.0
+    start = time.perf_counter()
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(args.workers) as pool:
+        for r in pool.imap_unordered(run_seed, jobs):
+            sim_total += r["sim"]
+            if r["valid"] is True and not r["node_errors"]:
+                continue
+            if r["valid"] == "unknown" and not r["node_errors"]:
+                unknown += 1
+                print(f"seed {r['seed']}: checker gave up (unknown)", flush=True)
+                continue
+            violations.append(r)
+            print(f"VIOLATION seed {r['seed']}: valid={r['valid']} node_errors={r['node_errors']}"
+                  f" {r.get('error', '')} {r['run_dir'] if args.keep else ''}", flush=True)
+    wall = time.perf_counter() - start
+    if not args.keep:
+        shutil.rmtree(root, ignore_errors=True)
+    print(f"violations: {len(violations)}" + (f" (seeds {sorted(v['seed'] for v in violations)})"
+                                              if violations else ""))
+    print(f"unknown: {unknown}")
+    print(f"seeds: {args.seeds} in {wall:.1f} s wall = {args.seeds / wall:.2f} seeds/s")
+    print(f"simulated: {sim_total:.0f} s = {sim_total / wall:.1f} simulated s per wall s")
+    return 1 if violations else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,493 @@
+"""A deterministic Raft tester: N Raft state machines, an in-memory network, seeded faults.
+
+This is the harness behind tests/test_raft_scenarios.py (scenarios named after MIT
+6.824's Raft lab) and tests/test_raft_mutants.py. It drives any Raft written in the
+sans-I/O style of `distlab.systems.raft.core` and checks Raft's safety properties
+(Figure 3 of the paper) after every step, raising `SafetyViolation` at once:
+
+* election safety: at most one leader per term;
+* log matching: one (index, term) pair names one entry, with one predecessor term;
+* leader completeness: a leader holds every entry committed in an earlier term;
+* state machine safety: every node applies the same command at each index, in order,
+  and an entry a node has seen committed never changes.
+
+Plugging in your own Raft
+-------------------------
+Pass `factory(node_id, peers, rng, persisted) -> node` to `Cluster`. `peers` lists
+every node id (including node_id); `rng` is the node's only source of randomness;
+`persisted` is a `distlab.systems.raft.Persisted` (hard state, snapshot, entries): what
+the node wrote to stable storage before it crashed, empty on first start. The node
+needs:
+
+    tick()                    one unit of time (elections take ~10-20 ticks by default)
+    step(message)             deliver a message; it must have `.src` and `.dest`
+    propose(command) -> int   append a command if leader (its log index); else raise
+    read_index(ctx)           optional: a linearizable read point (scenarios with reads)
+    compact(index, data)      optional: snapshot the state machine at applied `index`
+    has_ready() -> bool
+    ready() -> Ready          fields as in `distlab.systems.raft.Ready`: hard_state,
+                              entries, last_index, snapshot, restore, messages,
+                              committed, read_states, dropped_reads
+    advance(ready)
+    status() -> dict          at least "term", "role" ("leader" for the leader),
+                              "commit" (commit index)
+    log                       `.snapshot_index`, `.snapshot` (index, term), `.last_index`,
+                              `.term_at(i)` (None if unknown) and `.entry(i)` (with
+                              `.term`, `.command`) for snapshot_index < i <= last_index
+
+The tester stores exactly what each Ready asks it to (and nothing else) in a `Disk`,
+sends the messages only after that, then applies `restore` and `committed`: a restarted
+node gets back only what it persisted. Snapshot data made by the tester is a list of
+[index, term, command] for every applied entry, so a node's state machine can be
+rebuilt from it and compared with the others'.
+
+Time and faults
+---------------
+`step()` advances time by one tick: every live, unpaused node ticks (in a seeded order),
+then every message due by now is delivered, including replies sent on the way (on a
+reliable network a message arrives in the tick it was sent). With `reliable=False`
+messages are dropped (10%), duplicated (5%) and delayed 0-3 ticks, sometimes 5-25 ticks
+(so they are also reordered), like 6.824's unreliable network. `disconnect`/`connect`
+cut a node off in both directions (messages in flight to or from it are lost),
+`crash`/`restart` throw away all volatile state, `pause`/`resume` freeze a node (no ticks,
+its incoming messages wait) like SIGSTOP. Everything follows from `seed`.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from collections import Counter
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from distlab.systems.raft.core import Config, HardState, NotLeader, Persisted, RaftCore
+from distlab.systems.raft.log import Entry, Snapshot
+
+LEADER_ROLE = "leader"
+Factory = Callable[[str, list[str], random.Random, Persisted], Any]
+
+
+class SafetyViolation(AssertionError):
+    """One of Raft's safety properties does not hold (or a tester-level check failed)."""
+
+
+class Livelock(AssertionError):
+    """Messages kept causing messages within one tick: a storm, not a safety violation."""
+
+
+class Disk:
+    """A node's stable storage: only what a Ready told the tester to write."""
+
+    def __init__(self) -> None:
+        self.hard = HardState()
+        self.snapshot: Snapshot | None = None
+        self.log: dict[int, Entry] = {}
+        self.last = 0
+
+    def persisted(self) -> Persisted:
+        first = self.snapshot.index + 1 if self.snapshot else 1
+        return Persisted(self.hard, self.snapshot,
+                         [self.log[i] for i in range(first, self.last + 1)])
+
+    def size(self) -> int:
+        """Stored entries (plus one for a snapshot): what 6.824 bounds in its snapshot tests."""
+        first = self.snapshot.index + 1 if self.snapshot else 1
+        return max(0, self.last - first + 1) + (1 if self.snapshot else 0)
+
+
+def core_factory(config: Config | None = None) -> Factory:
+    """The factory for distlab's own RaftCore, with `config` (mutants, timings)."""
+
+    def make(node_id: str, peers: list[str], rng: random.Random, persisted: Persisted) -> Any:
+        return RaftCore(node_id, peers, rng, config, persisted)
+
+    return make
+
+
+class Cluster:
+    """6.824's `config`: servers, their disks and applied logs, a network, and the checks."""
+
+    def __init__(self, n: int, seed: int = 0, *, factory: Factory | None = None,
+                 config: Config | None = None, reliable: bool = True,
+                 snapshot_every: int | None = None) -> None:
+        self.n = n
+        self.ids = [f"s{i}" for i in range(n)]
+        self.seed = seed
+        self.rng = random.Random(f"tester/{seed}")
+        self.factory = factory or core_factory(config)
+        self.reliable = reliable
+        self.snapshot_every = snapshot_every
+        self.now = 0
+        self.disks = {i: Disk() for i in self.ids}
+        self.nodes: dict[str, Any] = dict.fromkeys(self.ids)
+        self.incarnation = dict.fromkeys(self.ids, 0)
+        self.connected = dict.fromkeys(self.ids, True)
+        self.paused: set[str] = set()
+        # applied commands per node (6.824's cfg.logs): index -> (term, command)
+        self.applied: dict[str, dict[int, tuple[int, Any]]] = {i: {} for i in self.ids}
+        self.last_applied = dict.fromkeys(self.ids, 0)
+        self.committed: dict[int, tuple[int, Any]] = {}  # index -> (term, command)
+        self.max_committed = 0
+        self.leaders: dict[int, str] = {}  # term -> the one leader seen in it
+        self.entry_ids: dict[tuple[int, int], tuple[Any, int]] = {}  # (index, term) -> cmd, prev
+        self.queue: list[tuple[int, int, Any]] = []  # (due tick, seq, message)
+        self._seq = 0
+        self.rpcs: Counter[str] = Counter()  # messages sent, by kind (and kind/reject)
+        self.reads: dict[Any, dict[str, Any]] = {}
+        self.read_results: dict[Any, int | None] = {}  # ctx -> read index, None if dropped
+        self.steps_checked = 0
+        for i in self.ids:
+            self.start(i)
+
+    # ----- lifecycle --------------------------------------------------------------------
+    def start(self, i: str) -> None:
+        """(Re)start node i from its disk: volatile state and the state machine start over."""
+        self.incarnation[i] += 1
+        rng = random.Random(f"{self.seed}/{i}/{self.incarnation[i]}")
+        disk = self.disks[i]
+        self.nodes[i] = self.factory(i, list(self.ids), rng, disk.persisted())
+        self.applied[i] = {}
+        self.last_applied[i] = 0
+        if disk.snapshot is not None:
+            self._restore(i, disk.snapshot)
+        self.pump(i)
+
+    def crash(self, i: str) -> None:
+        """Stop node i; its disk survives, everything else (and its mail) is lost."""
+        self.nodes[i] = None
+        self.paused.discard(i)
+
+    def restart(self, i: str) -> None:
+        self.crash(i)
+        self.start(i)
+
+    def disconnect(self, i: str) -> None:
+        self.connected[i] = False
+
+    def connect(self, i: str) -> None:
+        self.connected[i] = True
+
+    def pause(self, i: str) -> None:
+        """Freeze i: it neither ticks nor receives; messages to it wait until `resume`."""
+        self.paused.add(i)
+
+    def resume(self, i: str) -> None:
+        self.paused.discard(i)
+
+    def alive(self, i: str) -> bool:
+        return self.nodes[i] is not None
+
+    def node(self, i: str) -> Any:
+        node = self.nodes[i]
+        assert node is not None, f"{i} is down"
+        return node
+
+    def status(self, i: str) -> dict[str, Any]:
+        return self.node(i).status()
+
+    def is_leader(self, i: str) -> bool:
+        return self.alive(i) and self.node(i).status()["role"] == LEADER_ROLE
+
+    # ----- driving ----------------------------------------------------------------------
+    def pump(self, i: str) -> None:
+        """Persist, then send, then apply, then advance: the Ready contract."""
+        node = self.nodes[i]
+        if node is None:
+            return
+        disk = self.disks[i]
+        while node.has_ready():
+            rd = node.ready()
+            if rd.hard_state is not None:
+                disk.hard = rd.hard_state
+            if rd.snapshot is not None:
+                disk.snapshot = rd.snapshot
+                for k in [k for k in disk.log if k <= rd.snapshot.index]:
+                    del disk.log[k]
+            for e in rd.entries:
+                disk.log[e.index] = e
+            if rd.last_index is not None:
+                disk.last = rd.last_index
+            for m in rd.messages:
+                self._send(m)
+            if rd.restore is not None:
+                self._restore(i, rd.restore)
+            for e in rd.committed:
+                self._apply(i, e)
+            for rs in rd.read_states:
+                self._read_done(i, rs.ctx, rs.index)
+            for ctx in rd.dropped_reads:
+                self.reads.pop(ctx, None)
+                self.read_results[ctx] = None
+            node.advance(rd)
+            self._finish_reads(i)
+            if self.snapshot_every:
+                snap_index = node.log.snapshot_index
+                if self.last_applied[i] - snap_index >= self.snapshot_every:
+                    applied = self.applied[i]
+                    data = [[k, applied[k][0], applied[k][1]] for k in sorted(applied)]
+                    node.compact(self.last_applied[i], data)
+        self._check_leader(i)
+
+    def _send(self, m: Any) -> None:
+        kind = getattr(m, "kind", type(m).__name__)
+        self.rpcs[kind] += 1
+        if getattr(m, "reject", False):
+            self.rpcs[f"{kind}/reject"] += 1
+        if not (self.connected[m.src] and self.connected[m.dest]):
+            return
+        if self.reliable:
+            self._enqueue(self.now, m)
+            return
+        r = self.rng.random()
+        if r < 0.1:
+            return  # dropped
+        copies = 2 if self.rng.random() < 0.05 else 1
+        for _ in range(copies):
+            if self.rng.random() < 0.1:
+                delay = self.rng.randint(5, 25)
+            else:
+                delay = self.rng.randint(0, 3)
+            self._enqueue(self.now + delay, m)
+
+    def _enqueue(self, due: int, m: Any) -> None:
+        self._seq += 1
+        heapq.heappush(self.queue, (due, self._seq, m))
+
+    def deliver_due(self, limit: int = 200_000) -> None:
+        """Deliver every message due by now (and the ones they cause, if due too)."""
+        held: list[tuple[int, int, Any]] = []
+        for _ in range(limit):
+            if not self.queue or self.queue[0][0] > self.now:
+                break
+            item = heapq.heappop(self.queue)
+            m = item[2]
+            if not (self.connected[m.src] and self.connected[m.dest]) or not self.alive(m.dest):
+                continue
+            if m.dest in self.paused:
+                held.append(item)
+                continue
+            self.node(m.dest).step(m)
+            self.pump(m.dest)
+        else:
+            raise Livelock(f"messages never stopped flowing at tick {self.now}")
+        for item in held:
+            heapq.heappush(self.queue, item)
+
+    def step(self, ticks: int = 1) -> None:
+        """Advance time: every running node ticks, due messages arrive, safety is checked."""
+        for _ in range(ticks):
+            self.now += 1
+            order = [i for i in self.ids if self.alive(i) and i not in self.paused]
+            self.rng.shuffle(order)
+            for i in order:
+                self.node(i).tick()
+                self.pump(i)
+            self.deliver_due()
+            self.check_safety()
+
+    # ----- the state machine -----------------------------------------------------------
+    def _apply(self, i: str, e: Entry) -> None:
+        if e.index != self.last_applied[i] + 1:
+            raise SafetyViolation(f"{i} applied {e.index} out of order "
+                                  f"(last applied {self.last_applied[i]})")
+        self._learn_committed(i, e.index, e.term, e.command)
+        self.applied[i][e.index] = (e.term, e.command)
+        self.last_applied[i] = e.index
+
+    def _restore(self, i: str, snap: Snapshot) -> None:
+        data = snap.data or []
+        self.applied[i] = {}
+        for index, term, command in data:
+            self._learn_committed(i, index, term, command)
+            self.applied[i][index] = (term, command)
+        if len(data) != snap.index:
+            raise SafetyViolation(f"{i} restored a snapshot at {snap.index} "
+                                  f"holding {len(data)} entries")
+        self.last_applied[i] = snap.index
+
+    def _learn_committed(self, i: str, index: int, term: int, command: Any) -> None:
+        known = self.committed.setdefault(index, (term, command))
+        if known != (term, command):
+            raise SafetyViolation(f"state machine safety: {i} has {(term, command)} committed at "
+                                  f"{index}, another node {known}")
+        if index > self.max_committed:
+            self.max_committed = index
+
+    # ----- reads (ReadIndex, §6.4) ------------------------------------------------------
+    def read(self, i: str, ctx: Any) -> None:
+        """Ask node i for a linearizable read; it must reflect every commit known by now."""
+        self.reads[ctx] = {"node": i, "floor": self.max_committed, "index": None}
+        self.node(i).read_index(ctx)
+        self.pump(i)
+
+    def _read_done(self, i: str, ctx: Any, index: int) -> None:
+        read = self.reads.get(ctx)
+        if read is not None:
+            read["index"] = index
+
+    def _finish_reads(self, i: str) -> None:
+        for ctx, read in list(self.reads.items()):
+            if read["node"] != i or read["index"] is None:
+                continue
+            if self.last_applied[i] < read["index"]:
+                continue
+            del self.reads[ctx]
+            seen = self.last_applied[i]
+            if read["index"] < read["floor"]:
+                raise SafetyViolation(
+                    f"stale read {ctx!r} at {i}: read index {read['index']} (state at {seen}) "
+                    f"but entry {read['floor']} was committed before the read began")
+            self.read_results[ctx] = read["index"]
+
+    # ----- safety (Figure 3) ------------------------------------------------------------
+    def _check_leader(self, i: str) -> None:
+        st = self.node(i).status()
+        if st["role"] == LEADER_ROLE:
+            other = self.leaders.setdefault(st["term"], i)
+            if other != i:
+                raise SafetyViolation(f"election safety: two leaders in term {st['term']}: "
+                                      f"{other} and {i}")
+
+    def check_safety(self) -> None:
+        """All four properties over every live node's current state."""
+        self.steps_checked += 1
+        live = [i for i in self.ids if self.alive(i)]
+        for i in live:
+            self._check_leader(i)
+            node = self.node(i)
+            log = node.log
+            commit = node.status()["commit"]
+            prev_term = log.snapshot.term
+            for index in range(log.snapshot_index + 1, log.last_index + 1):
+                e = log.entry(index)
+                # Log matching: (index, term) identifies the entry and its predecessor.
+                key = (index, e.term)
+                known = self.entry_ids.setdefault(key, (e.command, prev_term))
+                if known != (e.command, prev_term):
+                    raise SafetyViolation(
+                        f"log matching: {i} holds {e.command!r} after term {prev_term} at "
+                        f"{key}, another log {known[0]!r} after term {known[1]}")
+                prev_term = e.term
+                # A committed entry never changes.
+                if index <= commit:
+                    self._learn_committed(i, index, e.term, e.command)
+        # Leader completeness: every entry committed in an earlier term is in the leader's log.
+        for i in live:
+            node = self.node(i)
+            st = node.status()
+            if st["role"] != LEADER_ROLE:
+                continue
+            log = node.log
+            for index in range(log.snapshot_index + 1, self.max_committed + 1):
+                known = self.committed.get(index)
+                if known is None or known[0] >= st["term"]:
+                    continue
+                if log.term_at(index) != known[0] or log.entry(index).command != known[1]:
+                    raise SafetyViolation(
+                        f"leader completeness: {i}, leader of term {st['term']}, lacks committed "
+                        f"entry {index} {known}")
+
+    # ----- 6.824's config helpers -------------------------------------------------------
+    def n_committed(self, index: int) -> tuple[int, Any]:
+        """How many nodes have applied `index`, and its command (they must agree)."""
+        count, cmd, seen = 0, None, False
+        for i in self.ids:
+            if not self.alive(i) or index not in self.applied[i]:
+                continue
+            _, c = self.applied[i][index]
+            if seen and c != cmd:
+                raise SafetyViolation(f"committed values at {index} differ: {cmd!r} vs {c!r}")
+            count, cmd, seen = count + 1, c, True
+        return count, cmd
+
+    def check_one_leader(self, tries: int = 10, ticks: int = 10) -> str:
+        """Wait until exactly one connected node leads the newest term; return it."""
+        for _ in range(tries):
+            self.step(ticks)
+            by_term: dict[int, list[str]] = {}
+            for i in self.ids:
+                if self.connected[i] and self.is_leader(i):
+                    by_term.setdefault(self.status(i)["term"], []).append(i)
+            for term, ls in by_term.items():
+                if len(ls) > 1:
+                    raise SafetyViolation(f"term {term} has leaders {ls}")
+            if by_term:
+                return by_term[max(by_term)][0]
+        raise AssertionError(f"expected one leader, got none (tick {self.now})")
+
+    def check_no_leader(self) -> None:
+        for i in self.ids:
+            if self.connected[i] and self.is_leader(i):
+                raise AssertionError(f"expected no leader among connected servers, but {i} is")
+
+    def check_terms(self) -> int:
+        """Every connected live node agrees on the term; return it."""
+        terms = {self.status(i)["term"] for i in self.ids if self.connected[i] and self.alive(i)}
+        if len(terms) != 1:
+            raise AssertionError(f"servers disagree on term: {sorted(terms)}")
+        return terms.pop()
+
+    def start_cmd(self, i: str, cmd: Any) -> tuple[int, int, bool]:
+        """6.824's Start: (index, term, is_leader) at node i."""
+        node = self.node(i)
+        try:
+            index = node.propose(cmd)
+        except NotLeader:
+            return -1, node.status()["term"], False
+        term = node.status()["term"]
+        self.pump(i)
+        return index, term, True
+
+    def one(self, cmd: Any, expected: int, retry: bool = True, timeout: int = 200,
+            wait: int = 40) -> int:
+        """Get `cmd` committed on at least `expected` nodes within `timeout` ticks;
+        return its index. Like 6.824, tries each server in turn until one leads."""
+        deadline = self.now + timeout
+        starter = 0
+        while self.now < deadline:
+            index = -1
+            for _ in range(self.n):
+                starter = (starter + 1) % self.n
+                i = self.ids[starter]
+                if self.connected[i] and self.alive(i) and i not in self.paused:
+                    idx, _, ok = self.start_cmd(i, cmd)
+                    if ok:
+                        index = idx
+                        break
+            if index != -1:
+                until = self.now + wait
+                while self.now < until:
+                    count, c = self.n_committed(index)
+                    if count >= expected and c == cmd:
+                        return index
+                    self.step()
+                if not retry:
+                    raise AssertionError(f"one({cmd!r}) failed to reach agreement")
+            else:
+                self.step()
+        raise AssertionError(f"one({cmd!r}) failed to reach agreement in {timeout} ticks")
+
+    def wait(self, index: int, n: int, start_term: int = -1, timeout: int = 200) -> Any:
+        """Wait until `n` nodes applied `index`; None if the term moved past start_term."""
+        for _ in range(timeout):
+            count, cmd = self.n_committed(index)
+            if count >= n:
+                return cmd
+            self.step()
+            if start_term > -1 and any(
+                    self.alive(i) and self.status(i)["term"] > start_term for i in self.ids):
+                return None
+        count, _ = self.n_committed(index)
+        raise AssertionError(f"only {count} nodes committed {index}, wanted {n}")
+
+    def max_log_size(self) -> int:
+        return max(d.size() for d in self.disks.values())
+
+    def heal(self, nodes: Iterable[str] | None = None) -> None:
+        """Reconnect, resume and restart everything (or `nodes`)."""
+        for i in nodes or self.ids:
+            self.connect(i)
+            self.resume(i)
+            if not self.alive(i):
+                self.start(i)
