@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from distlab.history import read_jsonl
 from distlab.workloads.base import workload_names
 from distlab.workloads.topology import grid, line, topology, total, tree
 
@@ -94,7 +95,7 @@ def test_g_set_workload(simulate: Any) -> None:
 @pytest.mark.parametrize(("service", "valid"), [("lin-kv", True), ("seq-kv", False), ("lww-kv", False)])
 def test_lin_kv_is_checked_per_key_for_linearizability(simulate: Any, service: str, valid: bool) -> None:
     result = simulate("lin_kv_proxy", bin_args=[service], workload="lin-kv", node_count=3, time_limit=10,
-                      rate=50, concurrency="2n", nemesis=["partition", "kill"], nemesis_interval=2)
+                      rate=50, concurrency="2n", nemesis=["partition", "kill"], nemesis_interval=2, key_count=3)
     assert result.valid is valid, result.results["workload"]
     workload = result.results["workload"]
     assert workload["keys"] == 3
@@ -141,3 +142,14 @@ def test_txn_list_append(simulate: Any, nodes: int, valid: bool) -> None:
     assert workload["stats"]["ok"] > 500
     if not valid:  # replicas append in different orders: reads of one key disagree
         assert workload["anomaly_types"]
+
+
+def test_lin_kv_groups_of_clients_move_to_fresh_keys(simulate: Any) -> None:
+    # 3 nodes, 12 workers: two groups of 6, each on its own key, a new one every 100 ops
+    result = simulate("lin_kv_proxy", workload="lin-kv", node_count=3, time_limit=20, rate=50, concurrency="4n")
+    assert result.valid is True
+    history = [h for h in read_jsonl(result.run_dir / "history.jsonl") if h["type"] == "invoke"]
+    keys = [h["value"][0] for h in history]
+    assert result.results["workload"]["keys"] == len(set(keys)) >= 8
+    first_group = {h["value"][0] for h in history[:100] if h["process"] % 12 < 6}
+    assert len(first_group) == 1

@@ -1,4 +1,9 @@
-"""lin-kv: read / write / cas on a few keys; each key must be linearizable.
+"""lin-kv: read / write / cas on registers; each key must be linearizable.
+
+As Maelstrom does, clients work in groups of 2 x node-count, each group on one
+key at a time, moving to a fresh key after PER_KEY_LIMIT operations (so each
+key's history stays small enough to check quickly, and a run covers many
+keys). With `--key-count K` every operation picks one of K keys instead.
 
 Histories use Jepsen's `independent` shape ([key, value]) and are checked per
 key with the keyed compare-and-set register model: a read of a missing key is
@@ -12,7 +17,7 @@ from typing import Any
 from distlab.checkers.linearizable import check
 from distlab.workloads.base import Op, Workload
 
-DEFAULT_KEYS = 3
+PER_KEY_LIMIT = 100
 CHECK_BUDGET = 60.0
 
 
@@ -20,8 +25,26 @@ class LinKV(Workload):
     name = "lin-kv"
     read_only = frozenset({"read"})
 
+    def __init__(self, opts: Any, rng: Any) -> None:
+        super().__init__(opts, rng)
+        self.group_key: dict[int, int] = {}
+        self.group_ops: dict[int, int] = {}
+        self.next_key = 0
+
+    def _key(self, process: int) -> int:
+        if self.opts.key_count:
+            return self.rng.randrange(self.opts.key_count)
+        group = (process % self.opts.worker_count()) // (2 * self.opts.node_count)
+        key = self.group_key.get(group)
+        if key is None or self.group_ops[group] >= PER_KEY_LIMIT:
+            key = self.group_key[group] = self.next_key
+            self.next_key += 1
+            self.group_ops[group] = 0
+        self.group_ops[group] += 1
+        return key
+
     def next_op(self, process: int) -> Op:
-        key = self.rng.randrange(self.opts.key_count or DEFAULT_KEYS)
+        key = self._key(process)
         roll = self.rng.random()
         if roll < 1 / 3:
             return Op("read", [key, None])
