@@ -114,6 +114,62 @@ def fail_no_agree(seed: int = 1, config: Config | None = None) -> None:
     c.one(1000, 5)
 
 
+def follower_failure(seed: int = 1, config: Config | None = None) -> None:
+    """Losing one follower of three still commits; losing both stops commits."""
+    c = cluster(3, seed, config)
+    c.one(101, 3)
+    leader1 = c.check_one_leader()
+    c.disconnect(next(i for i in c.ids if i != leader1))
+    c.one(102, 2)
+    c.step(20)
+    c.one(103, 2)
+    leader2 = c.check_one_leader()
+    for i in c.ids:
+        if i != leader2:
+            c.disconnect(i)
+    index, _, ok = c.start_cmd(leader2, 104)
+    assert ok
+    c.step(40)
+    count, _ = c.n_committed(index)
+    assert count == 0, f"{count} committed without a majority"
+
+
+def leader_failure(seed: int = 1, config: Config | None = None) -> None:
+    """A new leader takes over from a lost one; with only one node left, nothing commits."""
+    c = cluster(3, seed, config)
+    c.one(101, 3)
+    leader1 = c.check_one_leader()
+    c.disconnect(leader1)
+    c.one(102, 2)
+    c.step(20)
+    c.one(103, 2)
+    leader2 = c.check_one_leader()
+    c.disconnect(leader2)
+    indexes = []
+    for i in c.ids:
+        index, _, ok = c.start_cmd(i, 104)
+        if ok:
+            indexes.append(index)
+    c.step(40)
+    for index in indexes or [4]:
+        count, _ = c.n_committed(index)
+        assert count == 0, f"{count} committed without a majority"
+
+
+def rpc_bytes(seed: int = 1, config: Config | None = None) -> None:
+    """Each command crosses the wire about once per follower, not again and again."""
+    c = cluster(3, seed, config)
+    c.one(99, 3)
+    before = c.bytes_sent
+    total = 0
+    for k in range(10):
+        cmd = f"{k}:" + "x" * 5000
+        c.one(cmd, 3)
+        total += len(cmd)
+    sent = c.bytes_sent - before
+    assert total * 2 <= sent <= total * 2 + 50_000, f"{sent} bytes sent for {total} bytes of commands"
+
+
 def concurrent_starts(seed: int = 1, config: Config | None = None) -> None:
     c = cluster(3, seed, config)
     for _attempt in range(5):
@@ -531,6 +587,9 @@ SCENARIOS: dict[str, Callable[..., None]] = {
     "2b_basic_agree": basic_agree,
     "2b_fail_agree": fail_agree,
     "2b_fail_no_agree": fail_no_agree,
+    "2b_follower_failure": follower_failure,
+    "2b_leader_failure": leader_failure,
+    "2b_rpc_bytes": rpc_bytes,
     "2b_concurrent_starts": concurrent_starts,
     "2b_rejoin": rejoin,
     "2b_backup": backup,

@@ -61,6 +61,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import orjson
+
 from distlab.systems.raft.core import Config, HardState, NotLeader, Persisted, RaftCore
 from distlab.systems.raft.log import Entry, Snapshot
 
@@ -134,6 +136,7 @@ class Cluster:
         self.queue: list[tuple[int, int, Any]] = []  # (due tick, seq, message)
         self._seq = 0
         self.rpcs: Counter[str] = Counter()  # messages sent, by kind (and kind/reject)
+        self.bytes_sent = 0  # JSON size of every message sent (6.824's RPC bytes)
         self.reads: dict[Any, dict[str, Any]] = {}
         self.read_results: dict[Any, int | None] = {}  # ctx -> read index, None if dropped
         self.steps_checked = 0
@@ -232,6 +235,9 @@ class Cluster:
     def _send(self, m: Any) -> None:
         kind = getattr(m, "kind", type(m).__name__)
         self.rpcs[kind] += 1
+        to_dict = getattr(m, "to_dict", None)
+        if to_dict is not None:
+            self.bytes_sent += len(orjson.dumps(to_dict()))
         if getattr(m, "reject", False):
             self.rpcs[f"{kind}/reject"] += 1
         if not (self.connected[m.src] and self.connected[m.dest]):
