@@ -163,3 +163,16 @@ def test_many_threads(tmp_path: Path, engine: str) -> None:
             expected[key] = None if i % 10 == 9 else b"%d" % i
     assert {k: s.get(k) for k in expected} == expected
     s.close()
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "lmdb", "rocksdb"])
+def test_close_is_idempotent_and_later_calls_fail_clearly(tmp_path: Path, engine: str) -> None:
+    store = open_engine(tmp_path / engine, engine, fsync="batch")
+    store.set(b"k", b"v")
+    store.close()
+    store.close()
+    with pytest.raises(KvsError, match=f"{engine}: engine is closed"):
+        store.set(b"k", b"w")
+    reopened = open_engine(tmp_path / engine, engine)
+    assert reopened.get(b"k") == b"v"  # close made the batch-synced write durable
+    reopened.close()

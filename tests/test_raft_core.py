@@ -25,27 +25,9 @@ from distlab.systems.raft import (
     Message,
     Persisted,
     RaftCore,
-    Snapshot,
 )
 from distlab.systems.raft.core import APPEND, APPEND_RESP, SNAPSHOT, VOTE, VOTE_RESP
-
-
-class SafetyViolation(AssertionError):
-    """One of Raft's safety properties (Figure 3 of the paper) does not hold."""
-
-
-class Disk:
-    """A node's stable storage: what survives a crash (only what a Ready told us to write)."""
-
-    def __init__(self) -> None:
-        self.hard = HardState()
-        self.snapshot: Snapshot | None = None
-        self.log: dict[int, Entry] = {}
-        self.last = 0
-
-    def persisted(self) -> Persisted:
-        first = self.snapshot.index + 1 if self.snapshot else 1
-        return Persisted(self.hard, self.snapshot, [self.log[i] for i in range(first, self.last + 1)])
+from distlab.systems.raft.tester import Disk, SafetyViolation
 
 
 class Cluster:

@@ -171,6 +171,20 @@ class _GuardedEngine:
         if self._closed:
             raise KvsError(f"{self.name}: engine is closed")
 
+    def close(self) -> None:
+        """Stop any batch syncer, then make everything durable and let go (idempotent)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            syncer = getattr(self, "_syncer", None)
+            if syncer is not None:
+                syncer.stop()
+            self._shutdown()
+
+    def _shutdown(self) -> None:
+        """Release the engine's handles; called once, under the writer lock."""
+
 
 class SqliteEngine(_GuardedEngine):
     """stdlib sqlite3: one writer connection under a lock, one reader connection per thread.
@@ -254,15 +268,10 @@ class SqliteEngine(_GuardedEngine):
             if cur.rowcount == 0:
                 raise KeyNotFound()
 
-    def close(self) -> None:
-        """Close every connection (idempotent)."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            for conn in self._conns:
-                conn.close()
-            self._conns.clear()
+    def _shutdown(self) -> None:
+        for conn in self._conns:
+            conn.close()
+        self._conns.clear()
 
 
 class LmdbEngine(_GuardedEngine):
@@ -345,18 +354,11 @@ class LmdbEngine(_GuardedEngine):
         if not found:
             raise KeyNotFound()
 
-    def close(self) -> None:
-        """Stop the batch syncer, sync once, close the environment (idempotent)."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            if self._syncer is not None:
-                self._syncer.stop()
-            try:
-                self._env.sync(True)
-            finally:
-                self._env.close()
+    def _shutdown(self) -> None:
+        try:
+            self._env.sync(True)
+        finally:
+            self._env.close()
 
 
 class RocksDbEngine(_GuardedEngine):
@@ -423,18 +425,11 @@ class RocksDbEngine(_GuardedEngine):
             except Exception as exc:
                 raise KvsError(f"rocksdb: remove failed: {exc}") from exc
 
-    def close(self) -> None:
-        """Stop the syncer, flush the WAL, close the database (idempotent)."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            if self._syncer is not None:
-                self._syncer.stop()
-            try:
-                self._db.flush_wal(True)
-            finally:
-                self._db.close()
+    def _shutdown(self) -> None:
+        try:
+            self._db.flush_wal(True)
+        finally:
+            self._db.close()
 
 
 def _open_kvs(directory: Path, **options: Any) -> Engine:
