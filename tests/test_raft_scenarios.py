@@ -67,6 +67,29 @@ def many_elections(seed: int = 1, config: Config | None = None, iters: int = 10)
     c.check_one_leader()
 
 
+def slow_network_elections(seed: int = 1, config: Config | None = None, rounds: int = 15,
+                           latency: int = 1) -> None:
+    """distlab's addition to 2A: leaders crash again and again on a network where every
+    message takes a tick, so an election is not over in an instant. Once a new leader is
+    elected, nothing may unseat it while no further fault happens: a voter that did not
+    restart its election timer when it granted its vote times out before the new
+    leader's first heartbeat reaches it, and starts a needless election."""
+    c = cluster(5, seed, config, latency=latency)
+    leader = c.check_one_leader()
+    for _ in range(rounds):
+        c.crash(leader)
+        new = c.check_one_leader()
+        term = c.status(new)["term"]
+        c.step(60)
+        now = c.check_one_leader(tries=1, ticks=1)
+        assert (now, c.status(now)["term"]) == (new, term), (
+            f"{new}, leader of term {term}, was unseated with no fault (now {now}, term "
+            f"{c.status(now)['term']})")
+        c.start(leader)
+        c.step(40)
+        leader = c.check_one_leader()
+
+
 # ----- 2B: log replication --------------------------------------------------------------
 def basic_agree(seed: int = 1, config: Config | None = None) -> None:
     c = cluster(3, seed, config)
@@ -584,6 +607,7 @@ SCENARIOS: dict[str, Callable[..., None]] = {
     "2a_initial_election": initial_election,
     "2a_re_election": re_election,
     "2a_many_elections": many_elections,
+    "2a_slow_network_elections": slow_network_elections,
     "2b_basic_agree": basic_agree,
     "2b_fail_agree": fail_agree,
     "2b_fail_no_agree": fail_no_agree,
@@ -631,6 +655,15 @@ for _name in SCENARIOS:  # test_2a_initial_election, test_2a_re_election, ...
                                   "2d_snapshot_install_unreliable"])
 def test_more_seeds(name: str, seed: int) -> None:
     SCENARIOS[name](seed)
+
+
+@pytest.mark.parametrize("seed", [18, 29, 34])
+def test_elections_without_pre_vote(seed: int) -> None:
+    """Without pre-vote, candidates with stale logs bump everyone's term; if that alone
+    restarted the up-to-date nodes' election timers, they would never stand and no leader
+    would be elected (these seeds elected none before the core stopped doing it)."""
+    many_elections(seed, Config(pre_vote=False))
+    slow_network_elections(seed, Config(pre_vote=False))
 
 
 class Wrapped:

@@ -306,7 +306,11 @@ class RaftCore:
             if m.kind == PREVOTE or (m.kind == PREVOTE_RESP and not m.reject):
                 pass  # a pre-vote asks about a term nobody has entered yet
             else:
-                self._become_follower(m.term, m.src if m.kind in (APPEND, SNAPSHOT) else None)
+                # A vote request alone must not restart the election timer (only a granted
+                # vote does): else candidates with stale logs, timing out in turn, keep the
+                # up-to-date nodes from ever standing, and no leader is elected.
+                self._become_follower(m.term, m.src if m.kind in (APPEND, SNAPSHOT) else None,
+                                      reset_timer=m.kind != VOTE)
         elif m.term < self.term:
             if m.kind in (APPEND, SNAPSHOT) and "accept-stale-append" in self.mutants:
                 pass
@@ -383,13 +387,16 @@ class RaftCore:
         self._elapsed = 0
         self._timeout = self._random_timeout()
 
-    def _become_follower(self, term: int, leader: str | None) -> None:
+    def _become_follower(self, term: int, leader: str | None, reset_timer: bool = True) -> None:
         if term > self.term:
             self.term = term
             self.vote = None
+        if self.role == LEADER and not reset_timer:
+            self._elapsed = 0  # a leader's elapsed counted towards check-quorum, not elections
         self.role = FOLLOWER
         self.leader_id = leader
-        self._reset_timer()
+        if reset_timer:
+            self._reset_timer()
         self._drop_reads()
 
     def _become_pre_candidate(self) -> None:

@@ -47,7 +47,8 @@ Time and faults
 then every message due by now is delivered, including replies sent on the way (on a
 reliable network a message arrives in the tick it was sent). With `reliable=False`
 messages are dropped (10%), duplicated (5%) and delayed 0-3 ticks, sometimes 5-25 ticks
-(so they are also reordered), like 6.824's unreliable network. `disconnect`/`connect`
+(so they are also reordered), like 6.824's unreliable network; `latency=k` adds k ticks
+to every message (a slow network: elections then take several ticks to complete). `disconnect`/`connect`
 cut a node off in both directions (messages in flight to or from it are lost),
 `crash`/`restart` throw away all volatile state, `pause`/`resume` freeze a node (no ticks,
 its incoming messages wait) like SIGSTOP. Everything follows from `seed`.
@@ -112,7 +113,7 @@ class Cluster:
 
     def __init__(self, n: int, seed: int = 0, *, factory: Factory | None = None,
                  config: Config | None = None, reliable: bool = True,
-                 snapshot_every: int | None = None) -> None:
+                 snapshot_every: int | None = None, latency: int = 0) -> None:
         self.n = n
         self.ids = [f"s{i}" for i in range(n)]
         self.seed = seed
@@ -120,6 +121,7 @@ class Cluster:
         self.factory = factory or core_factory(config)
         self.reliable = reliable
         self.snapshot_every = snapshot_every
+        self.latency = latency  # ticks every message takes, on top of any unreliable delay
         self.now = 0
         self.disks = {i: Disk() for i in self.ids}
         self.nodes: dict[str, Any] = dict.fromkeys(self.ids)
@@ -243,7 +245,7 @@ class Cluster:
         if not (self.connected[m.src] and self.connected[m.dest]):
             return
         if self.reliable:
-            self._enqueue(self.now, m)
+            self._enqueue(self.now + self.latency, m)
             return
         r = self.rng.random()
         if r < 0.1:
@@ -254,7 +256,7 @@ class Cluster:
                 delay = self.rng.randint(5, 25)
             else:
                 delay = self.rng.randint(0, 3)
-            self._enqueue(self.now + delay, m)
+            self._enqueue(self.now + self.latency + delay, m)
 
     def _enqueue(self, due: int, m: Any) -> None:
         self._seq += 1
