@@ -23,6 +23,7 @@ from distlab.examples import example_path
 from distlab.nemesis import KINDS
 from distlab.options import RunError, TestOptions
 from distlab.runner import RunResult, run_test
+from distlab.systems.raft.core import MUTANTS, Config
 from distlab.workloads.base import workload_names
 
 out = Console()
@@ -239,6 +240,61 @@ def demo(store: str, seed: int) -> None:
         sys.exit(2)
     print_summary(result)
     sys.exit(result.exit_code)
+
+
+@cli.command("raft-test")
+@click.argument("target", required=False)
+@click.option("-s", "--scenario", "patterns", multiple=True, help="Scenario name or glob (repeatable), e.g. '2a_*'.")
+@click.option("--seeds", default=1, show_default=True, type=click.IntRange(1), help="Seeds per scenario.")
+@click.option("--first-seed", default=1, show_default=True, type=int)
+@click.option("--mutant", "mutants", multiple=True, type=click.Choice(sorted(MUTANTS)),
+              help="distlab's core only: switch on a classic bug (repeatable).")
+@click.option("--no-pre-vote", is_flag=True, help="distlab's core only: turn pre-vote off.")
+@click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(0.1),
+              help="Wall-clock seconds per scenario and seed.")
+@click.option("--list", "list_only", is_flag=True, help="List the scenarios and exit.")
+def raft_test(target: str | None, patterns: tuple[str, ...], seeds: int, first_seed: int,
+              mutants: tuple[str, ...], no_pre_vote: bool, timeout: float, list_only: bool) -> None:
+    """Run the Raft scenarios (6.824's 2A-2D and more) on TARGET, a factory given as
+    MODULE:NAME or FILE.py:NAME, or on distlab's own Raft if TARGET is omitted."""
+    from distlab.systems.raft.suite import SuiteError, load_factory, run_suite, select
+
+    try:
+        names = select(list(patterns))
+        if list_only:
+            for name in names:
+                out.print(name)
+            return
+        if target is not None and (mutants or no_pre_vote):
+            raise SuiteError("--mutant and --no-pre-vote apply to distlab's own Raft, not to TARGET")
+        raft = load_factory(target) if target else Config(pre_vote=not no_pre_vote, mutants=frozenset(mutants))
+        what = target or "distlab's RaftCore" + (f" with {', '.join(mutants)}" if mutants else "")
+        out.print(f"[bold]raft-test[/]: {len(names)} scenarios x {seeds} seed(s) on {what}", soft_wrap=True)
+        seed_range = range(first_seed, first_seed + seeds)
+        failed = []
+        counts: dict[str, int] = {}
+        for o in run_suite(raft, names, seed_range, timeout):
+            counts[o.status] = counts.get(o.status, 0) + 1
+            mark = {"pass": "[green]PASS[/]", "fail": "[red]FAIL[/]", "timeout": "[red]TIME[/]",
+                    "skip": "[yellow]SKIP[/]"}[o.status]
+            line = f"{mark} {o.name:<32} {o.seeds_passed}/{o.seeds} seeds  {o.seconds:6.2f} s"
+            if o.status in ("fail", "timeout"):
+                line += f"  seed {o.seed}: {o.detail}"
+                failed.append(o)
+            elif o.detail:
+                line += f"  ({o.detail})"
+            out.print(line, highlight=False, soft_wrap=True)
+    except SuiteError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        sys.exit(2)
+    summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+    out.print(f"[bold]{len(names)} scenarios[/]: {summary}")
+    for o in failed[:1]:
+        rerun = " ".join(["distlab raft-test", *([target] if target else []),
+                          *(f"--mutant {m}" for m in mutants), *(["--no-pre-vote"] if no_pre_vote else []),
+                          "-s", o.name, "--first-seed", str(o.seed)])
+        out.print(f"re-run the first failure: {rerun}", highlight=False, soft_wrap=True)
+    sys.exit(1 if failed else 0)
 
 
 cli.add_command(analyze)

@@ -74,12 +74,16 @@ def test_same_seed_replays_byte_for_byte(simulate: Any) -> None:
     assert runs[0].results["trace_hash"] == runs[1].results["trace_hash"]
 
 
-def test_process_mode_smoke(simulate: Any) -> None:
-    result = lin_kv(simulate, mode="process", node_count=3, time_limit=5.0, rate=20.0,
-                    nemesis=["kill"], nemesis_interval=1.5)
+def test_process_mode_partitions_and_kills(simulate: Any) -> None:
+    """Issue 6 item 7: one python process per node, SIGKILLed and partitioned for real."""
+    result = lin_kv(simulate, mode="process", node_count=3, time_limit=12.0, rate=20.0,
+                    nemesis=["partition", "kill"], nemesis_interval=1.5, seed=3)
     ok, answered = availability(result)
+    records = read_jsonl(result.run_dir / "history.jsonl")
+    faults = {r["f"] for r in records if r["process"] == "nemesis" and r["type"] == "info"}
     print(f"process mode: valid={result.valid} ok={ok:.3f} answered={answered:.3f} "
-          f"nemesis={result.results['nemesis_ops']}")
+          f"nemesis={result.results['nemesis_ops']} faults={sorted(faults)}")
     assert result.results["mode"] == "process"
+    assert {"start-kill", "start-partition"} <= faults, faults
     assert result.valid is True, result.results.get("workload")
     assert answered >= 0.5

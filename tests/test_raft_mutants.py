@@ -1,6 +1,6 @@
 """Mutation check: every classic Raft bug in `Config.mutants` is caught by the tester.
 
-For each mutant, the scenarios of tests/test_raft_scenarios.py listed in `HUNTS` are run
+For each mutant, the scenarios of distlab/systems/raft/scenarios.py listed in `HUNTS` are run
 with the mutant switched on, over a bounded range of seeds, until one of them fails
 (a `SafetyViolation` from the tester's checks, or a scenario's own assertion). The
 test prints and records (junit property `caught_by`) which scenario and seed caught it,
@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from distlab.systems.raft import MUTANTS, Config
-from tests.test_raft_scenarios import SCENARIOS
+from distlab.systems.raft.scenarios import SCENARIOS
 
 # mutant -> [(scenario, extra Config fields, seeds to try)], tried in order
 HUNTS: dict[str, list[tuple[str, dict[str, Any], range]]] = {
@@ -26,7 +26,8 @@ HUNTS: dict[str, list[tuple[str, dict[str, Any], range]]] = {
     "commit-previous-term": [("2c_figure8_unreliable", {"max_entries_per_message": 1},
                               range(1, 41))],
     "vote-not-persisted": [("2c_election_restarts", {}, range(1, 121))],
-    "accept-stale-append": [("2c_reliable_churn", {}, range(1, 41))],
+    "accept-stale-append": [("2b_stale_leader_appends", {}, range(1, 11)),
+                            ("2c_reliable_churn", {}, range(1, 41))],
     "truncate-on-heartbeat": [("2c_figure8_unreliable", {}, range(1, 21))],
     "no-fast-backup": [("2b_backup", {}, range(1, 4))],
     "read-without-quorum": [("4a_one_partition_read", {}, range(1, 4))],

@@ -1,6 +1,6 @@
 """A deterministic Raft tester: N Raft state machines, an in-memory network, seeded faults.
 
-This is the harness behind tests/test_raft_scenarios.py (scenarios named after MIT
+This is the harness behind distlab/systems/raft/scenarios.py (scenarios named after MIT
 6.824's Raft lab) and tests/test_raft_mutants.py. It drives any Raft written in the
 sans-I/O style of `distlab.systems.raft.core` and checks Raft's safety properties
 (Figure 3 of the paper) after every step, raising `SafetyViolation` at once:
@@ -9,7 +9,9 @@ sans-I/O style of `distlab.systems.raft.core` and checks Raft's safety propertie
 * log matching: one (index, term) pair names one entry, with one predecessor term;
 * leader completeness: a leader holds every entry committed in an earlier term;
 * state machine safety: every node applies the same command at each index, in order,
-  and an entry a node has seen committed never changes.
+  and an entry a node has seen committed never changes;
+* durability: every committed entry is on the stable storage of a majority (in its log
+  or under its snapshot), so no crash or election can lose it.
 
 Plugging in your own Raft
 -------------------------
@@ -48,7 +50,9 @@ then every message due by now is delivered, including replies sent on the way (o
 reliable network a message arrives in the tick it was sent). With `reliable=False`
 messages are dropped (10%), duplicated (5%) and delayed 0-3 ticks, sometimes 5-25 ticks
 (so they are also reordered), like 6.824's unreliable network; `latency=k` adds k ticks
-to every message (a slow network: elections then take several ticks to complete). `disconnect`/`connect`
+to every message (a slow network: elections then take several ticks to complete), and
+`hold(i)`/`release(i)` stall what node i sends, then deliver it late in one burst (a
+deposed leader's messages arriving after its successor has taken over). `disconnect`/`connect`
 cut a node off in both directions (messages in flight to or from it are lost),
 `crash`/`restart` throw away all volatile state, `pause`/`resume` freeze a node (no ticks,
 its incoming messages wait) like SIGSTOP. Everything follows from `seed`.
@@ -122,6 +126,7 @@ class Cluster:
         self.reliable = reliable
         self.snapshot_every = snapshot_every
         self.latency = latency  # ticks every message takes, on top of any unreliable delay
+        self.held: dict[str, list[Any]] = {}  # node -> what it sent while held back
         self.now = 0
         self.disks = {i: Disk() for i in self.ids}
         self.nodes: dict[str, Any] = dict.fromkeys(self.ids)
@@ -133,6 +138,7 @@ class Cluster:
         self.last_applied = dict.fromkeys(self.ids, 0)
         self.committed: dict[int, tuple[int, Any]] = {}  # index -> (term, command)
         self.max_committed = 0
+        self._durable_to = 0  # committed entries up to here are known to be on a majority
         self.leaders: dict[int, str] = {}  # term -> the one leader seen in it
         self.entry_ids: dict[tuple[int, int], tuple[Any, int]] = {}  # (index, term) -> cmd, prev
         self.queue: list[tuple[int, int, Any]] = []  # (due tick, seq, message)
@@ -173,6 +179,15 @@ class Cluster:
     def connect(self, i: str) -> None:
         self.connected[i] = True
 
+    def hold(self, i: str) -> None:
+        """Hold back what i sends from now on (a link that stalls), until `release`."""
+        self.held.setdefault(i, [])
+
+    def release(self, i: str) -> None:
+        """Send everything held back from i at once, in order; i's link works again."""
+        for m in self.held.pop(i, []):
+            self._transmit(m)
+
     def pause(self, i: str) -> None:
         """Freeze i: it neither ticks nor receives; messages to it wait until `resume`."""
         self.paused.add(i)
@@ -201,7 +216,12 @@ class Cluster:
         if node is None:
             return
         disk = self.disks[i]
+        rounds = 0
         while node.has_ready():
+            rounds += 1
+            if rounds > 10_000:
+                raise Livelock(f"{i}: has_ready() still true after 10000 ready/advance rounds "
+                               f"(does advance() clear what ready() handed out?)")
             rd = node.ready()
             if rd.hard_state is not None:
                 disk.hard = rd.hard_state
@@ -210,8 +230,12 @@ class Cluster:
                 for k in [k for k in disk.log if k <= rd.snapshot.index]:
                     del disk.log[k]
             for e in rd.entries:
+                if e.index <= self._durable_to and disk.log.get(e.index, e) != e:
+                    self._durable_to = e.index - 1  # overwritten: check it again
                 disk.log[e.index] = e
             if rd.last_index is not None:
+                if rd.last_index < disk.last:
+                    self._durable_to = min(self._durable_to, rd.last_index)
                 disk.last = rd.last_index
             for m in rd.messages:
                 self._send(m)
@@ -242,10 +266,17 @@ class Cluster:
             self.bytes_sent += len(orjson.dumps(to_dict()))
         if getattr(m, "reject", False):
             self.rpcs[f"{kind}/reject"] += 1
+        if m.src in self.held:
+            self.held[m.src].append(m)
+            return
+        self._transmit(m)
+
+    def _transmit(self, m: Any) -> None:
         if not (self.connected[m.src] and self.connected[m.dest]):
             return
+        base = self.now + self.latency
         if self.reliable:
-            self._enqueue(self.now + self.latency, m)
+            self._enqueue(base, m)
             return
         r = self.rng.random()
         if r < 0.1:
@@ -256,7 +287,7 @@ class Cluster:
                 delay = self.rng.randint(5, 25)
             else:
                 delay = self.rng.randint(0, 3)
-            self._enqueue(self.now + self.latency + delay, m)
+            self._enqueue(base + delay, m)
 
     def _enqueue(self, due: int, m: Any) -> None:
         self._seq += 1
@@ -278,6 +309,7 @@ class Cluster:
             self.node(m.dest).step(m)
             self.pump(m.dest)
         else:
+            self.check_safety()  # a storm is often the symptom: name the cause if it is one
             raise Livelock(f"messages never stopped flowing at tick {self.now}")
         for item in held:
             heapq.heappush(self.queue, item)
@@ -380,6 +412,7 @@ class Cluster:
                 # A committed entry never changes.
                 if index <= commit:
                     self._learn_committed(i, index, e.term, e.command)
+        self._check_durable()
         # Leader completeness: every entry committed in an earlier term is in the leader's log.
         for i in live:
             node = self.node(i)
@@ -395,6 +428,28 @@ class Cluster:
                     raise SafetyViolation(
                         f"leader completeness: {i}, leader of term {st['term']}, lacks committed "
                         f"entry {index} {known}")
+
+    def _check_durable(self) -> None:
+        """Every committed entry is on a majority of disks (crashed nodes' too)."""
+        quorum = self.n // 2 + 1
+        for index in range(self._durable_to + 1, self.max_committed + 1):
+            known = self.committed.get(index)
+            if known is None:
+                return  # not learned yet: check it (and what follows) next time
+            term, command = known
+            holders = 0
+            for disk in self.disks.values():
+                if disk.snapshot is not None and disk.snapshot.index >= index:
+                    holders += 1
+                elif index <= disk.last:
+                    e = disk.log.get(index)
+                    if e is not None and e.term == term and e.command == command:
+                        holders += 1
+            if holders < quorum:
+                raise SafetyViolation(
+                    f"durability: committed entry {index} {known} is on {holders} of "
+                    f"{self.n} disks, not a majority")
+            self._durable_to = index
 
     # ----- 6.824's config helpers -------------------------------------------------------
     def n_committed(self, index: int) -> tuple[int, Any]:

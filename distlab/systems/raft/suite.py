@@ -1,0 +1,162 @@
+"""Run the Raft scenarios on any Raft: yours (a factory named `module:attribute`) or
+distlab's own core (with mutants, to watch the tester catch them).
+
+This is what `distlab raft-test` drives. Scenarios run in this process, one after the
+other, each under a wall-clock alarm: a Raft that loops forever is reported as timed
+out instead of hanging the run, and an exception from inside your code is a failure
+that names the place it came from.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib
+import importlib.util
+import random
+import signal
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from distlab.systems.raft.core import Config, Persisted
+from distlab.systems.raft.scenarios import NEEDS, SCENARIOS, Raft
+from distlab.systems.raft.tester import Factory
+
+REQUIRED = ("tick", "step", "propose", "has_ready", "ready", "advance", "status", "log")
+
+
+class SuiteError(Exception):
+    """The Raft under test cannot be loaded or lacks the interface: one line for the user."""
+
+
+def load_factory(spec: str) -> Factory:
+    """`package.module:name` or `path/to/file.py:name` -> the factory it names."""
+    where, sep, name = spec.rpartition(":")
+    if not sep or not where or not name:
+        raise SuiteError(f"{spec!r} is not MODULE:FACTORY (e.g. myraft:make or myraft.py:make)")
+    try:
+        if where.endswith(".py"):
+            path = Path(where)
+            if not path.is_file():
+                raise SuiteError(f"no such file: {where}")
+            mod_name = f"_raft_under_test_{path.stem}"
+            loader_spec = importlib.util.spec_from_file_location(mod_name, path)
+            assert loader_spec is not None and loader_spec.loader is not None
+            module = importlib.util.module_from_spec(loader_spec)
+            sys.modules[mod_name] = module
+            sys.path.insert(0, str(path.resolve().parent))
+            loader_spec.loader.exec_module(module)
+        else:
+            module = importlib.import_module(where)
+    except SuiteError:
+        raise
+    except Exception as exc:  # the user's module failed to import: say why, in one line
+        raise SuiteError(f"cannot import {where!r}: {type(exc).__name__}: {exc}") from None
+    factory = getattr(module, name, None)
+    if factory is None:
+        raise SuiteError(f"{where!r} has no attribute {name!r}")
+    if not callable(factory):
+        raise SuiteError(f"{spec} is a {type(factory).__name__}, not a callable factory")
+    return factory  # type: ignore[no-any-return]
+
+
+def probe(raft: Raft) -> set[str]:
+    """Build one node and check the interface; returns the optional methods it lacks."""
+    if raft is None or isinstance(raft, Config):
+        return set()
+    try:
+        node = raft("s0", ["s0", "s1", "s2"], random.Random(0), Persisted())
+    except Exception as exc:
+        raise SuiteError(f"the factory failed to build a node: {_describe(exc)}") from None
+    missing = [m for m in REQUIRED if not hasattr(node, m)]
+    if missing:
+        raise SuiteError(f"the node lacks {', '.join(missing)} (the tester needs "
+                         f"{', '.join(REQUIRED)}; see distlab/systems/raft/tester.py)")
+    return {m for m in set(NEEDS.values()) if not callable(getattr(node, m, None))}
+
+
+def select(patterns: list[str]) -> list[str]:
+    """Scenario names matching any of the glob patterns (all if none), in suite order."""
+    if not patterns:
+        return list(SCENARIOS)
+    chosen = set()
+    for pattern in patterns:
+        hits = fnmatch.filter(SCENARIOS, pattern)
+        if not hits:
+            raise SuiteError(f"no scenario matches {pattern!r}; known: {', '.join(SCENARIOS)}")
+        chosen.update(hits)
+    return [name for name in SCENARIOS if name in chosen]
+
+
+@dataclass
+class Outcome:
+    """One scenario over its seeds: passed, failed (at `seed`), skipped or timed out."""
+
+    name: str
+    status: str  # "pass" | "fail" | "timeout" | "skip"
+    seeds_passed: int
+    seeds: int
+    seconds: float
+    seed: int | None = None  # the failing seed
+    detail: str = ""
+
+
+class _Alarm(BaseException):
+    """Raised by SIGALRM inside the scenario (a BaseException so user code can't swallow it
+    with `except Exception`)."""
+
+
+def _on_alarm(signum: int, frame: Any) -> None:
+    raise _Alarm
+
+
+def _describe(exc: BaseException) -> str:
+    """The exception and the innermost frame outside distlab (the user's line, if any)."""
+    text = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
+    frames = traceback.extract_tb(exc.__traceback__)
+    mine = str(Path(__file__).resolve().parents[2])
+    outside = [f for f in frames if not f.filename.startswith(mine)]
+    if outside and not isinstance(exc, AssertionError):
+        f = outside[-1]
+        text += f" (at {f.filename}:{f.lineno} in {f.name})"
+    return text
+
+
+def run_scenario(name: str, raft: Raft, seeds: range, timeout: float,
+                 lacking: set[str] = frozenset()) -> Outcome:  # type: ignore[assignment]
+    """Run one scenario on each seed until one fails."""
+    start = time.perf_counter()
+    need = NEEDS.get(name)
+    if need in lacking:
+        return Outcome(name, "skip", 0, len(seeds), 0.0, detail=f"needs {need}()")
+    scenario: Callable[..., None] = SCENARIOS[name]
+    passed = 0
+    old = signal.signal(signal.SIGALRM, _on_alarm)
+    try:
+        for seed in seeds:
+            signal.setitimer(signal.ITIMER_REAL, timeout)
+            try:
+                scenario(seed, raft)
+            except _Alarm:
+                return Outcome(name, "timeout", passed, len(seeds), time.perf_counter() - start,
+                               seed, f"still running after {timeout:g} s (an endless loop?)")
+            except Exception as exc:  # AssertionError (the tester's verdict) or a bug in the Raft
+                return Outcome(name, "fail", passed, len(seeds), time.perf_counter() - start,
+                               seed, _describe(exc))
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+            passed += 1
+    finally:
+        signal.signal(signal.SIGALRM, old)
+    return Outcome(name, "pass", passed, len(seeds), time.perf_counter() - start)
+
+
+def run_suite(raft: Raft, names: list[str], seeds: range, timeout: float = 60.0) -> Iterator[Outcome]:
+    """Every chosen scenario in turn (a generator, so callers can show progress)."""
+    lacking = probe(raft)
+    for name in names:
+        yield run_scenario(name, raft, seeds, timeout, lacking)
