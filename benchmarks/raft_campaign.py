@@ -31,6 +31,7 @@ from typing import Any
 from distlab.options import TestOptions
 from distlab.runner import run_test
 from distlab.systems.kvraft import NODE_PATH
+from distlab.systems.raft.trace import check_logs
 
 NEMESIS = ["partition", "kill", "pause", "clock", "loss"]
 
@@ -42,6 +43,8 @@ class Job:
     rate: float
     node_count: int
     nemesis_interval: float
+    latency: float
+    latency_dist: str
     bin_args: tuple[str, ...]
     store: str
     keep: bool
@@ -56,18 +59,22 @@ def run_seed(job: Job) -> dict[str, Any]:
             workload="lin-kv", bin=NODE_PATH, bin_args=list(job.bin_args),
             node_count=job.node_count, time_limit=job.time_limit, rate=job.rate,
             concurrency="2n", nemesis=NEMESIS, nemesis_interval=job.nemesis_interval,
+            latency=job.latency, latency_dist=job.latency_dist,
             seed=job.seed, mode="sim", store=store,
         ))
         errors = result.results.get("node_errors") or []
+        safety = check_logs(result.run_dir)
         return {
             "seed": job.seed, "valid": result.valid, "node_errors": len(errors),
+            "raft": safety.violations[:1], "leaders": safety.leaders,
             "sim": float(result.results.get("sim_seconds", 0.0)),
             "wall": time.perf_counter() - start,
             "ops": result.results.get("stats", {}).get("count", 0),
             "run_dir": str(result.run_dir),
         }
     except Exception as exc:  # a crash of the harness is a finding too
-        return {"seed": job.seed, "valid": "error", "node_errors": 0, "sim": 0.0,
+        return {"seed": job.seed, "valid": "error", "node_errors": 0, "sim": 0.0, "raft": [],
+                "leaders": 0,
                 "wall": time.perf_counter() - start, "ops": 0, "run_dir": store,
                 "error": repr(exc)}
     finally:
@@ -84,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rate", type=float, default=50.0)
     p.add_argument("--node-count", type=int, default=5)
     p.add_argument("--nemesis-interval", type=float, default=2.0)
+    p.add_argument("--latency", type=float, default=0.0, help="mean message latency, ms")
+    p.add_argument("--latency-dist", default="constant", choices=["constant", "uniform", "exponential"])
     p.add_argument("--mutants", default="", help="comma-separated Raft mutants for the node")
     p.add_argument("--keep", action="store_true", help="keep the run directories of violations")
     args = p.parse_args(argv)
@@ -91,19 +100,27 @@ def main(argv: list[str] | None = None) -> int:
     bin_args = (f"--mutants={args.mutants}",) if args.mutants else ()
     root = tempfile.mkdtemp(prefix="raft-campaign-")
     jobs = [Job(s, args.time_limit, args.rate, args.node_count, args.nemesis_interval,
+                args.latency, args.latency_dist,
                 bin_args, root, args.keep)
             for s in range(args.first, args.first + args.seeds)]
     print(f"lin-kv x {args.seeds} seeds, {args.node_count} nodes, nemesis {','.join(NEMESIS)}, "
-          f"{args.time_limit:g} s simulated each, {args.workers} workers"
+          f"{args.time_limit:g} s simulated each, faults every {args.nemesis_interval:g} s, "
+          f"latency {args.latency:g} ms {args.latency_dist}, {args.workers} workers"
           + (f", mutants {args.mutants}" if args.mutants else ""), flush=True)
     violations: list[dict[str, Any]] = []
+    raft_violations: list[dict[str, Any]] = []
     unknown = 0
+    elections = 0
     sim_total = 0.0
     start = time.perf_counter()
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(args.workers) as pool:
         for r in pool.imap_unordered(run_seed, jobs):
             sim_total += r["sim"]
+            elections += r["leaders"]
+            if r["raft"]:
+                raft_violations.append(r)
+                print(f"RAFT SAFETY seed {r['seed']}: {r['raft'][0]}", flush=True)
             if r["valid"] is True and not r["node_errors"]:
                 continue
             if r["valid"] == "unknown" and not r["node_errors"]:
@@ -118,10 +135,13 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(root, ignore_errors=True)
     print(f"violations: {len(violations)}" + (f" (seeds {sorted(v['seed'] for v in violations)})"
                                               if violations else ""))
+    print(f"raft safety violations in the node logs: {len(raft_violations)}"
+          + (f" (seeds {sorted(v['seed'] for v in raft_violations)})" if raft_violations else ""))
     print(f"unknown: {unknown}")
+    print(f"elections: {elections} ({elections / max(1, args.seeds):.1f} per seed)")
     print(f"seeds: {args.seeds} in {wall:.1f} s wall = {args.seeds / wall:.2f} seeds/s")
     print(f"simulated: {sim_total:.0f} s = {sim_total / wall:.1f} simulated s per wall s")
-    return 1 if violations else 0
+    return 1 if violations or raft_violations else 0
 
 
 if __name__ == "__main__":

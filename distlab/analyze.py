@@ -244,3 +244,41 @@ def txn_check(txn_workload: str, consistency_models: str, budget: float | None, 
         return verdict
 
     run_files(files, one, as_json)
+
+
+@analyze.command("raft")
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(file_okay=False))
+def raft_check(run_dirs: tuple[str, ...]) -> None:
+    """Check Raft's safety properties from the `raft {...}` lines in run directories' node
+    logs (distlab/systems/raft/trace.py says what a node writes)."""
+    from distlab.systems.raft.trace import check_logs
+
+    worst = 0
+    for name in run_dirs:
+        path = Path(name)
+        logs = path / "node-logs"
+        if not logs.is_dir():
+            err.print(f"[red]error:[/] {name} has no node-logs folder: not a run directory")
+            worst = 2
+            continue
+        try:
+            mode = orjson.loads((path / "config.json").read_bytes()).get("mode", "sim")
+        except (OSError, orjson.JSONDecodeError):
+            mode = "sim"
+        report = check_logs(path, ordered=mode == "sim")
+        if report.leaders + report.applied + report.restores == 0:
+            err.print(f"[red]error:[/] {name}: no raft trace lines in its node logs "
+                      "(see distlab/systems/raft/trace.py for what a node writes)")
+            worst = 2
+            continue
+        seen = (f"{report.nodes} nodes, {report.leaders} elections, {report.applied} entries "
+                f"applied, {report.restores} snapshot restores"
+                + ("" if mode == "sim" else "; leader completeness not checked (real processes)"))
+        if report.ok:
+            out.print(f"[green]safe   [/] {name}  ({seen})")
+        else:
+            out.print(f"[red]UNSAFE [/] {name}  ({seen}): {len(report.violations)} violation(s)")
+            for v in report.violations[:10]:
+                out.print(f"  - {v}")
+            worst = max(worst, 1)
+    sys.exit(worst)

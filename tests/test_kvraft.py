@@ -12,6 +12,7 @@ import pytest
 
 from distlab.history import read_jsonl
 from distlab.systems.kvraft import NODE_PATH
+from tests.test_kvraft_scenarios import assert_raft_safe
 
 DEFINITE_ANSWERS = {20, 22}  # key-does-not-exist, precondition-failed: real answers
 
@@ -56,6 +57,7 @@ def test_lin_kv_is_linearizable_under_faults(
     assert result.valid is True, result.results.get("workload")
     assert not result.results.get("node_errors")
     assert answered >= floor
+    assert_raft_safe(result)
 
 
 def test_stale_local_reads_are_caught_under_partitions(simulate: Any) -> None:
@@ -87,3 +89,4 @@ def test_process_mode_partitions_and_kills(simulate: Any) -> None:
     assert {"start-kill", "start-partition"} <= faults, faults
     assert result.valid is True, result.results.get("workload")
     assert answered >= 0.5
+    assert_raft_safe(result)

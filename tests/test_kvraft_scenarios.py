@@ -5,7 +5,9 @@ a short, fixed-seed simulated run of distlab/systems/kvraft/node.py under the li
 workload that must be linearizable, plus the scenario's own extra check where it has one
 (a majority side kept serving, kills really happened, a snapshot was installed over the
 network, the persisted log stayed bounded). Every run here is checked for
-linearizability, so the "..._linearizable" variants differ only in load and faults.
+linearizability, so the "..._linearizable" variants differ only in load and faults, and
+for Raft's safety properties at every step, from the trace lines the nodes write
+(distlab/systems/raft/trace.py).
 
 "One client" is a single sequential client (concurrency "1"); "many clients" is 4 per
 node. Unreliable means 10% message loss and 10% duplication on every server link.
@@ -23,6 +25,7 @@ import distlab.runtime.sim.cluster as sim_cluster
 from distlab.history import read_jsonl
 from distlab.node.storage import MemoryDisk
 from distlab.systems.kvraft import NODE_PATH
+from distlab.systems.raft.trace import check_logs
 
 UNRELIABLE = {"loss": 0.1, "duplication": 0.1}
 SNAPSHOT_EVERY = 20  # small, so 3B runs compact the log many times
@@ -44,7 +47,17 @@ def lin_kv(simulate: Any, seed: int, **kw: Any) -> Any:
     assert result.results["workload"]["valid"] is True
     assert not result.results.get("node_errors")
     assert stats["ok"] > 0
+    assert_raft_safe(result)
     return result
+
+
+def assert_raft_safe(result: Any) -> None:
+    """Raft's safety properties at every step of the run, from the nodes' trace lines."""
+    report = check_logs(result.run_dir, ordered=result.results["mode"] == "sim")
+    print(f"raft trace: {report.leaders} elections, {report.applied} applies, "
+          f"{report.restores} restores")
+    assert report.violations == []
+    assert report.leaders >= 1 and report.applied > 0
 
 
 def history(result: Any) -> list[dict[str, Any]]:

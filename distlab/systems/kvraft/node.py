@@ -38,6 +38,7 @@ from distlab.systems.raft import (
     Ready,
     Snapshot,
 )
+from distlab.systems.raft.trace import Tracer, term_runs
 
 TICK = 0.05  # seconds per Raft tick: election timeouts 0.5-1 s, heartbeats every 0.1 s
 CLIENT_DEADLINE = 4.0  # give up (indefinitely) before the client's 5 s timeout
@@ -64,6 +65,7 @@ MUTANTS = frozenset(m for m in (_flag("--mutants") or "").split(",") if m)
 SNAPSHOT_EVERY = int(_flag("--snapshot-every") or 100)
 
 node = Node()
+trace = Tracer(node.log)  # raft {...} lines: the run's logs are checked for Raft safety
 
 
 class KVRaft:
@@ -96,6 +98,7 @@ class KVRaft:
         self.sessions: dict[str, list[Any]] = {}  # client -> [last msg_id, its reply]
         if snapshot is not None:
             self.restore(snapshot.data)
+            trace.restore(snapshot.index, snapshot.term)
         self.results: dict[tuple[str, int], list[asyncio.Future[dict[str, Any]]]] = {}
         self.reads: dict[int, asyncio.Future[int | None]] = {}
         self.next_read = 0
@@ -112,8 +115,10 @@ class KVRaft:
                 node.send(m.dest, {"type": "raft", "m": m.to_dict()})
             if rd.restore is not None:
                 self.restore(rd.restore.data)
+                trace.restore(rd.restore.index, rd.restore.term)
             for entry in rd.committed:
                 self.apply(entry)
+                trace.apply(entry.index, entry.term, entry.command)
             for rs in rd.read_states:
                 fut = self.reads.pop(rs.ctx, None)
                 if fut is not None and not fut.done():
@@ -128,6 +133,11 @@ class KVRaft:
         if core.role != self.role:
             self.role = core.role
             node.log(f"now {core.role} in term {core.term}")
+            if core.role == LEADER:
+                log = core.log
+                terms = [e.term for e in log.slice(log.snapshot_index + 1, log.last_index + 1)]
+                trace.leader(core.term, log.last_index,
+                             term_runs(log.snapshot_index, log.snapshot.term, terms))
 
     def persist(self, rd: Ready) -> None:
         """Write the batch's stable state; sync once, before any message leaves."""

@@ -1,0 +1,199 @@
+"""Raft safety from a run's node logs: what the tester checks, for a Raft running as a
+real node (in the simulator or as processes) instead of inside the tester.
+
+A Raft node writes one `raft {json}` line to its log (`node.log`) for each of:
+
+    {"ev": "leader", "term": T, "last": L, "runs": [[index, term], ...]}
+        it became leader of term T with entries up to L; `runs` is its log's terms,
+        run-length encoded: each pair is the first index of a run of entries of one
+        term, the first pair being its snapshot's index and term (0, 0 if none)
+    {"ev": "apply", "i": I, "t": T, "h": "..."}
+        it applied entry I of term T to its state machine; `h` identifies the command
+    {"ev": "restore", "i": I, "t": T}
+        it loaded a snapshot that ends at entry I of term T (at start-up, or sent by a
+        leader), and continues applying after I
+
+`check_logs(run_dir)` reads every node's log and checks, across crashes and restarts:
+
+* election safety: one leader per term;
+* state machine safety: every node applies the same entry at each index, each index
+  once per incarnation, in order with no gaps after its last restore;
+* leader completeness: a new leader holds (by term) every entry some node had applied
+  strictly before it took office (simulated runs only: a real process's log lines are
+  time-stamped when the harness reads them, too late to order events across nodes).
+
+`distlab/systems/kvraft/node.py` writes these lines; a KV on your own Raft can too.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+PREFIX = "raft "
+_STAMPED = re.compile(r"^\s*(\d+\.\d+) (.*)$")
+_STARTED = "[distlab] started"
+
+
+def command_id(command: Any) -> str:
+    """A short, stable identifier of a command (sorted-key JSON, hashed)."""
+    data = orjson.dumps(command, option=orjson.OPT_SORT_KEYS)
+    return hashlib.blake2b(data, digest_size=6).hexdigest()
+
+
+def term_runs(first_index: int, first_term: int, terms: list[int]) -> list[list[int]]:
+    """Run-length encode a log's terms: `terms[k]` is the term of entry first_index + 1 + k."""
+    runs = [[first_index, first_term]]
+    for k, term in enumerate(terms):
+        if term != runs[-1][1]:
+            runs.append([first_index + 1 + k, term])
+    return runs
+
+
+class Tracer:
+    """The node side: writes the trace lines through a node's `log`."""
+
+    def __init__(self, log: Callable[[str], None]) -> None:
+        self._log = log
+
+    def _write(self, event: dict[str, Any]) -> None:
+        self._log(PREFIX + orjson.dumps(event).decode())
+
+    def leader(self, term: int, last: int, runs: list[list[int]]) -> None:
+        self._write({"ev": "leader", "term": term, "last": last, "runs": runs})
+
+    def apply(self, index: int, term: int, command: Any) -> None:
+        self._write({"ev": "apply", "i": index, "t": term, "h": command_id(command)})
+
+    def restore(self, index: int, term: int) -> None:
+        self._write({"ev": "restore", "i": index, "t": term})
+
+
+@dataclass
+class TraceReport:
+    """What the logs showed, and every violation found (empty: safe)."""
+
+    nodes: int = 0
+    leaders: int = 0
+    applied: int = 0
+    restores: int = 0
+    violations: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+
+@dataclass(order=True)
+class _Event:
+    time: float
+    seq: int
+    node: str = field(compare=False)
+    kind: str = field(compare=False)
+    data: dict[str, Any] = field(compare=False)
+
+
+def _read_events(log_dir: Path) -> tuple[list[_Event], list[str], int]:
+    events: list[_Event] = []
+    problems: list[str] = []
+    paths = sorted(log_dir.glob("*.log"))
+    seq = 0
+    for path in paths:
+        node = path.stem
+        now = 0.0
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for lineno, line in enumerate(f, 1):
+                # The simulator stamps every line; a real process's own lines come as it
+                # wrote them, after the harness's stamped "started" line: they take the
+                # last stamp seen (their order within the file is what counts then).
+                m = _STAMPED.match(line)
+                if m is not None:
+                    now, text = float(m.group(1)), m.group(2)
+                else:
+                    text = line.rstrip("\n")
+                seq += 1
+                if text.startswith(_STARTED):
+                    events.append(_Event(now, seq, node, "started", {}))
+                elif text.startswith(PREFIX):
+                    try:
+                        data = orjson.loads(text[len(PREFIX):])
+                        kind = data["ev"]
+                    except (orjson.JSONDecodeError, KeyError, TypeError):
+                        problems.append(f"{path.name}:{lineno}: malformed raft trace line")
+                        continue
+                    events.append(_Event(now, seq, node, kind, data))
+    events.sort()
+    return events, problems, len(paths)
+
+
+def check_logs(run_dir: str | Path, ordered: bool = True) -> TraceReport:
+    """Check the Raft trace in run_dir/node-logs; `ordered=False` skips leader completeness
+    (for process-mode runs, whose time stamps cannot order events across nodes)."""
+    log_dir = Path(run_dir) / "node-logs"
+    events, problems, nodes = _read_events(log_dir)
+    report = TraceReport(nodes=nodes, violations=problems)
+    bad = report.violations.append
+    leaders: dict[int, str] = {}
+    committed: dict[int, tuple[int, str]] = {}  # index -> (term, command id)
+    commit_times: dict[int, float] = {}  # index -> first time some node applied it
+    applied_at: dict[str, int | None] = {}  # node -> last applied index (None: unknown)
+    for ev in events:
+        d = ev.data
+        if ev.kind == "started":
+            applied_at[ev.node] = None  # until it restores a snapshot or applies entry 1
+        elif ev.kind == "restore":
+            report.restores += 1
+            applied_at[ev.node] = d["i"]
+            if d["i"] in committed and committed[d["i"]][0] != d["t"]:
+                bad(f"state machine safety: {ev.node} restored a snapshot ending at {d['i']} of "
+                    f"term {d['t']}, but entry {d['i']} was committed in term {committed[d['i']][0]}")
+        elif ev.kind == "apply":
+            report.applied += 1
+            index, term, cid = d["i"], d["t"], d["h"]
+            last = applied_at.get(ev.node)
+            if last is not None and index != last + 1:
+                bad(f"{ev.node} applied entry {index} after {last} at {ev.time:.6f} "
+                    f"(out of order, twice, or with a gap)")
+            elif last is None and index != 1:
+                bad(f"{ev.node} applied entry {index} first after a start, with no snapshot "
+                    f"restored at {ev.time:.6f}")
+            applied_at[ev.node] = index
+            known = committed.setdefault(index, (term, cid))
+            commit_times.setdefault(index, ev.time)
+            if known != (term, cid):
+                bad(f"state machine safety: {ev.node} applied {(term, cid)} at index {index} "
+                    f"at {ev.time:.6f}; another node applied {known}")
+        elif ev.kind == "leader":
+            report.leaders += 1
+            term = d["term"]
+            other = leaders.setdefault(term, ev.node)
+            if other != ev.node:
+                bad(f"election safety: {other} and {ev.node} both led term {term}")
+            if ordered:
+                _check_completeness(ev, committed, commit_times, bad)
+    return report
+
+
+def _check_completeness(ev: _Event, committed: dict[int, tuple[int, str]],
+                        commit_times: dict[int, float], bad: Callable[[str], None]) -> None:
+    runs = ev.data["runs"]
+    if not runs:
+        return
+    starts = [r[0] for r in runs]
+    first = runs[0][0]
+    for index, (term, _) in committed.items():
+        if index <= first or commit_times[index] >= ev.time:
+            continue  # under its snapshot, or not known to be committed before it led
+        k = bisect.bisect_right(starts, index) - 1
+        has = runs[k][1] if index <= ev.data["last"] else None
+        if has != term:
+            bad(f"leader completeness: {ev.node}, leader of term {ev.data['term']} at "
+                f"{ev.time:.6f}, has term {has} at index {index}, committed earlier in term {term}")
+            return
