@@ -25,7 +25,7 @@ HUNTS: dict[str, list[tuple[str, dict[str, Any], range]]] = {
     # one entry per AppendEntries lets a lossy network split them as in the paper.
     "commit-previous-term": [("2c_figure8_unreliable", {"max_entries_per_message": 1},
                               range(1, 41))],
-    "vote-not-persisted": [("2c_election_restarts", {}, range(1, 121))],
+    "vote-not-persisted": [("2c_election_restarts", {}, range(1, 21))],
     "accept-stale-append": [("2b_stale_leader_appends", {}, range(1, 11)),
                             ("2c_reliable_churn", {}, range(1, 41))],
     "truncate-on-heartbeat": [("2c_figure8_unreliable", {}, range(1, 21))],

@@ -10,7 +10,7 @@ import dataclasses
 import random
 from typing import Any
 
-from distlab.systems.raft import Persisted, RaftCore
+from distlab.systems.raft import NotLeader, Persisted, RaftCore
 
 
 class Adapter:
@@ -27,8 +27,11 @@ class Adapter:
     def step(self, m: Any) -> None:
         self.core.step(m)
 
-    def propose(self, command: Any) -> int:
-        return self.core.propose(command)
+    def propose(self, command: Any) -> int | None:
+        try:
+            return self.core.propose(command)
+        except NotLeader:
+            return None  # how a learner's Raft says "not the leader" (6.824's isLeader false)
 
     def read_index(self, ctx: Any) -> None:
         self.core.read_index(ctx)

@@ -501,22 +501,23 @@ def churn(seed: int = 1, raft: Raft = None, reliable: bool = True,
         assert cmd is None or cmd in proposed or index == last
 
 
-def election_restarts(seed: int = 1, raft: Raft = None, ticks: int = 400) -> None:
-    """distlab's addition to the 2C tests: kill -9 and restart nodes (leaders most of all)
-    while elections run on a lossy, reordering network. Term and vote must survive a
-    restart, or a node votes twice in one term and two leaders are elected."""
-    c = cluster(3, seed, raft, reliable=False)
+def election_restarts(seed: int = 1, raft: Raft = None, ticks: int = 200) -> None:
+    """distlab's addition to the 2C tests: kill -9 during elections. A follower is
+    restarted right after it handles a message half of the time (so right after it
+    persisted and granted a vote, among others), and a leader now and then. Term and
+    vote must survive a restart, or a node votes twice in one term and two leaders are
+    elected."""
+    c = cluster(5, seed, raft)
     rng = random.Random(seed)
+    c.restart_after_message = 0.5
     for _ in range(ticks):
         c.step()
         for i in c.ids:
             if c.is_leader(i) and rng.random() < 0.1:
                 c.restart(i)
-        if rng.random() < 0.2:
-            c.restart(rng.choice(c.ids))
+    c.restart_after_message = 0.0
     c.heal()
-    c.reliable = True
-    c.one(rng.randrange(10**9), 3, timeout=600)
+    c.one(rng.randrange(10**9), 5, timeout=600)
 
 
 # ----- 2D: snapshots -------------------------------------------------------------------

@@ -23,7 +23,8 @@ needs:
 
     tick()                    one unit of time (elections take ~10-20 ticks by default)
     step(message)             deliver a message; it must have `.src` and `.dest`
-    propose(command) -> int   append a command if leader (its log index); else raise
+    propose(command) -> int   append a command if leader and return its log index; if
+                              not the leader return None (or raise raft.NotLeader)
     read_index(ctx)           optional: a linearizable read point (scenarios with reads)
     compact(index, data)      optional: snapshot the state machine at applied `index`
     has_ready() -> bool
@@ -55,7 +56,9 @@ to every message (a slow network: elections then take several ticks to complete)
 deposed leader's messages arriving after its successor has taken over). `disconnect`/`connect`
 cut a node off in both directions (messages in flight to or from it are lost),
 `crash`/`restart` throw away all volatile state, `pause`/`resume` freeze a node (no ticks,
-its incoming messages wait) like SIGSTOP. Everything follows from `seed`.
+its incoming messages wait) like SIGSTOP, and `restart_after_message = p` restarts a
+follower right after it handled a message with chance p (kill -9 just after it
+persisted and replied: a vote grant, say). Everything follows from `seed`.
 """
 
 from __future__ import annotations
@@ -127,6 +130,7 @@ class Cluster:
         self.snapshot_every = snapshot_every
         self.latency = latency  # ticks every message takes, on top of any unreliable delay
         self.held: dict[str, list[Any]] = {}  # node -> what it sent while held back
+        self.restart_after_message = 0.0  # chance a node is restarted right after a message
         self.now = 0
         self.disks = {i: Disk() for i in self.ids}
         self.nodes: dict[str, Any] = dict.fromkeys(self.ids)
@@ -308,6 +312,9 @@ class Cluster:
                 continue
             self.node(m.dest).step(m)
             self.pump(m.dest)
+            if (self.restart_after_message and self.node(m.dest).status()["role"] == "follower"
+                    and self.rng.random() < self.restart_after_message):
+                self.restart(m.dest)  # kill -9 right after it persisted and replied
         else:
             self.check_safety()  # a storm is often the symptom: name the cause if it is one
             raise Livelock(f"messages never stopped flowing at tick {self.now}")
@@ -497,6 +504,8 @@ class Cluster:
         try:
             index = node.propose(cmd)
         except NotLeader:
+            index = None
+        if index is None or index < 1:
             return -1, node.status()["term"], False
         term = node.status()["term"]
         self.pump(i)
