@@ -102,6 +102,24 @@ def test_completeness_counts_only_entries_applied_before_the_election(tmp_path: 
     assert report.violations == [], report.violations
 
 
+def test_a_stale_candidate_may_win_an_older_term(tmp_path: Path) -> None:
+    """n2 wins term 2 late (its vote replies were delayed) after term 3's leader committed
+    entry 3: Raft only promises entries committed in earlier terms to a leader."""
+    logs = good_logs()
+    logs["n1"][3] = (3.5, leader(3, 3, [[0, 0], [1, 1], [3, 3]]))
+    logs["n1"][4] = (3.6, apply(3, 3, "b"))
+    logs["n0"][7] = (4.5, apply(3, 3, "b"))
+    logs["n2"] = [(0, started()), (0.6, apply(1, 1, None)), (3.7, apply(2, 1, "a")),
+                  (3.8, apply(3, 3, "b")), (5.0, leader(2, 2, [[0, 0], [1, 1]]))]
+    report = check_logs(write_run(tmp_path / "ok", logs))
+    assert report.violations == [], report.violations
+    # ... but it must still hold entry 2, committed (at 0.7) while term 1 was the newest
+    logs["n2"][4] = (5.0, leader(2, 1, [[0, 0], [1, 1]]))
+    report = check_logs(write_run(tmp_path / "bad", logs))
+    assert any("n2, leader of term 2 at 5.000000, has term None at index 2" in v
+               for v in report.violations), report.violations
+
+
 def test_process_runs_skip_completeness(tmp_path: Path) -> None:
     logs = good_logs()
     logs["n1"][3] = (3.5, leader(2, 1, [[0, 0], [1, 1]]))

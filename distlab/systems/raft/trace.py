@@ -18,9 +18,12 @@ A Raft node writes one `raft {json}` line to its log (`node.log`) for each of:
 * election safety: one leader per term;
 * state machine safety: every node applies the same entry at each index, each index
   once per incarnation, in order with no gaps after its last restore;
-* leader completeness: a new leader holds (by term) every entry some node had applied
-  strictly before it took office (simulated runs only: a real process's log lines are
-  time-stamped when the harness reads them, too late to order events across nodes).
+* leader completeness: a new leader of term T holds (by term) every entry some node had
+  applied strictly before it took office while no term >= T had a leader yet (so it was
+  committed in an earlier term; a stale candidate may still win an older term after a
+  newer one has committed entries it lacks). Simulated runs only: a real process's log
+  lines are time-stamped when the harness reads them, too late to order events across
+  nodes.
 
 `distlab/systems/kvraft/node.py` writes these lines; a KV on your own Raft can too.
 """
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -142,7 +146,14 @@ def check_logs(run_dir: str | Path, ordered: bool = True) -> TraceReport:
     bad = report.violations.append
     leaders: dict[int, str] = {}
     committed: dict[int, tuple[int, str]] = {}  # index -> (term, command id)
+    # index -> the highest term that had a leader when some node first applied it: the
+    # term it was committed in is at most that (only leaders commit, and a leader's line
+    # comes before anything it commits)
+    commit_bound: dict[int, int] = {}
     commit_times: dict[int, float] = {}  # index -> first time some node applied it
+    leader_times = [(ev.time, ev.data["term"]) for ev in events if ev.kind == "leader"]
+    leader_max: list[int] = list(itertools.accumulate((t for _, t in leader_times), max))
+    stamps = [t for t, _ in leader_times]
     applied_at: dict[str, int | None] = {}  # node -> last applied index (None: unknown)
     for ev in events:
         d = ev.data
@@ -166,7 +177,10 @@ def check_logs(run_dir: str | Path, ordered: bool = True) -> TraceReport:
                     f"restored at {ev.time:.6f}")
             applied_at[ev.node] = index
             known = committed.setdefault(index, (term, cid))
-            commit_times.setdefault(index, ev.time)
+            if index not in commit_times:
+                commit_times[index] = ev.time
+                k = bisect.bisect_right(stamps, ev.time)  # leaders up to this instant, inclusive
+                commit_bound[index] = leader_max[k - 1] if k else 0
             if known != (term, cid):
                 bad(f"state machine safety: {ev.node} applied {(term, cid)} at index {index} "
                     f"at {ev.time:.6f}; another node applied {known}")
@@ -177,20 +191,21 @@ def check_logs(run_dir: str | Path, ordered: bool = True) -> TraceReport:
             if other != ev.node:
                 bad(f"election safety: {other} and {ev.node} both led term {term}")
             if ordered:
-                _check_completeness(ev, committed, commit_times, bad)
+                _check_completeness(ev, committed, commit_times, commit_bound, bad)
     return report
 
 
 def _check_completeness(ev: _Event, committed: dict[int, tuple[int, str]],
-                        commit_times: dict[int, float], bad: Callable[[str], None]) -> None:
+                        commit_times: dict[int, float], commit_bound: dict[int, int],
+                        bad: Callable[[str], None]) -> None:
     runs = ev.data["runs"]
     if not runs:
         return
     starts = [r[0] for r in runs]
     first = runs[0][0]
     for index, (term, _) in committed.items():
-        if index <= first or commit_times[index] >= ev.time:
-            continue  # under its snapshot, or not known to be committed before it led
+        if index <= first or commit_times[index] >= ev.time or commit_bound[index] >= ev.data["term"]:
+            continue  # under its snapshot, or not known to be committed in an earlier term
         k = bisect.bisect_right(starts, index) - 1
         has = runs[k][1] if index <= ev.data["last"] else None
         if has != term:
