@@ -355,6 +355,8 @@ class Runner:
             error=error,
         )
         results["mode"] = self.mode
+        if isinstance(self.cluster, SimCluster):
+            results["disks"] = self.cluster.save_disks(self.run_dir / "disks")
         results["sim_seconds"] = round(self.loop.time(), 6)
         results["wall_seconds"] = round(wall, 4)
         results["nemesis_ops"] = dict(sorted(self.nemesis.counts.items()))

@@ -21,9 +21,7 @@ from typing import Any
 import orjson
 import pytest
 
-import distlab.runtime.sim.cluster as sim_cluster
 from distlab.history import read_jsonl
-from distlab.node.storage import MemoryDisk
 from distlab.systems.kvraft import NODE_PATH
 from distlab.systems.raft.trace import check_logs
 
@@ -117,78 +115,52 @@ def assert_kills(result: Any, majority: bool = True) -> None:
         assert ok_client_ops(result, restarts[0]["time"]) > 0, "no progress after the restart"
 
 
-# ----- persisted-state observation (3B snapshot size) ---------------------------------
-class CountingDurable(dict):  # type: ignore[type-arg]
-    """A MemoryDisk's durable dict that remembers the most Raft log entries it ever held."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.log_entries = 0
-        self.max_log_entries = 0
-        self.max_bytes = 0
-        self.snapshots = 0
-
-    def __setitem__(self, key: str, value: bytes) -> None:
-        if key.startswith("raft/log/") and key not in self:
-            self.log_entries += 1
-            self.max_log_entries = max(self.max_log_entries, self.log_entries)
-        if key == "raft/snap":
-            self.snapshots += 1
-        super().__setitem__(key, value)
-        self.max_bytes = max(self.max_bytes, sum(len(v) for v in self.values()))
-
-    def pop(self, key: str, *default: Any) -> Any:
-        if key.startswith("raft/log/") and key in self:
-            self.log_entries -= 1
-        return super().pop(key, *default)
+# ----- persisted-state observation (3B) ----------------------------------------------
+RAFT_FIXED_KEYS = 3  # raft/hard, raft/snap, raft/last: the rest of a node's disk is its log
 
 
-class Disks(list):  # type: ignore[type-arg]
-    """Every simulated node's durable storage in the run, and what each kill left on disk."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.crashes: list[tuple[str, int]] = []  # (node, its durable snapshot's index or 0)
+def final_disks(result: Any) -> dict[str, dict[str, Any]]:
+    """Each node's durable storage at the end of the run (run_dir/disks/<node>.json)."""
+    return {p.stem: orjson.loads(p.read_bytes()) for p in (result.run_dir / "disks").glob("*.json")}
 
 
-@pytest.fixture
-def disks(monkeypatch: pytest.MonkeyPatch) -> Disks:
-    made = Disks()
-
-    class CountingDisk(MemoryDisk):
-        def __init__(self) -> None:
-            super().__init__()
-            self.durable = CountingDurable()
-            made.append(self.durable)
-
-    crash = sim_cluster.SimCluster.crash
-
-    def counting_crash(cluster: Any, node_id: str) -> None:
-        snap = cluster.nodes[node_id].disk.durable.get("raft/snap")
-        made.crashes.append((node_id, orjson.loads(snap)[0] if snap else 0))
-        crash(cluster, node_id)
-
-    monkeypatch.setattr(sim_cluster, "MemoryDisk", CountingDisk)
-    monkeypatch.setattr(sim_cluster.SimCluster, "crash", counting_crash)
-    return made
+def restarts_from_snapshots(result: Any) -> list[tuple[str, int]]:
+    """(node, snapshot index) for every restart whose first Raft trace line is a restore:
+    the node came back from a snapshot on its disk, not from an empty state and a log."""
+    found = []
+    for path in sorted((result.run_dir / "node-logs").glob("*.log")):
+        restarted = False
+        for line in path.read_text().splitlines():
+            if "[distlab] started (incarnation" in line:
+                restarted = "(incarnation 1)" not in line
+                continue
+            _, raft_line, rest = line.partition("raft {")
+            if restarted and raft_line:
+                event = orjson.loads("{" + rest)
+                if event["ev"] == "restore":
+                    found.append((path.stem, event["i"]))
+                restarted = False
+    return found
 
 
-def assert_recovered_from_snapshots(disks: Disks) -> None:
-    """Every node persisted snapshots, and some node was killed with one on its disk (so
-    its restart began from the snapshot, not from an empty state and a full log)."""
-    assert all(d.snapshots > 0 for d in disks)
-    print("kills (node, durable snapshot index):", disks.crashes)
-    assert any(index > 0 for _, index in disks.crashes), disks.crashes
+def assert_recovered_from_snapshots(result: Any) -> None:
+    """Every node persisted snapshots, and some killed node restarted from one."""
+    assert all("raft/snap" in disk for disk in final_disks(result).values())
+    restarts = restarts_from_snapshots(result)
+    print("restarts from a snapshot (node, index):", restarts)
+    assert any(index > 0 for _, index in restarts), restarts
 
 
-def assert_snapshots_bound_log(disks: Disks, every: int, slack: int) -> None:
-    """Every node persisted snapshots, and its persisted log never grew past every + slack."""
-    assert disks
-    print("max persisted log entries per node:", [d.max_log_entries for d in disks],
-          "snapshots:", [d.snapshots for d in disks])
-    for d in disks:
-        assert d.snapshots > 0 and "raft/snap" in d
-        assert d.max_log_entries <= every + slack, d.max_log_entries
+def assert_snapshots_bound_log(result: Any, every: int, slack: int) -> None:
+    """Every node persisted a snapshot, and its disk never held more than every + slack
+    log entries (the simulator keeps each disk's high-water mark of keys)."""
+    disks = final_disks(result)
+    stats = result.results["disks"]
+    print("most keys ever on each disk:", {n: s["max_keys"] for n, s in stats.items()})
+    assert set(disks) == set(stats) and disks
+    for node, disk in disks.items():
+        assert "raft/snap" in disk, node
+        assert stats[node]["max_keys"] <= every + slack + RAFT_FIXED_KEYS, (node, stats[node])
 
 
 # ----- 3A: key/value service without snapshots ---------------------------------------
@@ -275,54 +247,64 @@ def test_3b_snapshot_rpc(simulate: Any) -> None:
           f"at index {snaps[0]['body']['m']['sn'][0]}")
 
 
-def test_3b_snapshot_size(simulate: Any, disks: Disks) -> None:
+def test_3b_snapshot_size(simulate: Any) -> None:
     """With no faults, the persisted log never holds much more than snapshot-every entries."""
     result = lin_kv(simulate, 1, concurrency="1", rate=50.0, time_limit=10.0,
                     bin_args=snap_args())
     writes = result.results["stats"]["by_f"]
     logged = writes["write"]["ok"] + writes["cas"]["ok"] + writes["cas"]["fail"]
     assert logged > 4 * SNAPSHOT_EVERY  # the log would have outgrown the bound many times over
-    assert_snapshots_bound_log(disks, SNAPSHOT_EVERY, slack=5)
+    assert_snapshots_bound_log(result, SNAPSHOT_EVERY, slack=5)
 
 
-def test_3b_snapshot_recover(simulate: Any, disks: Disks) -> None:
+def test_3b_snapshot_size_check_bites(simulate: Any) -> None:
+    """Without snapshots the same run's log outgrows the bound, and the check says so."""
+    result = lin_kv(simulate, 1, concurrency="1", rate=50.0, time_limit=10.0,
+                    bin_args=snap_args(100_000))
+    with pytest.raises(AssertionError):
+        assert_snapshots_bound_log(result, SNAPSHOT_EVERY, slack=5)
+    assert min(s["max_keys"] for s in result.results["disks"].values()) > 4 * SNAPSHOT_EVERY
+    assert restarts_from_snapshots(result) == []
+
+
+def test_3b_snapshot_recover(simulate: Any) -> None:
     result = lin_kv(simulate, 1, nemesis=["kill"], time_limit=10.0, bin_args=snap_args())
     assert_kills(result)
-    assert_recovered_from_snapshots(disks)
+    assert_recovered_from_snapshots(result)
 
 
-def test_3b_snapshot_recover_many_clients(simulate: Any, disks: Disks) -> None:
+def test_3b_snapshot_recover_many_clients(simulate: Any) -> None:
     result = lin_kv(simulate, 1, concurrency="4n", nemesis=["kill"], time_limit=10.0,
                     bin_args=snap_args())
     assert_kills(result)
-    assert_recovered_from_snapshots(disks)
+    assert_recovered_from_snapshots(result)
 
 
-def test_3b_snapshot_unreliable(simulate: Any, disks: Disks) -> None:
-    lin_kv(simulate, 1, bin_args=snap_args(), **UNRELIABLE)
-    assert all(d.snapshots > 0 for d in disks)
+def test_3b_snapshot_unreliable(simulate: Any) -> None:
+    result = lin_kv(simulate, 1, bin_args=snap_args(), **UNRELIABLE)
+    assert all("raft/snap" in disk for disk in final_disks(result).values())
 
 
-def test_3b_snapshot_unreliable_recover(simulate: Any, disks: Disks) -> None:
+def test_3b_snapshot_unreliable_recover(simulate: Any) -> None:
     result = lin_kv(simulate, 1, nemesis=["kill"], time_limit=10.0, bin_args=snap_args(),
                     **UNRELIABLE)
     assert_kills(result)
-    assert_recovered_from_snapshots(disks)
+    assert_recovered_from_snapshots(result)
 
 
 def test_3b_snapshot_unreliable_recover_concurrent_partition(
-    simulate: Any, disks: Disks
+    simulate: Any
 ) -> None:
     result = lin_kv(simulate, 1, nemesis=["kill", "partition"], time_limit=10.0,
                     bin_args=snap_args(), **UNRELIABLE)
     assert_kills(result)
-    assert_recovered_from_snapshots(disks)
+    assert_recovered_from_snapshots(result)
 
 
 def test_3b_snapshot_unreliable_recover_concurrent_partition_linearizable(
-    simulate: Any, disks: Disks
+    simulate: Any
 ) -> None:
     result = lin_kv(simulate, 5, concurrency="3n", nemesis=["kill", "partition", "loss"],
                     nemesis_interval=1.5, time_limit=10.0, bin_args=snap_args(), **UNRELIABLE)
     assert_kills(result)
-    assert_recovered_from_snapshots(disks)
+    assert_recovered_from_snapshots(result)

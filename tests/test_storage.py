@@ -41,6 +41,21 @@ def test_sim_unsynced_writes_lost_on_reopen_synced_kept() -> None:
     assert disk.syncs == 1
 
 
+def test_sim_disk_high_water_marks() -> None:
+    """Keys and bytes count what was synced; the maxima remember the largest state."""
+    disk = MemoryDisk()
+    store = disk.open()
+    for i in range(5):
+        store[f"log/{i}"] = "x" * 10  # 12 bytes encoded
+    assert disk.stats()["max_keys"] == 0  # nothing synced yet
+    store.sync()
+    for i in range(4):
+        del store[f"log/{i}"]
+    store["log/4"] = "y"  # an overwrite: 3 bytes now
+    store.sync()
+    assert disk.stats() == {"syncs": 2, "keys": 1, "bytes": 3, "max_keys": 5, "max_bytes": 60}
+
+
 def test_sim_sync_without_changes_is_a_no_op() -> None:
     disk = MemoryDisk()
     store = disk.open()

@@ -80,11 +80,21 @@ class Storage(ABC):
 
 
 class MemoryDisk:
-    """The simulator's disk for one node: survives crashes, loses what was not synced."""
+    """The simulator's disk for one node: survives crashes, loses what was not synced.
+
+    It keeps high-water marks (keys, bytes of values) so a run can show, and a test can
+    bound, how much state a node ever kept, as 6.824's snapshot-size test does."""
 
     def __init__(self) -> None:
         self.durable: dict[str, bytes] = {}
         self.syncs = 0
+        self.bytes = 0
+        self.max_keys = 0
+        self.max_bytes = 0
+
+    def stats(self) -> dict[str, int]:
+        return {"syncs": self.syncs, "keys": len(self.durable), "bytes": self.bytes,
+                "max_keys": self.max_keys, "max_bytes": self.max_bytes}
 
     def open(self) -> SimStorage:
         return SimStorage(self)
@@ -96,12 +106,18 @@ class SimStorage(Storage):
         self._disk = disk
 
     def _persist(self, changes: dict[str, bytes | object]) -> None:
-        self._disk.syncs += 1
+        disk = self._disk
+        disk.syncs += 1
+        durable = disk.durable
         for key, value in changes.items():
-            if value is _DELETED:
-                self._disk.durable.pop(key, None)
-            else:
-                self._disk.durable[key] = value  # type: ignore[assignment]
+            old = durable.pop(key, None)
+            if old is not None:
+                disk.bytes -= len(old)
+            if value is not _DELETED:
+                durable[key] = value  # type: ignore[assignment]
+                disk.bytes += len(value)  # type: ignore[arg-type]
+        disk.max_keys = max(disk.max_keys, len(durable))
+        disk.max_bytes = max(disk.max_bytes, disk.bytes)
 
 
 class FileStorage(Storage):

@@ -195,6 +195,18 @@ class SimCluster(Wire):
         slot.node.attach(host)
         slot.log(f"[distlab] started (incarnation {inc.number})")
 
+    def save_disks(self, folder: Path) -> dict[str, dict[str, int]]:
+        """Write each node's durable storage, as it stands, to folder/<node>.json (what a
+        restart would find), and return each disk's statistics and high-water marks."""
+        folder.mkdir(parents=True, exist_ok=True)
+        stats = {}
+        for node_id, slot in self.nodes.items():
+            disk = slot.disk
+            contents = {k: orjson.loads(v) for k, v in sorted(disk.durable.items())}
+            (folder / f"{node_id}.json").write_bytes(orjson.dumps(contents))
+            stats[node_id] = disk.stats()
+        return stats
+
     def crash(self, node_id: str) -> None:
         """Kill the instance: its tasks never run again and unsynced writes are gone."""
         slot = self.nodes[node_id]
