@@ -4,13 +4,11 @@ one test each at seed 1, a few over more seeds, and the tester's own checks.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 
-from distlab.systems.raft import Config, Entry, Persisted, RaftCore
+from distlab.systems.raft import Config, Entry
 from distlab.systems.raft.scenarios import (
     SCENARIOS,
     many_elections,
@@ -18,6 +16,7 @@ from distlab.systems.raft.scenarios import (
     stale_leader_appends,
 )
 from distlab.systems.raft.tester import Cluster, SafetyViolation
+from tests.nodes import raft_plugins
 
 
 def _make_test(name: str) -> Callable[[], None]:
@@ -56,44 +55,8 @@ def test_elections_without_pre_vote(seed: int) -> None:
     slow_network_elections(seed, Config(pre_vote=False))
 
 
-class Wrapped:
-    """A Raft seen only through the tester's documented interface (what a learner writes)."""
-
-    def __init__(self, node_id: str, peers: list[str], rng: random.Random,
-                 persisted: Persisted) -> None:
-        self._core = RaftCore(node_id, peers, rng, None, persisted)
-
-    def tick(self) -> None:
-        self._core.tick()
-
-    def step(self, m: Any) -> None:
-        self._core.step(m)
-
-    def propose(self, command: Any) -> int:
-        return self._core.propose(command)
-
-    def compact(self, index: int, data: Any) -> None:
-        self._core.compact(index, data)
-
-    def has_ready(self) -> bool:
-        return self._core.has_ready()
-
-    def ready(self) -> Any:
-        return self._core.ready()
-
-    def advance(self, rd: Any) -> None:
-        self._core.advance(rd)
-
-    def status(self) -> dict[str, Any]:
-        return self._core.status()
-
-    @property
-    def log(self) -> Any:
-        return self._core.log
-
-
 def test_tester_runs_a_plugged_in_raft() -> None:
-    c = Cluster(3, 7, factory=Wrapped, snapshot_every=5)
+    c = Cluster(3, 7, factory=raft_plugins.correct, snapshot_every=5)
     for cmd in range(12):
         c.one(cmd, 3)
     c.restart(c.check_one_leader())

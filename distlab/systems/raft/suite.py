@@ -127,7 +127,7 @@ def _describe(exc: BaseException) -> str:
 
 
 def run_scenario(name: str, raft: Raft, seeds: range, timeout: float,
-                 lacking: set[str] = frozenset()) -> Outcome:  # type: ignore[assignment]
+                 lacking: frozenset[str] | set[str] = frozenset()) -> Outcome:
     """Run one scenario on each seed until one fails."""
     start = time.perf_counter()
     need = NEEDS.get(name)
