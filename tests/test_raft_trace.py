@@ -84,12 +84,24 @@ def test_a_safe_run(tmp_path: Path) -> None:
     # a restored snapshot that ends in the wrong term
     (lambda L: L["n0"].__setitem__(6, (4.1, restore(2, 7))), "restored a snapshot ending at 2 of term 7"),
     (lambda L: L["n2"].append((9.0, "raft {not json")), "n2.log:5: malformed raft trace line"),
+    # n2 leads term 3 with a log that matches n1's at index 3 (term 2) but not at index 2
+    (lambda L: L["n2"].append((5.0, leader(3, 4, [[0, 0], [1, 1], [2, 2], [4, 3]]))),
+     "log matching: the logs of n1 (leader of term 2) and n2 (leader of term 3) agree at "
+     "index 3 but differ at index 2"),
 ])
 def test_violations_are_found(tmp_path: Path, change: object, finding: str) -> None:
     logs = good_logs()
     change(logs)  # type: ignore[operator]
     report = check_logs(write_run(tmp_path, logs))
     assert any(finding in v for v in report.violations), report.violations
+
+
+def test_logs_that_diverge_after_a_common_prefix_match(tmp_path: Path) -> None:
+    """Different terms after the last common index are fine (an uncommitted tail)."""
+    logs = good_logs()
+    logs["n2"].append((5.0, leader(3, 4, [[0, 0], [1, 1], [3, 3]])))  # n1 had term 2 at 3
+    report = check_logs(write_run(tmp_path, logs))
+    assert [v for v in report.violations if "log matching" in v] == []
 
 
 def test_completeness_counts_only_entries_applied_before_the_election(tmp_path: Path) -> None:

@@ -16,6 +16,8 @@ A Raft node writes one `raft {json}` line to its log (`node.log`) for each of:
 `check_logs(run_dir)` reads every node's log and checks, across crashes and restarts:
 
 * election safety: one leader per term;
+* log matching, by term: two leaders' logs that hold the same term at some index hold
+  the same terms at every index before it;
 * state machine safety: every node applies the same entry at each index, each index
   once per incarnation, in order with no gaps after its last restore;
 * leader completeness: a new leader of term T holds (by term) every entry some node had
@@ -155,6 +157,7 @@ def check_logs(run_dir: str | Path, ordered: bool = True) -> TraceReport:
     leader_max: list[int] = list(itertools.accumulate((t for _, t in leader_times), max))
     stamps = [t for t, _ in leader_times]
     applied_at: dict[str, int | None] = {}  # node -> last applied index (None: unknown)
+    leader_logs: list[_Event] = []
     for ev in events:
         d = ev.data
         if ev.kind == "started":
@@ -190,9 +193,41 @@ def check_logs(run_dir: str | Path, ordered: bool = True) -> TraceReport:
             other = leaders.setdefault(term, ev.node)
             if other != ev.node:
                 bad(f"election safety: {other} and {ev.node} both led term {term}")
+            for earlier in leader_logs:
+                _check_log_matching(earlier, ev, bad)
+            leader_logs.append(ev)
             if ordered:
                 _check_completeness(ev, committed, commit_times, commit_bound, bad)
     return report
+
+
+def _term_at(runs: list[list[int]], starts: list[int], i: int) -> int:
+    return runs[bisect.bisect_right(starts, i) - 1][1]
+
+
+def _check_log_matching(a: _Event, b: _Event, bad: Callable[[str], None]) -> None:
+    """Two leaders' logs (by term) that agree at some index agree at every index before
+    it: both logs' terms are step functions, so comparing each step is enough."""
+    runs_a, runs_b = a.data["runs"], b.data["runs"]
+    if not runs_a or not runs_b:
+        return
+    starts_a, starts_b = [r[0] for r in runs_a], [r[0] for r in runs_b]
+    lo = max(starts_a[0], starts_b[0])  # below a snapshot's index the terms are unknown
+    hi = min(a.data["last"], b.data["last"])
+    if hi < lo:
+        return
+    steps = sorted({lo, *(x for x in starts_a + starts_b if lo < x <= hi)})
+    agree = [_term_at(runs_a, starts_a, x) == _term_at(runs_b, starts_b, x) for x in steps]
+    if True not in agree:
+        return
+    top = len(agree) - 1 - agree[::-1].index(True)
+    for k in range(top):
+        if not agree[k]:
+            end = steps[top + 1] - 1 if top + 1 < len(steps) else hi
+            bad(f"log matching: the logs of {a.node} (leader of term {a.data['term']}) and "
+                f"{b.node} (leader of term {b.data['term']}) agree at index {end} but differ "
+                f"at index {steps[k]}")
+            return
 
 
 def _check_completeness(ev: _Event, committed: dict[int, tuple[int, str]],
