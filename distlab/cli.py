@@ -242,6 +242,20 @@ def demo(store: str, seed: int) -> None:
     sys.exit(result.exit_code)
 
 
+def _print_outcome(o: Any, counts: dict[str, int], failed: list[Any]) -> None:
+    """One line per scenario: verdict, seeds passed, time, and the first failure."""
+    counts[o.status] = counts.get(o.status, 0) + 1
+    mark = {"pass": "[green]PASS[/]", "fail": "[red]FAIL[/]", "timeout": "[red]TIME[/]",
+            "skip": "[yellow]SKIP[/]"}[o.status]
+    line = f"{mark} {o.name:<32} {o.seeds_passed}/{o.seeds} seeds  {o.seconds:6.2f} s"
+    if o.status in ("fail", "timeout"):
+        line += f"  seed {o.seed}: {o.detail}"
+        failed.append(o)
+    elif o.detail:
+        line += f"  ({o.detail})"
+    out.print(line, highlight=False, soft_wrap=True)
+
+
 @cli.command("raft-test")
 @click.argument("target", required=False)
 @click.option("-s", "--scenario", "patterns", multiple=True, help="Scenario name or glob (repeatable), e.g. '2a_*'.")
@@ -273,17 +287,13 @@ def raft_test(target: str | None, patterns: tuple[str, ...], seeds: int, first_s
         seed_range = range(first_seed, first_seed + seeds)
         failed = []
         counts: dict[str, int] = {}
-        for o in run_suite(raft, names, seed_range, timeout):
-            counts[o.status] = counts.get(o.status, 0) + 1
-            mark = {"pass": "[green]PASS[/]", "fail": "[red]FAIL[/]", "timeout": "[red]TIME[/]",
-                    "skip": "[yellow]SKIP[/]"}[o.status]
-            line = f"{mark} {o.name:<32} {o.seeds_passed}/{o.seeds} seeds  {o.seconds:6.2f} s"
-            if o.status in ("fail", "timeout"):
-                line += f"  seed {o.seed}: {o.detail}"
-                failed.append(o)
-            elif o.detail:
-                line += f"  ({o.detail})"
-            out.print(line, highlight=False, soft_wrap=True)
+        with out.status("starting", spinner="dots") as status:  # animated on a terminal only
+
+            def on_seed(name: str, seed: int) -> None:
+                status.update(f"{name}: seed {seed} ({seed - first_seed + 1}/{seeds})")
+
+            for o in run_suite(raft, names, seed_range, timeout, on_seed):
+                _print_outcome(o, counts, failed)
     except SuiteError as exc:
         err.print(f"[red]error:[/] {exc}")
         sys.exit(2)

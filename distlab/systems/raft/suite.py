@@ -127,8 +127,9 @@ def _describe(exc: BaseException) -> str:
 
 
 def run_scenario(name: str, raft: Raft, seeds: range, timeout: float,
-                 lacking: frozenset[str] | set[str] = frozenset()) -> Outcome:
-    """Run one scenario on each seed until one fails."""
+                 lacking: frozenset[str] | set[str] = frozenset(),
+                 on_seed: Callable[[str, int], None] | None = None) -> Outcome:
+    """Run one scenario on each seed until one fails; `on_seed` hears of each start."""
     start = time.perf_counter()
     need = NEEDS.get(name)
     if need in lacking:
@@ -138,6 +139,8 @@ def run_scenario(name: str, raft: Raft, seeds: range, timeout: float,
     old = signal.signal(signal.SIGALRM, _on_alarm)
     try:
         for seed in seeds:
+            if on_seed is not None:
+                on_seed(name, seed)
             signal.setitimer(signal.ITIMER_REAL, timeout)
             try:
                 scenario(seed, raft)
@@ -155,8 +158,9 @@ def run_scenario(name: str, raft: Raft, seeds: range, timeout: float,
     return Outcome(name, "pass", passed, len(seeds), time.perf_counter() - start)
 
 
-def run_suite(raft: Raft, names: list[str], seeds: range, timeout: float = 60.0) -> Iterator[Outcome]:
+def run_suite(raft: Raft, names: list[str], seeds: range, timeout: float = 60.0,
+              on_seed: Callable[[str, int], None] | None = None) -> Iterator[Outcome]:
     """Every chosen scenario in turn (a generator, so callers can show progress)."""
     lacking = probe(raft)
     for name in names:
-        yield run_scenario(name, raft, seeds, timeout, lacking)
+        yield run_scenario(name, raft, seeds, timeout, lacking, on_seed)
