@@ -74,6 +74,13 @@ def print_summary(result: RunResult, console: Console = out) -> None:
         if key != "valid" and not r.get("error"):
             text = value if isinstance(value, str) else _short_json(value)
             table.add_row(f"workload {key}", Text(text))
+    raft = r.get("raft_safety")
+    if raft is not None:
+        seen = f"{raft['elections']} elections, {raft['applied']} entries applied, {raft['restores']} restores"
+        if raft["valid"]:
+            table.add_row("raft safety", f"ok  ({seen}, from the node logs)")
+        else:
+            table.add_row("raft safety", Text(f"VIOLATED  ({seen}): {raft['violations'][0]}", style="red"))
     for line in r.get("node_errors", [])[:5]:
         table.add_row("[red]node error[/]", line)
     if r.get("error"):

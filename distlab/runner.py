@@ -31,6 +31,7 @@ from distlab.runtime.process.loop import RealLoop
 from distlab.runtime.sim.cluster import SimCluster
 from distlab.runtime.sim.loop import NodeStalled, SimulationAbort, VirtualLoop
 from distlab.services import make_services
+from distlab.systems.raft.trace import check_logs
 from distlab.workloads.base import Op, Workload, load_workload
 
 INIT_TIMEOUT = 10.0
@@ -360,6 +361,15 @@ class Runner:
         results["sim_seconds"] = round(self.loop.time(), 6)
         results["wall_seconds"] = round(wall, 4)
         results["nemesis_ops"] = dict(sorted(self.nemesis.counts.items()))
+        raft = check_logs(self.run_dir, ordered=self.mode == "sim")
+        if raft.leaders or raft.applied or raft.restores or raft.violations:
+            # The nodes wrote Raft trace lines (distlab.systems.raft.trace): check them too.
+            results["raft_safety"] = {
+                "valid": raft.ok, "elections": raft.leaders, "applied": raft.applied,
+                "restores": raft.restores, "violations": raft.violations[:10],
+            }
+            if not raft.ok:
+                results["valid"] = False
         results["trace_hash"] = trace_hash(self.run_dir)
         (self.run_dir / "results.json").write_bytes(
             orjson.dumps(results, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)

@@ -56,6 +56,7 @@ def assert_raft_safe(result: Any) -> None:
           f"{report.restores} restores")
     assert report.violations == []
     assert report.leaders >= 1 and report.applied > 0
+    assert result.results["raft_safety"]["valid"] is True  # the runner checked it too
 
 
 def history(result: Any) -> list[dict[str, Any]]:

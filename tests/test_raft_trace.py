@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -174,3 +175,16 @@ def test_unstamped_lines_of_real_processes(tmp_path: Path) -> None:
     report = check_logs(root, ordered=False)
     assert (report.leaders, report.applied) == (1, 4)
     assert report.violations == ["n0 applied entry 3 after 1 at 2.000000 (out of order, twice, or with a gap)"]
+
+
+def test_a_run_whose_nodes_trace_two_leaders_is_invalid(simulate: Any) -> None:
+    result = simulate("raft_claims_leader", workload="echo", node_count=3, time_limit=2.0)
+    assert result.results["workload"]["valid"] is True  # echo itself is fine
+    raft = result.results["raft_safety"]
+    assert raft["valid"] is False and "election safety" in raft["violations"][0]
+    assert result.valid is False
+
+
+def test_runs_without_raft_lines_carry_no_raft_verdict(simulate: Any) -> None:
+    result = simulate("echo", node_count=1, time_limit=1.0)
+    assert "raft_safety" not in result.results and result.valid is True
