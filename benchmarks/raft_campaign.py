@@ -12,7 +12,8 @@ Each seed is one simulated run of
 
 (faults change every half second and messages are reordered, so leaders change often)
 
-(`distlab.runner.run_test` with TestOptions(mode="sim")) in a worker process; the seeds are
+(`distlab.runner.run_test` with TestOptions(mode="sim"), which also checks the nodes' Raft
+trace lines) in a worker process; the seeds are
 fanned out over the cores with multiprocessing. The campaign prints every seed whose
 history is not linearizable (or whose nodes crashed) and every seed whose node logs break
 one of Raft's safety properties (distlab.systems.raft.trace), then the number of each
@@ -37,7 +38,6 @@ from typing import Any
 from distlab.options import TestOptions
 from distlab.runner import run_test
 from distlab.systems.kvraft import NODE_PATH
-from distlab.systems.raft.trace import check_logs
 
 NEMESIS = ["partition", "kill", "pause", "clock", "loss"]
 
@@ -69,10 +69,11 @@ def run_seed(job: Job) -> dict[str, Any]:
             seed=job.seed, mode="sim", store=store,
         ))
         errors = result.results.get("node_errors") or []
-        safety = check_logs(result.run_dir)
+        safety = result.results.get("raft_safety") or {"violations": [], "elections": 0}
         return {
-            "seed": job.seed, "valid": result.valid, "node_errors": len(errors),
-            "raft": safety.violations[:1], "leaders": safety.leaders,
+            "seed": job.seed, "valid": result.results["workload"].get("valid"),
+            "node_errors": len(errors),
+            "raft": safety["violations"][:1], "leaders": safety["elections"],
             "sim": float(result.results.get("sim_seconds", 0.0)),
             "wall": time.perf_counter() - start,
             "ops": result.results.get("stats", {}).get("count", 0),
