@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,16 @@ def test_a_node_that_exits_ends_the_run_as_unknown(run_process: Any) -> None:
     result = run_process(RAW, "exit")
     assert result.exit_code == 2
     assert "exited on its own (status 3); see node-logs/n" in result.results["error"]
+
+
+def test_stderr_lines_are_stamped_whole_even_when_written_in_pieces(run_process: Any) -> None:
+    result = run_process(RAW, "chatter", "exit")
+    logs = {p.stem: p.read_text().splitlines() for p in (result.run_dir / "node-logs").glob("*.log")}
+    for lines in logs.values():
+        assert all(re.match(r"^ *\d+\.\d{6} ", line) for line in lines), lines
+    texts = {n: [re.sub(r"^ *\d+\.\d{6} ", "", line) for line in lines] for n, lines in logs.items()}
+    assert all("partial line" in t and "second line" in t for t in texts.values()), texts
+    assert any("last words" in t for t in texts.values())  # the unfinished line of the one that died
 
 
 def test_a_node_ignoring_sigterm_is_killed(run_process: Any) -> None:

@@ -73,6 +73,7 @@ class NodeProcess(Slot):
         self.paused = False
         self.incarnations = 0
         self.log_bytes = 0
+        self.log_partial = b""  # the start of a stderr line whose end has not come yet
 
     @property
     def alive(self) -> bool:
@@ -175,6 +176,12 @@ class ProcessCluster(Wire):
             os.killpg(slot.proc.pid, sig)
 
     # ----- reading from a node --------------------------------------------------------
+    def _read_rest(self, slot: NodeProcess, proc: subprocess.Popen[bytes]) -> bool:
+        """Log what is left in a dead process's stderr pipe; False once it is empty."""
+        before = slot.log_bytes
+        self._on_stderr(slot, proc)
+        return slot.log_bytes > before and slot.log_bytes < MAX_LOG_BYTES
+
     def _read(self, stream: Any) -> bytes:
         """What a readable pipe holds now; b"" (and no more watching) at its end."""
         fd = stream.fileno()
@@ -231,18 +238,41 @@ class ProcessCluster(Wire):
         if not data or slot.log_bytes >= MAX_LOG_BYTES:
             return
         slot.log_bytes += len(data)
+        lines = (slot.log_partial + data).split(b"\n")
+        slot.log_partial = lines.pop()
+        if len(slot.log_partial) > READ_CHUNK:  # a line that does not end: log it as it is
+            lines.append(slot.log_partial)
+            slot.log_partial = b""
+        self._log_lines(slot, lines)
+        if slot.log_bytes >= MAX_LOG_BYTES and slot.log_file is not None:
+            slot.log_file.write(b"[distlab] log limit reached; further stderr discarded\n")
+
+    def _log_lines(self, slot: NodeProcess, lines: list[bytes]) -> None:
+        """A node's stderr lines, each stamped (seconds since the run began) as it is read,
+        like the simulator's log lines."""
+        if not lines:
+            return
         if slot.log_file is not None:
-            slot.log_file.write(data)
-            if slot.log_bytes >= MAX_LOG_BYTES:
-                slot.log_file.write(b"\n[distlab] log limit reached; further stderr discarded\n")
+            stamp = b"%12.6f " % self.loop.time()
+            slot.log_file.write(b"".join(stamp + line + b"\n" for line in lines))
             slot.log_file.flush()
         if self._log_stderr is not None:
-            for line in data.decode("utf-8", "replace").splitlines():
-                self._log_stderr(slot.id, line)
+            for line in lines:
+                self._log_stderr(slot.id, line.decode("utf-8", "replace"))
+
+    def _flush_log(self, slot: NodeProcess) -> None:
+        """The process is gone: its last, unfinished line goes to the log too."""
+        if slot.log_partial:
+            partial, slot.log_partial = slot.log_partial, b""
+            self._log_lines(slot, [partial])
 
     def _on_exit(self, slot: NodeProcess, proc: subprocess.Popen[bytes]) -> None:
         """The process ended (pidfd readable): reap it, take its group down, report if unexpected."""
         code = proc.wait()
+        if proc.stderr is not None and not proc.stderr.closed:
+            while self._read_rest(slot, proc):
+                pass
+        self._flush_log(slot)
         self._detach(proc)
         if slot.pidfd is not None and slot.proc is proc:
             self.loop.remove_reader(slot.pidfd)

@@ -9,6 +9,7 @@ Behaviours for the harness's robustness tests, chosen by command-line words:
   flood         after init, send messages to n0 as fast as possible
   nowhere       also send a request to a node that does not exist, and log the reply
   hog           allocate memory until it fails (at init)
+  chatter       write stderr lines in pieces at init, and unfinished last words on exit
 """
 
 import json
@@ -34,6 +35,10 @@ for line in sys.stdin:
     if body["type"] == "init":
         node_id = body["node_id"]
         send(msg["src"], {"type": "init_ok", "in_reply_to": body["msg_id"]})
+        if "chatter" in modes:
+            for piece in ("par", "tial line\nsecond ", "line\n"):
+                sys.stderr.write(piece)
+                sys.stderr.flush()
         if "fork" in modes:
             subprocess.Popen(["sleep", "1000"])
         if "huge" in modes:
@@ -50,6 +55,9 @@ for line in sys.stdin:
         print(f"got error {body['code']}: {body.get('text')}", file=sys.stderr, flush=True)
     elif body["type"] == "echo":
         if "exit" in modes:
+            if "chatter" in modes:
+                sys.stderr.write("last words")
+                sys.stderr.flush()
             sys.exit(3)
         if "nowhere" in modes:
             send("n99", {"type": "hello", "msg_id": 1})
