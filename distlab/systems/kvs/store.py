@@ -167,6 +167,7 @@ class _LogFile:
 
 
 _Loc = tuple[_LogFile, int, int]  # file, offset of the record, length of the record
+DurabilityPoint = tuple[_LogFile, int]  # a log file and the offset a write ends at
 
 
 def _gen_path(directory: Path, gen: int, suffix: str = ".log") -> Path:
@@ -211,6 +212,8 @@ class KvStore:
         self.compactions = 0
         self._lock_fd = -1
         self._repair = False
+        self._deferred = False  # always policy: set/remove leave the fsync to wait_durable
+        self.last_write: DurabilityPoint | None = None  # where the newest record ends
 
     # ----------------------------------------------------------------- opening
 
@@ -343,7 +346,9 @@ class KvStore:
             self._index[key] = (f, offset, len(record))
             self._live += len(record) - (old[2] if old is not None else 0)
             self._count_unsynced()
-        self._sync_to(f, offset + len(record))
+            self.last_write = (f, offset + len(record))
+        if not self._deferred:
+            self._sync_to(f, offset + len(record))
         self._maybe_compact()
 
     def get(self, key: bytes) -> bytes | None:
@@ -379,7 +384,9 @@ class KvStore:
             old = self._index.pop(key)
             self._live -= old[2]
             self._count_unsynced()
-        self._sync_to(f, offset + len(record))
+            self.last_write = (f, offset + len(record))
+        if not self._deferred:
+            self._sync_to(f, offset + len(record))
         self._maybe_compact()
 
     def __contains__(self, key: object) -> bool:
@@ -403,6 +410,20 @@ class KvStore:
                 "keys": len(self._index),
                 "compactions": self.compactions,
             }
+
+    # ------------------------------------------------- group commit for a server
+
+    def defer_syncs(self) -> None:
+        """Always policy, for a server that acknowledges writes itself: from now on set and
+        remove return before their fsync, and the caller must ``wait_durable(last_write)``
+        before it tells anyone the write happened. One fsync then covers every write
+        made while the previous one ran, however the writers are scheduled."""
+        self._deferred = self.fsync == "always"
+
+    def wait_durable(self, point: DurabilityPoint) -> None:
+        """Return once the write that ended at ``point`` is durable (blocks on fdatasync;
+        KvsError if a sync failed)."""
+        self._sync_to(*point)
 
     def _check_writable(self) -> None:
         if self._closed:
