@@ -561,17 +561,17 @@ def snapshot_basic(seed: int = 1, raft: Raft = None) -> None:
 
 def snapshot_install(seed: int = 1, raft: Raft = None) -> None:
     c = snap_common(seed, raft, disconnect=True, reliable=True, crash=False)
-    assert c.rpcs["snapshot"] > 0, "no InstallSnapshot was needed: the scenario tests nothing"
+    assert c.snapshots_installed > 0, "no InstallSnapshot was needed: the scenario tests nothing"
 
 
 def snapshot_install_unreliable(seed: int = 1, raft: Raft = None) -> None:
     c = snap_common(seed, raft, disconnect=True, reliable=False, crash=False)
-    assert c.rpcs["snapshot"] > 0, "no InstallSnapshot was needed: the scenario tests nothing"
+    assert c.snapshots_installed > 0, "no InstallSnapshot was needed: the scenario tests nothing"
 
 
 def snapshot_install_crash(seed: int = 1, raft: Raft = None) -> None:
     c = snap_common(seed, raft, disconnect=False, reliable=True, crash=True)
-    assert c.rpcs["snapshot"] > 0, "no InstallSnapshot was needed: the scenario tests nothing"
+    assert c.snapshots_installed > 0, "no InstallSnapshot was needed: the scenario tests nothing"
 
 
 def snapshot_all_crash(seed: int = 1, raft: Raft = None, iters: int = 5) -> None:

@@ -22,7 +22,12 @@ the node wrote to stable storage before it crashed, empty on first start. The no
 needs:
 
     tick()                    one unit of time (elections take ~10-20 ticks by default)
-    step(message)             deliver a message; it must have `.src` and `.dest`
+    step(message)             deliver a message; it must have `.src` and `.dest`, and may
+                              have `.kind` (a name such as "append_resp"; the class name
+                              otherwise) and `.reject`: 2b_backup counts "append_resp"
+                              messages with reject set, so name yours alike for its
+                              budget to mean something; `.to_dict()` sizes it for RPC
+                              bytes (else its pickled size)
     propose(command) -> int   append a command if leader and return its log index; if
                               not the leader return None (or raise raft.NotLeader)
     read_index(ctx)           optional: a linearizable read point (scenarios with reads)
@@ -64,6 +69,7 @@ persisted and replied: a vote grant, say). Everything follows from `seed`.
 from __future__ import annotations
 
 import heapq
+import pickle
 import random
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -149,6 +155,7 @@ class Cluster:
         self._seq = 0
         self.rpcs: Counter[str] = Counter()  # messages sent, by kind (and kind/reject)
         self.bytes_sent = 0  # JSON size of every message sent (6.824's RPC bytes)
+        self.snapshots_installed = 0  # snapshots a running node loaded from a Ready
         self.reads: dict[Any, dict[str, Any]] = {}
         self.read_results: dict[Any, int | None] = {}  # ctx -> read index, None if dropped
         self.steps_checked = 0
@@ -244,6 +251,7 @@ class Cluster:
             for m in rd.messages:
                 self._send(m)
             if rd.restore is not None:
+                self.snapshots_installed += 1  # a snapshot that came over the network
                 self._restore(i, rd.restore)
             for e in rd.committed:
                 self._apply(i, e)
@@ -268,6 +276,8 @@ class Cluster:
         to_dict = getattr(m, "to_dict", None)
         if to_dict is not None:
             self.bytes_sent += len(orjson.dumps(to_dict()))
+        else:  # a message of the learner's own kind: its pickled size stands in
+            self.bytes_sent += len(pickle.dumps(m, protocol=pickle.HIGHEST_PROTOCOL))
         if getattr(m, "reject", False):
             self.rpcs[f"{kind}/reject"] += 1
         if m.src in self.held:
