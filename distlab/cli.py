@@ -314,6 +314,73 @@ def raft_test(target: str | None, patterns: tuple[str, ...], seeds: int, first_s
     sys.exit(1 if failed else 0)
 
 
+@cli.command("kv-lab", context_settings={"ignore_unknown_options": False})
+@click.option("--bin", "bin_path", required=True, type=click.Path(dir_okay=False),
+              help="The lin-kv node: a Python SDK file (simulated) or any executable (real processes).")
+@click.argument("bin_args", nargs=-1, type=click.UNPROCESSED)
+@click.option("-s", "--scenario", "patterns", multiple=True, help="Scenario name or glob (repeatable), e.g. '3b_*'.")
+@click.option("--mode", default="auto", show_default=True, type=click.Choice(["auto", "sim", "process"]))
+@click.option("--max-state-bytes", default=8192, show_default=True, type=click.IntRange(1),
+              help="3B snapshot size: the most bytes a node may keep on its disk.")
+@click.option("--store", default="store", show_default=True, help="Where run directories go.")
+@click.option("--list", "list_only", is_flag=True, help="List the scenarios and exit.")
+def kv_lab(bin_path: str, bin_args: tuple[str, ...], patterns: tuple[str, ...], mode: str,
+           max_state_bytes: int, store: str, list_only: bool) -> None:
+    """Run MIT 6.824's KV-lab scenarios (3A, 3B) on a lin-kv node; arguments after the
+    options (or after --) go to the node."""
+    import fnmatch
+    import time as _time
+
+    from distlab.systems.kvraft.lab import SCENARIOS, Lab, LabSkip
+
+    names = list(SCENARIOS)
+    if patterns:
+        chosen = set()
+        for pattern in patterns:
+            hits = fnmatch.filter(SCENARIOS, pattern)
+            if not hits:
+                err.print(f"[red]error:[/] no scenario matches {pattern!r}; known: {', '.join(SCENARIOS)}")
+                sys.exit(2)
+            chosen.update(hits)
+        names = [n for n in SCENARIOS if n in chosen]
+    if list_only:
+        for name in names:
+            out.print(name)
+        return
+    out.print(f"[bold]kv-lab[/]: {len(names)} scenarios on {bin_path}"
+              + (f" {' '.join(bin_args)}" if bin_args else ""), soft_wrap=True)
+    counts: dict[str, int] = {}
+    failed: list[tuple[str, Path | None]] = []
+    for name in names:
+        lab = Lab(bin_path, list(bin_args), store=store, mode=mode, max_state_bytes=max_state_bytes)
+        start = _time.perf_counter()
+        with out.status(f"{name} ...", spinner="dots"):
+            try:
+                detail, status = SCENARIOS[name](lab), "pass"
+            except RunError as exc:
+                err.print(f"[red]error:[/] {exc}")
+                sys.exit(2)
+            except LabSkip as exc:
+                detail, status = f"skipped: this check {exc}", "skip"
+            except AssertionError as exc:
+                detail, status = str(exc).splitlines()[0], "fail"
+        counts[status] = counts.get(status, 0) + 1
+        mark = {"pass": "[green]PASS[/]", "fail": "[red]FAIL[/]", "skip": "[yellow]SKIP[/]"}[status]
+        run_dir = lab.runs[-1].run_dir if lab.runs else None
+        if status == "fail":
+            failed.append((name, run_dir))
+        out.print(f"{mark} {name:<48} {_time.perf_counter() - start:6.1f} s  {detail}",
+                  highlight=False, soft_wrap=True)
+    summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+    out.print(f"[bold]{len(names)} scenarios[/]: {summary}")
+    for name, run_dir in failed[:1]:
+        if run_dir is not None:
+            out.print(f"first failure ({name}): its last run is {run_dir}; "
+                      f"`distlab analyze raft {run_dir}` and the node logs there say more",
+                      highlight=False, soft_wrap=True)
+    sys.exit(1 if failed else 0)
+
+
 cli.add_command(analyze)
 
 
