@@ -328,21 +328,16 @@ def kv_lab(bin_path: str, bin_args: tuple[str, ...], patterns: tuple[str, ...], 
            max_state_bytes: int, store: str, list_only: bool) -> None:
     """Run MIT 6.824's KV-lab scenarios (3A, 3B) on a lin-kv node; arguments after the
     options (or after --) go to the node."""
-    import fnmatch
     import time as _time
 
     from distlab.systems.kvraft.lab import SCENARIOS, Lab, LabSkip
+    from distlab.systems.raft.suite import SuiteError, select
 
-    names = list(SCENARIOS)
-    if patterns:
-        chosen = set()
-        for pattern in patterns:
-            hits = fnmatch.filter(SCENARIOS, pattern)
-            if not hits:
-                err.print(f"[red]error:[/] no scenario matches {pattern!r}; known: {', '.join(SCENARIOS)}")
-                sys.exit(2)
-            chosen.update(hits)
-        names = [n for n in SCENARIOS if n in chosen]
+    try:
+        names = select(list(patterns), SCENARIOS)
+    except SuiteError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        sys.exit(2)
     if list_only:
         for name in names:
             out.print(name)

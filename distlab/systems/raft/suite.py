@@ -17,7 +17,7 @@ import signal
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,17 +79,18 @@ def probe(raft: Raft) -> set[str]:
     return {m for m in set(NEEDS.values()) if not callable(getattr(node, m, None))}
 
 
-def select(patterns: list[str]) -> list[str]:
+def select(patterns: list[str], known: Iterable[str] = SCENARIOS) -> list[str]:
     """Scenario names matching any of the glob patterns (all if none), in suite order."""
+    names = list(known)
     if not patterns:
-        return list(SCENARIOS)
+        return names
     chosen = set()
     for pattern in patterns:
-        hits = fnmatch.filter(SCENARIOS, pattern)
+        hits = fnmatch.filter(names, pattern)
         if not hits:
-            raise SuiteError(f"no scenario matches {pattern!r}; known: {', '.join(SCENARIOS)}")
+            raise SuiteError(f"no scenario matches {pattern!r}; known: {', '.join(names)}")
         chosen.update(hits)
-    return [name for name in SCENARIOS if name in chosen]
+    return [name for name in names if name in chosen]
 
 
 @dataclass
