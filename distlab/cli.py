@@ -261,6 +261,10 @@ def _print_outcome(o: Any, counts: dict[str, int], failed: list[Any]) -> None:
     elif o.detail:
         line += f"  ({o.detail})"
     out.print(line, highlight=False, soft_wrap=True)
+    if o.events:
+        out.print(f"  the tester's last {len(o.events)} events before it:", style="dim")
+        for event in o.events:
+            out.print(f"    {event}", highlight=False, soft_wrap=True, markup=False)
 
 
 @cli.command("raft-test")
@@ -273,9 +277,12 @@ def _print_outcome(o: Any, counts: dict[str, int], failed: list[Any]) -> None:
 @click.option("--no-pre-vote", is_flag=True, help="distlab's core only: turn pre-vote off.")
 @click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(0.1),
               help="Wall-clock seconds per scenario and seed.")
+@click.option("--trace", default=0, show_default=True, type=click.IntRange(0),
+              help="On a failure, show the tester's last N events (messages, roles, faults).")
 @click.option("--list", "list_only", is_flag=True, help="List the scenarios and exit.")
 def raft_test(target: str | None, patterns: tuple[str, ...], seeds: int, first_seed: int,
-              mutants: tuple[str, ...], no_pre_vote: bool, timeout: float, list_only: bool) -> None:
+              mutants: tuple[str, ...], no_pre_vote: bool, timeout: float, trace: int,
+              list_only: bool) -> None:
     """Run the Raft scenarios (6.824's 2A-2D and more) on TARGET, a factory given as
     MODULE:NAME or FILE.py:NAME, or on distlab's own Raft if TARGET is omitted."""
     from distlab.systems.raft.suite import SuiteError, load_factory, run_suite, select
@@ -299,7 +306,7 @@ def raft_test(target: str | None, patterns: tuple[str, ...], seeds: int, first_s
             def on_seed(name: str, seed: int) -> None:
                 status.update(f"{name}: seed {seed} ({seed - first_seed + 1}/{seeds})")
 
-            for o in run_suite(raft, names, seed_range, timeout, on_seed):
+            for o in run_suite(raft, names, seed_range, timeout, on_seed, trace):
                 _print_outcome(o, counts, failed)
     except SuiteError as exc:
         err.print(f"[red]error:[/] {exc}")
@@ -309,7 +316,8 @@ def raft_test(target: str | None, patterns: tuple[str, ...], seeds: int, first_s
     for o in failed[:1]:
         rerun = " ".join(["distlab raft-test", *([target] if target else []),
                           *(f"--mutant {m}" for m in mutants), *(["--no-pre-vote"] if no_pre_vote else []),
-                          "-s", o.name, "--first-seed", str(o.seed)])
+                          "-s", o.name, "--first-seed", str(o.seed),
+                          *(["--trace", str(trace)] if trace else [])])
         out.print(f"re-run the first failure: {rerun}", highlight=False, soft_wrap=True)
     sys.exit(1 if failed else 0)
 

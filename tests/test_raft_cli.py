@@ -112,3 +112,19 @@ def test_bad_arguments() -> None:
     assert proc.returncode == 2 and "no-such-bug" in proc.stderr
     proc = raft_test("--list", "-s", "2d_*")
     assert proc.returncode == 0 and proc.stdout.split() == [n for n in SCENARIOS if n.startswith("2d_")]
+
+
+def test_trace_shows_the_events_before_a_failure() -> None:
+    proc = raft_test("--mutant", "vote-not-persisted", "-s", "2c_election_restarts", "--trace", "30")
+    assert proc.returncode == 1
+    assert "the tester's last 30 events before it:" in proc.stdout
+    events = proc.stdout.split("events before it:")[1].splitlines()[1:31]
+    assert all(line.startswith("    t") for line in events), events
+    assert any("crashes" in line for line in events) and any('"k":"vote' in line for line in events)
+    assert events[-1].rstrip().endswith("is leader in term 3 (commit 0)")  # the second leader
+    assert proc.stdout.rstrip().endswith("--first-seed 1 --trace 30")
+
+
+def test_passing_scenarios_print_no_events() -> None:
+    proc = raft_test("-s", "2a_initial_election", "--trace", "30")
+    assert proc.returncode == 0 and "events before it" not in proc.stdout

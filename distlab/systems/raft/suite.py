@@ -18,13 +18,13 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from distlab.systems.raft.core import Config, Persisted
 from distlab.systems.raft.scenarios import NEEDS, SCENARIOS, Raft
-from distlab.systems.raft.tester import Factory
+from distlab.systems.raft.tester import Cluster, Factory
 
 REQUIRED = ("tick", "step", "propose", "has_ready", "ready", "advance", "status", "log")
 
@@ -104,6 +104,7 @@ class Outcome:
     seconds: float
     seed: int | None = None  # the failing seed
     detail: str = ""
+    events: list[str] = field(default_factory=list)  # the tester's last events, with --trace
 
 
 class _Alarm(BaseException):
@@ -129,8 +130,9 @@ def _describe(exc: BaseException) -> str:
 
 def run_scenario(name: str, raft: Raft, seeds: range, timeout: float,
                  lacking: frozenset[str] | set[str] = frozenset(),
-                 on_seed: Callable[[str, int], None] | None = None) -> Outcome:
-    """Run one scenario on each seed until one fails; `on_seed` hears of each start."""
+                 on_seed: Callable[[str, int], None] | None = None, trace: int = 0) -> Outcome:
+    """Run one scenario on each seed until one fails; `on_seed` hears of each start; with
+    `trace` > 0 a failure carries the tester's last `trace` events."""
     start = time.perf_counter()
     need = NEEDS.get(name)
     if need in lacking:
@@ -138,6 +140,7 @@ def run_scenario(name: str, raft: Raft, seeds: range, timeout: float,
     scenario: Callable[..., None] = SCENARIOS[name]
     passed = 0
     old = signal.signal(signal.SIGALRM, _on_alarm)
+    Cluster.trace_limit = trace
     try:
         for seed in seeds:
             if on_seed is not None:
@@ -147,21 +150,31 @@ def run_scenario(name: str, raft: Raft, seeds: range, timeout: float,
                 scenario(seed, raft)
             except _Alarm:
                 return Outcome(name, "timeout", passed, len(seeds), time.perf_counter() - start,
-                               seed, f"still running after {timeout:g} s (an endless loop?)")
+                               seed, f"still running after {timeout:g} s (an endless loop?)",
+                               _last_events(trace))
             except Exception as exc:  # AssertionError (the tester's verdict) or a bug in the Raft
                 return Outcome(name, "fail", passed, len(seeds), time.perf_counter() - start,
-                               seed, _describe(exc))
+                               seed, _describe(exc), _last_events(trace))
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
             passed += 1
     finally:
         signal.signal(signal.SIGALRM, old)
+        Cluster.trace_limit = 0
     return Outcome(name, "pass", passed, len(seeds), time.perf_counter() - start)
 
 
+def _last_events(trace: int) -> list[str]:
+    cluster = Cluster.latest
+    if not trace or cluster is None or cluster.events is None:
+        return []
+    return list(cluster.events)
+
+
 def run_suite(raft: Raft, names: list[str], seeds: range, timeout: float = 60.0,
-              on_seed: Callable[[str, int], None] | None = None) -> Iterator[Outcome]:
+              on_seed: Callable[[str, int], None] | None = None,
+              trace: int = 0) -> Iterator[Outcome]:
     """Every chosen scenario in turn (a generator, so callers can show progress)."""
     lacking = probe(raft)
     for name in names:
-        yield run_scenario(name, raft, seeds, timeout, lacking, on_seed)
+        yield run_scenario(name, raft, seeds, timeout, lacking, on_seed, trace)

@@ -71,7 +71,7 @@ from __future__ import annotations
 import heapq
 import pickle
 import random
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -124,6 +124,9 @@ def core_factory(config: Config | None = None) -> Factory:
 class Cluster:
     """6.824's `config`: servers, their disks and applied logs, a network, and the checks."""
 
+    trace_limit = 0  # > 0: keep the last that many events in `events` (raft-test --trace)
+    latest: Cluster | None = None  # the cluster built last, whose events a failure shows
+
     def __init__(self, n: int, seed: int = 0, *, factory: Factory | None = None,
                  config: Config | None = None, reliable: bool = True,
                  snapshot_every: int | None = None, latency: int = 0) -> None:
@@ -159,13 +162,26 @@ class Cluster:
         self.reads: dict[Any, dict[str, Any]] = {}
         self.read_results: dict[Any, int | None] = {}  # ctx -> read index, None if dropped
         self.steps_checked = 0
+        self.events: deque[str] | None = deque(maxlen=self.trace_limit) if self.trace_limit else None
+        self._roles: dict[str, tuple[Any, Any]] = {}  # node -> (role, term) last recorded
+        Cluster.latest = self
         for i in self.ids:
             self.start(i)
+
+    def _event(self, text: str) -> None:
+        self.events.append(f"t{self.now:<5} {text}")  # type: ignore[union-attr]
+
+    def _describe(self, m: Any) -> str:
+        to_dict = getattr(m, "to_dict", None)
+        text = orjson.dumps(to_dict()).decode() if to_dict is not None else repr(m)
+        return text if len(text) <= 160 else text[:160] + "..."
 
     # ----- lifecycle --------------------------------------------------------------------
     def start(self, i: str) -> None:
         """(Re)start node i from its disk: volatile state and the state machine start over."""
         self.incarnation[i] += 1
+        if self.events is not None:
+            self._event(f"{i} starts (incarnation {self.incarnation[i]}) from its disk")
         rng = random.Random(f"{self.seed}/{i}/{self.incarnation[i]}")
         disk = self.disks[i]
         self.nodes[i] = self.factory(i, list(self.ids), rng, disk.persisted())
@@ -177,6 +193,8 @@ class Cluster:
 
     def crash(self, i: str) -> None:
         """Stop node i; its disk survives, everything else (and its mail) is lost."""
+        if self.events is not None:
+            self._event(f"{i} crashes")
         self.nodes[i] = None
         self.paused.discard(i)
 
@@ -185,25 +203,37 @@ class Cluster:
         self.start(i)
 
     def disconnect(self, i: str) -> None:
+        if self.events is not None:
+            self._event(f"{i} disconnected")
         self.connected[i] = False
 
     def connect(self, i: str) -> None:
+        if self.events is not None:
+            self._event(f"{i} connected")
         self.connected[i] = True
 
     def hold(self, i: str) -> None:
         """Hold back what i sends from now on (a link that stalls), until `release`."""
+        if self.events is not None:
+            self._event(f"{i}'s outgoing messages held")
         self.held.setdefault(i, [])
 
     def release(self, i: str) -> None:
         """Send everything held back from i at once, in order; i's link works again."""
+        if self.events is not None:
+            self._event(f"{i}'s held messages released ({len(self.held.get(i, []))})")
         for m in self.held.pop(i, []):
             self._transmit(m)
 
     def pause(self, i: str) -> None:
         """Freeze i: it neither ticks nor receives; messages to it wait until `resume`."""
+        if self.events is not None:
+            self._event(f"{i} paused")
         self.paused.add(i)
 
     def resume(self, i: str) -> None:
+        if self.events is not None:
+            self._event(f"{i} resumed")
         self.paused.discard(i)
 
     def alive(self, i: str) -> bool:
@@ -320,6 +350,8 @@ class Cluster:
             if m.dest in self.paused:
                 held.append(item)
                 continue
+            if self.events is not None:
+                self._event(f"{m.src} -> {m.dest} {self._describe(m)}")
             self.node(m.dest).step(m)
             self.pump(m.dest)
             if (self.restart_after_message and self.node(m.dest).status()["role"] == "follower"
@@ -400,6 +432,9 @@ class Cluster:
     # ----- safety (Figure 3) ------------------------------------------------------------
     def _check_leader(self, i: str) -> None:
         st = self.node(i).status()
+        if self.events is not None and self._roles.get(i) != (st["role"], st["term"]):
+            self._roles[i] = (st["role"], st["term"])
+            self._event(f"{i} is {st['role']} in term {st['term']} (commit {st.get('commit')})")
         if st["role"] == LEADER_ROLE:
             other = self.leaders.setdefault(st["term"], i)
             if other != i:
@@ -515,6 +550,8 @@ class Cluster:
             index = node.propose(cmd)
         except NotLeader:
             index = None
+        if self.events is not None and index is not None and index >= 1:
+            self._event(f"{i} takes command {cmd!r} at index {index}")
         if index is None or index < 1:
             return -1, node.status()["term"], False
         term = node.status()["term"]
