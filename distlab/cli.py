@@ -330,10 +330,12 @@ def raft_test(target: str | None, patterns: tuple[str, ...], seeds: int, first_s
 @click.option("--mode", default="auto", show_default=True, type=click.Choice(["auto", "sim", "process"]))
 @click.option("--max-state-bytes", default=8192, show_default=True, type=click.IntRange(1),
               help="3B snapshot size: the most bytes a node may keep on its disk.")
+@click.option("--seed-offset", default=0, show_default=True, type=int,
+              help="Added to each scenario's fixed seed: the same scenarios, other schedules.")
 @click.option("--store", default="store", show_default=True, help="Where run directories go.")
 @click.option("--list", "list_only", is_flag=True, help="List the scenarios and exit.")
 def kv_lab(bin_path: str, bin_args: tuple[str, ...], patterns: tuple[str, ...], mode: str,
-           max_state_bytes: int, store: str, list_only: bool) -> None:
+           max_state_bytes: int, seed_offset: int, store: str, list_only: bool) -> None:
     """Run MIT 6.824's KV-lab scenarios (3A, 3B) on a lin-kv node; arguments after the
     options (or after --) go to the node."""
     import time as _time
@@ -355,7 +357,8 @@ def kv_lab(bin_path: str, bin_args: tuple[str, ...], patterns: tuple[str, ...], 
     counts: dict[str, int] = {}
     failed: list[tuple[str, Path | None]] = []
     for name in names:
-        lab = Lab(bin_path, list(bin_args), store=store, mode=mode, max_state_bytes=max_state_bytes)
+        lab = Lab(bin_path, list(bin_args), store=store, mode=mode,
+                  max_state_bytes=max_state_bytes, seed_offset=seed_offset)
         start = _time.perf_counter()
         with out.status(f"{name} ...", spinner="dots"):
             try:

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import orjson
+
 from distlab.systems.kvraft import NODE_PATH
 from tests.conftest import node_path
 
@@ -53,3 +55,14 @@ def test_the_whole_lab_passes_on_kvraft_as_shipped(tmp_path: Path) -> None:
     proc = kv_lab("--bin", NODE_PATH, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "21 scenarios: 21 pass" in proc.stdout
+
+
+def test_seed_offset_changes_the_schedule(tmp_path: Path) -> None:
+    seeds = []
+    for offset in ("0", "7"):
+        proc = kv_lab("--bin", NODE_PATH, "-s", "3a_basic", "--seed-offset", offset,
+                      "--store", str(tmp_path / offset), cwd=tmp_path)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        run = next((tmp_path / offset / "lin-kv").iterdir())
+        seeds.append(orjson.loads((run / "config.json").read_bytes())["seed"])
+    assert seeds == [1, 8]

@@ -45,13 +45,14 @@ class Lab:
     store: str = "store"
     mode: str = "auto"
     max_state_bytes: int = DEFAULT_MAX_STATE_BYTES  # 3B snapshot size: most bytes on a disk
+    seed_offset: int = 0  # added to every scenario's own seed, to sweep other schedules
     runs: list[RunResult] = field(default_factory=list)  # every run made, for callers
 
     def lin_kv(self, seed: int, **kw: Any) -> RunResult:
         """One short lin-kv run; AssertionError unless linearizable, error-free and serving."""
         opts: dict[str, Any] = {
             "workload": "lin-kv", "node_count": 5, "time_limit": 8.0, "rate": 40.0,
-            "concurrency": "2n", "nemesis_interval": 2.0, "seed": seed,
+            "concurrency": "2n", "nemesis_interval": 2.0, "seed": seed + self.seed_offset,
         }
         opts.update(kw)
         result = run_test(TestOptions(bin=self.bin, bin_args=list(self.bin_args),
