@@ -249,11 +249,15 @@ def demo(store: str, seed: int) -> None:
     sys.exit(result.exit_code)
 
 
+# How raft-test and kv-lab mark a scenario's outcome (same words, so output greps alike).
+SCENARIO_MARKS = {"pass": "[green]PASS[/]", "fail": "[red]FAIL[/]", "timeout": "[red]TIME[/]",
+                  "skip": "[yellow]SKIP[/]"}
+
+
 def _print_outcome(o: Any, counts: dict[str, int], failed: list[Any]) -> None:
     """One line per scenario: verdict, seeds passed, time, and the first failure."""
     counts[o.status] = counts.get(o.status, 0) + 1
-    mark = {"pass": "[green]PASS[/]", "fail": "[red]FAIL[/]", "timeout": "[red]TIME[/]",
-            "skip": "[yellow]SKIP[/]"}[o.status]
+    mark = SCENARIO_MARKS[o.status]
     line = f"{mark} {o.name:<32} {o.seeds_passed}/{o.seeds} seeds  {o.seconds:6.2f} s"
     if o.status in ("fail", "timeout"):
         line += f"  seed {o.seed}: {o.detail}"
@@ -371,7 +375,7 @@ def kv_lab(bin_path: str, bin_args: tuple[str, ...], patterns: tuple[str, ...], 
             except AssertionError as exc:
                 detail, status = str(exc).splitlines()[0], "fail"
         counts[status] = counts.get(status, 0) + 1
-        mark = {"pass": "[green]PASS[/]", "fail": "[red]FAIL[/]", "skip": "[yellow]SKIP[/]"}[status]
+        mark = SCENARIO_MARKS[status]
         run_dir = lab.runs[-1].run_dir if lab.runs else None
         if status == "fail":
             failed.append((name, run_dir))
