@@ -32,6 +32,7 @@ class Slot:
         self.sent_window = 0
         self.window_start = 0.0
         self.log_file: IO[bytes] | None = None
+        self.sent_as_other = False  # noted in its log the first time it sends with another src
 
     def log(self, text: str) -> None:
         self.wire.write_log(self, text)
@@ -169,6 +170,55 @@ class Wire(ABC):
                 err = RPCError(NODE_NOT_FOUND, f"no such node or service: {dest}").to_body()
                 err["in_reply_to"] = msg_id
                 loop.call_harness_soon(self._deliver_error, src, dest, err)
+
+    def route_from(self, slot: Slot, src: str, dest: str, body: dict[str, Any]) -> None:
+        """A node's message with the `src` it wrote, which may be another sender's id.
+
+        Maelstrom routes a message by the `src` it carries, whoever wrote it (its
+        Python Raft demo forwards a client's request to the leader unchanged, and
+        the leader answers the client directly), so distlab does too: the message
+        travels as if `src` had sent it (from a client: at once and never
+        partitioned). The node's log says so once. A `src` that names no node,
+        client or service is still a protocol error, and so is a destination
+        that does not exist (reported against the node that wrote it).
+        """
+        if src == slot.id:
+            self.route(src, dest, body)
+            return
+        is_client = src in self.clients
+        if not (is_client or src in self.nodes or src in self.services):
+            self.node_error(slot, f"sent a message as {src!r}, which is no node, client or service; dropped")
+            return
+        if not slot.sent_as_other:
+            slot.sent_as_other = True
+            slot.log(f"[distlab] sends messages with another sender's src (first: as {src!r} to {dest!r}); "
+                     "allowed, as in Maelstrom: each travels as if its src had sent it (noted once)")
+        if is_client or src in self.services:  # route() charges only nodes for flooding
+            self._count_sent(slot)
+        if dest not in self.nodes and (is_client or (dest not in self.clients and dest not in self.services)):
+            # Nowhere to go (a client's message goes only to nodes): no error reply either,
+            # since the msg_id belongs to `src`, not to the node that wrote it.
+            self.node_error(slot, f"message as {src!r} to {dest!r} dropped: no such destination for it")
+            return
+        if is_client:  # the node keeps its dict; the receiving node gets its own
+            try:
+                body = orjson.loads(orjson.dumps(body))
+            except TypeError as exc:
+                raise ProtocolError(f"message to {dest} is not JSON-serialisable: {exc}") from None
+        self.route(src, dest, body)
+
+    def _count_sent(self, slot: Slot) -> None:
+        """route()'s flood accounting, for a message a node wrote as someone else."""
+        now = self.loop._now
+        if now - slot.window_start >= 1.0:
+            slot.window_start = now
+            slot.sent_window = 0
+        slot.sent_window += 1
+        if slot.sent_window > self.flood_limit:
+            self.loop.abort(
+                f"node {slot.id} flooded the network: over {self.flood_limit} messages "
+                f"within one {self.clock_name} second (at t={now:.3f} s)"
+            )
 
     def client_send(self, src: str, dest: str, body: dict[str, Any]) -> None:
         """A client request: delivered to the node at once."""

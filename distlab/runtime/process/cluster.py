@@ -225,11 +225,8 @@ class ProcessCluster(Wire):
         except ProtocolError as exc:
             self.node_error(slot, f"wrote a stdout line that is not a protocol message: {exc}")
             return
-        if msg.src != slot.id:
-            self.node_error(slot, f"sent a message as {msg.src!r}; a node may only send as itself")
-            return
         try:
-            self.route(slot.id, msg.dest, msg.body)
+            self.route_from(slot, msg.src, msg.dest, msg.body)
         except ProtocolError as exc:
             self.node_error(slot, str(exc))
 

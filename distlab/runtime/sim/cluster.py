@@ -74,6 +74,10 @@ class SimHost:
         # never runs again (its work is parked in the graveyard), so no check here.
         self.send = functools.partial(cluster.route, slot.id)
 
+    def send_as(self, src: str, dest: str, body: dict[str, Any]) -> None:
+        """Send with another sender's `src`, which Maelstrom allows (see Wire.route_from)."""
+        self._cluster.route_from(self._slot, src, dest, body)
+
     def now(self) -> float:
         return self._slot.clock.read(self._cluster.loop.time())
 
