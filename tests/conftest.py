@@ -1,4 +1,5 @@
-"""Shared fixtures: paths of the test nodes and a runner of simulated tests."""
+"""Shared fixtures: paths of the test nodes, a runner of simulated tests, and the
+reference histories of ../shared/data."""
 
 from __future__ import annotations
 
@@ -12,6 +13,29 @@ from distlab.options import TestOptions
 from distlab.runner import RunResult, run_test
 
 NODES = Path(__file__).parent / "nodes"
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def shared_data(*parts: str, root: Path = SHARED_DATA) -> Path:
+    """A path under ../shared/data that must exist.
+
+    Tests parametrized over reference files would otherwise collect nothing,
+    and pass, when the folder is missing; this fails them loudly instead.
+    """
+    path = root.joinpath(*parts)
+    if not path.exists():
+        pytest.fail(f"reference data missing: {path} does not exist (the checker tests "
+                    "read ../shared/data beside the project)", pytrace=False)
+    return path
+
+
+def shared_glob(pattern: str, root: Path = SHARED_DATA) -> list[Path]:
+    """The files under ../shared/data matching `pattern`, sorted; at least one, or fail."""
+    base = shared_data(root=root)
+    files = sorted(p for p in base.glob(pattern) if p.is_file())
+    if not files:
+        pytest.fail(f"reference data missing: no file matches {base / pattern}", pytrace=False)
+    return files
 
 
 def node_path(name: str) -> str:

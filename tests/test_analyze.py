@@ -9,9 +9,10 @@ from pathlib import Path
 import orjson
 import pytest
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-ETCD = DATA / "porcupine" / "jepsen"
-KV = DATA / "porcupine" / "kv"
+from tests.conftest import shared_data
+
+ETCD = shared_data("porcupine", "jepsen")
+KV = shared_data("porcupine", "kv")
 
 
 def analyze(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -106,7 +107,7 @@ def test_workload_checker_on_a_run_directory_and_on_a_bare_history(tmp_path: Pat
     assert no_name.returncode == 2 and "say which workload" in no_name.stderr
 
 
-ELLE = DATA / "elle"
+ELLE = shared_data("elle")
 
 
 def test_txn_reports_anomalies_and_the_models_they_rule_out(tmp_path: Path) -> None:

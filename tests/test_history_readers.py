@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import functools
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from distlab.history import HistoryError, read_edn, read_history, read_jepsen_log
+from tests.conftest import shared_data, shared_glob
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = shared_data()
 SLOW_FILES = {"huge-scc.edn"}  # 2.8 MB: edn_format alone takes ~7 s
 
 
 def data_files(pattern: str) -> list[Path]:
-    return sorted(DATA.glob(pattern))
+    """Reference files matching `pattern`; fails (at collection) if there are none."""
+    return shared_glob(pattern)
 
 
 @functools.cache
@@ -29,7 +33,35 @@ def _params(paths: list[Path]) -> list:
             for p in paths]
 
 
-ALL = [p for p in data_files("**/*") if p.is_file() and p.suffix in (".log", ".txt", ".edn")]
+ALL = sorted(data_files("**/*.log") + data_files("**/*.txt") + data_files("**/*.edn"))
+
+
+def test_shared_data_helpers_fail_loudly_on_a_missing_folder(tmp_path: Path) -> None:
+    with pytest.raises(pytest.fail.Exception, match=r"reference data missing: .*nope does not exist"):
+        shared_data("nope", root=tmp_path)
+    with pytest.raises(pytest.fail.Exception, match="reference data missing: .*gone does not exist"):
+        shared_glob("*.edn", root=tmp_path / "gone")
+    with pytest.raises(pytest.fail.Exception, match=r"no file matches .*\*\.edn"):
+        shared_glob("*.edn", root=tmp_path)  # the folder exists, but holds nothing
+
+
+def test_a_missing_folder_is_a_collection_error_not_zero_tests(tmp_path: Path) -> None:
+    # What a parametrized test over reference files does when they are missing.
+    (tmp_path / "test_over_files.py").write_text(
+        "import pytest\n"
+        "from pathlib import Path\n"
+        "from tests.conftest import shared_glob\n"
+        f"@pytest.mark.parametrize('path', shared_glob('*.edn', root=Path({str(tmp_path / 'gone')!r})))\n"
+        "def test_file(path):\n"
+        "    pass\n")
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           "--rootdir", str(tmp_path), str(tmp_path / "test_over_files.py")],
+                          cwd=tmp_path, env={"PYTHONPATH": str(root), "PATH": ""},
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0, proc.stdout
+    assert "reference data missing" in proc.stdout and "gone does not exist" in proc.stdout
+    assert "1 error" in proc.stdout
 
 
 def test_data_present() -> None:

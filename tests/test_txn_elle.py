@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from distlab.checkers.txn import check
 from distlab.history import read_history
+from tests.conftest import shared_data
 
-ELLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "elle"
+ELLE = shared_data("elle")
 
 
 @pytest.fixture(scope="module")
