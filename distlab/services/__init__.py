@@ -1,7 +1,8 @@
 """Maelstrom's built-in services, which nodes reach by sending to their names.
 
-`lin-kv` is linearizable; `seq-kv` is only sequentially consistent (a read may
-return any state no older than the last one that same node saw); `lww-kv` is a
+`lin-kv` is linearizable; `seq-kv` is only sequentially consistent (anything
+that changes nothing, a read or a no-op cas, may run on any of the last 32
+states no older than the last one that same node dealt with); `lww-kv` is a
 set of replicas merged lazily by last-write-wins, so reads go stale and
 compare-and-set can lose updates; `lin-tso` hands out strictly increasing
 timestamps. The weaker ones really are weaker, reproducibly by seed in the
@@ -96,45 +97,87 @@ class LinKV(KVSemantics):
         return self.apply(lambda k: self.data.get(k, _ABSENT), self.data.__setitem__, body)
 
 
-class SeqKV(KVSemantics):
-    """Writes are totally ordered; each node reads some version no older than its last.
+SEQ_KV_WINDOW = 32
+"""Past states seq-kv keeps, as Maelstrom's `sequential` service (a ring buffer of 32)."""
 
-    Every write makes a new global version; per key we keep (version, value)
-    pairs. A read picks a random version between the last one this node saw
-    and the newest, which is exactly the freedom sequential consistency allows.
+
+def _same(a: Any, b: Any) -> bool:
+    """Equality as Clojure's `=` sees JSON values: 1, 1.0 and true are three values."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(v, b[k]) for k, v in a.items())
+    return bool(a == b)
+
+
+class SeqKV(KVSemantics):
+    """Maelstrom's seq-kv: one total order of states, of which the last 32 are kept.
+
+    Each sender has a position in that order (the last state it dealt with).
+    A request runs on a state drawn uniformly from its sender's position to
+    the newest (within the window). If it leaves that state unchanged (a read,
+    any error, a failing cas, a cas or write that puts back the value already
+    there), that is its answer, from the past. Otherwise it runs again on the
+    newest state and makes a new one (even if, there, it changes nothing).
+    The sender moves to the state it used. So reads, and writes that change
+    nothing, may see the past; only a real change brings a node up to date.
+
+    Maelstrom picks the state as `position + rand(newest - position + 1)` and
+    indexes its ring buffer modulo its size, so a position older than the
+    window wraps around to some state inside it (and a sender can then see an
+    older state next time). Here the draw is from the window's part of that
+    range instead, which keeps each sender's states monotonic, as its
+    documentation promises.
     """
 
     name = "seq-kv"
 
-    def __init__(self, rng: random.Random) -> None:
+    def __init__(self, rng: random.Random, window: int = SEQ_KV_WINDOW) -> None:
         self.rng = rng
-        self.version = 0
-        self.history: dict[Any, tuple[list[int], list[Any]]] = {}
-        self.seen: dict[str, int] = {}
+        self.window = window
+        self.last = 0  # the newest state's number; state 0 is the empty map
+        self.history: dict[Any, tuple[list[int], list[Any]]] = {}  # key -> (states, values) where it changed
+        self.seen: dict[str, int] = {}  # sender -> the state it last dealt with
 
-    def _at(self, key: Any, version: int) -> Any:
+    def _at(self, key: Any, state: int) -> Any:
         entry = self.history.get(key)
         if entry is None:
             return _ABSENT
-        versions, values = entry
-        i = bisect.bisect_right(versions, version) - 1
+        states, values = entry
+        i = bisect.bisect_right(states, state) - 1
         return values[i] if i >= 0 else _ABSENT
 
-    def _write(self, key: Any, value: Any) -> None:
-        self.version += 1
-        versions, values = self.history.setdefault(key, ([], []))
-        versions.append(self.version)
-        values.append(value)
-
     def handle(self, src: str, body: dict[str, Any], now: float) -> dict[str, Any]:
-        if body["type"] == "read":
-            low = self.seen.get(src, 0)
-            version = self.rng.randint(low, self.version) if low < self.version else self.version
-            self.seen[src] = version
-            return self.apply(lambda k: self._at(k, version), None, body)
-        out = self.apply(lambda k: self._at(k, self.version), self._write, body)
-        self.seen[src] = self.version  # a node sees its own writes
-        return out
+        oldest = self.last - self.window + 1
+        low = max(self.seen.get(src, 0), oldest, 0)
+        state = self.rng.randint(low, self.last) if low < self.last else self.last
+        writes: list[tuple[Any, Any]] = []
+        try:
+            out = self.apply(lambda k: self._at(k, state), lambda k, v: writes.append((k, v)), body)
+        except RPCError:
+            self.seen[src] = state  # an error changes nothing: answered from that state
+            raise
+        if all(_same(self._at(k, state), v) for k, v in writes):
+            self.seen[src] = state
+            return out
+        # It would change that state: run it on the newest one, which makes a new state.
+        self.last += 1
+        self.seen[src] = self.last
+        return self.apply(lambda k: self._at(k, self.last - 1), self._write, body)
+
+    def _write(self, key: Any, value: Any) -> None:
+        states, values = self.history.setdefault(key, ([], []))
+        states.append(self.last)
+        values.append(value)
+        # Keep only what the window can still ask for: the value as of its oldest state on.
+        oldest = self.last - self.window + 1
+        drop = 0
+        while drop + 1 < len(states) and states[drop + 1] <= oldest:
+            drop += 1
+        if drop:
+            del states[:drop], values[:drop]
 
 
 class LwwKV(KVSemantics):
