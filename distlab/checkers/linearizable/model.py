@@ -245,6 +245,14 @@ class KV(Model):
             return True, arg
         return True, state + arg
 
+    def monotone(self, input: Any) -> bool:
+        """An append only extends the string (the search's dead-state pruning hook)."""
+        return input[1] == "a"
+
+    def extends(self, state: Any, later: Any) -> bool:
+        """Appends alone can turn `state` into `later` only if it is a prefix of it."""
+        return later.startswith(state)
+
     def describe_op(self, input: Any, output: Any) -> str:
         key, kind, arg = input
         if kind == READ:

@@ -16,14 +16,24 @@ Two reductions keep the search small, both sound:
   sibling is tried.
 - Operations with unknown outcome (`info`) and identical input are
   interchangeable, so they are linearized only in call order.
+- Dead configurations are cut when the model has the optional hooks
+  `monotone(input)` (the op's new state always `extends` the old one) and
+  `extends(state, later)` (a preorder: False when monotone ops alone can never
+  turn `state` into `later`), as the kv model's appends and string prefixes.
+  An ok read R that fixes the state (`fixed_state`), with no unlinearized
+  non-monotone op called before R returned, must be linearized before any
+  state reset: if the new state does not extend into R's value, no
+  linearization can follow. This is what keeps append-heavy kv histories from
+  exploring every order of concurrent appends after a wrong one; such a cut
+  counts as reaching R's return for the explanation.
 
 Operations with unknown outcome have no return entry: they may be linearized
 at any point after their call, or never (the search succeeds once every ok
 operation is linearized). Failed operations are dropped.
 
-Partitions (by key) are searched as generators, interleaved in quanta, so the
-first illegal partition ends the check even if another one is expensive; a
-time budget ends it with "unknown".
+Partitions (by key) are searched as generators, interleaved in quanta that
+start small and double, so the first illegal partition ends the check even if
+another one is expensive; a time budget ends it with "unknown".
 """
 
 from __future__ import annotations
@@ -38,7 +48,8 @@ from .model import Model, get_model
 
 Verdict = bool | Literal["unknown"]
 
-QUANTUM = 4000  # lifts + backtracks between two switches of partition
+QUANTUM = 4000  # most lifts + backtracks between two switches of partition
+FIRST_QUANTUM = 64  # the first ones: doubled at each switch up to QUANTUM
 
 
 @dataclass(slots=True, eq=False)
@@ -249,6 +260,23 @@ def _search(model: Model, ops: list[Operation], out: _Outcome, quantum: int):
             else:
                 fast[i] = idx << n
 
+    # Dead configurations (optional model hooks `monotone` and `extends`):
+    # kind 1 marks an op that only extends the state, kind 2 one that may not;
+    # target[r] is the state index an ok read needs (-1: not such a read).
+    extends = getattr(model, "extends", None)
+    monotone = getattr(model, "monotone", None)
+    prune = extends is not None and monotone is not None
+    kind = [0] * n
+    target = [-1] * n
+    if prune:
+        for i in range(n):
+            if readonly[i]:
+                if fast[i] == -2 and match[i]:
+                    target[i] = need[i] >> n
+            else:
+                kind[i] = 1 if monotone(inputs[i]) else 2
+    reach: dict[int, bool] = {}  # (state << 32 | target) -> extends(state, target)
+
     if remaining == 0:
         out.valid = True
         return
@@ -260,64 +288,93 @@ def _search(model: Model, ops: list[Operation], out: _Outcome, quantum: int):
     state = 0
     bits = 0
     best_len = -1
-    q = quantum
+    quantum_now = min(quantum, FIRST_QUANTUM)
+    q = quantum_now
     e = nxt[0]
     while True:
         op = callop[e]
         if op >= 0:
             p = pred[op]
-            if not p or bits & p:
-                ns = fast[op]
+            if p and not bits & p:
+                e = nxt[e]
+                continue
+            ns = fast[op]
+            if ns < 0:
+                if ns == -1:
+                    ns = trans[op].get(state)
+                    if ns is None:
+                        ns = compute(op, state)
+                elif state == need[op]:
+                    ns = state
                 if ns < 0:
-                    if ns == -1:
-                        ns = trans[op].get(state)
-                        if ns is None:
-                            ns = compute(op, state)
-                    elif state == need[op]:
-                        ns = state
-                if ns >= 0:
-                    nb = bits | bit[op]
-                    key = nb | ns
-                    if key not in cache:
-                        cache_add(key)
-                        pe = prv[e]
-                        ne = nxt[e]
-                        nxt[pe] = ne
-                        prv[ne] = pe
-                        r = match[op]
-                        if r:
-                            pe = prv[r]
-                            ne = nxt[r]
-                            nxt[pe] = ne
-                            prv[ne] = pe
-                            remaining -= 1
-                            if not remaining:
-                                out.valid = True
-                                out.configs = len(cache)
-                                return
-                        push((e, state, bits, readonly[op]))
-                        state = ns
-                        bits = nb
-                        e = nxt[0]
-                        q -= 1
-                        if not q:
-                            yield
-                            q = quantum
-                        continue
-                    if not readonly[op]:
-                        e = nxt[e]
-                        continue
-                    # A read-only op leads to an explored (failed)
-                    # configuration: this one fails too; backtrack.
-                else:
                     e = nxt[e]
                     continue
+            nb = bits | bit[op]
+            key = nb | ns
+            if key in cache:
+                if not readonly[op]:
+                    e = nxt[e]
+                    continue
+                # A read-only op leads to an explored (failed) configuration:
+                # this one fails too; backtrack.
             else:
-                e = nxt[e]
+                cache_add(key)
+                if prune and kind[op]:
+                    # Dead if a read that must come before any op of kind 2
+                    # needs a state that `ns` cannot grow into.
+                    f = nxt[0]
+                    while f != tail:
+                        c = callop[f]
+                        if c >= 0:
+                            if kind[c] == 2 and c != op:
+                                break
+                        else:
+                            t = target[-1 - c]
+                            if t >= 0:
+                                rk = (ns >> n) << 32 | t
+                                ok = reach.get(rk)
+                                if ok is None:
+                                    ok = reach[rk] = bool(extends(states[ns >> n], states[t]))
+                                if not ok:
+                                    if len(stack) >= best_len:
+                                        best_len = len(stack) + 1
+                                        out.best = [callop[fr[0]] for fr in stack] + [op]
+                                        out.blocked = -1 - c
+                                    ns = -1
+                                break
+                        f = nxt[f]
+                    if ns < 0:
+                        e = nxt[e]
+                        continue
+                pe = prv[e]
+                ne = nxt[e]
+                nxt[pe] = ne
+                prv[ne] = pe
+                r = match[op]
+                if r:
+                    pe = prv[r]
+                    ne = nxt[r]
+                    nxt[pe] = ne
+                    prv[ne] = pe
+                    remaining -= 1
+                    if not remaining:
+                        out.valid = True
+                        out.configs = len(cache)
+                        return
+                push((e, state, bits, readonly[op]))
+                state = ns
+                bits = nb
+                e = nxt[0]
+                q -= 1
+                if not q:
+                    yield
+                    if quantum_now < quantum:
+                        quantum_now = min(quantum, quantum_now * 2)
+                    q = quantum_now
                 continue
         elif len(stack) > best_len:
             best_len = len(stack)
-            out.best = [callop[f[0]] for f in stack]
+            out.best = [callop[fr[0]] for fr in stack]
             out.blocked = -1 - op
         # Backtrack, through every read-only (forced) frame.
         while True:
@@ -340,7 +397,9 @@ def _search(model: Model, ops: list[Operation], out: _Outcome, quantum: int):
         q -= 1
         if not q:
             yield
-            q = quantum
+            if quantum_now < quantum:
+                quantum_now = min(quantum, quantum_now * 2)
+            q = quantum_now
 
 
 def check(history: Iterable[dict[str, Any]], model: Model | str = "cas-register",
