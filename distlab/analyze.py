@@ -2,7 +2,12 @@
 
 One line per file (verdict, check time, operations, the first finding), then a
 summary; `--json` prints the same as one JSON document. Exit status: 0 all
-valid, 1 any invalid, 2 any unknown or unreadable.
+valid, 1 any invalid, 2 any unknown or unreadable (a history with no client
+invocation is unreadable: there is nothing to check, so "valid" would mislead).
+
+A run directory (or a history with the run's config.json beside it) says which
+workload made it; its checker is the default, and asking for another one is
+allowed but warned about, as a verdict under the wrong model is meaningless.
 """
 
 from __future__ import annotations
@@ -18,8 +23,9 @@ from typing import Any
 import click
 import orjson
 from rich.console import Console
+from rich.markup import escape
 
-from distlab.history import HistoryError, read_history
+from distlab.history import INVOKE, NEMESIS, HistoryError, read_history
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -53,6 +59,74 @@ def client_ops(history: list[dict[str, Any]]) -> int:
 Checker = Callable[[list[dict[str, Any]], Path], FileVerdict]
 
 
+def nothing_to_check(history: list[dict[str, Any]], path: Path) -> str | None:
+    """Why `history` holds no operation to check (one line naming the file), or None.
+
+    Every checker would call such a history valid, which hides a truncated or
+    wrong file; completions without invocations cannot be paired into calls.
+    """
+    client = [rec for rec in history if rec.get("process") != NEMESIS]
+    if any(rec.get("type") == INVOKE for rec in client):
+        return None
+    if not history:
+        return f"{path}: empty history, nothing to check"
+    if not client:
+        return f"{path}: no client operations, only {len(history)} nemesis record(s)"
+    return (f"{path}: {len(client)} completion(s) and no invocation: "
+            "not a history of calls (a truncated file?)")
+
+
+# The checker each run's own workload uses, where `analyze linearizable` or
+# `analyze txn` can run it (distlab/workloads/<name>.py, `check`).
+LIN_MODEL_OF = {"lin-kv": "keyed-cas-register"}
+TXN_WORKLOAD_OF = {"txn-list-append": "list-append", "txn-rw-register": "rw-register"}
+MODEL_NAMES = ("register", "cas-register", "cas-register-knossos", "kv", "set", "fifo-queue",
+               "keyed-cas-register")
+
+
+@dataclass
+class Target:
+    """A file or run directory named on the command line."""
+
+    name: str  # as given
+    history: Path
+    workload: str | None  # the run's workload (config.json in or beside it), None if unknown
+
+
+def find_target(item: str) -> Target:
+    """The history of `item` and the workload of the run it belongs to; a directory
+    without a readable config.json is an error (exit 2)."""
+    path = Path(item)
+    is_dir = path.is_dir()
+    config = (path if is_dir else path.parent) / "config.json"
+    workload = None
+    try:
+        doc = orjson.loads(config.read_bytes())
+    except (OSError, orjson.JSONDecodeError) as exc:
+        if is_dir:
+            err.print(f"[red]error:[/] {item} is not a run directory: {exc}")
+            sys.exit(2)
+    else:
+        workload = doc.get("workload") if isinstance(doc, dict) else None
+        if not isinstance(workload, str):
+            if is_dir:
+                err.print(f"[red]error:[/] {item} is not a run directory: {config} names no workload")
+                sys.exit(2)
+            workload = None
+    return Target(item, path / "history.jsonl" if is_dir else path, workload)
+
+
+def warn_other_checker(target: Target, option: str, chosen: str, its: str | None) -> None:
+    """One line on stderr when a run is checked otherwise than its workload checks it."""
+    if target.workload is None or its == chosen:
+        return
+    if its is None:
+        text = f"{target.name} is a {target.workload} run, which this checker does not check"
+    else:
+        text = f"{target.name} is a {target.workload} run, checked with {option} {its}"
+    err.print(f"[yellow]warning:[/] {escape(text)}; checking it with {option} {chosen}")
+
+
 def run_files(files: tuple[str, ...], checker: Checker, as_json: bool) -> None:
     """Check each file in turn, print per-file lines and a summary, and exit with the worst status."""
     verdicts: list[FileVerdict] = []
@@ -63,8 +137,12 @@ def run_files(files: tuple[str, ...], checker: Checker, as_json: bool) -> None:
         except (HistoryError, OSError) as exc:
             verdict = FileVerdict(name, None, summary=str(exc))
         else:
-            verdict = checker(history, path)
-            verdict.path = name
+            nothing = nothing_to_check(history, path)
+            if nothing:
+                verdict = FileVerdict(name, None, summary=nothing)
+            else:
+                verdict = checker(history, path)
+                verdict.path = name
         verdicts.append(verdict)
         if not as_json:
             _print_line(verdict)
@@ -115,29 +193,39 @@ def _html_path(history_path: Path, html_dir: str | None, suffix: str) -> Path | 
 
 
 @analyze.command("linearizable")
-@click.option("--model", default="cas-register", show_default=True,
-              help="register, cas-register, cas-register-knossos, kv, set, fifo-queue.")
+@click.option("--model", default=None,
+              help=f"{', '.join(MODEL_NAMES)} (lin-kv runs' model). "
+                   "Default: the run's own model, else cas-register.")
 @click.option("--budget", type=float, default=None, help="Seconds per file before the verdict is unknown.")
 @click.option("--html-dir", default=None, help="Where explanation pages go (default: next to each history).")
 @click.option("--explain/--no-explain", default=True, show_default=True, help="Print why an illegal history is illegal.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-def linearizable(model: str, budget: float | None, html_dir: str | None, explain: bool, as_json: bool,
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+def linearizable(model: str | None, budget: float | None, html_dir: str | None, explain: bool, as_json: bool,
                  files: tuple[str, ...]) -> None:
-    """Is each history linearizable under MODEL? (Wing-Gong-Lowe search, partitioned by key.)"""
+    """Is each history (or run directory's history) linearizable under MODEL? (Wing-Gong-Lowe
+    search, partitioned by key.)"""
     from distlab.checkers.linearizable import check, get_model, write_html
 
-    try:
-        chosen = get_model(model)
-    except (KeyError, ValueError) as exc:
-        err.print(f"[red]error:[/] {exc.args[0] if exc.args else exc}")
-        sys.exit(2)
+    if model is not None:
+        try:
+            get_model(model)
+        except (KeyError, ValueError) as exc:
+            err.print(f"[red]error:[/] {exc.args[0] if exc.args else exc}")
+            sys.exit(2)
+    model_of: dict[str, str] = {}
+    for target in map(find_target, files):
+        its = LIN_MODEL_OF.get(target.workload or "")
+        chosen = model or its or "cas-register"
+        warn_other_checker(target, "--model", chosen, its)
+        model_of[str(target.history)] = chosen
 
     def one(history: list[dict[str, Any]], path: Path) -> FileVerdict:
+        name = model_of[str(path)]
         try:
-            result = check(history, chosen, budget=budget)
+            result = check(history, name, budget=budget)
         except (KeyError, TypeError, ValueError) as exc:
-            return FileVerdict(str(path), None, summary=f"{path}: not a {model} history: {exc}")
+            return FileVerdict(str(path), None, summary=f"{path}: not a {name} history: {exc}")
         verdict = FileVerdict(str(path), result.valid, result.elapsed, result.ops)
         verdict.details = {"partitions": result.partitions, "configs": result.configs}
         if result.valid is False:
@@ -154,14 +242,14 @@ def linearizable(model: str, budget: float | None, html_dir: str | None, explain
             verdict.summary = result.reason or "budget exhausted"
         return verdict
 
-    run_files(files, one, as_json)
+    run_files(tuple(model_of), one, as_json)
 
 
 @analyze.command("workload")
 @click.option("-w", "--workload", "name", default=None,
               help="The workload whose checker to run (default: the one a run directory records).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path())
 def workload_check(name: str | None, as_json: bool, files: tuple[str, ...]) -> None:
     """Re-check saved histories (or run directories) with a workload's own checker."""
     import random
@@ -171,19 +259,13 @@ def workload_check(name: str | None, as_json: bool, files: tuple[str, ...]) -> N
 
     targets = []
     for item in files:
-        path = Path(item)
-        chosen = name
-        if path.is_dir():
-            try:
-                chosen = chosen or orjson.loads((path / "config.json").read_bytes())["workload"]
-            except (OSError, orjson.JSONDecodeError, KeyError) as exc:
-                err.print(f"[red]error:[/] {item} is not a run directory: {exc}")
-                sys.exit(2)
-            path = path / "history.jsonl"
+        target = find_target(item)
+        chosen = name or target.workload
         if chosen is None:
             err.print(f"[red]error:[/] {item}: say which workload's checker to use (-w)")
             sys.exit(2)
-        targets.append((str(path), chosen))
+        warn_other_checker(target, "-w", chosen, target.workload)
+        targets.append((str(target.history), chosen))
     try:
         classes = {w: load_workload(w) for _, w in targets}
     except ValueError as exc:
@@ -209,29 +291,38 @@ def workload_check(name: str | None, as_json: bool, files: tuple[str, ...]) -> N
 
 @analyze.command("txn")
 @click.option("--workload", "txn_workload", type=click.Choice(["list-append", "rw-register"]),
-              default="list-append", show_default=True)
+              default=None, help="Default: the run's own (txn-list-append, txn-rw-register), "
+                                 "else list-append.")
 @click.option("--consistency-models", default="strict-serializable", show_default=True,
               help="Comma-separated: read-uncommitted, read-committed, snapshot-isolation, "
                    "repeatable-read, serializable, strict-serializable, ...")
 @click.option("--budget", type=float, default=None, help="Seconds for the cycle search per file.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-def txn_check(txn_workload: str, consistency_models: str, budget: float | None, as_json: bool,
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+def txn_check(txn_workload: str | None, consistency_models: str, budget: float | None, as_json: bool,
               files: tuple[str, ...]) -> None:
-    """Which anomalies does each transactional history show, and which models do they rule out?"""
+    """Which anomalies does each transactional history (or run directory's history) show,
+    and which models do they rule out?"""
     from distlab.checkers import txn
 
     models = [m.strip() for m in consistency_models.split(",") if m.strip()]
+    kind_of: dict[str, str] = {}
+    for target in map(find_target, files):
+        its = TXN_WORKLOAD_OF.get(target.workload or "")
+        chosen = txn_workload or its or "list-append"
+        warn_other_checker(target, "--workload", chosen, its)
+        kind_of[str(target.history)] = chosen
 
     def one(history: list[dict[str, Any]], path: Path) -> FileVerdict:
+        flavour = kind_of[str(path)]
         start = time.perf_counter()
         try:
-            result = txn.check(history, txn_workload, models, budget=budget)
+            result = txn.check(history, flavour, models, budget=budget)
         except (txn.TxnHistoryError, ValueError) as exc:
             return FileVerdict(str(path), None, summary=f"{path}: {exc}")
         elapsed = time.perf_counter() - start
         if not result["stats"]["txns"]:
-            return FileVerdict(str(path), None, summary=f"{path}: no {txn_workload} transactions in this history")
+            return FileVerdict(str(path), None, summary=f"{path}: no {flavour} transactions in this history")
         verdict = FileVerdict(str(path), result["valid"], elapsed, result["stats"]["txns"], details=result)
         if result["anomaly_types"]:
             verdict.summary = f"{', '.join(result['anomaly_types'])}; not {', '.join(result['not']) or '-'}"
@@ -243,7 +334,7 @@ def txn_check(txn_workload: str, consistency_models: str, budget: float | None, 
                         out.print(f"  {kind}:\n{body}", markup=False)
         return verdict
 
-    run_files(files, one, as_json)
+    run_files(tuple(kind_of), one, as_json)
 
 
 @analyze.command("raft")

@@ -9,7 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tests.conftest import shared_data
+from tests.conftest import node_path, shared_data
 
 ETCD = shared_data("porcupine", "jepsen")
 KV = shared_data("porcupine", "kv")
@@ -90,8 +90,6 @@ def test_unknown_model(tmp_path: Path) -> None:
 
 
 def test_workload_checker_on_a_run_directory_and_on_a_bare_history(tmp_path: Path) -> None:
-    from tests.conftest import node_path
-
     run = subprocess.run([sys.executable, "-m", "distlab", "test", "-w", "unique-ids", "--bin",
                           node_path("unique_ids_buggy"), "no-node-id", "--node-count", "3", "--time-limit", "3",
                           "--seed", "1"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
@@ -103,7 +101,12 @@ def test_workload_checker_on_a_run_directory_and_on_a_bare_history(tmp_path: Pat
     by_file = analyze("workload", "-w", "unique-ids", "--json", str(run_dir / "history.jsonl"), cwd=tmp_path)
     assert by_file.returncode == 1
     assert orjson.loads(by_file.stdout)["files"][0]["details"]["duplicated"][0] == [1, 3]
-    no_name = analyze("workload", str(run_dir / "history.jsonl"), cwd=tmp_path)
+    # a history inside the run directory: config.json beside it names the workload
+    beside = analyze("workload", str(run_dir / "history.jsonl"), cwd=tmp_path)
+    assert beside.returncode == 1 and beside.stdout.startswith("INVALID"), beside.stderr
+    bare = tmp_path / "bare.jsonl"
+    bare.write_bytes((run_dir / "history.jsonl").read_bytes())
+    no_name = analyze("workload", str(bare), cwd=tmp_path)
     assert no_name.returncode == 2 and "say which workload" in no_name.stderr
 
 
@@ -136,3 +139,117 @@ def test_txn_on_a_history_that_is_not_transactions(tmp_path: Path) -> None:
     proc = analyze("txn", str(ETCD / "etcd_000.log"), cwd=tmp_path)
     assert proc.returncode == 2
     assert "etcd_000.log" in proc.stderr
+
+
+def one_line(text: str) -> str:
+    """The stderr of a command that must say exactly one thing, without a traceback."""
+    assert "Traceback" not in text, text
+    lines = text.strip().splitlines()
+    assert len(lines) == 1, text
+    return lines[0]
+
+
+def jsonl(path: Path, records: list[dict]) -> Path:
+    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
+    return path
+
+
+NOTHING = [
+    ("empty.jsonl", b"", "empty history, nothing to check"),
+    ("comments.edn", b"; nothing here\n\n", "empty history, nothing to check"),
+    ("completions.jsonl", b'{"process": 0, "type": "ok", "f": "read", "value": 1}\n'
+                          b'{"process": 1, "type": "ok", "f": "write", "value": 2}\n',
+     "2 completion(s) and no invocation"),
+    ("nemesis.jsonl", b'{"process": "nemesis", "type": "info", "f": "start", "value": null}\n',
+     "no client operations, only 1 nemesis record(s)"),
+]
+
+
+@pytest.mark.parametrize(("command", "options"), [
+    ("linearizable", []), ("txn", []), ("workload", ["-w", "unique-ids"]),
+])
+@pytest.mark.parametrize(("name", "content", "message"), NOTHING)
+def test_a_history_with_nothing_to_check_is_an_error(
+        tmp_path: Path, command: str, options: list[str], name: str, content: bytes, message: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    proc = analyze(command, *options, str(path), cwd=tmp_path)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert one_line(proc.stderr).startswith(f"error: {path}: {message}")
+    assert "0 valid, 0 invalid, 0 unknown, 1 unreadable" in proc.stdout
+    as_json = analyze(command, *options, "--json", str(path), cwd=tmp_path)
+    assert as_json.returncode == 2
+    assert orjson.loads(as_json.stdout)["files"][0]["valid"] == "error"
+
+
+@pytest.fixture(scope="module")
+def lin_kv_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real lin-kv run directory (simulated, fixed seed): its history uses [key, value] pairs."""
+    cwd = tmp_path_factory.mktemp("lin-kv")
+    run = subprocess.run([sys.executable, "-m", "distlab", "test", "-w", "lin-kv", "--bin",
+                          node_path("lin_kv_proxy"), "--node-count", "2", "--time-limit", "5",
+                          "--rate", "40", "--seed", "3"], cwd=cwd, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return (cwd / "store" / "latest").resolve()
+
+
+def test_linearizable_offers_the_lin_kv_model(tmp_path: Path) -> None:
+    from distlab.analyze import MODEL_NAMES
+    from distlab.checkers.linearizable import MODELS
+
+    assert set(MODEL_NAMES) == set(MODELS)
+    proc = analyze("linearizable", "--help", cwd=tmp_path)
+    assert all(name in proc.stdout for name in MODELS)
+    assert "keyed-cas-register" in proc.stdout
+
+
+def test_a_lin_kv_run_is_checked_with_its_own_model(lin_kv_run: Path, tmp_path: Path) -> None:
+    results = orjson.loads((lin_kv_run / "results.json").read_bytes())["workload"]
+    assert results["valid"] is True and results["ops"] > 20
+    history = lin_kv_run / "history.jsonl"
+    for args in ([str(lin_kv_run)], [str(history)], ["--model", "keyed-cas-register", str(lin_kv_run)]):
+        proc = analyze("linearizable", "--json", *args, cwd=tmp_path)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert proc.stderr == ""  # the run's own model: nothing to warn about
+        doc = orjson.loads(proc.stdout)["files"][0]
+        assert doc["valid"] is True and doc["ops"] == results["ops"]
+        assert doc["details"]["partitions"] == results["keys"]
+    # The same history away from its run: the model must be named.
+    bare = tmp_path / "bare.jsonl"
+    bare.write_bytes(history.read_bytes())
+    proc = analyze("linearizable", "--model", "keyed-cas-register", str(bare), cwd=tmp_path)
+    assert proc.returncode == 0 and proc.stderr == ""
+
+
+@pytest.mark.parametrize("as_file", [False, True])
+def test_another_model_than_the_runs_is_warned_about(lin_kv_run: Path, tmp_path: Path,
+                                                     as_file: bool) -> None:
+    target = lin_kv_run / "history.jsonl" if as_file else lin_kv_run
+    proc = analyze("linearizable", "--no-explain", "--html-dir", str(tmp_path), "--model",
+                   "cas-register", str(target), cwd=tmp_path)
+    assert one_line(proc.stderr) == (
+        f"warning: {target} is a lin-kv run, checked with --model keyed-cas-register; "
+        "checking it with --model cas-register")
+    assert proc.returncode in (0, 1) and "1 file(s)" in proc.stdout  # a verdict, under the wrong model
+
+
+def test_txn_and_workload_warn_about_another_checker(lin_kv_run: Path, tmp_path: Path) -> None:
+    txn = analyze("txn", str(lin_kv_run), cwd=tmp_path)
+    lines = txn.stderr.strip().splitlines()
+    assert lines[0] == (f"warning: {lin_kv_run} is a lin-kv run, which this checker does not check; "
+                        "checking it with --workload list-append")
+    assert txn.returncode == 2 and "no list-append transactions" in lines[1]
+    assert "Traceback" not in txn.stderr and len(lines) == 2
+    wl = analyze("workload", "-w", "echo", str(lin_kv_run), cwd=tmp_path)
+    assert wl.stderr.strip().splitlines()[0] == (
+        f"warning: {lin_kv_run} is a lin-kv run, checked with -w lin-kv; checking it with -w echo")
+    own = analyze("workload", str(lin_kv_run), cwd=tmp_path)
+    assert own.returncode == 0 and own.stderr == "", own.stdout + own.stderr
+
+
+def test_a_directory_that_is_not_a_run(tmp_path: Path) -> None:
+    for command in ("linearizable", "txn", "workload"):
+        proc = analyze(command, str(tmp_path), cwd=tmp_path)
+        assert proc.returncode == 2
+        assert one_line(proc.stderr).startswith(f"error: {tmp_path} is not a run directory")
