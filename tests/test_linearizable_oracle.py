@@ -308,10 +308,12 @@ def test_check_agrees_with_the_oracle(model: str, data: st.DataObject) -> None:
     history = data.draw(histories(model), label="history")
     expected = linearizable(history, model)
     event(f"oracle: {'linearizable' if expected else 'not linearizable'}")
-    result = check(history, model)
-    assert result.valid is expected, (
-        f"{model}: check says {result.valid}, the oracle {expected}\n{_show(history)}\n"
-        f"oracle's order: {linearization(history, model)}\n{result.explain()}")
+    # quantum=1: the partitions' searches take turns after every step
+    for quantum in (None, 1):
+        result = check(history, model) if quantum is None else check(history, model, quantum=quantum)
+        assert result.valid is expected, (
+            f"{model} (quantum {quantum}): check says {result.valid}, the oracle {expected}\n"
+            f"{_show(history)}\noracle's order: {linearization(history, model)}\n{result.explain()}")
 
 
 # The oracle itself, on histories whose verdicts are known without it.
