@@ -20,8 +20,8 @@ from rich.text import Text
 from distlab import __version__
 from distlab.analyze import analyze
 from distlab.examples import example_path
-from distlab.nemesis import KINDS
-from distlab.options import RunError, TestOptions
+from distlab.nemesis import KINDS, SCHEDULES
+from distlab.options import RunError, TestOptions, resolve_nodes
 from distlab.runner import RunResult, run_test
 from distlab.systems.raft.core import MUTANTS, Config
 from distlab.workloads.base import workload_names
@@ -70,6 +70,8 @@ def print_summary(result: RunResult, console: Console = out) -> None:
         )
     if r.get("nemesis_ops"):
         table.add_row("nemesis", ", ".join(f"{k} {v}" for k, v in r["nemesis_ops"].items()))
+    for line in r.get("warnings", []):
+        table.add_row("[yellow]warning[/]", Text(line))
     for key, value in r["workload"].items():
         if key != "valid" and not r.get("error"):
             text = value if isinstance(value, str) else _short_json(value)
@@ -133,23 +135,34 @@ def cli() -> None:
 
 
 @cli.command(context_settings={"ignore_unknown_options": False})
-@click.option("-w", "--workload", required=True, type=click.Choice(workload_names()), help="What clients do and what is checked.")
+@click.option("-w", "--workload", default="lin-kv", show_default=True, type=click.Choice(workload_names()),
+              help="What clients do and what is checked (Maelstrom's default: lin-kv).")
 @click.option("--bin", "bin_path", required=True, type=click.Path(dir_okay=False), help="The node: a Python file using distlab's Node.")
 @click.argument("bin_args", nargs=-1, type=click.UNPROCESSED)
-@click.option("--node-count", default=1, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--node-count", default=None, type=click.IntRange(1, 1000),
+              help="Nodes n0..n{N-1}; overrides --nodes. Neither given: Maelstrom's 5 nodes, n1..n5.")
+@click.option("--nodes", default=None, metavar="NODE_LIST", help="Comma-separated node ids, e.g. n1,n2,n3.")
+@click.option("-n", "--node", multiple=True, metavar="ID", help="One node id (repeatable); added after --nodes.")
+@click.option("--nodes-file", default=None, type=click.Path(dir_okay=False), help="Node ids, one per line.")
 @click.option("--time-limit", default=60.0, show_default=True, type=float, help="Seconds of client operations.")
-@click.option("--rate", default=5.0, show_default=True, type=float, help="Total operations per second.")
+@click.option("--rate", default=5.0, show_default=True, type=click.FloatRange(0),
+              help="Total operations per second; 0: none (faults and final reads only), as in Maelstrom.")
 @click.option("--concurrency", default="1n", show_default=True, help="Client workers; a suffix n multiplies by node count.")
 @click.option("--latency", default=0.0, show_default=True, type=click.FloatRange(0), help="Mean server-to-server latency, ms.")
 @click.option("--latency-dist", default="constant", show_default=True, type=click.Choice(["constant", "uniform", "exponential"]))
 @click.option("--loss", default=0.0, show_default=True, type=click.FloatRange(0, 1), help="Baseline message loss probability.")
 @click.option("--duplication", default=0.0, show_default=True, type=click.FloatRange(0, 1), help="Baseline duplication probability.")
 @click.option("--nemesis", default="", help=f"Comma-separated faults: {','.join(KINDS)}.")
-@click.option("--nemesis-interval", default=10.0, show_default=True, type=float, help="Seconds between fault changes.")
+@click.option("--nemesis-interval", default=10.0, show_default=True, type=float,
+              help="Mean seconds between fault changes (each gap uniform in 0..2x, the first change at the start).")
+@click.option("--nemesis-schedule", default="stagger", show_default=True, type=click.Choice(SCHEDULES),
+              help="stagger: Jepsen's and Maelstrom's; fixed: a change every interval exactly, from one interval in.")
 @click.option("--availability", default=None, help="'total' or a fraction of operations that must succeed.")
 @click.option("--topology", default="grid", show_default=True, type=click.Choice(["grid", "line", "tree", "tree2", "tree3", "tree4", "total"]))
 @click.option("--consistency-models", default="", help="For transactional workloads.")
 @click.option("--max-txn-length", default=4, show_default=True, type=int)
+@click.option("--max-writes-per-key", default=16, show_default=True, type=click.IntRange(1),
+              help="Maelstrom's txn/kafka option; recorded, not used by distlab's workloads yet.")
 @click.option("--key-count", default=None, type=int)
 @click.option("--op-timeout", default=5.0, show_default=True, type=float, help="Seconds a client waits for a reply.")
 @click.option("--seed", default=None, type=int, help="Run seed (random if omitted; always printed).")
@@ -159,12 +172,19 @@ def cli() -> None:
 @click.option("--max-open-files", default=1024, show_default=True, type=click.IntRange(16), help="Process mode: open files per node.")
 @click.option("--max-cpu-seconds", default=None, type=click.IntRange(1), help="Process mode: CPU time per node process.")
 @click.option("--log-stderr", is_flag=True, help="Copy node logs to stderr as they are written.")
+@click.option("--log-net-send", is_flag=True, help="Log each message to stderr as it is sent (all are in messages.jsonl).")
+@click.option("--log-net-recv", is_flag=True, help="Log each message to stderr as it is received.")
 @click.option("--test-count", default=1, show_default=True, type=click.IntRange(1), help="Runs, with seeds seed, seed+1, ...")
 @click.option("--store", default="store", show_default=True, help="Where run directories go.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def test(bin_path: str, bin_args: tuple[str, ...], test_count: int, quiet: bool, **kw: Any) -> None:
     """Run a workload against a cluster of nodes, under faults, and check the history."""
     seed = kw.pop("seed")
+    try:
+        kw["nodes"] = resolve_nodes(kw.pop("node_count"), kw["nodes"], kw.pop("node"), kw.pop("nodes_file"))
+    except RunError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        sys.exit(2)
     if seed is None:
         seed = secrets.randbelow(2**31)
     models = kw.pop("consistency_models")

@@ -9,15 +9,52 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from distlab.nemesis import parse_kinds
+from distlab.nemesis import SCHEDULES, parse_kinds
+from distlab.protocol import SERVICE_IDS
 from distlab.runtime.network import Latency, Network
 from distlab.workloads.base import load_workload
 
 SDK_IMPORT = re.compile(r"^\s*(from\s+distlab[\s.]|import\s+distlab\b)", re.MULTILINE)
 
+# Jepsen's default node list, which Maelstrom inherits when neither --node-count
+# nor --nodes is given: five nodes, named from n1 (a node that assumes n0 exists
+# fails there, so it fails here too).
+DEFAULT_NODES = ("n1", "n2", "n3", "n4", "n5")
+# Node ids become file names (node-logs/<id>.log) and must not look like clients (c0, c1, ...).
+NODE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+CLIENT_ID = re.compile(r"c\d+")
+
 
 class RunError(Exception):
     """The test could not run (bad options, a node that cannot start); exit status 2."""
+
+
+def resolve_nodes(
+    node_count: int | None = None,
+    nodes: str | None = None,
+    node: tuple[str, ...] | list[str] = (),
+    nodes_file: str | None = None,
+) -> list[str]:
+    """Node ids from Maelstrom's options, with its precedence.
+
+    --node-count N gives n0..n{N-1} and overrides the rest (Maelstrom's
+    parse-node-count); otherwise the lines of --nodes-file, then --nodes
+    (comma-separated), then each -n/--node, as Jepsen's parse-nodes joins them;
+    with none of them, Jepsen's default n1..n5.
+    """
+    if node_count is not None:
+        return [f"n{i}" for i in range(node_count)]
+    ids: list[str] = []
+    if nodes_file is not None:
+        try:
+            text = Path(nodes_file).read_text()
+        except OSError as exc:
+            raise RunError(f"--nodes-file {nodes_file}: {exc.strerror or exc}") from None
+        ids += [line.strip() for line in text.splitlines() if line.strip()]
+    if nodes is not None:
+        ids += [name for name in re.split(r",\s*", nodes.strip()) if name]
+    ids += list(node)
+    return ids if (nodes is not None or nodes_file is not None or node) else list(DEFAULT_NODES)
 
 
 @dataclass
@@ -29,9 +66,10 @@ class TestOptions:
     workload: str
     bin: str
     bin_args: list[str] = field(default_factory=list)
-    node_count: int = 1
+    node_count: int = 5
+    nodes: list[str] | None = None  # explicit node ids (--nodes); None: n0..n{node_count-1}
     time_limit: float = 60.0
-    rate: float = 5.0
+    rate: float = 5.0  # 0: no client operations, only faults and the final phase (Maelstrom's gen/sleep)
     concurrency: str = "1n"
     latency: float = 0.0  # ms, mean server-to-server latency
     latency_dist: str = "constant"
@@ -39,10 +77,14 @@ class TestOptions:
     duplication: float = 0.0
     nemesis: list[str] = field(default_factory=list)
     nemesis_interval: float = 10.0
+    # "stagger": Jepsen's, as `distlab test` runs it; "fixed": every interval exactly, the
+    # earlier schedule, which runs recorded without this key and the tuned scenarios use
+    nemesis_schedule: str = "fixed"
     availability: str | None = None
     topology: str = "grid"
     consistency_models: list[str] = field(default_factory=list)
     max_txn_length: int = 4
+    max_writes_per_key: int = 16  # Maelstrom's txn/kafka key rotation; see README (accepted, unused yet)
     key_count: int | None = None
     op_timeout: float = 5.0
     seed: int = 0
@@ -51,7 +93,20 @@ class TestOptions:
     max_open_files: int | None = 1024
     max_cpu_seconds: int | None = None
     log_stderr: bool = False
+    log_net_send: bool = False  # copy each message to stderr as it is sent
+    log_net_recv: bool = False  # ... and as it is received
     store: str = "store"
+
+    def __post_init__(self) -> None:
+        if self.nodes is not None:  # explicit ids decide the count (config.json keeps both)
+            self.nodes = list(self.nodes)
+            self.node_count = len(self.nodes)
+
+    def node_ids(self) -> list[str]:
+        """The cluster's node ids: --nodes as given, else n0..n{N-1}."""
+        if self.nodes is not None:
+            return list(self.nodes)
+        return [f"n{i}" for i in range(self.node_count)]
 
     def worker_count(self) -> int:
         spec = str(self.concurrency).strip()
@@ -76,15 +131,38 @@ class TestOptions:
             raise RunError(f"--availability {value} is not a fraction in [0, 1]")
         return value
 
+    def _validate_nodes(self) -> None:
+        if self.nodes is None:
+            if self.node_count < 1:
+                raise RunError("--node-count must be at least 1")
+            return
+        self.node_count = len(self.nodes)
+        if not self.nodes:
+            raise RunError("--nodes: give at least one node id")
+        seen: set[str] = set()
+        for name in self.nodes:
+            if not isinstance(name, str) or not NODE_ID.fullmatch(name):
+                raise RunError(f"--nodes: {name!r} is not a usable node id (letters, digits, '.', '_', '-')")
+            if name in SERVICE_IDS or CLIENT_ID.fullmatch(name):
+                raise RunError(f"--nodes: {name!r} is the id of a {'service' if name in SERVICE_IDS else 'client'}")
+            if name in seen:
+                raise RunError(f"--nodes: {name!r} appears twice")
+            seen.add(name)
+
     def validate(self) -> None:
-        if self.node_count < 1:
-            raise RunError("--node-count must be at least 1")
+        self._validate_nodes()
         if self.time_limit <= 0:
             raise RunError("--time-limit must be positive")
-        if self.rate <= 0:
-            raise RunError("--rate must be positive")
+        if self.rate < 0:
+            raise RunError("--rate can't be negative (0: no client operations)")
+        if self.max_writes_per_key < 1:
+            raise RunError("--max-writes-per-key must be positive")
         if self.op_timeout <= 0:
             raise RunError("--op-timeout must be positive")
+        if self.nemesis_interval <= 0:
+            raise RunError("--nemesis-interval must be positive")
+        if self.nemesis_schedule not in SCHEDULES:
+            raise RunError(f"--nemesis-schedule {self.nemesis_schedule}: use {' or '.join(SCHEDULES)}")
         if self.mode not in ("auto", "sim", "process"):
             raise RunError(f"--mode {self.mode}: use sim or process")
         self.worker_count()

@@ -22,6 +22,7 @@ import orjson
 
 from distlab.history import FAIL, INFO, INVOKE, NEMESIS, OK, History
 from distlab.nemesis import Nemesis
+from distlab.netlog import NetLog
 from distlab.options import RunError, TestOptions
 from distlab.protocol import TIMEOUT, RPCError, is_definite
 from distlab.report.results import summarize, trace_hash
@@ -84,7 +85,7 @@ class Runner:
         self.run_dir = run_dir
         self.progress = progress
         seed = opts.seed
-        self.node_ids = [f"n{i}" for i in range(opts.node_count)]
+        self.node_ids = opts.node_ids()  # --nodes as given, else n0..n{N-1}
         self.mode = opts.resolved_mode()
         self.loop: Any = VirtualLoop() if self.mode == "sim" else RealLoop()
         self.network = Network(
@@ -94,7 +95,9 @@ class Runner:
             duplication=opts.duplication,
         )
         self.history = History()
-        self._trace = open(run_dir / "messages.jsonl", "wb")  # noqa: SIM115
+        self._trace: Any = open(run_dir / "messages.jsonl", "wb")  # noqa: SIM115
+        if opts.log_net_send or opts.log_net_recv:
+            self._trace = NetLog(self._trace, opts.log_net_send, opts.log_net_recv)
         log_stderr = None
         if opts.log_stderr:
             import sys
@@ -133,7 +136,8 @@ class Runner:
         self.workload = cls(opts, random.Random(f"{seed}/workload"))
         # most workloads record op.value as is; skipping the call matters per operation
         self.plain_values = type(self.workload).invoke_value is Workload.invoke_value
-        self.nemesis = Nemesis(opts.nemesis, opts.nemesis_interval, random.Random(f"{seed}/nemesis"), self)
+        self.nemesis = Nemesis(opts.nemesis, opts.nemesis_interval, random.Random(f"{seed}/nemesis"), self,
+                               opts.nemesis_schedule)
         self._gen_rng = random.Random(f"{seed}/generator")
         self._pending: dict[tuple[str, int], Callable[[dict[str, Any] | None], None]] = {}
         self._deadlines: dict[float, deque[tuple[float, tuple[str, int]]]] = {}
@@ -289,14 +293,17 @@ class Runner:
         start = loop.time()
         end = start + self.opts.time_limit
         workers = self.opts.worker_count()
-        sched = _Scheduler(self.opts.rate, self._gen_rng, end)
-        sched.next_at = start
         ticker = asyncio.ensure_future(self._ticker(end))
         nemesis = asyncio.ensure_future(self.nemesis.run(end, loop.time))
-        clients = [_Worker(self, w, workers, sched) for w in range(workers)]
-        for worker in clients:
-            worker.schedule()
-        await asyncio.gather(*(worker.finished for worker in clients))
+        if self.opts.rate > 0:
+            sched = _Scheduler(self.opts.rate, self._gen_rng, end)
+            sched.next_at = start
+            clients = [_Worker(self, w, workers, sched) for w in range(workers)]
+            for worker in clients:
+                worker.schedule()
+            await asyncio.gather(*(worker.finished for worker in clients))
+        else:  # --rate 0, as Maelstrom's (gen/sleep time-limit): no client operations, faults still come
+            await _sleep_until(loop, end)
         if self.progress is not None:
             self.progress(end, end, self.client_ops)
         await nemesis
@@ -361,6 +368,7 @@ class Runner:
         results["sim_seconds"] = round(self.loop.time(), 6)
         results["wall_seconds"] = round(wall, 4)
         results["nemesis_ops"] = dict(sorted(self.nemesis.counts.items()))
+        results["warnings"] = self.nemesis.warnings()
         raft = check_logs(self.run_dir, ordered=self.mode == "sim")
         if raft.leaders or raft.applied or raft.restores or raft.violations:
             # The nodes wrote Raft trace lines (distlab.systems.raft.trace): check them too.

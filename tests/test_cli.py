@@ -72,10 +72,12 @@ def test_run_directory_has_everything(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     run_dir = latest(tmp_path)
     assert run_dir.parent == tmp_path / "store" / "echo"
-    for name in ("config.json", "results.json", "history.jsonl", "messages.jsonl", "node-logs/n0.log"):
+    for name in ("config.json", "results.json", "history.jsonl", "messages.jsonl", "node-logs/n1.log"):
         assert (run_dir / name).is_file(), name
     config = orjson.loads((run_dir / "config.json").read_bytes())
     assert config["seed"] == 3 and config["workload"] == "echo"
+    # no --node-count: Maelstrom's (Jepsen's) five nodes n1..n5, recorded for replay
+    assert config["node_count"] == 5 and config["nodes"] == ["n1", "n2", "n3", "n4", "n5"]
     history = [orjson.loads(line) for line in (run_dir / "history.jsonl").read_bytes().splitlines()]
     assert {"index", "time", "process", "type", "f", "value"} <= set(history[0])
     assert [h["index"] for h in history] == list(range(len(history)))
@@ -177,5 +179,5 @@ def test_demo_finishes_with_verdict_and_run_dir(tmp_path: Path) -> None:
 def test_log_stderr_copies_node_logs_live(tmp_path: Path) -> None:
     proc = distlab("test", "-w", "echo", "--bin", node_path("raises"), "--time-limit", "2", "--rate", "10",
                    "--seed", "1", "--log-stderr", cwd=tmp_path)
-    assert "n0 | [distlab] started (incarnation 1)" in proc.stderr
+    assert "n1 | [distlab] started (incarnation 1)" in proc.stderr  # Maelstrom's default nodes n1..n5
     assert "ValueError: request 3 is unlucky" in proc.stderr

@@ -408,9 +408,10 @@ def clock(monkeypatch):
     return fake
 
 
-def scheduled(clock: FakeClock, kinds: list[str], seed: int, interval: float, until: float, n: int = 5):
+def scheduled(clock: FakeClock, kinds: list[str], seed: int, interval: float, until: float, n: int = 5,
+              schedule: str = "stagger"):
     c = FakeControl(n, seed, now=clock.now)
-    nem = Nemesis(kinds, interval, random.Random(seed), c)
+    nem = Nemesis(kinds, interval, random.Random(seed), c, schedule)
     run(nem.run(until, clock.now))
     return nem, c
 
@@ -434,33 +435,103 @@ def check_alternation(records: list[tuple[str, Any]]) -> None:
         last[kind] = (action, value)
 
 
-def test_run_toggles_every_interval_until_before_end(clock):
+def gaps(times: list[float]) -> list[float]:
+    return [b - a for a, b in zip(times, times[1:], strict=False)]
+
+
+def test_run_staggers_changes_as_jepsen_does(clock):
+    """The first change at the start, then gaps uniform in [0, 2 x interval); none at or after `until`."""
     nem, c = scheduled(clock, ["partition"], seed=1, interval=1.0, until=10.0)
-    # toggles at t = 1, 2, ..., 9; none at or after `until`
-    assert c.times == [float(t) for t in range(1, 10)]
-    assert [f for f, _ in c.records] == ["start-partition", "stop-partition"] * 4 + [
-        "start-partition"
-    ]
-    assert clock.sleeps == [1.0] * 9
-    assert clock.t == 9.0
-    assert "partition" in nem.active and c.network.grudge
+    assert c.times[0] == 0.0
+    assert all(0.0 <= g < 2.0 for g in gaps(c.times))
+    assert all(t < 10.0 for t in c.times)
+    assert len(set(gaps(c.times))) == len(c.times) - 1  # staggered, not a fixed period
+    fs = [f for f, _ in c.records]
+    assert fs == ["start-partition", "stop-partition"] * (len(fs) // 2) + ["start-partition"] * (len(fs) % 2)
     run(nem.heal_all())
     assert c.pristine()
     assert c.records[-1] == ("stop-partition", "network healed")
 
 
-def test_run_fractional_interval(clock):
-    nem, c = scheduled(clock, ["kill"], seed=2, interval=0.25, until=3.0)
-    assert len(c.records) == 11
+def test_run_interval_is_the_mean_gap(clock):
+    nem, c = scheduled(clock, ["partition"], seed=2, interval=0.5, until=5000.0)
+    g = gaps(c.times)
+    assert 0.97 * 0.5 < sum(g) / len(g) < 1.03 * 0.5
+    assert max(g) < 1.0 and min(g) >= 0.0
+    assert sum(x < 0.5 for x in g) / len(g) == pytest.approx(0.5, abs=0.03)  # uniform: half below the mean
+
+
+def test_run_shorter_than_the_interval_still_sees_a_fault(clock):
+    """Maelstrom's `--time-limit 10 --nemesis partition` (interval 10) partitions at once."""
+    for seed in range(20):
+        clock.t = 0.0
+        nem, c = scheduled(clock, ["partition"], seed=seed, interval=10.0, until=10.0)
+        assert c.records[0][0] == "start-partition" and c.times[0] == 0.0
+        assert nem.warnings() == []
+
+
+def test_run_with_the_limit_already_passed_does_nothing(clock):
+    nem, c = scheduled(clock, list(KINDS), seed=3, interval=5.0, until=0.0)
+    assert c.records == [] and clock.sleeps == []
+    assert c.pristine()
+    assert nem.warnings() == ["--nemesis partition,kill,pause,clock,loss: no fault was injected "
+                              "(the run ended before any was due)"]
+
+
+def test_a_slow_change_does_not_push_the_schedule_back_nor_past_the_limit(clock):
+    """Changes are due on the stagger's clock; one that falls due during a slow restart runs right after it."""
+
+    class SlowRestart(FakeControl):
+        async def restart(self, node_id: str) -> None:
+            await clock.sleep(30.0)
+            await super().restart(node_id)
+
+    c = SlowRestart(5, 4, now=clock.now)
+    nem = Nemesis(["kill"], 1.0, random.Random(4), c)
+    run(nem.run(10.0, clock.now))
+    # start-kill at 0; stop-kill due before 2 takes 30 s; the next change fell due long before 30 s, past the limit
+    assert [f for f, _ in c.records] == ["start-kill", "stop-kill"]
+    assert c.times[0] == 0.0 and c.times[1] >= 30.0
+    assert clock.t >= 30.0
+
+
+def test_fixed_schedule_toggles_every_interval_until_before_end(clock):
+    nem, c = scheduled(clock, ["partition"], seed=1, interval=1.0, until=10.0, schedule="fixed")
+    # toggles at t = 1, 2, ..., 9; none at or after `until`
+    assert c.times == [float(t) for t in range(1, 10)]
+    assert [f for f, _ in c.records] == ["start-partition", "stop-partition"] * 4 + ["start-partition"]
+    assert clock.sleeps == [1.0] * 9
+    run(nem.heal_all())
+    assert c.pristine()
+
+
+def test_fixed_schedule_fractional_interval(clock):
+    nem, c = scheduled(clock, ["kill"], seed=2, interval=0.25, until=3.0, schedule="fixed")
     assert c.times == [0.25 * k for k in range(1, 12)]
-    assert all(t < 3.0 for t in c.times)
     check_alternation(c.records)
 
 
-def test_run_until_too_soon_does_nothing(clock):
-    nem, c = scheduled(clock, list(KINDS), seed=3, interval=5.0, until=5.0)
+def test_fixed_schedule_shorter_than_the_interval_injects_nothing_and_says_so(clock):
+    nem, c = scheduled(clock, ["partition"], seed=3, interval=10.0, until=10.0, schedule="fixed")
     assert c.records == [] and clock.sleeps == []
-    assert c.pristine()
+    [warning] = nem.warnings()
+    assert warning.startswith("--nemesis partition: no fault was injected (the fixed schedule's first change")
+
+
+def test_unknown_schedule_rejected():
+    with pytest.raises(ValueError, match="unknown nemesis schedule 'weekly'"):
+        Nemesis(["kill"], 1.0, random.Random(0), FakeControl(), "weekly")
+
+
+def test_warnings_name_kinds_never_injected_and_a_one_node_partition(clock):
+    nem, c = scheduled(clock, ["partition", "kill"], seed=0, interval=100.0, until=1.0)
+    assert len(c.records) == 1  # one change, at the start
+    missing = "kill" if c.records[0][0] == "start-partition" else "partition"
+    [warning] = nem.warnings()
+    assert warning.startswith(f"--nemesis {missing}: never injected in this run")
+    clock.t = 0.0
+    nem, c = scheduled(clock, ["partition"], seed=0, interval=1.0, until=5.0, n=1)
+    assert nem.warnings() == ["--nemesis partition with a single node: there is no other node to cut it off from"]
 
 
 def test_run_without_kinds_returns_at_once(clock):
@@ -478,8 +549,8 @@ def test_run_all_kinds_consistent_then_heal(seed, n):
         nem, c = scheduled(fake, list(KINDS), seed=seed, interval=0.5, until=20.0, n=n)
     finally:
         nemesis_mod.asyncio = original
-    assert len(c.records) == 39
-    assert all(t < 20.0 for t in c.times)
+    assert len(c.records) > 20
+    assert c.times[0] == 0.0 and all(t < 20.0 for t in c.times)
     check_alternation(c.records)
     assert set(nem.active) == {
         kind
@@ -544,7 +615,7 @@ def test_run_on_real_event_loop():
     started = time.monotonic()
     c, until, ended, toggles = asyncio.run(main())
     assert time.monotonic() - started < 2.0
-    assert 1 <= toggles <= 50  # each toggle waits at least one interval
+    assert toggles >= 1  # the first change comes at once
     assert ended < until + 0.5
     assert all(t < until + 0.5 for t in c.times[:toggles])
     check_alternation(c.records)
