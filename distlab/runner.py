@@ -37,8 +37,13 @@ from distlab.workloads.base import Op, Workload, load_workload
 
 INIT_TIMEOUT = 10.0
 CONVERGE_SECONDS = 10.0
-FINAL_READ_TRIES = 10
-FINAL_OPS_PER_NODE = 1000
+FINAL_SECONDS = 10.0
+"""How long a paged final read (kafka's polls) may go on asking for more, as Maelstrom
+clips its kafka final generator to 10 s; a single final read is bounded by --op-timeout."""
+FINAL_PAUSE = 0.4
+"""A final request repeated comes uniform(0, this) seconds later (Maelstrom's
+`gen/stagger 1/5` between final polls)."""
+FINAL_OPS_PER_READER = 10_000  # a bound that only a node answering nonsense at once could reach
 
 
 @dataclass
@@ -253,30 +258,46 @@ class Runner:
 
     async def _invoke(self, process: int, client: str, node: str, op: Op, final: bool = False) -> str:
         start = self.loop.time()
-        self.history.add(start, process, INVOKE, op.f, self.workload.invoke_value(op))
+        invoked = self.history.add(start, process, INVOKE, op.f, self.workload.invoke_value(op))
+        if final:  # marked on the invocation too, so a final read that fails is seen as one
+            invoked["final"] = True
+            invoked["node"] = node
         fut = self.loop.create_future()
         self.request(client, node, self.workload.request(op), self.opts.op_timeout, lambda r: fut.done() or fut.set_result(r))
         return self._record(process, op, start, await fut, final)
 
     async def _final_phase(self) -> None:
+        """Heal, let the cluster converge, then Maelstrom's final reads (`gen/each-thread`):
+        each client worker reads its own node once, all at the same time, plus one reader
+        for any node no worker is bound to, so every node is read. A read that fails is not
+        retried: it is in the history, marked final, for the checker to judge."""
         await self.nemesis.heal_all()
         if not self.workload.final_phase:
             return
         await _sleep_until(self.loop, self.loop.time() + CONVERGE_SECONDS)
+        nodes = [self.node_ids[w % len(self.node_ids)] for w in range(self.opts.worker_count())]
+        nodes += [n for n in self.node_ids if n not in nodes]
+        deadline = self.loop.time() + FINAL_SECONDS
         base = 10**6
-        for i, (node, first) in enumerate(self.workload.final_ops(self.node_ids)):
-            client = self._new_client()
-            op: Op | None = first
-            for _ in range(FINAL_OPS_PER_NODE):
-                if op is None:
-                    break
-                for _ in range(FINAL_READ_TRIES):
-                    if await self._invoke(base + i, client, node, op, final=True) == OK:
-                        break
-                else:
-                    break
-                # e.g. a paged poll: the workload may ask for more from the same node
-                op = self.workload.final_next(op, self.history.records[-1]["value"])
+        await asyncio.gather(*(self._final_reader(base + i, node, op, deadline)
+                               for i, (node, op) in enumerate(self.workload.final_ops(nodes))))
+
+    async def _final_reader(self, process: int, node: str, op: Op, deadline: float) -> None:
+        """One final reader on its own client. Its first operation always runs; after each,
+        the workload may ask for another (the next page of a poll, or the same request
+        again), until it asks for none or the deadline has passed. A request repeated
+        (a retry, or nothing new came) waits first, as Maelstrom paces its final polls."""
+        client = self._new_client()
+        for _ in range(FINAL_OPS_PER_READER):
+            kind = await self._invoke(process, client, node, op, final=True)
+            value = self.history.records[-1]["value"] if kind == OK else None
+            following = self.workload.final_next(op, value)
+            if following is None or self.loop.time() >= deadline:
+                return
+            if kind != OK or following.value == op.value:
+                pause = FINAL_PAUSE * self._gen_rng.random()
+                await _sleep_until(self.loop, min(deadline, self.loop.time() + pause))
+            op = following
 
     async def _ticker(self, end: float) -> None:
         """Progress once per simulated second; the last report comes from _main."""

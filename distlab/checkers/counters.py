@@ -28,7 +28,10 @@ Three checks, from weakest to strongest:
    Intermediate reads of an eventually consistent counter (Maelstrom's g-counter on
    seq-kv) may be stale, which is why this is off by default.
 
-``valid``: False on any error; ``"unknown"`` when there is no final read; else True.
+``valid``: False on any error; ``"unknown"`` when there is no final read, or when a
+read marked final on its invocation did not succeed (``final.failed``, distlab's
+addition: that node's count at the end was never seen; Maelstrom ignores such a
+read); else True.
 """
 
 from __future__ import annotations
@@ -120,6 +123,7 @@ def check(
     read_snap: dict[Any, tuple[dict[str, Any], int, int]] = {}
     add_delta: dict[Any, int] = {}
     final_reads: list[tuple[dict[str, Any], list[tuple[str, list[int]]]]] = []
+    final_failed: list[dict[str, Any]] = []
     reads = 0
 
     def error(kind: str, rec: dict[str, Any], allowed: Any, **extra: Any) -> None:
@@ -165,6 +169,9 @@ def check(
                 read_snap[rec["process"]] = (rec, ok_pos, ok_neg)
                 continue
             snap = read_snap.pop(rec["process"], None)
+            if type_ != OK and snap is not None and _marked_final(snap[0]):
+                final_failed.append({"node": snap[0].get("node"), "index": rec["index"],
+                                     "process": rec["process"], "error": rec.get("error")})
             if type_ != OK or snap is None:
                 continue
             inv, dp, dn = snap
@@ -186,6 +193,10 @@ def check(
             else:
                 _range_errors(rec, checks, error)
 
+    for inv, _, _ in read_snap.values():  # final reads that never completed
+        if _marked_final(inv):
+            final_failed.append({"node": inv.get("node"), "index": inv["index"],
+                                 "process": inv["process"], "error": "no completion"})
     acceptable, exact = subset_sums(definite, maybe)
     for rec, checks in final_reads:
         if not _contains(acceptable, rec["value"]):
@@ -197,7 +208,7 @@ def check(
     if errors:
         valid: bool | str = False
     else:
-        valid = True if final_reads else "unknown"
+        valid = True if final_reads and not final_failed else "unknown"
     return {
         "valid": valid,
         "linearizable": linearizable,
@@ -216,6 +227,8 @@ def check(
             "acceptable": acceptable[:EXAMPLES],
             "acceptable_range_count": len(acceptable),
             "exact": exact,
+            "failed": final_failed[:EXAMPLES],
+            "failed_count": len(final_failed),
         },
     }
 

@@ -8,8 +8,13 @@ micro-ops, usually one:
   (an info/fail completion may carry the invocation's value: offset unknown).
 - poll: invoke ``[["poll"]]`` -> ok ``[["poll", {key: [[offset, msg], ...]}]]``.
 - ``{"f": "assign" | "subscribe", "value": [keys]}``: the client's keys change; a
-  client's position on keys it drops is forgotten (Jepsen). Other ``f``s (crash,
-  commit_offsets, list_committed_offsets, ...) are ignored.
+  client's position on keys it drops is forgotten (Jepsen). distlab's assign (the
+  client's ``list_committed_offsets``) completes with ``{"keys": [...],
+  "committed": {key: offset}}``, the committed offsets the client seeks to.
+- ``{"f": "commit_offsets", "value": {key: offset}}``: a client committed it had
+  processed each key up to and including offset. Other ``f``s are only counted.
+- Final reads (distlab's runner marks them ``"final": true`` on the invocation, with
+  the ``"node"`` read) are polls.
 
 Keys are compared as strings (JSON object keys are strings; Maelstrom's keys are),
 ``":send"``/``":poll"`` tags from EDN are accepted, and messages are assumed unique
@@ -31,11 +36,25 @@ Anomalies (a client is a ``process``; after an indeterminate op it is a new one)
   Skipped sends are normal (other clients interleave) and not reported.
 - ``aborted_read``: a poll saw a message whose send definitely failed.
 - ``unexpected``: a poll saw a message nobody sent.
+- ``never_ok`` (only with ``stats=True``): an operation kind (send, poll, assign,
+  commit_offsets, ...) that was tried and never succeeded, e.g. a node without
+  ``list_committed_offsets``: every assign fails. Maelstrom's stats checker fails
+  the test for this.
+- ``committed_ahead`` (distlab's addition; Jepsen's checker has no commit check): an
+  assign was told a committed offset L for key k, and k holds known messages past
+  every offset committed for k before the assign completed (by commits not known to
+  have failed) but before L. A consumer seeking to L skips them although nobody
+  processed them. (Committed offsets going back is allowed: it only means reading
+  again, and Maelstrom's reference-style nodes do it under races.)
+- ``final_poll_failed`` (distlab's addition): a final reader none of whose polls
+  succeeded: that node was never read at the end. Not an error by itself, but the
+  verdict is then ``"unknown"`` rather than True.
 
 Each anomaly has ``<name>_count`` and ``<name>`` (first examples, record indices).
 ``poll_skip`` and ``nonmonotonic_poll`` are reported but allowed when clients
 ``subscribe`` (the server may rebalance them), as in Jepsen. ``valid`` is False if
-any other anomaly occurred, else True, or ``"unknown"`` with no ok send.
+any other anomaly occurred (``final_poll_failed`` aside), else True, or ``"unknown"``
+with no ok send or with a final reader that never polled.
 """
 
 from __future__ import annotations
@@ -53,8 +72,11 @@ ANOMALIES = (
     "inconsistent_offsets", "duplicate", "lost_write", "unseen",
     "poll_skip", "nonmonotonic_poll", "int_poll_skip", "int_nonmonotonic_poll",
     "nonmonotonic_send", "int_nonmonotonic_send", "aborted_read", "unexpected",
+    "never_ok", "committed_ahead", "final_poll_failed",
 )
+NOT_COUNTED_FS = frozenset({"crash", "debug-topic-partitions"})  # as Jepsen's kafka stats checker
 SUBSCRIBE_ALLOWED = frozenset({"poll_skip", "nonmonotonic_poll"})
+UNKNOWN_ONLY = frozenset({"final_poll_failed"})  # makes a verdict unknown, never False
 EXAMPLES = 16
 TXN_FS = frozenset({"send", "poll", "txn"})
 
@@ -97,7 +119,20 @@ def op_polls(value: Any) -> dict[str, list[tuple[int, Any]]]:
     return out
 
 
-def check(history: list[dict[str, Any]]) -> dict[str, Any]:
+def assign_keys(value: Any) -> list[Any]:
+    """The keys of an assign/subscribe: Jepsen's list, or distlab's {"keys": [...], ...}."""
+    if isinstance(value, dict):
+        value = value.get("keys")
+    return list(value) if isinstance(value, list | tuple) else []
+
+
+def _commit_offsets(value: Any) -> dict[str, int]:
+    return {_key(k): o for k, o in value.items() if _is_offset(o)} if isinstance(value, dict) else {}
+
+
+def check(history: list[dict[str, Any]], *, stats: bool = False) -> dict[str, Any]:
+    """The anomalies above; ``never_ok`` only with ``stats`` (the kafka workload's own
+    verdict, as Maelstrom runs Jepsen's stats checker next to the kafka checker)."""
     found: dict[str, list[dict[str, Any]]] = {name: [] for name in ANOMALIES}
     # Completions of send/poll/txn with their sends and polls.
     ops: list[tuple[dict[str, Any], list[tuple[str, int | None, Any]], dict[str, Any]]] = []
@@ -176,7 +211,7 @@ def check(history: list[dict[str, Any]]) -> dict[str, Any]:
         f = str(rec["f"]).lstrip(":")
         p = rec["process"]
         if f in ("assign", "subscribe"):
-            keep = {_key(k) for k in rec["value"] or ()}
+            keep = {_key(k) for k in assign_keys(rec["value"])}
             last_read[p] = {k: v for k, v in last_read[p].items() if k in keep}
             last_sent[p] = {k: v for k, v in last_sent[p].items() if k in keep}
             continue
@@ -246,13 +281,15 @@ def check(history: list[dict[str, Any]]) -> dict[str, Any]:
                                                   "index": rec["index"],
                                                   "send_index": writer[1]["index"]})
 
+    _stats_and_commits(history, known, found, stats)
+
     allowed = SUBSCRIBE_ALLOWED if subscribed else frozenset()
     error_types = [n for n in ANOMALIES if found[n]]
-    bad = [n for n in error_types if n not in allowed]
+    bad = [n for n in error_types if n not in allowed and n not in UNKNOWN_ONLY]
     if bad:
         valid: bool | str = False
     else:
-        valid = True if ok_send_count else "unknown"
+        valid = True if ok_send_count and not found["final_poll_failed"] else "unknown"
     result: dict[str, Any] = {
         "valid": valid,
         "error_types": error_types,
@@ -268,3 +305,56 @@ def check(history: list[dict[str, Any]]) -> dict[str, Any]:
         result[f"{name}_count"] = len(found[name])
         result[name] = found[name][:EXAMPLES]
     return result
+
+
+def _stats_and_commits(history: list[dict[str, Any]], known: dict[str, list[int]],
+                       found: dict[str, list[dict[str, Any]]], stats: bool) -> None:
+    """never_ok, committed_ahead and final_poll_failed (see the module docstring)."""
+    fate: dict[int, str] = {}  # invocation index -> its completion's type
+    open_ops: dict[Any, dict[str, Any]] = {}
+    outcomes: dict[str, dict[str, int]] = {}
+    finals: dict[Any, dict[str, Any]] = {}  # final reader's process -> {"inv": first invocation, "ok": bool}
+    for rec in history:
+        if rec["process"] == NEMESIS:
+            continue
+        f = str(rec["f"]).lstrip(":")
+        if rec["type"] == INVOKE:
+            open_ops[rec["process"]] = rec
+            if rec.get("final") or rec.get("final?"):
+                finals.setdefault(rec["process"], {"inv": rec, "ok": False})
+            continue
+        inv = open_ops.pop(rec["process"], None)
+        if inv is not None:
+            fate[inv["index"]] = rec["type"]
+        if f not in NOT_COUNTED_FS:
+            per = outcomes.setdefault(f, {OK: 0, FAIL: 0, INFO: 0})
+            per[rec["type"]] = per.get(rec["type"], 0) + 1
+        if rec["type"] == OK and rec["process"] in finals:
+            finals[rec["process"]]["ok"] = True
+    for f, per in sorted(outcomes.items()) if stats else ():
+        if not per[OK]:
+            found["never_ok"].append({"f": f, "fail": per[FAIL], "info": per[INFO]})
+    for reader in finals.values():
+        if not reader["ok"]:
+            found["final_poll_failed"].append({"node": reader["inv"].get("node"),
+                                               "process": reader["inv"]["process"],
+                                               "index": reader["inv"]["index"]})
+
+    committed: dict[str, int] = {}  # key -> highest offset committed so far (not known failed)
+    for rec in history:
+        if rec["process"] == NEMESIS:
+            continue
+        f = str(rec["f"]).lstrip(":")
+        if f == "commit_offsets" and rec["type"] == INVOKE and fate.get(rec["index"]) != FAIL:
+            for k, o in _commit_offsets(rec["value"]).items():
+                committed[k] = max(committed.get(k, -1), o)
+        elif f == "assign" and rec["type"] == OK and isinstance(rec["value"], dict):
+            for k, listed in _commit_offsets(rec["value"].get("committed")).items():
+                top = committed.get(k, -1)
+                offs = known.get(k, [])
+                skipped = offs[bisect_right(offs, top):bisect_left(offs, listed)]
+                if skipped:
+                    found["committed_ahead"].append(
+                        {"key": k, "listed": listed, "max_committed": top if top >= 0 else None,
+                         "skipped": skipped[:EXAMPLES], "skipped_count": len(skipped),
+                         "index": rec["index"], "process": rec["process"]})

@@ -21,6 +21,13 @@ For each element (following ``jepsen.checker/set-full``):
 - *duplicated*: it appears more than once within a single read.
 - *unexpected* (distlab's addition; Jepsen's plain ``set`` checker has it): a read
   returned an element nobody ever tried to add.
+- *final read failed* (distlab's addition): a read marked final (on its invocation,
+  as distlab's runner marks each node's final read) did not succeed. Jepsen ignores
+  it; here that node's state at the end was never seen, so nothing says it converged:
+  the verdict cannot be True.
+
+An element may be added more than once (Maelstrom issue #95: a g-set must treat a
+re-added element as present); it is known from its first ok add or first read.
 
 Stable latency, as Jepsen measures it: from the known time (normally the add's
 completion, not its invocation) to the invocation of the last read that missed it;
@@ -28,8 +35,8 @@ completion, not its invocation) to the invocation of the last read that missed i
 in milliseconds, picked as Jepsen does (sorted[min(n-1, floor(n*q))]).
 
 ``valid``: False on any lost, duplicated or unexpected element (or stale one when
-``linearizable``); ``"unknown"`` when no element became stable (nothing to judge);
-else True.
+``linearizable``); else ``"unknown"`` when no element became stable (nothing to
+judge) or a final read failed; else True.
 """
 
 from __future__ import annotations
@@ -76,6 +83,16 @@ class _Element:
         self.last_absent: dict[str, Any] | None = None  # latest-invoked read that missed it
 
 
+def _is_final(rec: dict[str, Any]) -> bool:
+    return bool(rec.get("final") or rec.get("final?"))
+
+
+def _failed_final(inv: dict[str, Any], done: dict[str, Any] | None) -> dict[str, Any]:
+    """A final read that did not succeed: that node's state was never seen at the end."""
+    return {"node": inv.get("node"), "process": inv["process"], "index": inv["index"],
+            "type": done["type"] if done else None, "error": done.get("error") if done else "no completion"}
+
+
 def _ms(ns: int) -> float:
     return round(ns / 1e6, 6)
 
@@ -87,6 +104,7 @@ def check(history: list[dict[str, Any]], *, linearizable: bool = False) -> dict[
     dups: dict[Any, list[Any]] = {}  # key -> [value, max multiplicity in one read]
     read_keys: dict[Any, Any] = {}  # every element seen in any read
     acknowledged = read_count = malformed = 0
+    failed_finals: list[dict[str, Any]] = []
 
     for rec in history:
         if rec["process"] == NEMESIS:
@@ -112,6 +130,8 @@ def check(history: list[dict[str, Any]], *, linearizable: bool = False) -> dict[
                 open_reads[rec["process"]] = rec
                 continue
             inv = open_reads.pop(rec["process"], None)
+            if type_ != OK and inv is not None and _is_final(inv):
+                failed_finals.append(_failed_final(inv, rec))
             if type_ != OK or inv is None:
                 continue
             if not isinstance(rec["value"], list):
@@ -142,6 +162,7 @@ def check(history: list[dict[str, Any]], *, linearizable: bool = False) -> dict[
                     if la is None or la["index"] < inv_index:
                         el.last_absent = inv
 
+    failed_finals += [_failed_final(inv, None) for inv in open_reads.values() if _is_final(inv)]
     stable_lat: list[float] = []
     lost_lat: list[float] = []
     lost: list[Any] = []
@@ -171,7 +192,7 @@ def check(history: list[dict[str, Any]], *, linearizable: bool = False) -> dict[
 
     if lost or dups or unexpected or malformed or (linearizable and stale):
         valid: bool | str = False
-    elif not stable_lat:
+    elif not stable_lat or failed_finals:
         valid = "unknown"
     else:
         valid = True
@@ -204,6 +225,8 @@ def check(history: list[dict[str, Any]], *, linearizable: bool = False) -> dict[
         "unexpected_count": len(unexpected),
         "unexpected": sorted_values(unexpected)[:EXAMPLES],
         "malformed_read_count": malformed,
+        "final_read_failed_count": len(failed_finals),
+        "final_read_failed": failed_finals[:EXAMPLES],
     }
     if stable_lat:
         result["stable_latencies"] = quantiles(stable_lat)

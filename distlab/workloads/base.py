@@ -61,11 +61,13 @@ class Workload(ABC):
         """The value recorded for a successful reply."""
 
     def final_ops(self, node_ids: list[str]) -> list[tuple[str, Op]]:
-        """Operations to run on each node in the final phase."""
+        """The first final operation of each final reader, one per entry of `node_ids`
+        (a node may be listed more than once: one reader per client worker)."""
         return []
 
     def final_next(self, op: Op, value: Any) -> Op | None:
-        """After a final operation succeeded with `value`, another one for the same node, or None."""
+        """After a final operation completed with `value` (None if it did not succeed),
+        another one for the same reader, or None (the default: one final read each)."""
         return None
 
     @abstractmethod

@@ -1,16 +1,33 @@
-"""kafka: append-only logs per key with client-tracked offsets (Gossip Glomers 5).
+"""kafka: append-only logs per key, consumed as Maelstrom's clients consume them (Gossip Glomers 5).
 
-`send{key, msg}` -> `send_ok{offset}`; `poll{offsets: {key: offset}}` ->
-`poll_ok{msgs: {key: [[offset, msg], ...]}}` from each requested offset on;
-`commit_offsets{offsets}` and `list_committed_offsets{keys}`. Each client
-polls its keys from just past what it last saw, and a client that starts over
-(after an indeterminate operation) resumes from the committed offsets, as
-Maelstrom's does. The final phase polls every key from 0 on every node, and keeps polling from
-where each poll ended until a poll brings nothing new.
+The client is Maelstrom's (workload/kafka.clj over Jepsen's kafka workload, with
+`assign`). Each client process holds a set of keys and, per key, the offset it
+will poll next:
 
-The history uses Jepsen's kafka shape (see distlab/checkers/kafka.py), so the
+- `assign`: the process takes a new set of keys (one random key; a third of the
+  time also every key with sent messages nobody has polled yet). As Maelstrom's
+  client, it asks `list_committed_offsets{keys}` and seeks each key it did not
+  already hold to its committed offset (0 when none); keys it keeps stay where
+  they were, keys it drops are forgotten. A process's first operation is an
+  assign (a failed one leaves it with no keys), later ones come 1 time in 64.
+- `send{key, msg}` -> `send_ok{offset}`, to a random key.
+- `poll{offsets}` from the process's positions -> `poll_ok{msgs}`; the positions
+  move past what came.
+- `commit_offsets{offsets}`: after each poll that brought messages the client
+  commits, per key, the highest offset it polled (Maelstrom does this inside the
+  poll operation; here it is the process's next operation, with its own record).
+
+Keys are fixed (`--key-count`, 5), not rotated as Jepsen's generator rotates them.
+The final phase is Maelstrom's too: each final reader is a fresh consumer that
+seeks every key to 0 and polls (every 0.2 s on average, a failed poll is tried
+again) until it has read up to the highest offset any operation saw for each key,
+for at most 10 s.
+
+The history uses Jepsen's kafka shape (see distlab/checkers/kafka.py): the
 checker finds lost writes, poll skips, non-monotonic sends and polls,
-inconsistent offsets, duplicates and unseen writes.
+inconsistent offsets, duplicates, unseen writes, operations that never succeed
+(as Maelstrom's stats checker does), final polls that never succeed, and
+committed offsets that would make a consumer skip messages nobody committed.
 """
 
 from __future__ import annotations
@@ -21,38 +38,50 @@ from distlab.checkers import kafka
 from distlab.workloads.base import Op, Workload
 
 DEFAULT_KEYS = 5
+ASSIGN_P = 1 / 64  # Jepsen's :sub-p
+UNSEEN_P = 1 / 3  # Jepsen's poll-unseen: how often an assign also takes the keys with unseen sends
+
+
+def _offset(value: Any, what: str) -> int:
+    if type(value) is not int:
+        raise ValueError(f"{what} {value!r} is not an integer offset")
+    return value
 
 
 class Kafka(Workload):
     name = "kafka"
-    read_only = frozenset({"poll", "list_committed_offsets"})
+    read_only = frozenset({"poll", "assign", "list_committed_offsets"})
     final_phase = True
 
     def __init__(self, opts: Any, rng: Any) -> None:
         super().__init__(opts, rng)
         self.keys = [str(k) for k in range(opts.key_count or DEFAULT_KEYS)]
         self.next_msg = 0
-        self.positions: dict[int, dict[str, int]] = {}  # process -> key -> next offset to poll
-        self.committed: dict[str, int] = {}  # what clients have committed (their view)
+        self.positions: dict[int, dict[str, int]] = {}  # process -> assigned key -> next offset to poll
+        self.to_commit: dict[int, dict[str, int]] = {}  # process -> offsets its last poll brought
+        self.sent: dict[str, int] = {}  # key -> highest offset an ok send got
+        self.polled: dict[str, int] = {}  # key -> highest offset an ok poll saw
 
-    def _positions(self, process: int) -> dict[str, int]:
-        pos = self.positions.get(process)
-        if pos is None:
-            # A new client starts from what was committed, as a consumer group would.
-            pos = self.positions[process] = dict(self.committed)
-        return pos
-
+    # ----- the generator ------------------------------------------------------------
     def next_op(self, process: int) -> Op:
-        roll = self.rng.random()
-        if roll < 0.5:
+        commit = self.to_commit.pop(process, None)
+        if commit:
+            return Op("commit_offsets", commit)
+        if process not in self.positions or self.rng.random() < ASSIGN_P:
+            self.positions.setdefault(process, {})
+            return Op("assign", {"keys": self._assign_keys(), "process": process})
+        if self.rng.random() < 0.5:
             self.next_msg += 1
             return Op("send", [["send", self.rng.choice(self.keys), self.next_msg]])
-        pos = self._positions(process)
-        if roll < 0.9:
-            keys = self.rng.sample(self.keys, min(2, len(self.keys)))
-            return Op("poll", {"offsets": {k: pos.get(k, 0) for k in keys}, "process": process})
-        return Op("commit_offsets", {k: v for k, v in sorted(pos.items())})
+        return Op("poll", {"offsets": dict(sorted(self.positions[process].items())), "process": process})
 
+    def _assign_keys(self) -> list[str]:
+        keys = [self.rng.choice(self.keys)]
+        if self.rng.random() < UNSEEN_P:
+            keys += [k for k in self.keys if self.sent.get(k, -1) > self.polled.get(k, -1) and k not in keys]
+        return sorted(keys)
+
+    # ----- requests and replies ---------------------------------------------------------
     def request(self, op: Op) -> dict[str, Any]:
         if op.f == "send":
             _, key, msg = op.value[0]
@@ -61,48 +90,74 @@ class Kafka(Workload):
             return {"type": "poll", "offsets": dict(op.value["offsets"])}
         if op.f == "commit_offsets":
             return {"type": "commit_offsets", "offsets": dict(op.value)}
-        return {"type": "list_committed_offsets", "keys": list(op.value)}
+        return {"type": "list_committed_offsets", "keys": list(op.value["keys"])}  # assign
 
     def invoke_value(self, op: Op) -> Any:
         """What the history records at invocation (Jepsen's shape)."""
-        return [["poll"]] if op.f == "poll" else op.value
+        if op.f == "poll":
+            return [["poll"]]
+        return list(op.value["keys"]) if op.f == "assign" else op.value
 
     def ok_value(self, op: Op, reply: dict[str, Any]) -> Any:
         if op.f == "send":
             _, key, msg = op.value[0]
-            offset = reply["offset"]
-            if not isinstance(offset, int):
-                raise ValueError(f"send_ok offset {offset!r} is not an integer")
+            offset = _offset(reply["offset"], "send_ok offset")
+            self.sent[key] = max(self.sent.get(key, -1), offset)
             return [["send", key, [offset, msg]]]
         if op.f == "poll":
             msgs = reply["msgs"]
             if not isinstance(msgs, dict):
                 raise ValueError(f"poll_ok msgs {msgs!r} is not an object")
+            top = {k: max(_offset(p[0], "polled offset") for p in pairs) for k, pairs in msgs.items() if pairs}
+            for key, offset in top.items():
+                self.polled[key] = max(self.polled.get(key, -1), offset)
             process = op.value.get("process")
-            if process is not None:
-                pos = self._positions(process)
-                for key, pairs in msgs.items():
-                    if pairs:
-                        pos[key] = max(pos.get(key, 0), max(p[0] for p in pairs) + 1)
+            if process is not None:  # a client's poll (not a final one): move on, then commit
+                pos = self.positions.setdefault(process, {})
+                for key, offset in top.items():
+                    pos[key] = max(pos.get(key, 0), offset + 1)
+                if top:
+                    self.to_commit[process] = dict(sorted(top.items()))
             return [["poll", msgs]]
-        if op.f == "commit_offsets":
-            for key, offset in op.value.items():
-                self.committed[key] = max(self.committed.get(key, 0), offset)
+        if op.f == "assign":
+            listed = reply["offsets"]
+            if not isinstance(listed, dict):
+                raise ValueError(f"list_committed_offsets_ok offsets {listed!r} is not an object")
+            keys = op.value["keys"]
+            committed = {k: _offset(listed[k], "committed offset") for k in keys if k in listed}
+            held = self.positions.get(op.value["process"], {})
+            # Maelstrom's seek: keys still held stay put, the others start at their committed offset.
+            self.positions[op.value["process"]] = {k: held[k] if k in held else committed.get(k, 0) for k in keys}
+            return {"keys": list(keys), "committed": committed}
         return op.value
 
+    # ----- the final phase -----------------------------------------------------------
     def final_ops(self, node_ids: list[str]) -> list[tuple[str, Op]]:
-        return [(node, Op("poll", {"offsets": {k: 0 for k in self.keys}})) for node in node_ids]
+        targets = {k: max(self.sent.get(k, -1), self.polled.get(k, -1)) for k in self.keys}
+        targets = {k: o for k, o in targets.items() if o >= 0}
+        keys = sorted(targets) or self.keys
+        return [(node, Op("poll", {"offsets": {k: 0 for k in keys}, "targets": dict(targets)}))
+                for node in node_ids]
 
     def final_next(self, op: Op, value: Any) -> Op | None:
-        """Keep polling past what the last final poll returned until nothing new comes."""
-        msgs = value[0][1]
-        offsets = {k: pairs[-1][0] + 1 for k, pairs in msgs.items() if pairs}
-        if not offsets:
+        """Poll on from where the last poll ended (or again, if it failed) until every
+        key's highest known offset has been read (Jepsen's final polls)."""
+        if value is None:
+            return op
+        offsets = dict(op.value["offsets"])
+        targets = dict(op.value["targets"])
+        for key, pairs in value[0][1].items():
+            if pairs:
+                top = max(p[0] for p in pairs)
+                offsets[key] = max(offsets.get(key, 0), top + 1)
+                if targets.get(key, top + 1) <= top:
+                    del targets[key]
+        if not targets:
             return None
-        return Op("poll", {"offsets": {**op.value["offsets"], **offsets}})
+        return Op("poll", {"offsets": offsets, "targets": targets})
 
     def check(self, history: list[dict[str, Any]]) -> dict[str, Any]:
-        return kafka.check(history)
+        return kafka.check(history, stats=True)
 
 
 WORKLOAD = Kafka
