@@ -9,11 +9,13 @@ import random
 from typing import Any
 
 import orjson
+import pytest
 
 from distlab.checkers import counters, set_full
 from distlab.history import read_jsonl
 from distlab.runner import CONVERGE_SECONDS
 from distlab.services import SEQ_KV_WINDOW, SeqKV
+from distlab.workloads import g_set
 from tests.conftest import NODES
 
 FORWARD_RAW = str(NODES / "raw" / "forward_leader.py")
@@ -194,3 +196,22 @@ def test_kafka_node_listing_wrong_committed_offsets_is_caught(simulate: Any) -> 
     assert workload["bad_error_types"] == ["committed_ahead"]
     case = workload["committed_ahead"][0]
     assert case["skipped"] and case["listed"] > (case["max_committed"] or -1)
+
+
+# ----- g-set: elements added more than once (Maelstrom issue #95) ---------------------------
+
+
+@pytest.mark.parametrize(("mode", "found"), [("list", "duplicated_count"), ("toggle", "lost_count")])
+def test_g_set_adds_elements_again_and_catches_sets_that_mishandle_that(
+    simulate: Any, monkeypatch: Any, mode: str, found: str
+) -> None:
+    opts = {"workload": "g-set", "node_count": 3, "rate": 10, "time_limit": 20}
+    for seed in (1, 2, 3):
+        result = simulate("gset_dups", bin_args=[mode], seed=seed, **opts)
+        assert result.valid is False and result.results["workload"][found] > 0
+    right = simulate("gset_dups", **opts)
+    assert right.valid is True
+    adds = [r["value"] for r in read_jsonl(right.run_dir / "history.jsonl") if r["f"] == "add" and r["type"] == "invoke"]
+    assert len(set(adds)) < len(adds)  # some elements came more than once
+    monkeypatch.setattr(g_set, "REPEAT_P", 0.0)  # Maelstrom's generator: never twice, never caught
+    assert simulate("gset_dups", bin_args=[mode], **opts).valid is True
