@@ -117,45 +117,47 @@ def make_operations(history: Iterable[dict[str, Any]], model: Model) -> list[Ope
     with no completion keep an unknown outcome; nemesis records are skipped.
     A process that invokes again without completing is treated as crashed.
     """
-    ops: list[Operation] = []
-    pending: dict[Any, tuple[int, dict[str, Any]]] = {}
-    done: list[tuple[int, dict[str, Any], int | None, dict[str, Any] | None]] = []
+    # [call position, invocation, return position, completion], in call order;
+    # a process that invokes again leaves its previous call without completion.
+    calls: list[list[Any]] = []
+    pending: dict[Any, list[Any]] = {}
     for pos, rec in enumerate(history):
         proc = rec.get("process")
         if proc == NEMESIS:
             continue
         kind = rec.get("type")
         if kind == INVOKE:
-            prev = pending.pop(proc, None)
-            if prev is not None:
-                done.append((prev[0], prev[1], None, None))
-            pending[proc] = (pos, rec)
+            slot = [pos, rec, None, None]
+            calls.append(slot)
+            pending[proc] = slot
         elif kind == OK or kind == FAIL or kind == INFO:
-            prev = pending.pop(proc, None)
-            if prev is None:
-                continue
-            done.append((prev[0], prev[1], pos, rec))
-    for pos, rec in pending.values():
-        done.append((pos, rec, None, None))
-    done.sort(key=lambda d: d[0])
+            slot = pending.pop(proc, None)
+            if slot is not None:
+                slot[2] = pos
+                slot[3] = rec
+    ops: list[Operation] = []
+    append = ops.append
     prepare = model.operation
-    for call, inv, ret, comp in done:
-        if comp is not None and comp.get("type") == FAIL:
-            continue
-        known = comp is not None and comp.get("type") == OK
+    for call, inv, ret, comp in calls:
+        if comp is None:
+            known = False
+            result = ret_time = None
+        else:
+            kind = comp.get("type")
+            if kind == FAIL:
+                continue
+            known = kind == OK
+            result = comp.get("value")
+            ret_time = comp.get("time")
         try:
             io = prepare(inv, comp if known else None)
         except (ValueError, TypeError, KeyError, IndexError) as exc:
             raise ValueError(f"record {inv.get('index', call)}: {exc}") from None
         if io is None:
             continue
-        ops.append(Operation(
-            id=len(ops), process=inv.get("process"), f=inv.get("f"), value=inv.get("value"),
-            result=comp.get("value") if comp is not None else None,
-            status=OK if known else INFO, call=call, ret=ret if known else None,
-            input=io[0], output=io[1], index=inv.get("index", call), time=inv.get("time"),
-            ret_time=comp.get("time") if comp is not None else None,
-        ))
+        append(Operation(len(ops), inv.get("process"), inv.get("f"), inv.get("value"), result,
+                         OK if known else INFO, call, ret if known else None, io[0], io[1],
+                         inv.get("index", call), inv.get("time"), ret_time))
     return ops
 
 
