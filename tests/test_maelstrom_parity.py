@@ -215,3 +215,36 @@ def test_g_set_adds_elements_again_and_catches_sets_that_mishandle_that(
     assert len(set(adds)) < len(adds)  # some elements came more than once
     monkeypatch.setattr(g_set, "REPEAT_P", 0.0)  # Maelstrom's generator: never twice, never caught
     assert simulate("gset_dups", bin_args=[mode], **opts).valid is True
+
+
+# ----- Maelstrom issue #44: partitions catch a broadcast that never retries ----------------
+
+GG3C = {"workload": "broadcast", "node_count": 5, "time_limit": 20, "rate": 10, "nemesis": ["partition"]}
+
+
+def test_a_broadcast_that_never_retries_fails_3c_on_every_seed(simulate: Any) -> None:
+    for seed in range(1, 11):
+        result = simulate("broadcast_once", seed=seed, **GG3C)
+        workload = result.results["workload"]
+        assert result.valid is False, (seed, workload)
+        assert workload["final_missing_count"] > 0  # some node's final read lacks acknowledged messages
+    assert all(simulate("broadcast", seed=s, **GG3C).valid is True for s in range(1, 6))
+
+
+def test_every_final_read_must_hold_what_was_known_before_it() -> None:
+    """Final reads run at once on every node; Jepsen's set-full only asks that the
+    latest-invoked read see an element, so n0's missing message passed when n1's final
+    read happened to be invoked after n0's."""
+    def rec(i: int, process: Any, type_: str, f: str, value: Any, **extra: Any) -> dict[str, Any]:
+        return {"index": i, "time": i, "process": process, "type": type_, "f": f, "value": value, **extra}
+
+    hist = [rec(0, 0, "invoke", "broadcast", 1), rec(1, 0, "ok", "broadcast", 1),
+            rec(2, 10, "invoke", "read", None, final=True, node="n0"),
+            rec(3, 11, "invoke", "read", None, final=True, node="n1"),
+            rec(4, 10, "ok", "read", [], final=True), rec(5, 11, "ok", "read", [1], final=True)]
+    result = set_full.check(hist)
+    assert result["lost_count"] == 0 and result["stable_count"] == 1  # Jepsen's rule alone: fine
+    assert result["valid"] is False
+    assert result["final_missing"] == [{"node": "n0", "process": 10, "index": 4, "missing_count": 1, "missing": [1]}]
+    hist[4] = rec(4, 10, "ok", "read", [1], final=True)
+    assert set_full.check(hist)["valid"] is True

@@ -21,6 +21,12 @@ For each element (following ``jepsen.checker/set-full``):
 - *duplicated*: it appears more than once within a single read.
 - *unexpected* (distlab's addition; Jepsen's plain ``set`` checker has it): a read
   returned an element nobody ever tried to add.
+- *missing from a final read* (distlab's addition; Maelstrom issue #44): a read
+  marked final lacks an element known before it was invoked. Every node's final
+  read must hold everything acknowledged: Jepsen's rule above only asks that the
+  latest-invoked read see it, and final reads run at the same time on different
+  nodes, so an element one node never got passed whenever some other node's
+  final read happened to be invoked after that node's.
 - *final read failed* (distlab's addition): a read marked final (on its invocation,
   as distlab's runner marks each node's final read) did not succeed. Jepsen ignores
   it; here that node's state at the end was never seen, so nothing says it converged:
@@ -35,7 +41,7 @@ completion, not its invocation) to the invocation of the last read that missed i
 in milliseconds, picked as Jepsen does (sorted[min(n-1, floor(n*q))]).
 
 ``valid``: False on any lost, duplicated or unexpected element (or stale one when
-``linearizable``); else ``"unknown"`` when no element became stable (nothing to
+``linearizable``) or one missing from a final read; else ``"unknown"`` when no element became stable (nothing to
 judge) or a final read failed; else True.
 """
 
@@ -105,6 +111,7 @@ def check(history: list[dict[str, Any]], *, linearizable: bool = False) -> dict[
     read_keys: dict[Any, Any] = {}  # every element seen in any read
     acknowledged = read_count = malformed = 0
     failed_finals: list[dict[str, Any]] = []
+    final_missing: list[dict[str, Any]] = []  # final reads without elements known before them
 
     for rec in history:
         if rec["process"] == NEMESIS:
@@ -161,6 +168,13 @@ def check(history: list[dict[str, Any]], *, linearizable: bool = False) -> dict[
                     la = el.last_absent
                     if la is None or la["index"] < inv_index:
                         el.last_absent = inv
+            if _is_final(inv):
+                missing = [el.value for key, el in elements.items()
+                           if key not in counts and el.known is not None and el.known["index"] < inv_index]
+                if missing:
+                    final_missing.append({"node": inv.get("node"), "process": inv["process"],
+                                          "index": rec["index"], "missing_count": len(missing),
+                                          "missing": sorted_values(missing)[:EXAMPLES]})
 
     failed_finals += [_failed_final(inv, None) for inv in open_reads.values() if _is_final(inv)]
     stable_lat: list[float] = []
@@ -190,7 +204,7 @@ def check(history: list[dict[str, Any]], *, linearizable: bool = False) -> dict[
     worst = sorted(stale, key=lambda p: (-p[0], p[1].add_index))[:WORST_STALE]
     dup_list = sorted(dups.values(), key=lambda p: (-p[1], orjson.dumps(p[0])))
 
-    if lost or dups or unexpected or malformed or (linearizable and stale):
+    if lost or dups or unexpected or malformed or final_missing or (linearizable and stale):
         valid: bool | str = False
     elif not stable_lat or failed_finals:
         valid = "unknown"
@@ -225,6 +239,8 @@ def check(history: list[dict[str, Any]], *, linearizable: bool = False) -> dict[
         "unexpected_count": len(unexpected),
         "unexpected": sorted_values(unexpected)[:EXAMPLES],
         "malformed_read_count": malformed,
+        "final_missing_count": len(final_missing),
+        "final_missing": final_missing[:EXAMPLES],
         "final_read_failed_count": len(failed_finals),
         "final_read_failed": failed_finals[:EXAMPLES],
     }
