@@ -22,6 +22,7 @@ from distlab.analyze import analyze
 from distlab.examples import example_path
 from distlab.nemesis import KINDS, SCHEDULES
 from distlab.options import RunError, TestOptions, resolve_nodes
+from distlab.report.node_errors import summary_rows
 from distlab.runner import RunResult, run_test
 from distlab.systems.raft.core import MUTANTS, Config
 from distlab.workloads.base import workload_names
@@ -41,8 +42,12 @@ def _short_json(value: Any, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit] + " ..."
 
 
+MAX_ERROR_ROWS = 8
+
+
 def print_summary(result: RunResult, console: Console = out) -> None:
-    """The table a run ends with: outcome counts, availability, network, latency, verdict."""
+    """The table a run ends with: outcome counts, stats, availability, network, latency,
+    node errors, verdict."""
     r = result.results
     stats, net, lat = r["stats"], r["net"], r["latency_ms"]
     table = Table(show_header=False, box=None, pad_edge=False)
@@ -56,6 +61,11 @@ def print_summary(result: RunResult, console: Console = out) -> None:
     )
     for f, per in sorted(stats["by_f"].items()):
         table.add_row(f"  {f}", f"ok {per['ok']}, fail {per['fail']}, info {per['info']}")
+    if "valid" in stats and (stats["count"] or not r.get("error")):
+        if stats["valid"]:
+            table.add_row("stats", "ok  (each function succeeded at least once)")
+        else:
+            table.add_row("stats", Text("; ".join(stats["errors"]), style="bold red"))
     avail = r["availability"]
     req = f", required {avail['required']:.3f}" if avail["required"] is not None else ""
     table.add_row("availability", f"{avail['ok_fraction']:.4f}{req}" + ("" if avail["valid"] else "  [red]too low[/]"))
@@ -83,15 +93,21 @@ def print_summary(result: RunResult, console: Console = out) -> None:
             table.add_row("raft safety", f"ok  ({seen}, from the node logs)")
         else:
             table.add_row("raft safety", Text(f"VIOLATED  ({seen}): {raft['violations'][0]}", style="red"))
-    for line in r.get("node_errors", [])[:5]:
-        table.add_row("[red]node error[/]", line)
+    rows = summary_rows(r.get("node_errors", []))
+    for line in rows[:MAX_ERROR_ROWS]:
+        table.add_row("[bold red]node error[/]", Text(line, style="red"))
+    if len(rows) > MAX_ERROR_ROWS:
+        table.add_row("[bold red]node error[/]", Text(f"... and {len(rows) - MAX_ERROR_ROWS} more in results.json"))
     if r.get("error"):
-        table.add_row("[red]error[/]", r["error"])
+        table.add_row("[red]error[/]", Text(r["error"]))
     if r.get("mode", "sim") == "sim":
         table.add_row("time", f"{r.get('sim_seconds', 0):.1f} s simulated in {r.get('wall_seconds', 0):.2f} s wall")
     else:
         table.add_row("time", f"{r.get('wall_seconds', 0):.1f} s with real processes")
-    table.add_row("verdict", _verdict_text(r["valid"]))
+    verdict = Text.from_markup(_verdict_text(r["valid"]))
+    if r.get("verdict_note"):  # client requests failed because the node's code broke: never looks clean
+        verdict.append(("  — but " if r["valid"] is True else "  — ") + r["verdict_note"], style="red")
+    table.add_row("verdict", verdict)
     table.add_row("seed", str(r["seed"]))
     table.add_row("run dir", str(result.run_dir))
     console.print(table)

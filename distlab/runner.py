@@ -24,7 +24,8 @@ from distlab.history import FAIL, INFO, INVOKE, NEMESIS, OK, History
 from distlab.nemesis import Nemesis
 from distlab.netlog import NetLog
 from distlab.options import RunError, TestOptions
-from distlab.protocol import TIMEOUT, RPCError, is_definite
+from distlab.protocol import CRASH, NOT_SUPPORTED, TIMEOUT, RPCError, is_definite
+from distlab.report.node_errors import node_error_list, verdict_note
 from distlab.report.results import summarize, trace_hash
 from distlab.runtime.network import Latency, Network
 from distlab.runtime.process.cluster import Limits, ProcessCluster, ProcessError
@@ -150,6 +151,7 @@ class Runner:
         self._client_msg_ids: dict[str, int] = {}
         self.latencies: list[float] = []
         self.client_ops = 0
+        self._unanswered: set[tuple[str, int]] = set()  # client requests timed out, no late reply yet
 
     # ----- Control (for the nemesis) --------------------------------------------------
     def crash(self, node_id: str) -> None:
@@ -211,8 +213,10 @@ class Runner:
         now = self.loop.time()
         pending = self._pending
         while queue and queue[0][0] <= now:
-            on_done = pending.pop(queue.popleft()[1], None)
+            key = queue.popleft()[1]
+            on_done = pending.pop(key, None)
             if on_done is not None:
+                self._unanswered.add(key)  # a late reply takes it out again
                 on_done(None)
         while queue and queue[0][1] not in pending:
             queue.popleft()
@@ -220,9 +224,12 @@ class Runner:
             self.loop.call_harness_at(queue[0][0], self._expire_due, timeout)
 
     def _on_client_message(self, client: str, body: dict[str, Any]) -> None:
-        on_done = self._pending.pop((client, body.get("in_reply_to")), None)
+        key = (client, body.get("in_reply_to"))
+        on_done = self._pending.pop(key, None)
         if on_done is not None:
             on_done(body)
+        elif self._unanswered:
+            self._unanswered.discard(key)  # type: ignore[arg-type]  (late: answered after all)
 
     async def call(self, client: str, node: str, body: dict[str, Any], timeout: float) -> dict[str, Any]:
         """A client RPC; raises RPCError (code 0 on timeout, or the node's error)."""
@@ -234,7 +241,9 @@ class Runner:
         self.cluster.start(node_id)
         await self._init(node_id)
 
-    def _record(self, process: int, op: Op, start: float, reply: dict[str, Any] | None, final: bool = False) -> str:
+    def _record(
+        self, process: int, op: Op, start: float, reply: dict[str, Any] | None, final: bool = False, node: str = "",
+    ) -> str:
         """Record an operation's completion; returns its type (ok, fail or info)."""
         wl = self.workload
         now = self.loop._now
@@ -243,6 +252,8 @@ class Runner:
                 _reply_or_raise(reply)
             value = wl.ok_value(op, reply)  # type: ignore[arg-type]
         except RPCError as exc:
+            if exc.code == CRASH or exc.code == NOT_SUPPORTED:
+                self._note_error_reply(node, op, exc)
             kind = FAIL if is_definite(exc.code) or op.f in wl.read_only else INFO
             self.history.add(now, process, kind, op.f, wl.invoke_value(op), error=[exc.code, exc.text])
             return kind
@@ -256,6 +267,15 @@ class Runner:
             self.latencies.append(now - start)
         return OK
 
+    def _note_error_reply(self, node: str, op: Op, exc: RPCError) -> None:
+        """Crash and not-supported replies, per node and request type: node errors even
+        for a node that writes no SDK records (any language)."""
+        try:
+            msg_type = str(self.workload.request(op).get("type", op.f))
+        except Exception:
+            msg_type = op.f
+        self.cluster.node_events.reply_error(node, msg_type, exc.code, self.loop.time(), exc.text)
+
     async def _invoke(self, process: int, client: str, node: str, op: Op, final: bool = False) -> str:
         start = self.loop.time()
         invoked = self.history.add(start, process, INVOKE, op.f, self.workload.invoke_value(op))
@@ -264,7 +284,7 @@ class Runner:
             invoked["node"] = node
         fut = self.loop.create_future()
         self.request(client, node, self.workload.request(op), self.opts.op_timeout, lambda r: fut.done() or fut.set_result(r))
-        return self._record(process, op, start, await fut, final)
+        return self._record(process, op, start, await fut, final, node)
 
     async def _final_phase(self) -> None:
         """Heal, let the cluster converge, then Maelstrom's final reads (`gen/each-thread`):
@@ -346,7 +366,22 @@ class Runner:
             raise SimulationAbort(f"node {node_id} answered init with {reply.get('type')!r}, not init_ok")
 
     async def _setup_call(self, node: str, body: dict[str, Any]) -> dict[str, Any]:
-        return await self.call(self._new_client(), node, dict(body), self.opts.op_timeout)
+        """A workload's set-up request (e.g. broadcast's topology): the run cannot go on
+        without its answer, so an error ends it with one line saying which."""
+        what = body.get("type")
+        try:
+            return await self.call(self._new_client(), node, dict(body), self.opts.op_timeout)
+        except RPCError as exc:
+            if exc.code in (CRASH, NOT_SUPPORTED):
+                self.cluster.node_events.reply_error(node, str(what), exc.code, self.loop.time(), exc.text)
+            if exc.code == NOT_SUPPORTED:
+                why = f"node {node} has no handler for {what!r} (error 10, not supported)"
+            elif exc.code == TIMEOUT:
+                why = f"node {node} did not answer {what!r} within {self.opts.op_timeout:g} s"
+            else:
+                why = f"node {node} answered {what!r} with {exc}"
+            raise SimulationAbort(f"{why}; the {self.opts.workload} workload sends {what!r} to every node "
+                                  "before clients start, so the test cannot run") from None
 
     # ----- the whole run --------------------------------------------------------------
     def run(self) -> RunResult:
@@ -372,6 +407,7 @@ class Runner:
         self.phase("checking the history")
         history_path = self.run_dir / "history.jsonl"
         self.history.write(history_path)
+        unanswered = self._unanswered | set(self._pending)  # timed out, or still waiting at the end
         results = summarize(
             self.history.records,
             self.workload,
@@ -380,9 +416,12 @@ class Runner:
             server_msgs=self.cluster.server_msgs,
             client_msgs=self.cluster.client_msgs,
             dropped=self.cluster.dropped,
-            node_errors=self.cluster.node_errors,
+            node_errors=node_error_list(self.cluster.node_events, unanswered, self.cluster.clients),
             error=error,
         )
+        note = verdict_note(self.cluster.node_events, unanswered, self.cluster.clients)
+        if note is not None:
+            results["verdict_note"] = note
         results["mode"] = self.mode
         if isinstance(self.cluster, SimCluster):
             results["disks"] = self.cluster.save_disks(self.run_dir / "disks")
@@ -450,7 +489,7 @@ class _Worker:
 
     def completed(self, reply: dict[str, Any] | None) -> None:
         r = self.runner
-        if r._record(self.process, self.op, self.start, reply) == INFO:  # type: ignore[arg-type]
+        if r._record(self.process, self.op, self.start, reply, False, self.node) == INFO:  # type: ignore[arg-type]
             # The op may still take effect: later ops belong to a new process (Jepsen).
             self.process += self.workers
             self.client = r._new_client()

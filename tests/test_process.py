@@ -62,7 +62,7 @@ def test_raw_protocol_node_is_checked_like_any_other(run_process: Any) -> None:
 def test_garbage_on_stdout_is_reported_and_the_run_goes_on(run_process: Any) -> None:
     result = run_process(RAW, "garbage")
     errors = result.results["node_errors"]
-    assert any("not a protocol message: not JSON" in e and "this is not json" in e for e in errors)
+    assert any("not a protocol message: not JSON" in e["message"] and "this is not json" in e["message"] for e in errors)
     assert result.results["stats"]["ok"] > 10
 
 
@@ -94,7 +94,7 @@ def test_children_of_a_node_die_with_it(run_process: Any) -> None:
 
 def test_an_oversized_line_is_dropped_with_a_clear_error(run_process: Any) -> None:
     result = run_process(RAW, "huge")
-    assert any("over 1048576 bytes" in e for e in result.results["node_errors"])
+    assert any("over 1048576 bytes" in e["message"] for e in result.results["node_errors"])
     assert result.valid is True
 
 
@@ -154,7 +154,7 @@ def test_mode_is_chosen_from_the_bin(tmp_path: Path) -> None:
 
 def test_a_message_to_nowhere_gets_error_1_back(run_process: Any) -> None:
     result = run_process(RAW, "nowhere", node_count=1)
-    assert any("unknown destination 'n99'" in e for e in result.results["node_errors"])
+    assert any("unknown destination 'n99'" in e["message"] for e in result.results["node_errors"])
     assert "got error 1: no such node or service: n99" in (result.run_dir / "node-logs" / "n0.log").read_text()
 
 

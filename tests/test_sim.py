@@ -436,7 +436,7 @@ def test_raising_handler_fails_a_required_availability(simulate: Any) -> None:
 def test_garbage_from_a_node_is_reported_and_the_run_goes_on(simulate: Any) -> None:
     result = simulate("garbage", node_count=2)
     errors = result.results["node_errors"]
-    assert any("unknown destination 'n99'" in e for e in errors)
+    assert any("unknown destination 'n99'" in e["message"] for e in errors)
     log = (result.run_dir / "node-logs" / "n0.log").read_text()
     assert "debug: got" in log  # print() went to the node's log, not the protocol
     assert "needs a string 'type'" in log

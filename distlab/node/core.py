@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import os
 import random
+import sysconfig
 import traceback
 from collections.abc import Awaitable, Callable
 from types import CoroutineType
 from typing import Any, TypeVar
+
+import orjson
 
 from distlab.node.helpers import Dedup, retry
 from distlab.node.host import ADOPT, Host
@@ -28,6 +32,17 @@ T = TypeVar("T")
 
 DEFAULT_RPC_TIMEOUT = 1.0
 PERIODIC_TASK = "distlab-periodic"
+SDK_TAG = "[distlab-sdk] "
+"""Starts the one-line JSON record the SDK writes to a node's log for each handler
+exception, unanswered request and unknown message type: both harnesses read these
+lines (the simulator from the log call, process mode from stderr), so a node's own
+errors reach the summary and results.json in every runtime."""
+MAX_TEXT = 200
+
+_SDK_FILES = (os.path.dirname(os.path.abspath(__file__)) + os.sep,
+              os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "protocol.py"))
+_LIBRARY_DIRS = tuple(sorted({os.path.join(p, "") for k in ("stdlib", "platstdlib", "purelib", "platlib")
+                              if (p := sysconfig.get_paths().get(k))}))
 
 
 class NodeNotReady(RuntimeError):
@@ -56,6 +71,12 @@ class Node:
         self._host: Host | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._started_periodic = False
+        # Requests whose handler returned None without replying: (src, msg_id) -> type.
+        # A reply sent later (node.reply) removes them; the harness counts the rest.
+        self._unreplied: dict[tuple[str, Any], str] = {}
+        self._replied_early: set[tuple[str, Any]] = set()  # replied while its handler still ran
+        self._replies_later: set[str] = set()  # types seen answered after their handler returned
+        self._errors_logged: set[tuple[str, str, str, str]] = set()  # tracebacks already in the log
         adopt = ADOPT.get()
         if adopt is not None:
             adopt(self)
@@ -122,14 +143,30 @@ class Node:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             exc = task.exception()
-            self.log("background task failed:", "".join(traceback.format_exception(exc)).rstrip())
+            coro = task.get_coro() if hasattr(task, "get_coro") else None
+            name = getattr(coro, "__qualname__", None) or type(task).__name__
+            self._raised("task", name, exc, f"background task {name} failed")  # type: ignore[arg-type]
 
     # ----- sending --------------------------------------------------------------------
     def send(self, dest: str, body: dict[str, Any]) -> None:
         """Fire and forget."""
         if not isinstance(body, dict) or not isinstance(body.get("type"), str):
             raise ProtocolError(f"message body to {dest} needs a string 'type': {body!r:.100}")
+        if "in_reply_to" in body:
+            self._replying(dest, body["in_reply_to"])
         self.host.send(dest, body)
+
+    def _replying(self, dest: str, msg_id: Any) -> None:
+        """A reply is going out: a request noted as unanswered is answered after all."""
+        key = (dest, msg_id)
+        msg_type = self._unreplied.pop(key, None)
+        if msg_type is None:
+            self._replied_early.add(key)  # its handler is still running (or it is answered twice)
+            if len(self._replied_early) > 10_000:
+                self._replied_early.clear()  # replies to requests this node never handled
+        elif msg_type not in self._replies_later:
+            self._replies_later.add(msg_type)
+            self._sdk_event("replied-later", msg_type, src=dest, msg_id=msg_id)
 
     def reply(self, request: Message, body: dict[str, Any]) -> None:
         """Answer a request later than its handler returns (e.g. after a quorum)."""
@@ -138,6 +175,12 @@ class Node:
         if msg_id is not None:
             out["in_reply_to"] = msg_id
         self.send(request.src, out)
+
+    def _answer(self, request: Message, body: dict[str, Any]) -> None:
+        """The SDK's own replies (init_ok, error 10): not the handlers', so not tracked."""
+        msg_id = request.body.get("msg_id")
+        if msg_id is not None:
+            self.host.send(request.src, {**body, "in_reply_to": msg_id})
 
     def _new_msg_id(self) -> int:
         self._next_msg_id += 1
@@ -194,10 +237,13 @@ class Node:
             return
         entry = self._handlers.get(mtype)
         if entry is None:
-            if body.get("msg_id") is not None:
-                self.reply(msg, RPCError(NOT_SUPPORTED, f"unknown message type {mtype!r}").to_body())
+            if body.get("msg_id") is None:  # nobody to answer: logged, no reply
+                self._sdk_event("unknown-type", mtype, f"dropped message of unknown type {mtype!r} from {msg.src}",
+                                src=msg.src)
             else:
-                self.log(f"dropped message of unknown type {mtype!r} from {msg.src}")
+                self._sdk_event("unknown-type", mtype, f"no handler for {mtype!r} from {msg.src}: answered error 10",
+                                src=msg.src, msg_id=body["msg_id"])
+                self._answer(msg, RPCError(NOT_SUPPORTED, f"unknown message type {mtype!r}").to_body())
             return
         fn, dedup, needs_task = entry
         if not needs_task:
@@ -246,20 +292,24 @@ class Node:
         if type(result) is dict:
             body: dict[str, Any] = result
         elif result is None:
+            msg_id = msg.body.get("msg_id")
+            if msg_id is not None:
+                self._returned_none(msg, msg_id)
             return
         elif isinstance(result, RPCError):
             body = result.to_body()
         elif isinstance(result, Exception):
-            self.log(
-                f"handler for {msg.body['type']!r} from {msg.src} raised:\n"
-                + "".join(traceback.format_exception(result)).rstrip()
-            )
+            mtype = msg.body["type"]
+            self._raised("handler", mtype, result, f"handler for {mtype!r} from {msg.src} raised",
+                         src=msg.src, msg_id=msg.body.get("msg_id"))
             body = RPCError(CRASH, f"{type(result).__name__}: {result}").to_body()
         elif isinstance(result, dict):
             body = result
         else:
-            self.log(f"handler for {msg.body['type']!r} returned {type(result).__name__}, not a dict")
-            body = RPCError(CRASH, f"handler returned {type(result).__name__}, not a dict").to_body()
+            what = f"returned {type(result).__name__}, not a dict"
+            self._sdk_event("bad-reply", msg.body["type"], f"handler for {msg.body['type']!r} {what}",
+                            exception=what, src=msg.src, msg_id=msg.body.get("msg_id"))
+            body = RPCError(CRASH, f"handler {what}").to_body()
         msg_id = msg.body.get("msg_id")
         if msg_id is None:
             return
@@ -270,16 +320,17 @@ class Node:
                 raise ProtocolError(f"message body to {msg.src} needs a string 'type': {body!r:.100}")
             self._host.send(msg.src, out)  # type: ignore[union-attr]  (a message came: attached)
         except ProtocolError as exc:
-            self.log(f"reply to {msg.src} not sent: {exc}")
+            self._sdk_event("bad-reply", msg.body["type"], f"reply to {msg.src} not sent: {exc}",
+                            exception="reply not sent", text=str(exc)[:MAX_TEXT], src=msg.src, msg_id=msg_id)
             # The handler ran (and may have changed state): indefinite, as for a crash.
-            self.reply(msg, RPCError(CRASH, f"handler's reply could not be sent: {exc}").to_body())
+            self._answer(msg, RPCError(CRASH, f"handler's reply could not be sent: {exc}").to_body())
 
     def _init(self, msg: Message) -> None:
         # The id is set before any later message is looked at, so replies carry it.
         node_id = msg.body.get("node_id")
         node_ids = msg.body.get("node_ids")
         if not isinstance(node_id, str) or not isinstance(node_ids, list):
-            self.reply(msg, RPCError(MALFORMED_REQUEST, "init needs node_id and node_ids").to_body())
+            self._answer(msg, RPCError(MALFORMED_REQUEST, "init needs node_id and node_ids").to_body())
             return
         self.id = node_id
         self.node_ids = [str(n) for n in node_ids]
@@ -299,7 +350,7 @@ class Node:
         self._init_done(msg)
 
     def _init_done(self, msg: Message) -> None:
-        self.reply(msg, {"type": "init_ok"})
+        self._answer(msg, {"type": "init_ok"})
         if not self._started_periodic:
             self._started_periodic = True
             for interval, fn in self._periodic:
@@ -314,7 +365,36 @@ class Node:
                 if inspect.isawaitable(result):
                     await result
             except Exception as exc:
-                self.log(f"periodic {name} raised: {type(exc).__name__}: {exc}")
+                self._raised("periodic", name, exc, f"periodic {name} raised")
+
+    # ----- what went wrong, for the harness -------------------------------------------
+    def _sdk_event(self, event: str, name: str, detail: str = "", **fields: Any) -> None:
+        """One SDK_TAG line (JSON) in the log, then any human-readable detail lines."""
+        record = {"event": event, "type": name, **{k: v for k, v in fields.items() if v is not None}}
+        line = SDK_TAG + orjson.dumps(record, default=str).decode()
+        self.log(line + "\n" + detail if detail else line)
+
+    def _raised(self, event: str, name: str, exc: BaseException, what: str, **fields: Any) -> None:
+        """An exception in node code: tagged line always, the traceback once per place."""
+        where, code = where_raised(exc)
+        exc_name = type(exc).__name__
+        key = (event, name, exc_name, where)
+        detail = f"{what}: {exc_name}: {exc}"
+        if key not in self._errors_logged:  # the traceback once per place: the log stays readable
+            self._errors_logged.add(key)
+            detail += "\n" + "".join(traceback.format_exception(exc)).rstrip()
+        self._sdk_event(event, name, detail, exception=exc_name, where=where, code=code,
+                        text=str(exc)[:MAX_TEXT], **fields)
+
+    def _returned_none(self, msg: Message, msg_id: Any) -> None:
+        key = (msg.src, msg_id)
+        if key in self._replied_early:
+            self._replied_early.discard(key)
+            return
+        mtype = msg.body["type"]
+        self._unreplied[key] = mtype
+        if mtype not in self._replies_later:  # a type seen answered later defers on purpose
+            self._sdk_event("no-reply", mtype, src=msg.src, msg_id=msg_id)
 
     # ----- entry point ----------------------------------------------------------------
     def run(self) -> None:
@@ -327,6 +407,22 @@ class Node:
         from distlab.node.stdio import serve
 
         serve(self)
+
+
+def where_raised(exc: BaseException) -> tuple[str, str]:
+    """`file:line` and source text of the innermost frame in the node's own code (not
+    the SDK's, the standard library's or an installed package's): where to look first."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    chosen = frames[-1] if frames else None
+    for frame in reversed(frames):
+        name = frame.filename
+        if not (name.startswith(_SDK_FILES[0]) or name == _SDK_FILES[1] or name.startswith("<")
+                or name.startswith(_LIBRARY_DIRS)):
+            chosen = frame
+            break
+    if chosen is None:
+        return "", ""
+    return f"{os.path.basename(chosen.filename)}:{chosen.lineno}", (chosen.line or "").strip()[:MAX_TEXT]
 
 
 def _expire(fut: asyncio.Future[Message], dest: str, timeout: float) -> None:

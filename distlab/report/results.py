@@ -28,23 +28,27 @@ def summarize(
     server_msgs: int,
     client_msgs: int,
     dropped: int,
-    node_errors: dict[str, int],
+    node_errors: list[dict[str, Any]],
     error: str | None,
 ) -> dict[str, Any]:
-    """results.json: stats, availability, network, workload verdict, and the overall one."""
+    """results.json: stats, availability, network, workload verdict, node errors, and the overall one."""
     counts = {OK: 0, FAIL: 0, INFO: 0}
-    by_f: dict[str, dict[str, int]] = {}
+    by_f: dict[str, dict[str, Any]] = {}
     invokes = 0
     for rec in history:
         if rec["process"] == NEMESIS:
             continue
+        per = by_f.get(rec["f"])
+        if per is None:
+            per = by_f[rec["f"]] = {"count": 0, OK: 0, FAIL: 0, INFO: 0}
         if rec["type"] == INVOKE:
             invokes += 1
+            per["count"] += 1
             continue
         counts[rec["type"]] += 1
-        per = by_f.setdefault(rec["f"], {OK: 0, FAIL: 0, INFO: 0})
         per[rec["type"]] += 1
     pending = invokes - sum(counts.values())
+    stats_errors = never_succeeded(by_f)
     total = invokes
     availability = counts[OK] / total if total else 0.0
     required = opts.required_availability()
@@ -53,7 +57,7 @@ def summarize(
     wl_valid = checked.get("valid")
     if error is not None:
         valid: Any = "unknown"
-    elif wl_valid is False or not avail_ok:
+    elif wl_valid is False or not avail_ok or stats_errors:
         valid = False
     elif wl_valid is True:
         valid = True
@@ -62,8 +66,8 @@ def summarize(
     results: dict[str, Any] = {
         "valid": valid,
         "seed": opts.seed,
-        "stats": {"count": total, "ok": counts[OK], "fail": counts[FAIL], "info": counts[INFO],
-                  "pending": pending, "by_f": by_f},
+        "stats": {"valid": not stats_errors, "count": total, "ok": counts[OK], "fail": counts[FAIL],
+                  "info": counts[INFO], "pending": pending, "by_f": by_f, "errors": stats_errors},
         "availability": {"valid": avail_ok, "ok_fraction": round(availability, 6),
                          "required": required},
         "net": {
@@ -75,11 +79,22 @@ def summarize(
         },
         "latency_ms": quantiles(latencies),
         "workload": checked,
-        "node_errors": [f"{text} (x{n})" if n > 1 else text for text, n in sorted(node_errors.items())],
+        "node_errors": node_errors,
     }
     if error is not None:
         results["error"] = error
     return results
+
+
+def never_succeeded(by_f: dict[str, dict[str, Any]]) -> list[str]:
+    """Jepsen's stats checker: every function invoked must succeed at least once.
+
+    A run whose every echo failed checks as "nothing wrong was returned"; this is
+    what makes it invalid. Counts client operations of the main and final phases.
+    """
+    for per in by_f.values():
+        per["valid"] = per[OK] > 0 or not per["count"]
+    return [f"no {f!r} succeeded (0 ok of {per['count']})" for f, per in sorted(by_f.items()) if not per["valid"]]
 
 
 def trace_hash(run_dir: Path) -> str:

@@ -22,7 +22,9 @@ from typing import IO, Any
 
 import orjson
 
+from distlab.node.core import SDK_TAG
 from distlab.protocol import MAX_LINE_BYTES, ProtocolError, decode
+from distlab.report.node_errors import NodeEvents
 from distlab.runtime.network import Network
 from distlab.runtime.wire import Slot, Wire
 
@@ -33,6 +35,7 @@ PROCESS_FLOOD_LIMIT = 10_000
 """Messages per real second one node may send: far above any sane node, far below the router's limit."""
 MAX_LOG_BYTES = 64 << 20
 """A node's log stops growing here (a node spewing stderr must not fill the disk)."""
+_SDK_TAG = SDK_TAG.encode()
 
 
 class ProcessError(Exception):
@@ -99,11 +102,16 @@ class ProcessCluster(Wire):
         self.command = list(command)
         self.work_dir = work_dir
         self.limits = limits or Limits()
+        self.node_events = NodeEvents()
         super().__init__(loop, node_ids, network, trace, log_dir, log_stderr, flood_limit)
         loop.exception_sink = self._loop_exception
 
     def make_slot(self, node_id: str) -> NodeProcess:
         return NodeProcess(self, node_id)
+
+    def node_error(self, slot: Slot, text: str) -> None:
+        self.node_events.protocol(slot.id, self.loop.time(), text)
+        super().node_error(slot, text)
 
     def _loop_exception(self, owner: Any, context: dict[str, Any]) -> None:
         self.loop.abort(f"internal error in the harness: {context.get('message')}: {context.get('exception')!r}")
@@ -249,8 +257,12 @@ class ProcessCluster(Wire):
         like the simulator's log lines."""
         if not lines:
             return
+        now = self.loop.time()
+        for line in lines:
+            if line.startswith(_SDK_TAG):  # an SDK node's record of a handler error: counted
+                self.node_events.feed(slot.id, now, line)
         if slot.log_file is not None:
-            stamp = b"%12.6f " % self.loop.time()
+            stamp = b"%12.6f " % now
             slot.log_file.write(b"".join(stamp + line + b"\n" for line in lines))
             slot.log_file.flush()
         if self._log_stderr is not None:

@@ -16,10 +16,11 @@ from typing import IO, Any
 
 import orjson
 
-from distlab.node.core import Node
+from distlab.node.core import SDK_TAG, Node
 from distlab.node.host import ADOPT
 from distlab.node.storage import MemoryDisk, SimStorage
 from distlab.protocol import Message
+from distlab.report.node_errors import NodeEvents
 from distlab.runtime.network import Network
 from distlab.runtime.sim.loop import (
     OWNER,
@@ -83,6 +84,8 @@ class SimHost:
 
     def log(self, text: str) -> None:
         if not self._inc.dead:
+            if text.startswith(SDK_TAG):  # the SDK's record of a handler error: counted
+                self._cluster.node_events.feed(self._slot.id, self._cluster.loop.time(), text)
             self._slot.log(text)
 
     @property
@@ -130,11 +133,16 @@ class SimCluster(Wire):
             self._code = compile(source, str(bin_path), "exec")
         except SyntaxError as exc:
             raise SimulationAbort(f"{bin_path}: syntax error on line {exc.lineno}: {exc.msg}") from None
+        self.node_events = NodeEvents()
         super().__init__(loop, node_ids, network, trace, log_dir, log_stderr, flood_limit)
         loop.exception_sink = self._loop_exception
 
     def make_slot(self, node_id: str) -> SimNode:
         return SimNode(self, node_id)
+
+    def node_error(self, slot: Slot, text: str) -> None:
+        self.node_events.protocol(slot.id, self.loop.time(), text)
+        super().node_error(slot, text)
 
     # ----- seeds ----------------------------------------------------------------------
     def seed_for(self, *parts: Any) -> int:
