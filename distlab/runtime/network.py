@@ -14,6 +14,13 @@ from dataclasses import dataclass, field
 
 DISTRIBUTIONS = ("constant", "uniform", "exponential")
 
+DEFAULT_JITTER_MS = 0.25
+"""Mean, in ms, of the delay the simulator gives each server message when no
+--latency is set: exponential, and in order per link, like the scheduling noise
+between processes on one machine. Zero delay would run every request to
+completion before the next one starts, so a racy node could never be caught.
+"""
+
 
 @dataclass
 class Latency:
@@ -58,11 +65,14 @@ class Network:
     duplication: float = 0.0
     links: dict[tuple[str, str], Latency] = field(default_factory=dict)
     grudge: dict[str, frozenset[str]] = field(default_factory=dict)
+    fifo: bool = False
+    """Each directed link delivers in send order (a pipe), whatever the sampled delays."""
 
     def __post_init__(self) -> None:
         _check_probability("loss", self.loss)
         _check_probability("duplication", self.duplication)
         self._baseline = (self.loss, self.duplication)
+        self._last_arrival: dict[tuple[str, str], float] = {}
 
     def set_link(self, src: str, dest: str, latency: Latency) -> None:
         """Override the latency of one directed link."""
@@ -78,6 +88,25 @@ class Network:
         if self.duplication and rng.random() < self.duplication:
             return (first, latency.sample(rng))
         return (first,)
+
+    def arrivals(self, src: str, dest: str, now: float) -> list[float]:
+        """Arrival times of the copies of a message sent at `now`; with `fifo`, none
+        earlier than the link's previous arrival (equal times keep send order)."""
+        delays = self.delays(src, dest)
+        if not self.fifo:
+            return [now + d for d in delays]
+        link = (src, dest)
+        last = self._last_arrival.get(link, 0.0)
+        times = []
+        for d in delays:
+            at = now + d
+            if at < last:
+                at = last
+            last = at
+            times.append(at)
+        if times:
+            self._last_arrival[link] = last
+        return times
 
     def blocked(self, src: str, dest: str) -> bool:
         """At receive time: does a partition drop this message?"""

@@ -149,8 +149,13 @@ class Wire(ABC):
             self.client_handler(dest, orjson.loads(data))  # type: ignore[misc]
             return
         self.server_msgs += 1
+        network = self.network
         if dest in self.nodes:
-            for delay in self.network.delays(src, dest):
+            if network.fifo:
+                for at in network.arrivals(src, dest, now):
+                    loop.call_harness_at(at, self._arrive, mid, src, dest, data)
+                return
+            for delay in network.delays(src, dest):
                 if delay:
                     loop.call_harness_at(now + delay, self._arrive, mid, src, dest, data)
                 else:
@@ -158,8 +163,8 @@ class Wire(ABC):
             return
         service = self.services.get(dest)
         if service is not None:
-            for delay in self.network.delays(src, dest):
-                loop.call_harness_at(now + delay, self._at_service, mid, service, src, data)
+            for at in network.arrivals(src, dest, now):
+                loop.call_harness_at(at, self._at_service, mid, service, src, data)
             return
         # Nowhere to go: tell the sender at once rather than let it time out.
         if slot is not None:
