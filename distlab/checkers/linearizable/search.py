@@ -220,26 +220,13 @@ def _search(model: Model, ops: list[Operation], out: _Outcome, quantum: int):
             if j is not None:
                 pred[i] = bit[j]
 
-    # States interned as ids, shifted above the n bits of the bitset.
+    # States interned as ids, shifted above the n bits of the bitset; trans
+    # memoizes step: state code | op -> next state code, or -1 if illegal.
     init = model.init()
     states: list[Any] = [init]
     state_index: dict[Any, int] = {hash_state(init) if hash_state else init: 0}
     out.states = states
-    trans: list[dict[int, int]] = [{} for _ in range(n)]
-
-    def compute(i: int, code: int) -> int:
-        ok, new = step(states[code >> n], inputs[i], outputs[i])
-        if not ok:
-            r = -1
-        else:
-            h = hash_state(new) if hash_state else new
-            idx = state_index.get(h)
-            if idx is None:
-                idx = state_index[h] = len(states)
-                states.append(new)
-            r = idx << n
-        trans[i][code] = r
-        return r
+    trans: dict[int, int] = {}
 
     # Fast paths: fast[op] >= 0 is the state code a blind write leads to;
     # fast[op] == -2: a read legal only in state code need[op]; -1: use the
@@ -263,21 +250,26 @@ def _search(model: Model, ops: list[Operation], out: _Outcome, quantum: int):
                 fast[i] = idx << n
 
     # Dead configurations (optional model hooks `monotone` and `extends`):
-    # kind 1 marks an op that only extends the state, kind 2 one that may not;
-    # target[r] is the state index an ok read needs (-1: not such a read).
+    # kind[op] is 1 for an op that only extends the state, 2 for one that may
+    # not; wall[entry] is -2 for an entry the check walks past, -1 where it
+    # stops (the call of a kind 2 op, the tail), else the state index the ok
+    # read returning there needs. reach[t][code]: extends(states[code], states[t]).
     extends = getattr(model, "extends", None)
     monotone = getattr(model, "monotone", None)
     prune = extends is not None and monotone is not None
     kind = [0] * n
-    target = [-1] * n
+    wall = [-2] * size
+    wall[tail] = -1
     if prune:
         for i in range(n):
             if readonly[i]:
                 if fast[i] == -2 and match[i]:
-                    target[i] = need[i] >> n
+                    wall[match[i]] = need[i] >> n
             else:
                 kind[i] = 1 if monotone(inputs[i]) else 2
-    reach: dict[int, bool] = {}  # (state << 32 | target) -> extends(state, target)
+                if kind[i] == 2:
+                    wall[entry_of[i]] = -1
+    reach: list[dict[int, bool]] = [{} for _ in states] if prune else []
 
     if remaining == 0:
         out.valid = True
@@ -303,9 +295,19 @@ def _search(model: Model, ops: list[Operation], out: _Outcome, quantum: int):
             ns = fast[op]
             if ns < 0:
                 if ns == -1:
-                    ns = trans[op].get(state)
+                    ns = trans.get(state | op)
                     if ns is None:
-                        ns = compute(op, state)
+                        ok, new = step(states[state >> n], inputs[op], outputs[op])
+                        if ok:
+                            h = hash_state(new) if hash_state else new
+                            idx = state_index.get(h)
+                            if idx is None:
+                                idx = state_index[h] = len(states)
+                                states.append(new)
+                            ns = idx << n
+                        else:
+                            ns = -1
+                        trans[state | op] = ns
                 elif state == need[op]:
                     ns = state
                 if ns < 0:
@@ -321,33 +323,6 @@ def _search(model: Model, ops: list[Operation], out: _Outcome, quantum: int):
                 # this one fails too; backtrack.
             else:
                 cache_add(key)
-                if prune and kind[op]:
-                    # Dead if a read that must come before any op of kind 2
-                    # needs a state that `ns` cannot grow into.
-                    f = nxt[0]
-                    while f != tail:
-                        c = callop[f]
-                        if c >= 0:
-                            if kind[c] == 2 and c != op:
-                                break
-                        else:
-                            t = target[-1 - c]
-                            if t >= 0:
-                                rk = (ns >> n) << 32 | t
-                                ok = reach.get(rk)
-                                if ok is None:
-                                    ok = reach[rk] = bool(extends(states[ns >> n], states[t]))
-                                if not ok:
-                                    if len(stack) >= best_len:
-                                        best_len = len(stack) + 1
-                                        out.best = [callop[fr[0]] for fr in stack] + [op]
-                                        out.blocked = -1 - c
-                                    ns = -1
-                                break
-                        f = nxt[f]
-                    if ns < 0:
-                        e = nxt[e]
-                        continue
                 pe = prv[e]
                 ne = nxt[e]
                 nxt[pe] = ne
@@ -363,6 +338,32 @@ def _search(model: Model, ops: list[Operation], out: _Outcome, quantum: int):
                         out.valid = True
                         out.configs = len(cache)
                         return
+                if prune and kind[op]:
+                    # Dead if the first ok read returning before any call of
+                    # a kind 2 op needs a state that ns cannot grow into.
+                    f = nxt[0]
+                    t = wall[f]
+                    while t == -2:
+                        f = nxt[f]
+                        t = wall[f]
+                    if t >= 0:
+                        known = reach[t]
+                        ok = known.get(ns)
+                        if ok is None:
+                            ok = known[ns] = bool(extends(states[ns >> n], states[t]))
+                        if not ok:
+                            if len(stack) >= best_len:
+                                best_len = len(stack) + 1
+                                out.best = [callop[fr[0]] for fr in stack] + [op]
+                                out.blocked = -1 - callop[f]
+                            if r:
+                                nxt[prv[r]] = r
+                                prv[nxt[r]] = r
+                                remaining += 1
+                            nxt[prv[e]] = e
+                            prv[nxt[e]] = e
+                            e = nxt[e]
+                            continue
                 push((e, state, bits, readonly[op]))
                 state = ns
                 bits = nb
