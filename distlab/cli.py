@@ -33,6 +33,48 @@ err = Console(stderr=True, soft_wrap=True, highlight=False)  # errors stay one l
 SIM_COMMANDS = {"test", "replay", "demo"}  # commands that may load node code: pin hashing
 
 
+def _error(text: str) -> None:
+    """One line on stderr, never read as markup: messages quote paths and node output."""
+    err.print(Text.assemble(("error:", "red"), " ", " ".join(str(text).split("\n"))))
+
+
+def _os_error(exc: OSError) -> str:
+    if exc.strerror and exc.filename:
+        return f"{exc.filename}: {exc.strerror}"
+    return str(exc)
+
+
+class OneLineErrors(click.Group):
+    """The `distlab` group: a usage error, a file that cannot be read or an unexpected
+    failure ends with one line on stderr naming the cause, never a traceback."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:  # type: ignore[override]
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            rv = super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as exc:  # bare `distlab`: the help, as click shows it
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            ctx = getattr(exc, "ctx", None)
+            hint = f" (see {ctx.command_path} --help)" if isinstance(exc, click.UsageError) and ctx else ""
+            _error(exc.format_message() + hint)
+            sys.exit(exc.exit_code)
+        except (click.Abort, KeyboardInterrupt):
+            _error("interrupted")
+            sys.exit(130)
+        except OSError as exc:
+            _error(_os_error(exc))
+            sys.exit(2)
+        except Exception as exc:
+            if os.environ.get("DISTLAB_TRACEBACK"):
+                raise
+            _error(f"{type(exc).__name__}: {exc} (unexpected: set DISTLAB_TRACEBACK=1 to see where)")
+            sys.exit(2)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
 def _verdict_text(valid: Any) -> str:
     return {True: "[bold green]VALID[/]", False: "[bold red]INVALID[/]"}.get(valid, "[bold yellow]UNKNOWN[/]")
 
@@ -113,6 +155,12 @@ def print_summary(result: RunResult, console: Console = out) -> None:
     console.print(table)
 
 
+def _error_after_summary(result: RunResult) -> None:
+    """A run that could not finish says why on stderr too: one line, for scripts and eyes."""
+    if result.results.get("error"):
+        _error(f"{result.results['error']} (run dir {result.run_dir})")
+
+
 def _run_with_progress(opts: TestOptions, quiet: bool = False) -> RunResult:
     if quiet or not err.is_terminal:
         return run_test(opts)
@@ -144,7 +192,7 @@ def _exit_code(results: list[RunResult]) -> int:
     return 1 if 1 in codes else 2 if 2 in codes else 0
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version")
 def cli() -> None:
     """Build distributed systems, then watch them fail under test."""
@@ -199,7 +247,7 @@ def test(bin_path: str, bin_args: tuple[str, ...], test_count: int, quiet: bool,
     try:
         kw["nodes"] = resolve_nodes(kw.pop("node_count"), kw["nodes"], kw.pop("node"), kw.pop("nodes_file"))
     except RunError as exc:
-        err.print(f"[red]error:[/] {exc}")
+        _error(f"{exc}")
         sys.exit(2)
     if seed is None:
         seed = secrets.randbelow(2**31)
@@ -211,9 +259,10 @@ def test(bin_path: str, bin_args: tuple[str, ...], test_count: int, quiet: bool,
         try:
             result = _run_with_progress(opts, quiet)
         except RunError as exc:
-            err.print(f"[red]error:[/] {exc}")
+            _error(f"{exc}")
             sys.exit(2)
         print_summary(result)
+        _error_after_summary(result)
         results.append(result)
     sys.exit(_exit_code(results))
 
@@ -227,12 +276,14 @@ def replay(run_dir: str, keep: bool) -> None:
     try:
         config = orjson.loads((src / "config.json").read_bytes())
         recorded = orjson.loads((src / "results.json").read_bytes())["trace_hash"]
-    except (OSError, orjson.JSONDecodeError, KeyError) as exc:
-        err.print(f"[red]error:[/] {run_dir} is not a complete run directory: {exc}")
+        if not isinstance(config, dict):
+            raise TypeError("config.json holds no options object")
+    except (OSError, orjson.JSONDecodeError, KeyError, TypeError) as exc:
+        _error(f"{run_dir} is not a complete run directory: {exc}")
         sys.exit(2)
     config.pop("bin_sha256", None)
     if config.get("mode") != "sim":
-        err.print(f"[red]error:[/] {run_dir} ran real processes ({config.get('mode')} mode); only simulated runs replay")
+        _error(f"{run_dir} ran real processes ({config.get('mode')} mode); only simulated runs replay")
         sys.exit(2)
     store = tempfile.mkdtemp(prefix="distlab-replay-")
     config["store"] = store
@@ -240,7 +291,7 @@ def replay(run_dir: str, keep: bool) -> None:
         opts = TestOptions(**config)
         result = run_test(opts)
     except (RunError, TypeError) as exc:
-        err.print(f"[red]error:[/] cannot replay {run_dir}: {exc}")
+        _error(f"cannot replay {run_dir}: {exc}")
         sys.exit(2)
     finally:
         if not keep:
@@ -279,9 +330,10 @@ def demo(store: str, seed: int) -> None:
     try:
         result = _run_with_progress(opts)
     except RunError as exc:
-        err.print(f"[red]error:[/] {exc}")
+        _error(f"{exc}")
         sys.exit(2)
     print_summary(result)
+    _error_after_summary(result)
     sys.exit(result.exit_code)
 
 
@@ -349,7 +401,7 @@ def raft_test(target: str | None, patterns: tuple[str, ...], seeds: int, first_s
             for o in run_suite(raft, names, seed_range, timeout, on_seed, trace):
                 _print_outcome(o, counts, failed)
     except SuiteError as exc:
-        err.print(f"[red]error:[/] {exc}")
+        _error(f"{exc}")
         sys.exit(2)
     summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
     out.print(f"[bold]{len(names)} scenarios[/]: {summary}")
@@ -386,7 +438,7 @@ def kv_lab(bin_path: str, bin_args: tuple[str, ...], patterns: tuple[str, ...], 
     try:
         names = select(list(patterns), SCENARIOS)
     except SuiteError as exc:
-        err.print(f"[red]error:[/] {exc}")
+        _error(f"{exc}")
         sys.exit(2)
     if list_only:
         for name in names:
@@ -404,7 +456,7 @@ def kv_lab(bin_path: str, bin_args: tuple[str, ...], patterns: tuple[str, ...], 
             try:
                 detail, status = SCENARIOS[name](lab), "pass"
             except RunError as exc:
-                err.print(f"[red]error:[/] {exc}")
+                _error(f"{exc}")
                 sys.exit(2)
             except LabSkip as exc:
                 detail, status = f"skipped: this check {exc}", "skip"

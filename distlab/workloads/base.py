@@ -81,7 +81,7 @@ def workload_names() -> list[str]:
     return sorted(
         m.name.replace("_", "-")
         for m in pkgutil.iter_modules(pkg.__path__)
-        if m.name not in ("base",) and not m.name.startswith("_")
+        if m.name not in ("base", "topology") and not m.name.startswith("_")  # helpers, not workloads
     )
 
 
