@@ -183,18 +183,23 @@ def _search(model: Model, ops: list[Operation], out: _Outcome, quantum: int):
     readonly = [model.read_only(op.input) for op in ops]
 
     # Entries: 0 is the head, then calls/returns in time order, then the tail.
-    events: list[tuple[int, int]] = []
+    # An event is position * m + n + code (positions are distinct), code the
+    # op id for a call, -1-op for a return.
+    m = 2 * n + 1
+    events: list[int] = []
+    add_event = events.append
     for i, op in enumerate(ops):
-        events.append((op.call, i))
+        add_event(op.call * m + n + i)
         if op.ret is not None:
-            events.append((op.ret, -1 - i))
+            add_event(op.ret * m + n - 1 - i)
     events.sort()
     size = len(events) + 2
     tail = size - 1
     callop = [0] * size  # op id for a call entry, -1-op for a return entry
     entry_of = [0] * n
     match = [0] * n  # return entry of each op, 0 when its outcome is unknown
-    for e, (_pos, code) in enumerate(events, 1):
+    for e, ev in enumerate(events, 1):
+        code = ev % m - n
         callop[e] = code
         if code >= 0:
             entry_of[code] = e
@@ -269,7 +274,7 @@ def _search(model: Model, ops: list[Operation], out: _Outcome, quantum: int):
                 kind[i] = 1 if monotone(inputs[i]) else 2
                 if kind[i] == 2:
                     wall[entry_of[i]] = -1
-    reach: list[dict[int, bool]] = [{} for _ in states] if prune else []
+    reach: list[dict[int, bool] | None] = [None] * len(states) if prune else []
 
     if remaining == 0:
         out.valid = True
@@ -281,7 +286,11 @@ def _search(model: Model, ops: list[Operation], out: _Outcome, quantum: int):
     pop = stack.pop
     state = 0
     bits = 0
+    # The longest partial linearization found (frames, then best_last unless
+    # -1) and the op that could not follow it, for the explanation.
+    best: list[tuple[int, int, int, bool]] = []
     best_len = -1
+    best_last = blocked = -1
     quantum_now = min(quantum, FIRST_QUANTUM)
     q = quantum_now
     e = nxt[0]
@@ -348,14 +357,17 @@ def _search(model: Model, ops: list[Operation], out: _Outcome, quantum: int):
                         t = wall[f]
                     if t >= 0:
                         known = reach[t]
+                        if known is None:
+                            known = reach[t] = {}
                         ok = known.get(ns)
                         if ok is None:
                             ok = known[ns] = bool(extends(states[ns >> n], states[t]))
                         if not ok:
                             if len(stack) >= best_len:
                                 best_len = len(stack) + 1
-                                out.best = [callop[fr[0]] for fr in stack] + [op]
-                                out.blocked = -1 - callop[f]
+                                best = stack[:]
+                                best_last = op
+                                blocked = -1 - callop[f]
                             if r:
                                 nxt[prv[r]] = r
                                 prv[nxt[r]] = r
@@ -377,13 +389,16 @@ def _search(model: Model, ops: list[Operation], out: _Outcome, quantum: int):
                 continue
         elif len(stack) > best_len:
             best_len = len(stack)
-            out.best = [callop[fr[0]] for fr in stack]
-            out.blocked = -1 - op
+            best = stack[:]
+            best_last = -1
+            blocked = -1 - op
         # Backtrack, through every read-only (forced) frame.
         while True:
             if not stack:
                 out.valid = False
                 out.configs = len(cache)
+                out.best = [callop[fr[0]] for fr in best] + ([best_last] if best_last >= 0 else [])
+                out.blocked = blocked
                 return
             e, state, bits, forced = pop()
             i = callop[e]
