@@ -115,6 +115,8 @@ def print_summary(result: RunResult, console: Console = out) -> None:
         "messages",
         f"msgs-per-op {net['msgs_per_op']:.2f}  (server {net['server_msgs']}, client {net['client_msgs']}, dropped {net['dropped']})",
     )
+    if net.get("delay"):
+        table.add_row("network delay", net["delay"])
     if lat:
         table.add_row(
             "latency ms",
@@ -212,7 +214,9 @@ def cli() -> None:
 @click.option("--rate", default=5.0, show_default=True, type=click.FloatRange(0),
               help="Total operations per second; 0: none (faults and final reads only), as in Maelstrom.")
 @click.option("--concurrency", default="1n", show_default=True, help="Client workers; a suffix n multiplies by node count.")
-@click.option("--latency", default=0.0, show_default=True, type=click.FloatRange(0), help="Mean server-to-server latency, ms.")
+@click.option("--latency", default=None, type=click.FloatRange(0),
+              help="Mean server-to-server latency, ms. Not given: the simulator adds a small random delay "
+                   "(exponential, mean 0.25 ms) so nodes interleave as processes do; 0: none at all.")
 @click.option("--latency-dist", default="constant", show_default=True, type=click.Choice(["constant", "uniform", "exponential"]))
 @click.option("--loss", default=0.0, show_default=True, type=click.FloatRange(0, 1), help="Baseline message loss probability.")
 @click.option("--duplication", default=0.0, show_default=True, type=click.FloatRange(0, 1), help="Baseline duplication probability.")

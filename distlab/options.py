@@ -11,7 +11,7 @@ from pathlib import Path
 
 from distlab.nemesis import SCHEDULES, parse_kinds
 from distlab.protocol import SERVICE_IDS
-from distlab.runtime.network import Latency, Network
+from distlab.runtime.network import DEFAULT_JITTER_MS, Latency, Network
 from distlab.workloads.base import load_workload
 
 SDK_IMPORT = re.compile(r"^\s*(from\s+distlab[\s.]|import\s+distlab\b)", re.MULTILINE)
@@ -71,8 +71,11 @@ class TestOptions:
     time_limit: float = 60.0
     rate: float = 5.0  # 0: no client operations, only faults and the final phase (Maelstrom's gen/sleep)
     concurrency: str = "1n"
-    latency: float = 0.0  # ms, mean server-to-server latency
+    latency: float | None = None  # ms, mean server-to-server latency; None: not given (see jitter)
     latency_dist: str = "constant"
+    jitter: float | None = None
+    """ms: mean of the default delay used when latency is None (simulator only); validate()
+    fills it in, so config.json records it and a replay uses the same one."""
     loss: float = 0.0
     duplication: float = 0.0
     nemesis: list[str] = field(default_factory=list)
@@ -167,8 +170,11 @@ class TestOptions:
             raise RunError(f"--mode {self.mode}: use sim or process")
         self.worker_count()
         self.required_availability()
+        if self.latency is not None and self.jitter:
+            raise RunError("jitter is the delay used without --latency; set one or the other")
         try:
-            Latency(self.latency / 1000, self.latency_dist)
+            Latency((self.latency or 0.0) / 1000, self.latency_dist)
+            Latency((self.jitter or 0.0) / 1000, "exponential")
             Network(random.Random(0), loss=self.loss, duplication=self.duplication)
             self.nemesis = parse_kinds(self.nemesis)
             load_workload(self.workload)
@@ -178,12 +184,45 @@ class TestOptions:
         if not path.is_file():
             raise RunError(f"--bin {self.bin}: no such file")
         self.mode = self.resolved_mode()
+        self.jitter = self.resolved_jitter()
         if self.mode == "sim" and path.suffix != ".py":
             raise RunError(f"--bin {self.bin}: the simulator runs Python SDK nodes (a .py file); use --mode process")
         if self.mode == "process":
             if "clock" in self.nemesis:
                 raise RunError("--nemesis clock needs the simulator: real processes read the real clock")
             self.command()
+
+    def resolved_jitter(self) -> float:
+        """The default delay's mean (ms): only in the simulator, only without --latency.
+
+        Real processes interleave by themselves; an explicit --latency (0 too) is
+        taken as given, so runs that set it are what they always were.
+        """
+        if self.latency is not None:
+            return 0.0
+        if self.jitter is not None:
+            return self.jitter
+        return DEFAULT_JITTER_MS if self.resolved_mode() == "sim" else 0.0
+
+    def network(self, rng: random.Random) -> Network:
+        """The run's network model: --latency as given, or else the default jitter."""
+        jitter = self.resolved_jitter()
+        if jitter:
+            latency, fifo = Latency(jitter / 1000, "exponential"), True
+        else:
+            latency, fifo = Latency((self.latency or 0.0) / 1000, self.latency_dist), False
+        return Network(rng, latency=latency, loss=self.loss, duplication=self.duplication, fifo=fifo)
+
+    def delay_text(self) -> str:
+        """What delay server messages get, in words (for the summary and results.json)."""
+        if self.latency is None:
+            jitter = self.resolved_jitter()
+            if jitter:
+                return f"default: exponential, mean {jitter:g} ms, in order per link"
+            return "default: none added (real processes)"
+        if self.latency == 0:
+            return "none (--latency 0)"
+        return f"{self.latency_dist}, mean {self.latency:g} ms"
 
     def resolved_mode(self) -> str:
         """auto: the simulator for a Python file that uses distlab's SDK, real processes otherwise."""

@@ -27,7 +27,6 @@ from distlab.options import RunError, TestOptions
 from distlab.protocol import CRASH, NOT_SUPPORTED, TIMEOUT, RPCError, is_definite
 from distlab.report.node_errors import node_error_list, verdict_note
 from distlab.report.results import summarize, trace_hash
-from distlab.runtime.network import Latency, Network
 from distlab.runtime.process.cluster import Limits, ProcessCluster, ProcessError
 from distlab.runtime.process.loop import RealLoop
 from distlab.runtime.sim.cluster import SimCluster
@@ -94,12 +93,7 @@ class Runner:
         self.node_ids = opts.node_ids()  # --nodes as given, else n0..n{N-1}
         self.mode = opts.resolved_mode()
         self.loop: Any = VirtualLoop() if self.mode == "sim" else RealLoop()
-        self.network = Network(
-            random.Random(f"{seed}/network"),
-            latency=Latency(opts.latency / 1000, opts.latency_dist),
-            loss=opts.loss,
-            duplication=opts.duplication,
-        )
+        self.network = opts.network(random.Random(f"{seed}/network"))
         self.history = History()
         self._trace: Any = open(run_dir / "messages.jsonl", "wb")  # noqa: SIM115
         if opts.log_net_send or opts.log_net_recv:
@@ -423,6 +417,7 @@ class Runner:
         if note is not None:
             results["verdict_note"] = note
         results["mode"] = self.mode
+        results["net"]["delay"] = self.opts.delay_text()
         if isinstance(self.cluster, SimCluster):
             results["disks"] = self.cluster.save_disks(self.run_dir / "disks")
         results["sim_seconds"] = round(self.loop.time(), 6)
@@ -529,6 +524,7 @@ def run_test(
     if workload_cls is None:
         opts.validate()
     run_dir = new_run_dir(opts.store, opts.workload)
+    opts.jitter = opts.resolved_jitter()  # recorded even when validate() was skipped
     config = asdict(opts)
     config["bin"] = str(Path(opts.bin).resolve())
     config["bin_sha256"] = hashlib.sha256(Path(opts.bin).read_bytes()).hexdigest()
