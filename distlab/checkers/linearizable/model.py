@@ -250,8 +250,11 @@ class KV(Model):
         return input[1] == "a"
 
     def extends(self, state: Any, later: Any) -> bool:
-        """Appends alone can turn `state` into `later` only if it is a prefix of it."""
-        return later.startswith(state)
+        """Appends alone can turn `state` into `later` only if it is a prefix of it
+        (values that are not strings: no claim)."""
+        if type(state) is str and type(later) is str:
+            return later.startswith(state)
+        return True
 
     def describe_op(self, input: Any, output: Any) -> str:
         key, kind, arg = input
