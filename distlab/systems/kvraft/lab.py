@@ -65,7 +65,7 @@ class Lab:
             raise AssertionError(f"not linearizable ({r['workload'].get('valid')}): "
                                  f"{_short(r['workload'])}")
         if r.get("node_errors"):
-            raise AssertionError(f"node errors: {r['node_errors'][0]}")
+            raise AssertionError(f"node errors: {r['node_errors'][0]['message']}")
         raft = r.get("raft_safety")
         if raft is not None and not raft["valid"]:
             raise AssertionError(f"raft safety: {raft['violations'][0]}")
