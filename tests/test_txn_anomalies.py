@@ -300,7 +300,11 @@ def test_register_g1a_g1b_internal_lost_update() -> None:
     assert_valid(reg(concurrent(("fail", [w("x", 1)]), ok(r("x", None)))))
     assert "G1b" in reg(concurrent(ok(w("x", 1), w("x", 2)), ok(r("x", 1))))["anomaly_types"]
     assert_valid(reg(concurrent(ok(w("x", 1), w("x", 2)), ok(r("x", 2)))))
-    assert reg(concurrent(ok(w("x", 1), r("x", 2))))["anomaly_types"] == ["internal"]
+    # nobody wrote 2 at all: garbage as well as internal
+    assert reg(concurrent(ok(w("x", 1), r("x", 2))))["anomaly_types"] == [
+        "garbage-versions", "internal"]
+    assert reg(concurrent(ok(w("x", 2)), ok(w("x", 1), r("x", 2))))["anomaly_types"] == [
+        "internal"]
     assert_valid(reg(concurrent(ok(w("x", 1), r("x", 1)))))
     lost = reg(concurrent(ok(r("x", None), w("x", 1)), ok(r("x", None), w("x", 2))))
     assert "lost-update" in lost["anomaly_types"]
@@ -345,3 +349,173 @@ def test_composite_keys_and_the_input_left_untouched() -> None:
     assert keys == [["t", 1], ["t", 2]]  # given back as plain lists
     assert h == before
     assert gc.isenabled()
+
+
+# ---------------------------------------------------------------- impossible reads
+
+
+ALL_MODELS = ["read-uncommitted", "read-committed", "snapshot-isolation", "repeatable-read",
+              "serializable", "strict-serializable"]
+
+
+def _refuted_everywhere(h: list[dict[str, Any]], kind: str, workload: str = "list-append"
+                        ) -> dict[str, Any]:
+    """The anomaly is reported under every model, read-uncommitted included."""
+    for model in ALL_MODELS:
+        res = run(h, [model], workload)
+        assert res["valid"] is False, (model, res["anomaly_types"])
+        assert kind in res["anomaly_types"], (model, res["anomaly_types"])
+    res = run(h, ALL_MODELS, workload)
+    assert res["not"] == ["read-uncommitted"]
+    return res["anomalies"][kind][0]
+
+
+@pytest.mark.parametrize("writes, value, element", [
+    ([], [1], 1),                 # nothing was ever appended to key 7
+    ([a(7, 1)], [1, 99], 99),     # only 1 was
+    ([a(7, 1)], [1, 2], 2),       # 2 never was
+    ([a(7, 1)], [99, 1], 99),     # garbage before a real element
+])
+def test_garbage_list_read_is_invalid_under_every_model(
+    writes: list[list[Any]], value: list[Any], element: Any,
+) -> None:
+    h = concurrent(*[ok(m) for m in writes], ok(r(7, value)))
+    case = _refuted_everywhere(h, "garbage-versions")
+    assert case["key"] == 7 and case["element"] == element and case["value"] == value
+    assert case["op"] == h[-1]["index"]
+    assert f"read {'[' + ' '.join(map(str, value)) + ']'} of key 7" in case["text"]
+    assert f"no transaction appended {element}" in case["text"]
+    # the same reads of elements that were appended are fine
+    assert_valid(run(concurrent(ok(a(7, 1)), ok(a(7, 2)), ok(r(7, [1, 2])))))
+
+
+def test_garbage_in_a_shorter_read_and_in_an_info_append_that_is_not() -> None:
+    # 5 comes from an info transaction: it may have committed, so that read is fine
+    assert_valid(run(concurrent(ok(a(7, 1)), ("info", [a(7, 5)]), ok(r(7, [1, 5])))))
+    # the garbage sits in a read that is a prefix of a longer one: still reported, per read
+    h = concurrent(ok(a(7, 1)), ok(r(7, [99])), ok(r(7, [99, 1])), ok(r(7, [99, 1])))
+    res = run(h, ALL_MODELS)
+    assert res["anomaly_counts"]["garbage-versions"] == 3
+
+
+def test_reads_of_failed_appends_stay_aborted_reads() -> None:
+    res = run(concurrent(("fail", [a(7, 1)]), ok(r(7, [1]))), ALL_MODELS)
+    assert res["anomaly_types"] == ["G1a"]
+
+
+def test_duplicates_and_incompatible_orders_are_invalid_under_every_model() -> None:
+    _refuted_everywhere(concurrent(ok(a(7, 1)), ok(r(7, [1, 1]))), "duplicate-elements")
+    _refuted_everywhere(concurrent(ok(a(7, 1)), ok(a(7, 2)), ok(r(7, [1, 2])), ok(r(7, [2, 1]))),
+                        "incompatible-order")
+
+
+@pytest.mark.parametrize("value", [[2, 1], [2]])
+def test_read_against_the_writers_own_order_is_cyclic_versions(value: list[int]) -> None:
+    # one transaction appended 1 then 2: no state holds 2 without 1 before it
+    h = concurrent(ok(a(7, 1), a(7, 2)), ok(r(7, value)))
+    case = _refuted_everywhere(h, "cyclic-versions")
+    assert case["key"] == 7
+    assert "appended [1 2]" in case["text"]
+    assert_valid(run(concurrent(ok(a(7, 1), a(7, 2)), ok(r(7, [1, 2])))))
+
+
+def test_future_read_of_an_own_later_append() -> None:
+    bad = run(concurrent(ok(r(7, [1]), a(7, 1))))
+    assert bad["anomaly_types"] == ["future-read"]
+    assert bad["not"] == ["read-committed"]
+    assert bad["anomalies"]["future-read"][0]["element"] == 1
+    assert_valid(run(concurrent(ok(r(7, []), a(7, 1), r(7, [1])))))
+
+
+def test_info_append_observed_on_one_key_happened_on_the_others() -> None:
+    # T(info) appended x 1 and y 1; T2 saw x's 1, T3 saw T2's z but missed y's 1:
+    # T(info) < T2 < T3 < T(info)
+    h = concurrent(("info", [a("x", 1), a("y", 1)]), ok(r("x", [1]), a("z", 1)),
+                   ok(r("z", [1]), r("y", [])))
+    assert run(h)["valid"] is False
+    assert_valid(run(concurrent(("info", [a("x", 1), a("y", 1)]), ok(r("x", [1]), a("z", 1)),
+                                ok(r("z", [1]), r("y", [1])))))
+
+
+def test_register_garbage_read_is_invalid_under_every_model() -> None:
+    case = _refuted_everywhere(concurrent(ok(w(7, 1)), ok(r(7, 5))), "garbage-versions",
+                               "rw-register")
+    assert case["key"] == 7 and case["value"] == 5
+    assert "no transaction wrote 5 to key 7" in case["text"]
+    _refuted_everywhere(concurrent(ok(r(7, 5))), "garbage-versions", "rw-register")
+    # a value written to another key is garbage for this one
+    _refuted_everywhere(concurrent(ok(w(8, 5)), ok(r(7, 5))), "garbage-versions", "rw-register")
+    # nil, committed, info, failed (G1a) and intermediate (G1b) values are not garbage
+    assert_valid(reg(concurrent(ok(w(7, 1)), ok(r(7, None)), ok(r(7, 1)))))
+    assert_valid(reg(concurrent(("info", [w(7, 1)]), ok(r(7, 1)))))
+    for writer, kind in ((("fail", [w(7, 1)]), "G1a"), (ok(w(7, 1), w(7, 2)), "G1b")):
+        res = reg(concurrent(writer, ok(r(7, 1))), ALL_MODELS)
+        assert kind in res["anomaly_types"] and "garbage-versions" not in res["anomaly_types"]
+
+
+def test_register_future_read_and_intermediate_read() -> None:
+    bad = reg(concurrent(ok(r(7, 5), w(7, 5))))
+    assert bad["anomaly_types"] == ["future-read"]
+    # T1 wrote 1 and then 2: reading 1 from it is an intermediate read
+    assert reg(concurrent(ok(w(7, 1), w(7, 2)), ok(r(7, 1))))["anomaly_types"] == ["G1b"]
+
+
+# ---------------------------------------------------------------- Maelstrom's false passes
+
+
+def test_maelstrom_56_write_cycle_under_read_uncommitted() -> None:
+    # jepsen-io/maelstrom#56: T3 read T2's 1 and wrote 10 over it; T2 read that 10 and
+    # wrote 2 over it: T2 < T3 < T2 on key 0, a write cycle (G0) that read-uncommitted forbids
+    t2 = [w(0, 1), r(0, 1), r(0, 10), w(0, 2), w(0, 3), r(0, 3)]
+    t3 = [r(0, 1), w(0, 10), r(0, 3), w(0, 11)]
+    h = concurrent(ok(*t2), ok(*t3))
+    res = reg(h, ["read-uncommitted"])
+    assert res["valid"] is False
+    assert res["anomaly_types"] == ["G0"]
+    assert res["not"] == ["read-uncommitted"]
+    texts = sorted(s["text"] for s in res["anomalies"]["G0"][0]["steps"])
+    assert any("read 1 of key 0" in t and "then wrote 10" in t for t in texts), texts
+    assert any("read 10 of key 0" in t and "then wrote 2" in t for t in texts), texts
+    # without T2 reading 10 there is no cycle
+    t2_ok = [w(0, 1), r(0, 1), w(0, 2), w(0, 3), r(0, 3)]
+    assert_valid(reg(concurrent(ok(*t2_ok), ok(*t3)), ["read-uncommitted"]))
+
+
+NO_ISOLATION = """
+import asyncio
+
+from distlab import Node
+
+node = Node()
+data = {}
+
+
+@node.on("txn")
+async def transact(msg):
+    result = []
+    for kind, key, value in msg.body["txn"]:
+        if kind == "r":
+            result.append(["r", key, data.get(str(key))])
+        else:
+            data[str(key)] = value
+            result.append([kind, key, value])
+        await asyncio.sleep(0.001)  # other transactions run meanwhile
+    return {"type": "txn_ok", "txn": result}
+
+
+if __name__ == "__main__":
+    node.run()
+"""
+
+def test_maelstrom_56_node_without_isolation_is_caught(simulate: Any, tmp_path: Any) -> None:
+    # the node of #56 in miniature: micro-ops applied in place, one at a time, while other
+    # transactions run; one key, so their writes interleave and form write cycles
+    node = tmp_path / "no_isolation.py"
+    node.write_text(NO_ISOLATION)
+    result = simulate(str(node), workload="txn-rw-register",
+                      consistency_models=["read-uncommitted"], concurrency="4n", key_count=1,
+                      max_txn_length=6, time_limit=5, rate=1000)
+    found = result.results["workload"]
+    assert result.valid is False, found
+    assert "G0" in found["anomaly_types"]
+    assert found["not"] == ["read-uncommitted"]

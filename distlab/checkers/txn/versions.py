@@ -7,8 +7,15 @@ precedes every write, and a transaction that read v and then wrote v' puts v
 before v' (writes follow reads). From a version order come ww (consecutive
 versions), wr (the writer of what was read) and rw (the writer of the next
 version after what was read) edges. The non-cycle anomalies (aborted and
-intermediate reads, internal inconsistency, duplicates, incompatible orders,
-lost updates) are found on the way, in the same pass.
+intermediate reads, internal inconsistency, future reads, duplicates,
+incompatible orders, a writer's appends out of its own order, lost updates,
+and garbage: reads of what no transaction wrote) are found on the way, in the
+same pass.
+
+A register read followed by a write of the same key in one transaction orders
+the two versions even when neither is the transaction's external read or final
+write: without isolation, writes interleave (jepsen-io/maelstrom#56), and those
+pairs are what show it.
 """
 
 from __future__ import annotations
@@ -52,6 +59,9 @@ class Inference:
         self.order: dict[Any, tuple[tuple[Any, ...], dict[Any, int], set[int]]] = {}
         # rw-register: key -> set of (earlier value, later value) version pairs
         self.vedges: dict[Any, set[tuple[Any, Any]]] = {}
+        # rw-register: key -> (value read, value written next, txn), every such pair
+        self.wfr: dict[Any, list[tuple[Any, Any, int]]] = {}
+        self.intermediate: dict[Any, dict[Any, int]] = {}
         if workload == "list-append":
             self._list_append()
         else:
@@ -71,6 +81,7 @@ class Inference:
         intermediate: dict[Any, dict[Any, int]] = {}
         reads: dict[Any, list[tuple[int, tuple[Any, ...]]]] = {}
         lost: dict[Any, dict[tuple[Any, ...], list[int]]] = {}
+        multi: dict[Any, list[tuple[int, list[Any]]]] = {}  # key -> txns appending 2+ times
         for t in txns:
             tid = t.id
             mops = t.mops
@@ -96,6 +107,8 @@ class Inference:
                     self._add_writer(k, v, tid)
                     kl = known.get(k)
                     if kl is not None:
+                        if v in kl:  # values are unique per key: it read what it writes now
+                            self._future_read(tid, k, v)
                         kl.append(v)
                     else:
                         suffix.setdefault(k, []).append(v)
@@ -123,9 +136,10 @@ class Inference:
                     ik = intermediate.setdefault(k, {})
                     for v in vs[:-1]:
                         ik[v] = tid
+                    multi.setdefault(k, []).append((tid, vs))
                 if ok and k in ext:
                     lost.setdefault(k, {}).setdefault(ext[k], []).append(tid)
-        self._append_edges(reads, failed, intermediate)
+        self._append_edges(reads, failed, intermediate, multi)
         for k, by_version in lost.items():
             for version, tids in by_version.items():
                 if len(tids) > 1:
@@ -158,6 +172,28 @@ class Inference:
             "text": f"index {self.idx(tid)} read {fmt(v)} of key {fmt(k)}, with duplicates {dups}",
         })
 
+    def _future_read(self, tid: int, k: Any, v: Any) -> None:
+        self.case("future-read", {
+            "op": self.idx(tid), "key": plain(k), "element": plain(v),
+            "text": f"index {self.idx(tid)} read {fmt(v)} of key {fmt(k)} before writing "
+                    f"{fmt(v)} there itself",
+        })
+
+    def _garbage(self, tid: int, k: Any, v: Any, elements: list[Any]) -> None:
+        """A read of what nobody wrote: no serial order, nor any weaker one, explains it."""
+        if self.workload == "list-append":
+            what = " or ".join(fmt(x) for x in elements)
+            text = (f"index {self.idx(tid)} read {fmt(v)} of key {fmt(k)}, but no transaction "
+                    f"appended {what} to key {fmt(k)}")
+        else:
+            text = (f"index {self.idx(tid)} read {fmt(v)} of key {fmt(k)}, but no transaction "
+                    f"wrote {fmt(v)} to key {fmt(k)}")
+        case = {"op": self.idx(tid), "key": plain(k), "value": plain(v), "text": text}
+        if self.workload == "list-append":
+            case["element"] = plain(elements[0])
+            case["elements"] = [plain(x) for x in elements]
+        self.case("garbage-versions", case)
+
     def _internal(self, tid: int, k: Any, v: Any, expected: str) -> None:
         self.case("internal", {
             "op": self.idx(tid), "key": plain(k), "value": plain(v), "expected": expected,
@@ -170,11 +206,14 @@ class Inference:
         reads: dict[Any, list[tuple[int, tuple[Any, ...]]]],
         failed: dict[Any, dict[Any, int]],
         intermediate: dict[Any, dict[Any, int]],
+        multi: dict[Any, list[tuple[int, list[Any]]]],
     ) -> None:
-        txns = self.txns
         add = self.graph.add
         in_graph = self.in_graph
         empty: dict[Any, int] = {}
+        # info transactions with appends nobody read, by key: one read elsewhere may yet
+        # show they committed, and then those appends happened too
+        late: list[tuple[Any, list[int], int | None, list[int]]] = []
         for k in set(reads) | set(self.writers):
             rl = reads.get(k, ())
             longest: tuple[Any, ...] = ()
@@ -182,7 +221,9 @@ class Inference:
                 if len(r) > len(longest):
                     longest = r
             w = self.writers.get(k, empty)
+            fk = failed.get(k)
             pos: dict[Any, int] = {}
+            garbage: list[tuple[int, Any]] = []  # (position, element) nobody appended
             prev = None
             for i, v in enumerate(longest):
                 if v in pos:
@@ -190,22 +231,29 @@ class Inference:
                 pos[v] = i
                 wt = w.get(v)
                 if wt is None:
+                    if fk is None or v not in fk:
+                        garbage.append((i, v))
                     continue
                 in_graph[wt] = True
                 if prev is not None and prev != wt:
                     add(prev, wt, WW)
                 prev = wt
-            unobs = {tid for v, tid in w.items() if v not in pos and txns[tid].type == OK}
+            unobs = {tid for v, tid in w.items() if v not in pos}
+            maybe = [tid for tid in unobs if not in_graph[tid]]
+            if maybe:
+                unobs.difference_update(maybe)
+                late.append((k, maybe, prev, [rt for rt, r in rl if r == longest]))
             if prev is not None:
                 for u in unobs:
                     add(prev, u, WW)
             self.order[k] = (longest, pos, unobs)
+            if k in multi:
+                self._writer_order(k, multi[k], longest, pos)
             n_long = len(longest)
             dup_long = len(pos) != n_long
             ik = intermediate.get(k)
             # failed appends that show up in the longest read, by position: a prefix read
             # of length n holds exactly those before n (so no per-element loop per read)
-            fk = failed.get(k)
             aborted = []
             if fk is not None:
                 aborted = sorted((pos[x], x) for x in fk if x in pos and x not in w)
@@ -242,6 +290,12 @@ class Inference:
                                         f"including {fmt(x)}, appended by failed index "
                                         f"{self.idx(fk[x])}",
                             })
+                    if garbage or not prefix:
+                        junk = [x for p, x in garbage if p < n] if prefix else [
+                            x for x in dict.fromkeys(r)
+                            if x not in w and (fk is None or x not in fk)]
+                        if junk:
+                            self._garbage(rt, k, r, junk)
                     if (dup_long or not prefix) and n > 1 and len(set(r)) != n:
                         self._duplicates(rt, k, r)
                 if not prefix:
@@ -265,6 +319,37 @@ class Inference:
                     "text": f"reads of key {fmt(k)} are not prefixes of one another: "
                             + ", ".join(fmt(tuple(x)) for x in shown),
                 })
+        for k, maybe, prev, last_readers in late:
+            for u in maybe:
+                if in_graph[u]:  # committed, seen on another key: after what was read here
+                    self.order[k][2].add(u)
+                    if prev is not None:
+                        add(prev, u, WW)
+                    for rt in last_readers:
+                        add(rt, u, RW)
+
+    def _writer_order(self, k: Any, appends: list[tuple[int, list[Any]]],
+                      longest: tuple[Any, ...], pos: dict[Any, int]) -> None:
+        """A transaction's own appends to a key must show up in its order, earliest first."""
+        for tid, vs in appends:
+            last = -1
+            missing = False
+            for v in vs:
+                p = pos.get(v)
+                if p is None:
+                    missing = True
+                elif missing or p < last:
+                    break
+                else:
+                    last = p
+            else:
+                continue
+            self.case("cyclic-versions", {
+                "key": plain(k), "writer": self.idx(tid), "appended": plain(tuple(vs)),
+                "value": plain(longest),
+                "text": f"index {self.idx(tid)} appended {fmt(tuple(vs))} to key {fmt(k)} in "
+                        f"that order, but a read of {fmt(longest)} puts them in another",
+            })
 
     # ---------------------------------------------------------------- rw-register
 
@@ -274,6 +359,7 @@ class Inference:
         intermediate: dict[Any, dict[Any, int]] = {}
         readers: dict[Any, dict[Any, list[int]]] = {}
         lost: dict[Any, dict[Any, list[int]]] = {}
+        odd: dict[Any, dict[Any, list[int]]] = {}  # non-external reads that contradict own writes
         vedges = self.vedges
         unset = object()
         for t in txns:
@@ -287,21 +373,33 @@ class Inference:
             known: dict[Any, Any] = {}
             ext: dict[Any, Any] = {}
             last: dict[Any, Any] = {}
+            pending: dict[Any, Any] = {}  # key -> another's value read since our last write
+            seen: dict[Any, set[Any]] = {}  # key -> values read, for future reads
             for f, k, v in t.mops:
                 if f == WRITE:
                     if k in last:
                         intermediate.setdefault(k, {})[last[k]] = tid
+                    if ok:
+                        if v in seen.get(k, ()):
+                            self._future_read(tid, k, v)
+                        r = pending.pop(k, None)
+                        if r is not None:
+                            self.wfr.setdefault(k, []).append((r, v, tid))
                     last[k] = v
                     known[k] = v
                     continue
                 if not ok:
                     continue
+                seen.setdefault(k, set()).add(v)
                 expect = known.get(k, unset)
                 if expect is unset:
                     ext[k] = v
                     readers.setdefault(k, {}).setdefault(v, []).append(tid)
                 elif expect != v:
                     self._internal(tid, k, v, fmt(expect))
+                    odd.setdefault(k, {}).setdefault(v, []).append(tid)
+                if k not in last or last[k] != v:
+                    pending[k] = v
                 known[k] = v
             for k, v in last.items():
                 self._add_writer(k, v, tid)
@@ -309,21 +407,24 @@ class Inference:
                     r = ext[k]
                     vedges.setdefault(k, set()).add((r, v))
                     lost.setdefault(k, {}).setdefault(r, []).append(tid)
+        self.intermediate = intermediate
         add = self.graph.add
         in_graph = self.in_graph
         empty: dict[Any, int] = {}
-        for k, by_value in readers.items():
+        for k in set(readers) | set(odd):
             w = self.writers.get(k, empty)
             fk = failed.get(k, empty)
             ik = intermediate.get(k, empty)
-            for v, rts in by_value.items():
+            external = readers.get(k, empty)
+            for v, rts in [*external.items(), *odd.get(k, empty).items()]:
                 if v is None:
                     continue
                 wt = w.get(v)
                 if wt is not None:
-                    in_graph[wt] = True
-                    for rt in rts:
-                        add(wt, rt, WR)
+                    if v in external and rts is external[v]:
+                        in_graph[wt] = True
+                        for rt in rts:
+                            add(wt, rt, WR)
                 elif v in fk:
                     for rt in rts:
                         self.case("G1a", {
@@ -332,6 +433,9 @@ class Inference:
                             "text": f"index {self.idx(rt)} read {fmt(v)} of key {fmt(k)}, written "
                                     f"by failed index {self.idx(fk[v])}",
                         })
+                elif v not in ik:
+                    for rt in rts:
+                        self._garbage(rt, k, v, [v])
                 if v in ik:
                     for rt in rts:
                         if ik[v] != rt:
@@ -341,6 +445,18 @@ class Inference:
                                 "text": f"index {self.idx(rt)} read {fmt(v)} of key {fmt(k)}, an "
                                         f"intermediate write of index {self.idx(ik[v])}",
                             })
+        # writes follow reads, within a transaction: whatever it read of a key (another's
+        # final or intermediate write) precedes what it writes there next. Elle uses the
+        # external read and the final write; the pairs in between order writes that
+        # interleave without isolation (jepsen-io/maelstrom#56: a G0 of intermediate writes)
+        for k, pairs in self.wfr.items():
+            w = self.writers.get(k, empty)
+            ik = intermediate.get(k, empty)
+            for r, _, tid in pairs:
+                a = w.get(r, ik.get(r))
+                if a is not None and a != tid:
+                    in_graph[a] = True
+                    add(a, tid, WW)
         for k in set(self.writers) | set(readers):
             w = self.writers.get(k, empty)
             by_value = readers.get(k, {})
@@ -550,6 +666,13 @@ class Inference:
                 va = writes_a.get(k)
                 if k in writes_a and (va, vb) in self.vedges.get(k, ()):
                     return k, f"{nb} wrote {fmt(vb)} to key {fmt(k)} after {na} wrote {fmt(va)}"
+            for k, pairs in self.wfr.items():
+                w = self.writers.get(k, {})
+                ik = self.intermediate.get(k, {})
+                for r, v, tid in pairs:
+                    if tid == tb.id and w.get(r, ik.get(r)) == ta.id:
+                        return k, (f"{nb} read {fmt(r)} of key {fmt(k)}, written by {na}, and "
+                                   f"then wrote {fmt(v)}")
         elif kind == WR:
             for k, v in ext_b.items():
                 if k in writes_a and writes_a[k] == v:
