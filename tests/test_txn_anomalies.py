@@ -463,6 +463,25 @@ def test_register_future_read_and_intermediate_read() -> None:
 # ---------------------------------------------------------------- Maelstrom's false passes
 
 
+def test_maelstrom_14_reads_answered_as_appends_are_caught() -> None:
+    # jepsen-io/maelstrom#14: a node answered every read as an append of the list it read;
+    # the checker saw only appends of list values and called the run valid
+    h = sequential(
+        (0, "ok", [a(224, 6), r(226, [1, 2, 3])]),
+        (1, "ok", [r(229, [1, 3]), r(229, [1, 3])]),
+    )
+    h[1]["value"] = [a(224, 6), ["append", 226, [1, 2, 3]]]
+    h[3]["value"] = [["append", 229, [1, 3]], ["append", 229, [1, 3]]]
+    case = _refuted_everywhere(h, "mismatched-completion")
+    assert case["op"] == 1
+    assert "['append', 226, [1, 2, 3]]" in case["text"] and "['r', 226, None]" in case["text"]
+    # a completion that leaves micro-ops out (jepsen-io/maelstrom#57) is caught the same way
+    h = sequential((0, "ok", [r(8, []), a(8, 1), r(9, [])]))
+    h[1]["value"] = [r(8, [])]
+    _refuted_everywhere(h, "mismatched-completion")
+    assert_valid(run(sequential((0, "ok", [r(8, []), a(8, 1), r(9, [])]))))
+
+
 def test_maelstrom_56_write_cycle_under_read_uncommitted() -> None:
     # jepsen-io/maelstrom#56: T3 read T2's 1 and wrote 10 over it; T2 read that 10 and
     # wrote 2 over it: T2 < T3 < T2 on key 0, a write cycle (G0) that read-uncommitted forbids
@@ -507,6 +526,30 @@ if __name__ == "__main__":
     node.run()
 """
 
+READS_AS_APPENDS = """
+from distlab import Node
+
+node = Node()
+data = {}
+
+
+@node.on("txn")
+def transact(msg):
+    result = []
+    for kind, key, value in msg.body["txn"]:
+        if kind == "r":
+            result.append(["append", key, list(data.get(str(key), []))])  # the typo of #14
+        else:
+            data.setdefault(str(key), []).append(value)
+            result.append([kind, key, value])
+    return {"type": "txn_ok", "txn": result}
+
+
+if __name__ == "__main__":
+    node.run()
+"""
+
+
 def test_maelstrom_56_node_without_isolation_is_caught(simulate: Any, tmp_path: Any) -> None:
     # the node of #56 in miniature: micro-ops applied in place, one at a time, while other
     # transactions run; one key, so their writes interleave and form write cycles
@@ -518,4 +561,16 @@ def test_maelstrom_56_node_without_isolation_is_caught(simulate: Any, tmp_path: 
     found = result.results["workload"]
     assert result.valid is False, found
     assert "G0" in found["anomaly_types"]
+    assert found["not"] == ["read-uncommitted"]
+
+
+def test_maelstrom_14_node_answering_reads_as_appends_is_caught(simulate: Any, tmp_path: Any
+                                                               ) -> None:
+    node = tmp_path / "reads_as_appends.py"
+    node.write_text(READS_AS_APPENDS)
+    result = simulate(str(node), workload="txn-list-append", concurrency="2n", key_count=3,
+                      time_limit=5, rate=50)
+    found = result.results["workload"]
+    assert result.valid is False, found
+    assert "mismatched-completion" in found["anomaly_types"]
     assert found["not"] == ["read-uncommitted"]

@@ -96,8 +96,11 @@ def _check(
 ) -> dict[str, Any]:
     started = time.perf_counter()
     models = normalize_models(consistency_models)
-    txns = parse(history, workload)
+    mismatches: list[dict[str, Any]] = []
+    txns = parse(history, workload, mismatches)
     inf = Inference(txns, workload)
+    for case in mismatches:
+        inf.case("mismatched-completion", case)
     graph = inf.graph
 
     def want(a: str) -> bool:

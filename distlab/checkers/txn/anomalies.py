@@ -58,12 +58,13 @@ ALIASES = {
 _CYCLE = ["G0", "G1c", "G-single", "G-nonadjacent", "G2-item"]
 # anomaly -> the models that forbid it directly (stronger ones follow through IMPLIES).
 # Reads no execution can produce (of what nobody wrote, of a list in an order no
-# writer made, with an element twice) are ruled out by every model; Elle counts a
-# future read (observing a write the transaction only makes later) as G1c.
+# writer made, with an element twice) and completions that do not answer their
+# invocation are ruled out by every model; Elle counts a future read (observing a
+# write the transaction only makes later) as G1c.
 PROHIBITED: dict[str, list[str]] = {
     "G0": [RU], "G1a": [RC], "G1b": [RC], "G1c": [RC], "future-read": [RC],
     "duplicate-elements": [RU], "incompatible-order": [RU], "cyclic-versions": [RU],
-    "garbage-versions": [RU],
+    "garbage-versions": [RU], "mismatched-completion": [RU],
     "internal": [SI, RR], "lost-update": [SI, RR],
     "G-single": [SI, RR], "G-nonadjacent": [SI, RR], "G2-item": [RR],
 }

@@ -86,8 +86,43 @@ def _mops(rec: dict[str, Any], keep_reads: bool, workload: str) -> list[tuple[st
     return out
 
 
-def parse(history: list[dict[str, Any]], workload: str) -> list[Txn]:
-    """Transactions in invocation order; completions without invocations stand alone."""
+def _answers(invoked: Any, value: list[Any]) -> bool:
+    """Whether an ok completion is its invocation with the reads filled in."""
+    if invoked == value:
+        return True  # no reads (or only nil ones): one comparison in C
+    try:
+        if len(invoked) != len(value):
+            return False
+        for i, m in zip(invoked, value, strict=False):  # lengths compared above
+            # only a read may differ, and only in its value
+            if i != m and (i[0] != m[0] or i[1] != m[1] or m[0] != READ):
+                return False
+    except (TypeError, IndexError, KeyError):  # an invocation that is not micro-ops
+        return False
+    return True
+
+
+def mismatch_case(irec: dict[str, Any], rec: dict[str, Any]) -> dict[str, Any]:
+    """A completion whose micro-ops are not the ones invoked: the node did something else."""
+    return {
+        "op": rec.get("index"), "invoke": irec.get("index"), "process": rec.get("process"),
+        "invoked": irec.get("value"), "value": rec.get("value"),
+        "text": f"index {rec.get('index')} completed ok with {rec.get('value')!r} but index "
+                f"{irec.get('index')} invoked {irec.get('value')!r}: a completion must hold the "
+                f"same micro-ops, with reads filled in",
+    }
+
+
+def parse(
+    history: list[dict[str, Any]], workload: str,
+    mismatches: list[dict[str, Any]] | None = None,
+) -> list[Txn]:
+    """Transactions in invocation order; completions without invocations stand alone.
+
+    An ok completion that does not answer its invocation (other micro-ops, keys,
+    written values, or fewer of them) is kept as an info transaction of what was
+    invoked, since nobody knows what it did, and described in `mismatches`.
+    """
     txns: list[Txn] = []
     pending: dict[Any, tuple[int, dict[str, Any]]] = {}
     for pos, rec in enumerate(history):
@@ -112,6 +147,12 @@ def parse(history: list[dict[str, Any]], workload: str) -> list[Txn]:
         if type_ != OK and not isinstance(rec.get("value"), list | tuple) and started:
             src = started[1]
         mops = _mops(src, type_ == OK, workload)
+        if type_ == OK and started and not _answers(started[1].get("value"), rec["value"]):
+            if mismatches is not None:
+                mismatches.append(mismatch_case(started[1], rec))
+            txns.append(Txn(0, INFO, process, ipos, None, _mops(started[1], False, workload),
+                            rec))
+            continue
         txns.append(Txn(0, type_, process, ipos, pos if type_ == OK else None, mops, rec))
     for ipos, irec in pending.values():
         mops = _mops(irec, False, workload)
