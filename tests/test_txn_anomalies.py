@@ -162,6 +162,23 @@ def test_g_nonadjacent_rules_out_snapshot_isolation() -> None:
                                 ok(r("y", [1]), r("x", [1]))), ["snapshot-isolation"]))
 
 
+def test_unread_appends_to_a_common_key_order_an_rw_edge_under_snapshot_isolation() -> None:
+    # each missed the other's append; both appended to keys 0 and 1, which nobody read.
+    # Under first-committer-wins they did not overlap, so the one that missed the other's
+    # append committed first, and the other saw everything it wrote: a G-single either way
+    h = concurrent(ok(r(0, []), a(1, 1), a(0, 1)), ok(r(1, []), a(1, 2), a(0, 2)))
+    bad = run(h, ["snapshot-isolation"])
+    assert bad["anomaly_types"] == ["G-single"]
+    steps = bad["anomalies"]["G-single"][0]["steps"]
+    assert sorted(s["type"] for s in steps) == ["rw", "rw+ww"]
+    assert any("under snapshot isolation" in s["text"] for s in steps)
+    # read committed orders nothing here: each may have read before the other committed
+    assert_valid(run(h, ["read-committed"]))
+    # with the appends to different keys, it is write skew, which snapshot isolation allows
+    assert_valid(run(concurrent(ok(r(0, []), a(1, 1)), ok(r(1, []), a(0, 2))),
+                     ["snapshot-isolation"]))
+
+
 # ---------------------------------------------------------------- non-cycle anomalies
 
 
@@ -194,9 +211,11 @@ def test_incompatible_order() -> None:
 
 def test_lost_update() -> None:
     bad = run(concurrent(ok(a("x", 0)), ok(r("x", [0]), a("x", 1)), ok(r("x", [0]), a("x", 2))))
-    assert bad["anomaly_types"] == ["G2-item", "lost-update"]
+    # each missed the other's unread append to x: whichever came first, a G-single
+    assert bad["anomaly_types"] == ["G-single", "G2-item", "lost-update"]
     assert bad["not"] == ["repeatable-read", "snapshot-isolation"]
     assert bad["anomalies"]["lost-update"][0]["txns"] == [4, 5]
+    assert [s["type"] for s in bad["anomalies"]["G-single"][0]["steps"]] == ["rw", "rw+ww"]
     assert_valid(run(concurrent(ok(a("x", 0)), ok(r("x", [0]), a("x", 1)),
                                 ok(r("x", [0, 1]), a("x", 2)))))
 

@@ -21,6 +21,7 @@ from .graph import (
     PROCESS,
     REALTIME,
     RW,
+    SIWW,
     WR,
     WW,
     Budget,
@@ -130,7 +131,8 @@ def classify(kinds: list[int]) -> str:
     n = len(kinds)
     rws = [i for i, k in enumerate(kinds) if k == RW]
     if not rws:
-        base = "G1c" if WR in kinds else "G0"
+        # rw+ww edges are rw edges too: whichever way their keys' writes went, a G-single
+        base = "G-single" if SIWW in kinds else "G1c" if WR in kinds else "G0"
     elif len(rws) == 1:
         base = "G-single"
     elif all(kinds[(i + 1) % n] != RW for i in rws):
@@ -153,21 +155,23 @@ for _suffix, _extra, _req in (("", 0, 0), ("-process", PROCESS, PROCESS),
     SPECS += [
         ("G0" + _suffix, WW, WW | _extra, _req, False),
         ("G1c" + _suffix, WR, _PLAIN | _extra, _req, False),
-        ("G-single" + _suffix, RW, _PLAIN | _extra, _req, False),
+        ("G-single" + _suffix, RW, _PLAIN | SIWW | _extra, _req, False),
         ("G-nonadjacent" + _suffix, RW, ITEM | _extra, _req or RW, True),
         ("G2-item" + _suffix, RW, ITEM | _extra, _req or RW, False),
     ]
 
-# model -> (edge kinds, whether two rw edges in a row are forbidden) for "a cycle exists"
+# model -> (edge kinds, whether two rw edges in a row are forbidden) for "a cycle exists";
+# rw+ww edges count as ww for the snapshot isolations only: weaker models do not order
+# the writes of a transaction that missed another's writes
 EXISTS: dict[str, tuple[int, bool]] = {
     RU: (WW, False),
     RC: (WW | WR, False),
-    SI: (WW | WR, True),
+    SI: (WW | WR | SIWW, True),
     RR: (ITEM, False),
     SER: (ITEM, False),
-    SSSI: (WW | WR | PROCESS, True),
+    SSSI: (WW | WR | SIWW | PROCESS, True),
     SSSER: (ITEM | PROCESS, False),
-    STRONG_SI: (WW | WR | PROCESS | REALTIME, True),
+    STRONG_SI: (WW | WR | SIWW | PROCESS | REALTIME, True),
     STRICT: (ITEM | PROCESS | REALTIME, False),
 }
 

@@ -13,7 +13,10 @@ from collections import deque
 from collections.abc import Callable, Iterable
 
 WW, WR, RW, PROCESS, REALTIME = 1, 2, 4, 8, 16
-NAMES = {WW: "ww", WR: "wr", RW: "rw", PROCESS: "process", REALTIME: "realtime"}
+# an rw edge that snapshot isolation (and anything stronger) also makes a ww edge: its
+# ends both wrote a key whose order nobody observed, and first-committer-wins orders them
+SIWW = 32
+NAMES = {WW: "ww", WR: "wr", RW: "rw", PROCESS: "process", REALTIME: "realtime", SIWW: "rw+ww"}
 ITEM = WW | WR | RW
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .graph import PROCESS, REALTIME, RW, WR, WW, Graph
+from .graph import PROCESS, REALTIME, RW, SIWW, WR, WW, Graph
 from .history import APPEND, FAIL, INFO, OK, WRITE, Txn
 
 Cases = dict[str, list[dict[str, Any]]]
@@ -140,6 +140,7 @@ class Inference:
                 if ok and k in ext:
                     lost.setdefault(k, {}).setdefault(ext[k], []).append(tid)
         self._append_edges(reads, failed, intermediate, multi)
+        self._snapshot_orders()
         for k, by_version in lost.items():
             for version, tids in by_version.items():
                 if len(tids) > 1:
@@ -327,6 +328,25 @@ class Inference:
                         add(prev, u, WW)
                     for rt in last_readers:
                         add(rt, u, RW)
+
+    def _snapshot_orders(self) -> None:
+        """rw edges between transactions whose appends to some key nobody observed.
+
+        The order of unobserved appends is unknown, but if T missed a write of U's,
+        U had not committed when T began; both wrote the key, so under first-committer-
+        wins U began after T committed, and U's append follows T's: the rw edge is a
+        ww edge too, for snapshot isolation and the models above it only.
+        """
+        out = self.graph.out
+        add = self.graph.add
+        for _, _, unobs in self.order.values():
+            if len(unobs) < 2:
+                continue
+            for t in unobs:
+                ot = out[t]
+                for u in unobs:
+                    if ot.get(u, 0) & RW:
+                        add(t, u, SIWW)
 
     def _writer_order(self, k: Any, appends: list[tuple[int, list[Any]]],
                       longest: tuple[Any, ...], pos: dict[Any, int]) -> None:
@@ -648,12 +668,21 @@ class Inference:
                 if r and w_of.get(k, {}).get(r[-1]) == ta.id:
                     return k, (f"{nb} read {fmt(r)} of key {fmt(k)}, observing {na}'s append "
                                f"of {fmt(r[-1])}")
-        elif kind == RW:
+        elif kind == RW or kind == SIWW:
             for k, r in reads_a:
                 for kb, vb in apps_b:
                     if kb == k and vb not in r:
-                        return k, (f"{na} read {fmt(r)} of key {fmt(k)}, missing {nb}'s "
-                                   f"append of {fmt(vb)}")
+                        text = (f"{na} read {fmt(r)} of key {fmt(k)}, missing {nb}'s append "
+                                f"of {fmt(vb)}")
+                        if kind == SIWW:
+                            unread = {ka: u for ka, (_, _, u) in self.order.items()}
+                            both = [ka for ka, _ in apps_a
+                                    if {ta.id, tb.id} <= unread.get(ka, set())]
+                            if both:
+                                text += (f"; both appended to key {fmt(both[0])}, unread, so "
+                                         f"under snapshot isolation {na} committed before "
+                                         f"{nb} began")
+                        return k, text
         return None
 
     def _explain_register(self, ta: Txn, tb: Txn, kind: int, na: str, nb: str):
@@ -686,7 +715,8 @@ class Inference:
         return None
 
 
-_KIND = {WW: "ww", WR: "wr", RW: "rw", PROCESS: "process", REALTIME: "realtime"}
+_KIND = {WW: "ww", WR: "wr", RW: "rw", PROCESS: "process", REALTIME: "realtime",
+         SIWW: "rw+ww"}
 
 
 def _external_reads(t: Txn) -> dict[Any, Any]:
