@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -194,7 +193,10 @@ def test_user_model_with_unhashable_state() -> None:
 
 
 def test_c50_bad_is_fast() -> None:
-    h = list(load(DATA / "porcupine/kv/c50-bad.txt"))
-    t0 = time.perf_counter()
-    assert check(h, "kv").valid is False
-    assert time.perf_counter() - t0 < 1.0
+    """An illegal key ends the check early: counted in configurations explored, not
+    seconds (benchmarks/lincheck.py reports the time, side by side with Porcupine)."""
+    bad = check(list(load(DATA / "porcupine/kv/c50-bad.txt")), "kv")
+    ok = check(list(load(DATA / "porcupine/kv/c50-ok.txt")), "kv")
+    assert bad.valid is False and ok.valid is True
+    assert bad.configs < 500  # 209 today
+    assert bad.configs < ok.configs / 20  # c50-ok: 12440
