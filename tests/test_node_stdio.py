@@ -24,6 +24,8 @@ import pytest
 from distlab.protocol import MAX_LINE_BYTES, decode
 
 NODE = "n0"
+PATIENCE = 10.0
+"""Seconds to wait for a line or an exit: only bounds a failure, so a slow machine never trips it."""
 
 NODE_SOURCE = """
 import asyncio
@@ -211,7 +213,7 @@ class NodeProc:
         return self._next_msg_id
 
     # ----- reading -------------------------------------------------------------------
-    def recv(self, timeout: float = 2.0) -> dict[str, Any]:
+    def recv(self, timeout: float = PATIENCE) -> dict[str, Any]:
         try:
             line = self._out.get(timeout=timeout)
         except queue.Empty:
@@ -247,7 +249,7 @@ class NodeProc:
             "body": {"type": "init_ok", "in_reply_to": 1},
         }
 
-    def wait_stderr(self, text: str, timeout: float = 2.0) -> None:
+    def wait_stderr(self, text: str, timeout: float = PATIENCE) -> None:
         deadline = time.monotonic() + timeout
         with self._err_cond:
             while text not in "".join(self._err_lines):
@@ -257,7 +259,7 @@ class NodeProc:
                 self._err_cond.wait(left)
 
     # ----- stopping ------------------------------------------------------------------
-    def close(self, timeout: float = 3.0) -> int:
+    def close(self, timeout: float = PATIENCE) -> int:
         """Close stdin (end of input); the node must exit by itself."""
         assert self.proc.stdin is not None
         if not self.proc.stdin.closed:
@@ -269,7 +271,7 @@ class NodeProc:
 
     def kill(self) -> None:
         self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=3)
+        self.proc.wait(timeout=PATIENCE)
         if self.proc.stdin is not None and not self.proc.stdin.closed:
             try:
                 self.proc.stdin.close()
@@ -498,9 +500,7 @@ def test_print_goes_to_stderr_and_stdout_is_only_protocol(spawn: Spawn) -> None:
 
 def test_exits_when_stdin_closes(spawn: Spawn) -> None:
     node = spawn()
-    start = time.monotonic()
-    assert node.close() == 0
-    assert time.monotonic() - start < 2.0
+    assert node.close() == 0  # exits by itself, code 0 (close() only bounds the wait)
 
 
 # ----- RPC -----------------------------------------------------------------------------
@@ -540,11 +540,11 @@ def test_rpc_error_reply_raises_rpc_error(spawn: Spawn) -> None:
 
 def test_rpc_timeout_is_code_0_and_late_reply_is_ignored(spawn: Spawn) -> None:
     node = spawn()
-    start = time.monotonic()
     ask_id = node.request({"type": "ask", "key": "x", "timeout": 0.1})
     rpc_id = node.recv()["body"]["msg_id"]
     body = node.recv()["body"]
-    assert time.monotonic() - start < 1.5
+    # The text names the call's own 0.1 s, not the handler's 2 s default: the
+    # timeout given is the one that fired (no stopwatch needed).
     assert body == {
         "type": "ask_failed",
         "code": 0,
@@ -576,7 +576,7 @@ def test_every_runs_periodically_after_init(spawn: Spawn) -> None:
     node = spawn(PERIODIC_SOURCE, init=False)
     node.expect_silence(0.15)  # not before init
     node.init()
-    ticks = [node.recv(timeout=1.0) for _ in range(3)]
+    ticks = [node.recv() for _ in range(3)]
     assert [t["body"] for t in ticks] == [
         {"type": "tick", "n": 1},
         {"type": "tick", "n": 3},  # tick 2 raised: logged, the loop keeps going
