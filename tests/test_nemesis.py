@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import random
-import time
 from types import SimpleNamespace
 from typing import Any
 
@@ -599,25 +598,25 @@ def test_direct_calls_deterministic():
 
 
 def test_run_on_real_event_loop():
-    """A plain asyncio loop and real time: a tiny interval toggles, and run ends near `until`."""
+    """A plain asyncio loop and real time: a tiny interval toggles, and run stops at `until`.
+
+    No stopwatch: a change starts only after `now()` was read below `until`, so every
+    change but the last (whose sleep may overrun it on a busy machine) is before it.
+    """
 
     async def main():
         loop = asyncio.get_running_loop()
         c = FakeControl(5, 0, now=loop.time)
-        nem = Nemesis(["partition", "pause", "loss"], 0.001, random.Random(0), c)
-        until = loop.time() + 0.05
-        await nem.run(until, loop.time)
-        ended = loop.time()
+        nem = Nemesis(["partition", "pause", "loss"], 0.002, random.Random(0), c)
+        until = loop.time() + 0.2
+        await asyncio.wait_for(nem.run(until, loop.time), timeout=30)  # bounds a failure only
         toggles = len(c.records)
         await nem.heal_all()
-        return c, until, ended, toggles
+        return c, until, toggles
 
-    started = time.monotonic()
-    c, until, ended, toggles = asyncio.run(main())
-    assert time.monotonic() - started < 2.0
+    c, until, toggles = asyncio.run(main())
     assert toggles >= 1  # the first change comes at once
-    assert ended < until + 0.5
-    assert all(t < until + 0.5 for t in c.times[:toggles])
+    assert all(t < until for t in c.times[: toggles - 1])
     check_alternation(c.records)
     assert c.pristine()
 
