@@ -50,6 +50,7 @@ OWNER: contextvars.ContextVar[Incarnation | None] = contextvars.ContextVar(
 )
 
 MAX_STEPS_WITHOUT_PROGRESS = 2_000_000
+"""Loop steps at one simulated instant before a run is ended as a busy loop (the default)."""
 
 
 WORLD = contextvars.Context()
@@ -94,7 +95,10 @@ class HarnessTimer:
 class VirtualLoop(base_events.BaseEventLoop):
     """asyncio's loop with a virtual clock, owner-aware scheduling and stall detection."""
 
-    def __init__(self, stall_seconds: float = 5.0) -> None:
+    def __init__(self, stall_seconds: float = 5.0, max_steps_without_progress: int | None = None) -> None:
+        """`max_steps_without_progress` (default: the module's MAX_STEPS_WITHOUT_PROGRESS,
+        read now so a test can lower it) bounds the steps at one instant: a test of the
+        busy-loop error need not spin two million times."""
         super().__init__()
         self._now = 0.0
         self._heap: list[tuple[float, int, events.TimerHandle]] = []
@@ -105,6 +109,9 @@ class VirtualLoop(base_events.BaseEventLoop):
         self.steps = 0
         self._same_time_steps = 0
         self._stall_seconds = stall_seconds
+        self.max_steps_without_progress = (
+            MAX_STEPS_WITHOUT_PROGRESS if max_steps_without_progress is None else max_steps_without_progress
+        )
         self.exception_sink: Any = None
         self.set_exception_handler(_route_exception)
 
@@ -224,7 +231,7 @@ class VirtualLoop(base_events.BaseEventLoop):
             heapq.heapify(self._heap)
             self._timer_cancelled_count = 0
         self._same_time_steps += 1
-        if self._same_time_steps > MAX_STEPS_WITHOUT_PROGRESS:
+        if self._same_time_steps > self.max_steps_without_progress:
             self.abort(
                 f"simulated time stopped at {now:.3f} s: {_who()} keeps scheduling work without "
                 "letting time pass (a busy loop around asyncio.sleep(0)?)"
