@@ -12,11 +12,13 @@ mutant's. A mutant nothing here can catch is an xfail with the reason.
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import pytest
 
-from distlab.systems.raft import MUTANTS, Config
+from distlab.systems.raft import MUTANTS, Config, RaftCore
+from distlab.systems.raft.mutants import BUGS
 from distlab.systems.raft.scenarios import SCENARIOS
 
 # mutant -> [(scenario, extra Config fields, seeds to try)], tried in order
@@ -51,6 +53,16 @@ def run(name: str, seed: int, config: Config) -> str | None:
 
 def test_every_mutant_has_a_hunt() -> None:
     assert set(HUNTS) == set(MUTANTS)
+
+
+def test_mutants_live_outside_the_correct_core() -> None:
+    """No mutant: exactly RaftCore. Mutants: a subclass stacking one override per bug."""
+    assert set(BUGS) == set(MUTANTS)
+    assert type(RaftCore("s0", ["s0"], random.Random(0), Config())) is RaftCore
+    both = frozenset({"no-fast-backup", "vote-not-persisted"})
+    core = RaftCore("s0", ["s0"], random.Random(0), Config(mutants=both))
+    assert isinstance(core, BUGS["no-fast-backup"]) and isinstance(core, BUGS["vote-not-persisted"])
+    assert type(core) is type(RaftCore("s1", ["s1"], random.Random(0), Config(mutants=both)))
 
 
 @pytest.mark.parametrize("mutant", [

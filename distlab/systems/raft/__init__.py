@@ -18,6 +18,7 @@ from distlab.systems.raft.core import (
     RaftCore,
     ReadState,
     Ready,
+    Role,
 )
 from distlab.systems.raft.log import Entry, Log, Snapshot
 
@@ -37,5 +38,6 @@ __all__ = [
     "RaftCore",
     "ReadState",
     "Ready",
+    "Role",
     "Snapshot",
 ]

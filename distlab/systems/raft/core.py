@@ -20,22 +20,44 @@ healthy leader when it comes back. Check-quorum (on by default) makes a leader t
 has not heard from a majority for an election timeout step down, so clients are
 redirected instead of waiting on a leader that can no longer commit.
 
-`mutants` switches on classic Raft bugs by name (see `MUTANTS`) so a tester can prove
-it catches each of them; an empty set is the correct algorithm.
+Like etcd-io/raft, the core keeps one step and one tick function per role: `step`
+applies the rules for all servers (§5.1) and hands the message to `self._step`
+(`_step_follower`, `_step_pre_candidate`, `_step_candidate` or `_step_leader`);
+`tick` calls `self._tick` (`_tick_election`, or `_tick_heartbeat` on a leader). A role
+change swaps both, so no handler asks which role it is in. Majority arithmetic lives in
+`quorum.py`.
+
+`Config.mutants` switches on classic Raft bugs by name (see `MUTANTS`) so a tester can
+prove it catches each of them; an empty set is the correct algorithm. The bugs live in
+`mutants.py` as subclasses that override one method each: `RaftCore(...)` with mutants
+builds one of those, so the correct core's hot path holds no mutant checks.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from distlab.systems.raft.log import Entry, Log, Snapshot
+from distlab.systems.raft.quorum import VoteResult, committed_index, majority, vote_result
 
-FOLLOWER = "follower"
-PRE_CANDIDATE = "pre-candidate"
-CANDIDATE = "candidate"
-LEADER = "leader"
+
+class Role(StrEnum):
+    """A server's role; a str, so `status()["role"] == "leader"` and logs read as before."""
+
+    FOLLOWER = "follower"
+    PRE_CANDIDATE = "pre-candidate"
+    CANDIDATE = "candidate"
+    LEADER = "leader"
+
+
+FOLLOWER = Role.FOLLOWER
+PRE_CANDIDATE = Role.PRE_CANDIDATE
+CANDIDATE = Role.CANDIDATE
+LEADER = Role.LEADER
 
 PREVOTE = "prevote"
 PREVOTE_RESP = "prevote_resp"
@@ -44,6 +66,7 @@ VOTE_RESP = "vote_resp"
 APPEND = "append"
 APPEND_RESP = "append_resp"
 SNAPSHOT = "snapshot"
+REQUESTS = frozenset({PREVOTE, VOTE, APPEND, SNAPSHOT})  # what a server of any role answers
 
 MUTANTS: dict[str, str] = {
     "commit-previous-term": "a leader commits entries of earlier terms by counting replicas (Figure 8)",
@@ -188,6 +211,14 @@ class Progress:
 class RaftCore:
     """One Raft server's state machine. Not thread-safe; drive it from one task."""
 
+    def __new__(cls, node_id: str, peers: list[str], rng: random.Random,
+                config: Config | None = None, persisted: Persisted | None = None) -> RaftCore:
+        """With `config.mutants`, build the subclass carrying those bugs (see mutants.py)."""
+        if cls is RaftCore and config is not None and config.mutants:
+            from distlab.systems.raft.mutants import mutant_class
+            cls = mutant_class(config.mutants)
+        return super().__new__(cls)
+
     def __init__(
         self,
         node_id: str,
@@ -200,12 +231,19 @@ class RaftCore:
         self.peers = [p for p in peers if p != node_id]
         self.rng = rng
         self.config = config or Config()
-        self.mutants = self.config.mutants
         state = persisted or Persisted()
         self.term = state.hard.term
         self.vote = state.hard.vote
         self.log = Log(state.snapshot, state.entries)
-        self.role = FOLLOWER
+        self.role = Role.FOLLOWER
+        self._step: Callable[[Message], None] = self._step_follower
+        self._tick: Callable[[], None] = self._tick_election
+        self._requests: dict[str, Callable[[Message], None]] = {
+            PREVOTE: self._on_request_prevote,
+            VOTE: self._on_request_vote,
+            APPEND: self._on_append_entries,
+            SNAPSHOT: self._on_install_snapshot,
+        }
         self.leader_id: str | None = None
         self.commit_index = self.log.snapshot_index
         self.applied = self.log.snapshot_index
@@ -229,7 +267,8 @@ class RaftCore:
     # ----- observation (for runtimes and testers) -------------------------------------
     @property
     def quorum(self) -> int:
-        return (len(self.peers) + 1) // 2 + 1
+        """How many servers (this one included) make a majority."""
+        return majority(len(self.peers) + 1)
 
     def status(self) -> dict[str, Any]:
         """Term, role, leader and log positions: what a safety checker looks at."""
@@ -243,17 +282,7 @@ class RaftCore:
     # ----- inputs ---------------------------------------------------------------------
     def tick(self) -> None:
         """One unit of time: heartbeats for a leader, the election timer for the rest (§5.2)."""
-        self._elapsed += 1
-        if self.role == LEADER:
-            self._heartbeat_elapsed += 1
-            if self._heartbeat_elapsed >= self.config.heartbeat_ticks:
-                self._heartbeat_elapsed = 0
-                self._broadcast_append()
-            if self._elapsed >= self.config.election_ticks:
-                self._elapsed = 0
-                self._check_quorum()
-        elif self._elapsed >= self._timeout:
-            self.campaign()
+        self._tick()
 
     def campaign(self) -> None:
         """The election timeout elapsed: start a (pre-)election (§5.2, §9.6)."""
@@ -280,9 +309,6 @@ class RaftCore:
         if self.role != LEADER:
             raise NotLeader(self.leader_id)
         committed_in_term = self.log.term_at(self.commit_index) == self.term
-        if "read-without-quorum" in self.mutants:
-            self._read_states.append(ReadState(ctx, self.commit_index))
-            return
         self._read_round += 1
         self._pending_reads.append([ctx, self._read_round, self.commit_index if committed_in_term else None])
         if self.peers:
@@ -312,25 +338,69 @@ class RaftCore:
                 self._become_follower(m.term, m.src if m.kind in (APPEND, SNAPSHOT) else None,
                                       reset_timer=m.kind != VOTE)
         elif m.term < self.term:
-            if m.kind in (APPEND, SNAPSHOT) and "accept-stale-append" in self.mutants:
-                pass
-            elif m.kind in (APPEND, SNAPSHOT, VOTE, PREVOTE):
+            if m.kind in REQUESTS:
                 # tell a stale leader or candidate about the newer term (it steps down)
                 kind = {VOTE: VOTE_RESP, PREVOTE: PREVOTE_RESP}.get(m.kind, APPEND_RESP)
                 self._send(Message(kind, self.id, m.src, self.term, index=m.index, reject=True))
-                return
-            else:
-                return  # a reply from an older term: stale
-        handler = {
-            PREVOTE: self._on_request_prevote,
-            PREVOTE_RESP: self._on_prevote_reply,
-            VOTE: self._on_request_vote,
-            VOTE_RESP: self._on_vote_reply,
-            APPEND: self._on_append_entries,
-            APPEND_RESP: self._on_append_reply,
-            SNAPSHOT: self._on_install_snapshot,
-        }[m.kind]
-        handler(m)
+            return  # a reply from an older term is stale
+        self._step(m)
+
+    # ----- per-role step and tick (etcd-io/raft's stepLeader / tickHeartbeat shape) -----
+    def _on_request(self, m: Message) -> None:
+        """Requests are answered in every role; a reply meant for another role is stale."""
+        handler = self._requests.get(m.kind)
+        if handler is not None:
+            handler(m)
+        elif m.kind not in (PREVOTE_RESP, VOTE_RESP, APPEND_RESP):
+            raise ValueError(f"unknown message kind {m.kind!r}")
+
+    def _step_follower(self, m: Message) -> None:
+        self._on_request(m)
+
+    def _step_pre_candidate(self, m: Message) -> None:
+        if m.kind == PREVOTE_RESP:
+            self._on_prevote_reply(m)
+        else:
+            self._on_request(m)
+
+    def _step_candidate(self, m: Message) -> None:
+        if m.kind == VOTE_RESP:
+            self._on_vote_reply(m)
+        else:
+            self._on_request(m)
+
+    def _step_leader(self, m: Message) -> None:
+        if m.kind == APPEND_RESP:
+            self._on_append_reply(m)
+        else:
+            self._on_request(m)
+
+    def _tick_election(self) -> None:
+        """Followers and candidates: campaign when the election timer runs out (§5.2)."""
+        self._elapsed += 1
+        if self._elapsed >= self._timeout:
+            self.campaign()
+
+    def _tick_heartbeat(self) -> None:
+        """The leader: a heartbeat round every heartbeat_ticks, check-quorum every
+        election_ticks."""
+        self._elapsed += 1
+        self._heartbeat_elapsed += 1
+        if self._heartbeat_elapsed >= self.config.heartbeat_ticks:
+            self._heartbeat_elapsed = 0
+            self._broadcast_append()
+        if self._elapsed >= self.config.election_ticks:
+            self._elapsed = 0
+            self._check_quorum()
+
+    _STEPS = {Role.FOLLOWER: "_step_follower", Role.PRE_CANDIDATE: "_step_pre_candidate",
+              Role.CANDIDATE: "_step_candidate", Role.LEADER: "_step_leader"}
+
+    def _set_role(self, role: Role) -> None:
+        """Enter `role`: its step and tick functions replace the previous role's."""
+        self.role = role
+        self._step = getattr(self, self._STEPS[role])
+        self._tick = self._tick_heartbeat if role is Role.LEADER else self._tick_election
 
     # ----- outputs --------------------------------------------------------------------
     def has_ready(self) -> bool:
@@ -347,7 +417,7 @@ class RaftCore:
         rd = Ready()
         hard = HardState(self.term, self.vote)
         if hard != self._stable_hard:
-            rd.hard_state = HardState(self.term, None) if "vote-not-persisted" in self.mutants else hard
+            rd.hard_state = hard
         lo = max(self._stable_index, self.log.snapshot_index) + 1
         rd.entries = self.log.slice(lo, self.log.last_index + 1)
         if rd.entries or self._log_changed:
@@ -393,19 +463,19 @@ class RaftCore:
             self.vote = None
         if self.role == LEADER and not reset_timer:
             self._elapsed = 0  # a leader's elapsed counted towards check-quorum, not elections
-        self.role = FOLLOWER
+        self._set_role(Role.FOLLOWER)
         self.leader_id = leader
         if reset_timer:
             self._reset_timer()
         self._drop_reads()
 
     def _become_pre_candidate(self) -> None:
-        self.role = PRE_CANDIDATE
+        self._set_role(Role.PRE_CANDIDATE)
         self.leader_id = None
         self.votes = {self.id: True}
         self._reset_timer()
         self._drop_reads()
-        if self._tally() == "won":
+        if self._tally() is VoteResult.WON:
             self._become_candidate()
             return
         for peer in self.peers:
@@ -415,12 +485,12 @@ class RaftCore:
     def _become_candidate(self) -> None:
         self.term += 1
         self.vote = self.id
-        self.role = CANDIDATE
+        self._set_role(Role.CANDIDATE)
         self.leader_id = None
         self.votes = {self.id: True}
         self._reset_timer()
         self._drop_reads()
-        if self._tally() == "won":
+        if self._tally() is VoteResult.WON:
             self._become_leader()
             return
         for peer in self.peers:
@@ -429,7 +499,7 @@ class RaftCore:
 
     def _become_leader(self) -> None:
         """Win an election: reset progress and append a no-op of the new term (§5.2, §8)."""
-        self.role = LEADER
+        self._set_role(Role.LEADER)
         self.leader_id = self.id
         self._elapsed = 0
         self._heartbeat_elapsed = 0
@@ -438,13 +508,8 @@ class RaftCore:
         self._broadcast_append()
         self._maybe_commit()
 
-    def _tally(self) -> str:
-        granted = sum(1 for v in self.votes.values() if v)
-        if granted >= self.quorum:
-            return "won"
-        if len(self.votes) - granted >= self.quorum:
-            return "lost"
-        return "pending"
+    def _tally(self) -> VoteResult:
+        return vote_result(self.votes, len(self.peers) + 1)
 
     def _check_quorum(self) -> None:
         """A leader that has not heard from a majority for an election timeout steps down."""
@@ -468,13 +533,11 @@ class RaftCore:
                            reject=not grant))
 
     def _on_prevote_reply(self, m: Message) -> None:
-        if self.role != PRE_CANDIDATE:
-            return
         self.votes[m.src] = not m.reject
         result = self._tally()
-        if result == "won":
+        if result is VoteResult.WON:
             self._become_candidate()
-        elif result == "lost":
+        elif result is VoteResult.LOST:
             self._become_follower(self.term, None)
 
     def _on_request_vote(self, m: Message) -> None:
@@ -485,19 +548,23 @@ class RaftCore:
             and self.log.is_up_to_date(m.index, m.log_term)
         )
         if grant:
-            self.vote = m.src
-            if "no-timer-reset-on-vote" not in self.mutants:
-                self._reset_timer()
+            self._grant_vote(m.src)
         self._send(Message(VOTE_RESP, self.id, m.src, self.term, reject=not grant))
 
+    def _grant_vote(self, candidate: str) -> None:
+        """Record the vote and restart the election timer: a voter gives the candidate
+        a full timeout to win before standing itself (§5.2)."""
+        self.vote = candidate
+        self._reset_timer()
+
     def _on_vote_reply(self, m: Message) -> None:
-        if self.role != CANDIDATE or m.term != self.term:
+        if m.term != self.term:
             return
         self.votes[m.src] = not m.reject
         result = self._tally()
-        if result == "won":
+        if result is VoteResult.WON:
             self._become_leader()
-        elif result == "lost":
+        elif result is VoteResult.LOST:
             self._become_follower(self.term, None)
 
     # ----- AppendEntries (§5.3) -------------------------------------------------------
@@ -521,6 +588,15 @@ class RaftCore:
         if not self.log.matches(prev, prev_term):
             self._reject_append(m, prev)
             return
+        last_new = self._merge_entries(prev, entries)
+        if m.commit > self.commit_index:
+            self.commit_index = max(self.commit_index, min(m.commit, last_new))
+        self._reply_append(m, last_new)
+
+    def _merge_entries(self, prev: int, entries: list[Entry]) -> int:
+        """Append what is new after `prev`, dropping a conflicting suffix first (Figure 2,
+        receiver rules 3 and 4); entries past the message's that match stay. Returns the
+        last index the message vouches for."""
         for n, e in enumerate(entries):
             term = self.log.term_at(e.index)
             if term == e.term:
@@ -530,12 +606,7 @@ class RaftCore:
             for new in entries[n:]:
                 self.log.append(new)
             break
-        last_new = prev + len(entries)
-        if "truncate-on-heartbeat" in self.mutants and self.log.last_index > last_new:
-            self._truncate(last_new + 1)
-        if m.commit > self.commit_index:
-            self.commit_index = max(self.commit_index, min(m.commit, last_new))
-        self._reply_append(m, last_new)
+        return prev + len(entries)
 
     def _truncate(self, index: int) -> None:
         self.log.truncate_from(index)
@@ -557,8 +628,6 @@ class RaftCore:
 
     def _on_append_reply(self, m: Message) -> None:
         """The leader's rules: advance matchIndex and commit, or back nextIndex up."""
-        if self.role != LEADER:
-            return
         pr = self.progress.get(m.src)
         if pr is None:
             return
@@ -576,24 +645,23 @@ class RaftCore:
             return
         if m.index < pr.match:
             return  # a rejection of an old probe, already superseded
-        if "no-fast-backup" in self.mutants:
-            new_next = m.index
-        elif m.hint_term:
-            last = self.log.last_index_of_term(m.hint_term)
-            new_next = last + 1 if last is not None else m.hint_index
-        else:
-            new_next = m.hint_index
-        pr.next = max(pr.match + 1, min(new_next, m.index, pr.next))
+        pr.next = max(pr.match + 1, min(self._backup_next(m), m.index, pr.next))
         self._send_append(m.src)
+
+    def _backup_next(self, m: Message) -> int:
+        """Where nextIndex goes after a rejection: past the leader's last entry of the
+        follower's conflicting term, or the follower's hint (fast backup, §5.3)."""
+        if m.hint_term:
+            last = self.log.last_index_of_term(m.hint_term)
+            return last + 1 if last is not None else m.hint_index
+        return m.hint_index
 
     def _maybe_commit(self) -> None:
         """Commit the highest index a majority holds, if it is of the current term (§5.4.2)."""
-        matches = sorted([pr.match for pr in self.progress.values()] + [self.log.last_index],
-                         reverse=True)
-        n = matches[self.quorum - 1]
-        if n <= self.commit_index:
-            return
-        if self.log.term_at(n) != self.term and "commit-previous-term" not in self.mutants:
+        matches = [pr.match for pr in self.progress.values()]
+        matches.append(self.log.last_index)
+        n = committed_index(matches)
+        if n <= self.commit_index or not self._can_commit(n):
             return
         self.commit_index = n
         if self.log.term_at(n) == self.term:
@@ -601,6 +669,11 @@ class RaftCore:
                 if read[2] is None:
                     read[2] = n
             self._release_reads()
+
+    def _can_commit(self, n: int) -> bool:
+        """Only an entry of the leader's own term is committed by counting replicas;
+        earlier ones follow it (Figure 8)."""
+        return self.log.term_at(n) == self.term
 
     def _broadcast_append(self) -> None:
         for peer in self.peers:
@@ -646,9 +719,9 @@ class RaftCore:
     def _release_reads(self) -> None:
         if not self._pending_reads:
             return
-        acked = sorted([pr.acked_round for pr in self.progress.values()] + [self._read_round],
-                       reverse=True)
-        confirmed = acked[self.quorum - 1]
+        acked = [pr.acked_round for pr in self.progress.values()]
+        acked.append(self._read_round)
+        confirmed = committed_index(acked)
         while self._pending_reads:
             ctx, rnd, index = self._pending_reads[0]
             if rnd > confirmed or index is None:
