@@ -9,9 +9,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from distlab.nemesis import SCHEDULES, parse_kinds
+from distlab.nemesis import SCHEDULES, parse_kinds, unsupported
 from distlab.protocol import SERVICE_IDS
 from distlab.runtime.network import DEFAULT_JITTER_MS, Latency, Network
+from distlab.runtime.protocols import CAPABILITIES
 from distlab.workloads.base import load_workload
 
 SDK_IMPORT = re.compile(r"^\s*(from\s+distlab[\s.]|import\s+distlab\b)", re.MULTILINE)
@@ -59,7 +60,11 @@ def resolve_nodes(
 
 @dataclass
 class TestOptions:
-    """Everything that determines a run; saved as config.json and enough to replay it."""
+    """Everything that determines a run; saved as config.json and enough to replay it.
+
+    These defaults are `distlab test`'s too (the CLI reads them from here); its few
+    deliberate differences are CLI_DEFAULTS in distlab/cli/shared.py.
+    """
 
     __test__ = False  # not a pytest test class, despite the name
 
@@ -187,9 +192,10 @@ class TestOptions:
         self.jitter = self.resolved_jitter()
         if self.mode == "sim" and path.suffix != ".py":
             raise RunError(f"--bin {self.bin}: the simulator runs Python SDK nodes (a .py file); use --mode process")
+        why = unsupported(self.nemesis, CAPABILITIES[self.mode])
+        if why is not None:
+            raise RunError(why)
         if self.mode == "process":
-            if "clock" in self.nemesis:
-                raise RunError("--nemesis clock needs the simulator: real processes read the real clock")
             self.command()
 
     def resolved_jitter(self) -> float:

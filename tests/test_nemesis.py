@@ -12,9 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import distlab.nemesis as nemesis_mod
-from distlab.nemesis import KINDS, Nemesis, parse_kinds
+import distlab.nemesis.schedule as nemesis_mod
+from distlab.nemesis import FAULTS, KINDS, Fault, Nemesis, parse_kinds, unsupported
 from distlab.runtime.network import PARTITIONS, Latency, Network
+from distlab.runtime.protocols import CAPABILITIES
 
 SETTINGS = settings(deadline=None, max_examples=40, derandomize=True)
 
@@ -630,3 +631,45 @@ def test_starting_an_active_kind_heals_the_old_fault_first(kind: str) -> None:
     asyncio.run(nem.heal_all())
     assert not control.crashed and not control.paused and not control.clocks
     assert [f for f, _ in control.records] == [f"start-{kind}", f"stop-{kind}", f"start-{kind}", f"stop-{kind}"]
+
+
+# ----- the registry: one module per fault ------------------------------------------
+
+
+def test_registry_lists_one_module_per_fault() -> None:
+    import importlib
+
+    assert tuple(FAULTS) == KINDS
+    for name, fault in FAULTS.items():
+        assert fault.name == name
+        assert importlib.import_module(f"distlab.nemesis.{name}").FAULT is fault
+
+
+def test_needs_come_from_the_fault_and_the_runtime_capabilities() -> None:
+    assert unsupported(list(KINDS), CAPABILITIES["sim"]) is None
+    assert unsupported(["partition", "kill", "pause", "loss"], CAPABILITIES["process"]) is None
+    assert unsupported(["kill", "clock"], CAPABILITIES["process"]) == (
+        "--nemesis clock needs the simulator: real processes read the real clock"
+    )
+
+
+def test_a_new_fault_is_one_registry_entry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The schedule picks among whatever is registered: a fault added there is started and healed."""
+    log: list[str] = []
+
+    async def start(c: Any, rng: random.Random) -> Any:
+        log.append("start")
+        return {"victim": rng.choice(c.node_ids)}
+
+    async def stop(c: Any, value: Any) -> Any:
+        log.append("stop")
+        return value["victim"]
+
+    monkeypatch.setitem(FAULTS, "flood", Fault("flood", start, stop, needs={"raw-sockets": "a real network"}))
+    assert parse_kinds("flood") == ["flood"]
+    assert unsupported(["flood"], CAPABILITIES["sim"]) == "--nemesis flood needs a real network"
+    nem, c = make(kinds=["flood"])
+    run(nem.start("flood"))
+    run(nem.heal_all())
+    assert log == ["start", "stop"]
+    assert [f for f, _ in c.records] == ["start-flood", "stop-flood"]

@@ -1,0 +1,24 @@
+"""Kill: crash Jepsen's target nodes (unsynced writes are lost), restart them on heal."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from distlab.nemesis.base import Control, Fault, targets
+
+
+async def start(c: Control, rng: random.Random) -> Any:
+    value = targets(list(c.node_ids), rng)
+    for node in value:
+        c.crash(node)
+    return value
+
+
+async def stop(c: Control, value: Any) -> Any:
+    for node in value:
+        await c.restart(node)
+    return value
+
+
+FAULT = Fault("kill", start, stop)
