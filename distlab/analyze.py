@@ -91,6 +91,7 @@ class Target:
     name: str  # as given
     history: Path
     workload: str | None  # the run's workload (config.json in or beside it), None if unknown
+    config: dict[str, Any] | None = None  # the run's config.json, when there is one
 
 
 def find_target(item: str) -> Target:
@@ -100,6 +101,7 @@ def find_target(item: str) -> Target:
     is_dir = path.is_dir()
     config = (path if is_dir else path.parent) / "config.json"
     workload = None
+    doc: Any = None
     try:
         doc = orjson.loads(config.read_bytes())
     except (OSError, orjson.JSONDecodeError) as exc:
@@ -113,7 +115,22 @@ def find_target(item: str) -> Target:
                 err.print(f"[red]error:[/] {item} is not a run directory: {config} names no workload")
                 sys.exit(2)
             workload = None
-    return Target(item, path / "history.jsonl" if is_dir else path, workload)
+    return Target(item, path / "history.jsonl" if is_dir else path, workload,
+                  doc if isinstance(doc, dict) and workload is not None else None)
+
+
+def run_options(config: dict[str, Any]) -> Any:
+    """A run's TestOptions again, from its config.json (fields it lacks keep their
+    defaults, fields TestOptions no longer has are ignored)."""
+    import dataclasses
+
+    from distlab.options import TestOptions
+
+    names = {f.name for f in dataclasses.fields(TestOptions)}
+    kept = {k: v for k, v in config.items() if k in names}
+    kept.setdefault("workload", "")
+    kept.setdefault("bin", "")
+    return TestOptions(**kept)
 
 
 def warn_other_checker(target: Target, option: str, chosen: str, its: str | None) -> None:
@@ -251,10 +268,12 @@ def linearizable(model: str | None, budget: float | None, html_dir: str | None, 
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.argument("files", nargs=-1, required=True, type=click.Path())
 def workload_check(name: str | None, as_json: bool, files: tuple[str, ...]) -> None:
-    """Re-check saved histories (or run directories) with a workload's own checker."""
+    """Re-check saved histories (or run directories) with a workload's own checker, as
+    the run's config.json configured it (consistency models, ...); a history of another
+    workload, or without a config.json, gets the checker's defaults."""
     import random
 
-    from distlab.options import TestOptions
+    from distlab.options import RunError
     from distlab.workloads.base import load_workload
 
     targets = []
@@ -265,20 +284,23 @@ def workload_check(name: str | None, as_json: bool, files: tuple[str, ...]) -> N
             err.print(f"[red]error:[/] {item}: say which workload's checker to use (-w)")
             sys.exit(2)
         warn_other_checker(target, "-w", chosen, target.workload)
-        targets.append((str(target.history), chosen))
-    try:
-        classes = {w: load_workload(w) for _, w in targets}
-    except ValueError as exc:
-        err.print(f"[red]error:[/] {exc}")
-        sys.exit(2)
-    by_path = dict(targets)
+        targets.append((str(target.history), chosen, target))
+    checkers: dict[str, Any] = {}
+    contexts: dict[str, dict[str, Any]] = {}
+    for path, chosen, target in targets:
+        try:
+            cls = load_workload(chosen)
+            own = target.config if chosen == target.workload else None
+            params = cls.params_from(run_options(own)) if own is not None else cls.Params()
+        except (ValueError, TypeError, RunError) as exc:
+            err.print(f"[red]error:[/] {target.name}: {exc}")
+            sys.exit(2)
+        checkers[path] = cls(params, random.Random(0)).checker()
+        contexts[path] = {**(own or {}), "run_dir": str(target.history.parent)}
 
     def one(history: list[dict[str, Any]], path: Path) -> FileVerdict:
-        wl_name = by_path[str(path)]
-        cls = classes[wl_name]
-        workload = cls(TestOptions(workload=wl_name, bin=""), random.Random(0))
         start = time.perf_counter()
-        result = workload.check(history)
+        result = checkers[str(path)].check(history, contexts[str(path)]).to_dict()
         verdict = FileVerdict(str(path), result.get("valid"), time.perf_counter() - start, client_ops(history))
         verdict.details = result
         if result.get("valid") is not True:
@@ -286,7 +308,7 @@ def workload_check(name: str | None, as_json: bool, files: tuple[str, ...]) -> N
             verdict.summary = orjson.dumps(shown).decode()[:200]
         return verdict
 
-    run_files(tuple(p for p, _ in targets), one, as_json)
+    run_files(tuple(p for p, _, _ in targets), one, as_json)
 
 
 @analyze.command("txn")
@@ -341,8 +363,8 @@ def txn_check(txn_workload: str | None, consistency_models: str, budget: float |
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path(file_okay=False))
 def raft_check(run_dirs: tuple[str, ...]) -> None:
     """Check Raft's safety properties from the `raft {...}` lines in run directories' node
-    logs (distlab/systems/raft/trace.py says what a node writes)."""
-    from distlab.systems.raft.trace import check_logs
+    logs (distlab/checkers/raft_trace.py says what a node writes)."""
+    from distlab.checkers.raft_trace import check_logs
 
     worst = 0
     for name in run_dirs:
@@ -359,7 +381,7 @@ def raft_check(run_dirs: tuple[str, ...]) -> None:
         report = check_logs(path, ordered=mode == "sim")
         if report.leaders + report.applied + report.restores == 0:
             err.print(f"[red]error:[/] {name}: no raft trace lines in its node logs "
-                      "(see distlab/systems/raft/trace.py for what a node writes)")
+                      "(see distlab/checkers/raft_trace.py for what a node writes)")
             worst = 2
             continue
         seen = (f"{report.nodes} nodes, {report.leaders} elections, {report.applied} entries "

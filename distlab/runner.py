@@ -26,13 +26,12 @@ from distlab.netlog import NetLog
 from distlab.options import RunError, TestOptions
 from distlab.protocol import CRASH, NOT_SUPPORTED, TIMEOUT, RPCError, is_definite
 from distlab.report.node_errors import node_error_list, verdict_note
-from distlab.report.results import summarize, trace_hash
+from distlab.report.results import run_checker, summarize, trace_hash
 from distlab.runtime.process.cluster import Limits, ProcessCluster, ProcessError
 from distlab.runtime.process.loop import RealLoop
 from distlab.runtime.sim.cluster import SimCluster
 from distlab.runtime.sim.loop import NodeStalled, SimulationAbort, VirtualLoop
 from distlab.services import make_services
-from distlab.systems.raft.trace import check_logs
 from distlab.workloads.base import Op, Workload, load_workload
 
 INIT_TIMEOUT = 10.0
@@ -133,7 +132,7 @@ class Runner:
         self.cluster.client_handler = self._on_client_message
         self.cluster.services = make_services(seed)
         cls = workload_cls or load_workload(opts.workload)
-        self.workload = cls(opts, random.Random(f"{seed}/workload"))
+        self.workload = cls(cls.params_from(opts), random.Random(f"{seed}/workload"))
         # most workloads record op.value as is; skipping the call matters per operation
         self.plain_values = type(self.workload).invoke_value is Workload.invoke_value
         self.nemesis = Nemesis(opts.nemesis, opts.nemesis_interval, random.Random(f"{seed}/nemesis"), self,
@@ -402,10 +401,13 @@ class Runner:
         history_path = self.run_dir / "history.jsonl"
         self.history.write(history_path)
         unanswered = self._unanswered | set(self._pending)  # timed out, or still waiting at the end
+        # The run's checkers see the run as config.json records it, so `distlab analyze`
+        # rebuilds the same composition from that file.
+        params = {**asdict(self.opts), "run_dir": str(self.run_dir), "mode": self.mode}
         results = summarize(
             self.history.records,
-            self.workload,
-            self.opts,
+            run_checker(self.workload.checker(), self.opts.required_availability()),
+            params,
             latencies=self.latencies,
             server_msgs=self.cluster.server_msgs,
             client_msgs=self.cluster.client_msgs,
@@ -424,15 +426,6 @@ class Runner:
         results["wall_seconds"] = round(wall, 4)
         results["nemesis_ops"] = dict(sorted(self.nemesis.counts.items()))
         results["warnings"] = self.nemesis.warnings()
-        raft = check_logs(self.run_dir, ordered=self.mode == "sim")
-        if raft.leaders or raft.applied or raft.restores or raft.violations:
-            # The nodes wrote Raft trace lines (distlab.systems.raft.trace): check them too.
-            results["raft_safety"] = {
-                "valid": raft.ok, "elections": raft.leaders, "applied": raft.applied,
-                "restores": raft.restores, "violations": raft.violations[:10],
-            }
-            if not raft.ok:
-                results["valid"] = False
         results["trace_hash"] = trace_hash(self.run_dir)
         (self.run_dir / "results.json").write_bytes(
             orjson.dumps(results, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)

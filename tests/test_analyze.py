@@ -110,6 +110,31 @@ def test_workload_checker_on_a_run_directory_and_on_a_bare_history(tmp_path: Pat
     assert no_name.returncode == 2 and "say which workload" in no_name.stderr
 
 
+def test_workload_checker_uses_the_runs_own_parameters(tmp_path: Path) -> None:
+    """A txn run checked under read-committed keeps its verdict when analysed again:
+    the checker is rebuilt from config.json's parameters, not from defaults."""
+    def rec(i: int, p: int, t: str, v: list) -> dict:
+        return {"index": i, "time": i, "process": p, "type": t, "f": "txn", "value": v}
+
+    history = [rec(0, 0, "invoke", [["r", "x", None], ["append", "x", 1]]),
+               rec(1, 1, "invoke", [["r", "x", None], ["append", "x", 2]]),
+               rec(2, 0, "ok", [["r", "x", []], ["append", "x", 1]]),
+               rec(3, 1, "ok", [["r", "x", []], ["append", "x", 2]]),
+               rec(4, 0, "invoke", [["r", "x", None]]),
+               rec(5, 0, "ok", [["r", "x", [1, 2]]])]  # a lost update: fine under read-committed
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "history.jsonl").write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in history))
+    config = {"workload": "txn-list-append", "bin": "node.py", "consistency_models": ["read-committed"]}
+    (run_dir / "config.json").write_bytes(orjson.dumps(config))
+    own = analyze("workload", str(run_dir), cwd=tmp_path)
+    assert own.returncode == 0 and own.stdout.startswith("valid"), own.stdout + own.stderr
+    config["consistency_models"] = ["serializable"]
+    (run_dir / "config.json").write_bytes(orjson.dumps(config))
+    strict = analyze("workload", str(run_dir), cwd=tmp_path)
+    assert strict.returncode == 1 and "lost-update" in strict.stdout, strict.stdout + strict.stderr
+
+
 ELLE = shared_data("elle")
 
 

@@ -1,4 +1,4 @@
-"""The Raft trace checker (distlab/systems/raft/trace.py) on hand-written node logs, good
+"""The Raft trace checker (distlab/checkers/raft_trace.py) on hand-written node logs, good
 and bad, and `distlab analyze raft` on them; real kvraft runs are checked in
 tests/test_kvraft.py and tests/test_kvraft_scenarios.py."""
 
@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 import pytest
 
-from distlab.systems.raft.trace import check_logs, command_id, term_runs
+from distlab.checkers.raft_trace import check_logs, command_id, term_runs
 
 
 def write_run(root: Path, logs: dict[str, list[tuple[float, str]]], mode: str = "sim") -> Path:

@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 import pytest
 
+from distlab.checkers.api import FunctionChecker
 from distlab.history import pairs, read_jsonl
 from distlab.options import TestOptions
 from distlab.report.results import quantiles
@@ -22,8 +23,8 @@ class SetWorkload(Workload):
     read_only = frozenset({"read"})
     final_phase = True
 
-    def __init__(self, opts: TestOptions, rng: Any) -> None:
-        super().__init__(opts, rng)
+    def __init__(self, params: Any, rng: Any) -> None:
+        super().__init__(params, rng)
         self.next_element = 0
 
     def next_op(self, process: int) -> Op:
@@ -41,7 +42,11 @@ class SetWorkload(Workload):
     def final_ops(self, node_ids: list[str]) -> list[tuple[str, Op]]:
         return [(n, Op("read", None)) for n in node_ids]
 
-    def check(self, history: list[dict[str, Any]]) -> dict[str, Any]:
+    def checker(self) -> FunctionChecker:
+        return FunctionChecker(self.check)
+
+    @staticmethod
+    def check(history: list[dict[str, Any]]) -> dict[str, Any]:
         added = {done["value"] for inv, done in pairs(history) if inv["f"] == "add" and done and done["type"] == "ok"}
         reads = [done["value"] for inv, done in pairs(history) if inv["f"] == "read" and done and done["type"] == "ok"]
         lost = sorted(added - set.intersection(*(set(r) for r in reads))) if reads else sorted(added)

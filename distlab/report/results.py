@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from distlab.history import FAIL, INFO, INVOKE, NEMESIS, OK
-from distlab.options import TestOptions
-from distlab.workloads.base import Workload
+from distlab.checkers.api import UNKNOWN, Checker, Compose, merge_valid
+from distlab.checkers.raft_trace import RaftTrace
+from distlab.checkers.stats import Availability, Stats, never_succeeded
+
+__all__ = ["never_succeeded", "quantiles", "run_checker", "summarize", "trace_hash"]
 
 
 def quantiles(values: list[float], qs: tuple[float, ...] = (0.0, 0.5, 0.95, 0.99, 1.0)) -> dict[str, float]:
@@ -19,10 +22,23 @@ def quantiles(values: list[float], qs: tuple[float, ...] = (0.0, 0.5, 0.95, 0.99
     return {str(q): round(ordered[min(top, int(q * top + 0.5))] * 1000, 3) for q in qs}
 
 
+def run_checker(workload: Checker, required_availability: float | None) -> Compose:
+    """Everything a run is judged by: its workload's checker, the stats checker, the
+    availability threshold, and the checkers that speak up only when the run gives
+    them something to check (the Raft trace). The runner and `distlab analyze` both
+    build it, from the same options (config.json)."""
+    return Compose({
+        "workload": workload,
+        "stats": Stats(),
+        "availability": Availability(required_availability),
+        "raft_safety": RaftTrace(),
+    })
+
+
 def summarize(
     history: list[dict[str, Any]],
-    workload: Workload,
-    opts: TestOptions,
+    checker: Compose,
+    params: Mapping[str, Any],
     *,
     latencies: list[float],
     server_msgs: int,
@@ -31,45 +47,24 @@ def summarize(
     node_errors: list[dict[str, Any]],
     error: str | None,
 ) -> dict[str, Any]:
-    """results.json: stats, availability, network, workload verdict, node errors, and the overall one."""
-    counts = {OK: 0, FAIL: 0, INFO: 0}
-    by_f: dict[str, dict[str, Any]] = {}
-    invokes = 0
-    for rec in history:
-        if rec["process"] == NEMESIS:
-            continue
-        per = by_f.get(rec["f"])
-        if per is None:
-            per = by_f[rec["f"]] = {"count": 0, OK: 0, FAIL: 0, INFO: 0}
-        if rec["type"] == INVOKE:
-            invokes += 1
-            per["count"] += 1
-            continue
-        counts[rec["type"]] += 1
-        per[rec["type"]] += 1
-    pending = invokes - sum(counts.values())
-    stats_errors = never_succeeded(by_f)
-    total = invokes
-    availability = counts[OK] / total if total else 0.0
-    required = opts.required_availability()
-    avail_ok = required is None or availability >= required
-    checked = workload.check(history) if error is None else {"valid": "unknown", "error": error}
-    wl_valid = checked.get("valid")
+    """results.json: each checker's verdict under its name (workload, stats, availability,
+    raft_safety), network, latency, node errors, and the overall verdict. A run that could
+    not finish (`error`) is not checked by its workload checker: its verdict is unknown,
+    unless another checker found it invalid anyway."""
     if error is not None:
-        valid: Any = "unknown"
-    elif wl_valid is False or not avail_ok or stats_errors:
-        valid = False
-    elif wl_valid is True:
-        valid = True
+        checkers = dict(checker.checkers)
+        checkers.pop("workload", None)
+        parts = Compose(checkers).check(history, params).figures
+        parts["workload"] = {"valid": UNKNOWN, "error": error}
+        valid = merge_valid([UNKNOWN] + [p["valid"] for k, p in parts.items() if k not in ("stats", "availability")])
     else:
-        valid = "unknown"
+        verdict = checker.check(history, params)
+        parts, valid = verdict.figures, verdict.valid
+    total = parts["stats"]["count"]
     results: dict[str, Any] = {
         "valid": valid,
-        "seed": opts.seed,
-        "stats": {"valid": not stats_errors, "count": total, "ok": counts[OK], "fail": counts[FAIL],
-                  "info": counts[INFO], "pending": pending, "by_f": by_f, "errors": stats_errors},
-        "availability": {"valid": avail_ok, "ok_fraction": round(availability, 6),
-                         "required": required},
+        "seed": params.get("seed"),
+        **parts,
         "net": {
             "client_msgs": client_msgs,
             "server_msgs": server_msgs,
@@ -78,23 +73,11 @@ def summarize(
             "msgs_per_op": round(server_msgs / total, 4) if total else 0.0,
         },
         "latency_ms": quantiles(latencies),
-        "workload": checked,
         "node_errors": node_errors,
     }
     if error is not None:
         results["error"] = error
     return results
-
-
-def never_succeeded(by_f: dict[str, dict[str, Any]]) -> list[str]:
-    """Jepsen's stats checker: every function invoked must succeed at least once.
-
-    A run whose every echo failed checks as "nothing wrong was returned"; this is
-    what makes it invalid. Counts client operations of the main and final phases.
-    """
-    for per in by_f.values():
-        per["valid"] = per[OK] > 0 or not per["count"]
-    return [f"no {f!r} succeeded (0 ok of {per['count']})" for f, per in sorted(by_f.items()) if not per["valid"]]
 
 
 def trace_hash(run_dir: Path) -> str:

@@ -1,21 +1,27 @@
-"""The workload interface: what clients do and how the result is judged.
+"""The workload interface: what clients do and which checker judges the result.
 
-A workload is one module in this package exporting `WORKLOAD`, a subclass of
-`Workload`. The runner owns time, clients, faults and recording; a workload
-only turns operations into requests, replies into values, and a history into
-a verdict, so it runs unchanged in the simulator and against real processes.
+A workload is one module in this package with a subclass of `Workload`, listed
+by name in distlab/workloads/registry.py. The runner owns time, clients, faults
+and recording; a workload only turns operations into requests, replies into
+values, and names the checker for its history, so it runs unchanged in the
+simulator and against real processes.
+
+Each workload declares the options it reads as a small frozen dataclass
+(`Params`), built once from the run's options (`params_from`): a workload never
+reads TestOptions, and `distlab analyze` rebuilds the same checker from a run's
+config.json.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
+import dataclasses
 import random
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
+    from distlab.checkers.api import Checker
     from distlab.options import TestOptions
 
 
@@ -25,16 +31,42 @@ class Op:
     value: Any
 
 
+@dataclass(frozen=True)
+class NoParams:
+    """A workload that reads no option."""
+
+
+def param(default: Any, help: str, option: bool = True) -> Any:  # noqa: A002 (click's word)
+    """A workload parameter: its default and its --help text. `option=False` marks one
+    taken from the run itself (node count, clients), not a workload option of its own."""
+    return dataclasses.field(default=default, metadata={"help": help, "option": option})
+
+
 class Workload(ABC):
     name: ClassVar[str]
+    Params: ClassVar[type] = NoParams
+    """The options this workload reads: a frozen dataclass whose fields are named as
+    TestOptions' (and the command line's) options, each with `param(default, help)`."""
     read_only: ClassVar[frozenset[str]] = frozenset()
     """Functions that cannot change state: any error on them is recorded as `fail`."""
     final_phase: ClassVar[bool] = False
     """Heal, wait for convergence, then run `final_ops` after the time limit."""
 
-    def __init__(self, opts: TestOptions, rng: random.Random) -> None:
-        self.opts = opts
+    def __init__(self, params: Any, rng: random.Random) -> None:
+        self.params = params
         self.rng = rng
+
+    @classmethod
+    def params_from(cls, opts: TestOptions) -> Any:
+        """This workload's parameters from the run's options: each field of `Params` from
+        the option of the same name; an option left unset (None or empty) keeps the
+        field's default."""
+        values = {}
+        for f in dataclasses.fields(cls.Params):
+            value = getattr(opts, f.name, None)
+            if value is not None and value != [] and value != "":
+                values[f.name] = tuple(value) if isinstance(value, list) else value
+        return cls.Params(**values)
 
     async def setup(self, call: Any, node_ids: list[str]) -> None:
         """Before clients start (e.g. send a topology). `call(node, body)` is an RPC."""
@@ -71,23 +103,23 @@ class Workload(ABC):
         return None
 
     @abstractmethod
-    def check(self, history: list[dict[str, Any]]) -> dict[str, Any]:
-        """A verdict dict with at least "valid": True, False or "unknown"."""
+    def checker(self) -> Checker:
+        """The checker that judges this workload's history (built from `self.params` only,
+        so `distlab analyze` rebuilds the same one from config.json)."""
 
 
 def workload_names() -> list[str]:
-    import distlab.workloads as pkg
+    """Every workload's name (distlab/workloads/registry.py)."""
+    from distlab.workloads.registry import WORKLOADS
 
-    return sorted(
-        m.name.replace("_", "-")
-        for m in pkgutil.iter_modules(pkg.__path__)
-        if m.name not in ("base", "topology") and not m.name.startswith("_")  # helpers, not workloads
-    )
+    return sorted(WORKLOADS)
 
 
 def load_workload(name: str) -> type[Workload]:
-    """The workload class named on the command line (`unique-ids` -> workloads/unique_ids.py)."""
-    if name not in workload_names():
+    """The workload class named on the command line."""
+    from distlab.workloads.registry import WORKLOADS
+
+    cls = WORKLOADS.get(name)
+    if cls is None:
         raise ValueError(f"unknown workload {name!r}; known: {', '.join(workload_names())}")
-    module = importlib.import_module(f"distlab.workloads.{name.replace('-', '_')}")
-    return module.WORKLOAD
+    return cls

@@ -8,25 +8,35 @@ acknowledged message must reach every node; stable latencies are reported.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from distlab.checkers import set_full
-from distlab.workloads.base import Op, Workload
+from distlab.checkers.api import Checker, FunctionChecker
+from distlab.workloads.base import Op, Workload, param
 from distlab.workloads.topology import topology
+
+SET_ANOMALIES = ("lost", "stale", "duplicated", "unexpected", "final_missing", "final_read_failed")
+
+
+@dataclass(frozen=True)
+class BroadcastParams:
+    topology: str = param("grid", "The neighbours each node is told about: grid, line, total, tree, tree2-4.")
 
 
 class Broadcast(Workload):
     name = "broadcast"
+    Params = BroadcastParams
     read_only = frozenset({"read"})
     final_phase = True
     add_f = "broadcast"
 
-    def __init__(self, opts: Any, rng: Any) -> None:
-        super().__init__(opts, rng)
+    def __init__(self, params: Any, rng: Any) -> None:
+        super().__init__(params, rng)
         self.next_value = 0
 
     async def setup(self, call: Any, node_ids: list[str]) -> None:
-        topo = topology(self.opts.topology, node_ids)
+        topo = topology(self.params.topology, node_ids)
         for node in node_ids:
             await call(node, {"type": "topology", "topology": topo})
 
@@ -49,8 +59,6 @@ class Broadcast(Workload):
     def final_ops(self, node_ids: list[str]) -> list[tuple[str, Op]]:
         return [(node, Op("read", None)) for node in node_ids]
 
-    def check(self, history: list[dict[str, Any]]) -> dict[str, Any]:
-        return set_full.check(history)
+    def checker(self) -> Checker:
+        return FunctionChecker(set_full.check, anomaly_keys=SET_ANOMALIES)
 
-
-WORKLOAD = Broadcast

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from distlab.checkers import echo as checker
+from distlab.checkers import echo
+from distlab.checkers.api import Checker, FunctionChecker
 from distlab.workloads.base import Op, Workload
 
 
@@ -21,8 +22,6 @@ class Echo(Workload):
     def ok_value(self, op: Op, reply: dict[str, Any]) -> Any:
         return reply.get("echo")
 
-    def check(self, history: list[dict[str, Any]]) -> dict[str, Any]:
-        return checker.check(history)
+    def checker(self) -> Checker:
+        return FunctionChecker(echo.check, anomaly_keys=("mismatched",))
 
-
-WORKLOAD = Echo

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from distlab.checkers import counters
+from distlab.checkers.api import Checker, FunctionChecker
 from distlab.workloads.base import Op, Workload
 
 
@@ -40,8 +41,6 @@ class GCounter(Workload):
     def final_ops(self, node_ids: list[str]) -> list[tuple[str, Op]]:
         return [(node, Op("read", None)) for node in node_ids]
 
-    def check(self, history: list[dict[str, Any]]) -> dict[str, Any]:
-        return counters.check(history, grow_only=not self.negative)
+    def checker(self) -> Checker:
+        return FunctionChecker(counters.check, {"grow_only": not self.negative}, anomaly_keys=("errors",))
 
-
-WORKLOAD = GCounter

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from distlab.workloads.base import Op
+from distlab.workloads.base import NoParams, Op
 from distlab.workloads.broadcast import Broadcast
 
 REPEAT_P = 0.25
@@ -19,10 +19,11 @@ REPEAT_P = 0.25
 
 class GSet(Broadcast):
     name = "g-set"
+    Params = NoParams  # no topology: a g-set node chooses its own peers
     add_f = "add"
 
     async def setup(self, call: Any, node_ids: list[str]) -> None:
-        return None  # no topology: a g-set node chooses its own peers
+        return None
 
     def next_op(self, process: int) -> Op:
         if self.rng.random() < 0.5:
@@ -42,5 +43,3 @@ class GSet(Broadcast):
             return list(reply["value"])
         return op.value
 
-
-WORKLOAD = GSet

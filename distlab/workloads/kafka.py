@@ -33,10 +33,12 @@ fails every assign) is the run's stats check, as for every workload.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from distlab.checkers import kafka
-from distlab.workloads.base import Op, Workload
+from distlab.checkers.api import Checker, FunctionChecker
+from distlab.workloads.base import Op, Workload, param
 
 DEFAULT_KEYS = 5
 ASSIGN_P = 1 / 64  # Jepsen's :sub-p
@@ -49,14 +51,20 @@ def _offset(value: Any, what: str) -> int:
     return value
 
 
+@dataclass(frozen=True)
+class KafkaParams:
+    key_count: int = param(DEFAULT_KEYS, "How many keys (logs) clients send to and poll.")
+
+
 class Kafka(Workload):
     name = "kafka"
+    Params = KafkaParams
     read_only = frozenset({"poll", "assign", "list_committed_offsets"})
     final_phase = True
 
-    def __init__(self, opts: Any, rng: Any) -> None:
-        super().__init__(opts, rng)
-        self.keys = [str(k) for k in range(opts.key_count or DEFAULT_KEYS)]
+    def __init__(self, params: KafkaParams, rng: Any) -> None:
+        super().__init__(params, rng)
+        self.keys = [str(k) for k in range(params.key_count)]
         self.next_msg = 0
         self.positions: dict[int, dict[str, int]] = {}  # process -> assigned key -> next offset to poll
         self.to_commit: dict[int, dict[str, int]] = {}  # process -> offsets its last poll brought
@@ -157,8 +165,6 @@ class Kafka(Workload):
             return None
         return Op("poll", {"offsets": offsets, "targets": targets})
 
-    def check(self, history: list[dict[str, Any]]) -> dict[str, Any]:
-        return kafka.check(history)
+    def checker(self) -> Checker:
+        return FunctionChecker(kafka.check, anomaly_keys=("errors",))
 
-
-WORKLOAD = Kafka

@@ -12,29 +12,48 @@ error 20, a cas whose `from` does not match is error 22 (both definite).
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from distlab.checkers.linearizable import check
-from distlab.workloads.base import Op, Workload
+from distlab.checkers.api import Checker
+from distlab.checkers.linearizable import Linearizable
+from distlab.workloads.base import Op, Workload, param
+
+if TYPE_CHECKING:
+    from distlab.options import TestOptions
 
 PER_KEY_LIMIT = 100
 CHECK_BUDGET = 60.0
 
 
+@dataclass(frozen=True)
+class LinKVParams:
+    key_count: int | None = param(None, "Each operation picks one of this many keys "
+                                        "(default: groups of clients move to a fresh key every 100 ops).")
+    node_count: int = param(5, "Nodes in the cluster (a client group is 2 per node).", option=False)
+    workers: int = param(5, "Client workers (--concurrency).", option=False)
+
+
 class LinKV(Workload):
     name = "lin-kv"
+    Params = LinKVParams
     read_only = frozenset({"read"})
 
-    def __init__(self, opts: Any, rng: Any) -> None:
-        super().__init__(opts, rng)
+    @classmethod
+    def params_from(cls, opts: TestOptions) -> LinKVParams:
+        return LinKVParams(opts.key_count, opts.node_count, opts.worker_count())
+
+    def __init__(self, params: LinKVParams, rng: Any) -> None:
+        super().__init__(params, rng)
         self.group_key: dict[int, int] = {}
         self.group_ops: dict[int, int] = {}
         self.next_key = 0
 
     def _key(self, process: int) -> int:
-        if self.opts.key_count:
-            return self.rng.randrange(self.opts.key_count)
-        group = (process % self.opts.worker_count()) // (2 * self.opts.node_count)
+        params = self.params
+        if params.key_count:
+            return self.rng.randrange(params.key_count)
+        group = (process % params.workers) // (2 * params.node_count)
         key = self.group_key.get(group)
         if key is None or self.group_ops[group] >= PER_KEY_LIMIT:
             key = self.group_key[group] = self.next_key
@@ -65,17 +84,6 @@ class LinKV(Workload):
             return [op.value[0], reply["value"]]
         return op.value
 
-    def check(self, history: list[dict[str, Any]]) -> dict[str, Any]:
-        result = check(history, "keyed-cas-register", budget=CHECK_BUDGET)
-        out: dict[str, Any] = {
-            "valid": result.valid,
-            "ops": result.ops,
-            "keys": result.partitions,
-            "check_seconds": round(result.elapsed, 4),
-        }
-        if result.valid is not True:
-            out["explanation"] = result.explain()
-        return out
+    def checker(self) -> Checker:
+        return Linearizable("keyed-cas-register", budget=CHECK_BUDGET)
 
-
-WORKLOAD = LinKV

@@ -9,5 +9,3 @@ class PNCounter(GCounter):
     name = "pn-counter"
     negative = True
 
-
-WORKLOAD = PNCounter

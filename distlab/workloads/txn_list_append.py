@@ -8,28 +8,40 @@ it reads. Checked against `--consistency-models` (default strict-serializable).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from distlab.checkers import txn
-from distlab.workloads.base import Op, Workload
+from distlab.checkers.api import Checker, FunctionChecker
+from distlab.workloads.base import Op, Workload, param
 
 DEFAULT_KEYS = 10
 CHECK_BUDGET = 30.0
 
 
+@dataclass(frozen=True)
+class TxnParams:
+    consistency_models: tuple[str, ...] = param(("strict-serializable",),
+                                                "The models the history is checked against.")
+    max_txn_length: int = param(4, "At most this many micro-operations per transaction.")
+    key_count: int = param(DEFAULT_KEYS, "How many keys transactions read and write.")
+
+
 class TxnListAppend(Workload):
     name = "txn-list-append"
+    Params = TxnParams
     checker_workload = "list-append"
     write_kind = "append"
 
-    def __init__(self, opts: Any, rng: Any) -> None:
-        super().__init__(opts, rng)
+    def __init__(self, params: TxnParams, rng: Any) -> None:
+        super().__init__(params, rng)
         self.next_value: dict[int, int] = {}
 
     def next_op(self, process: int) -> Op:
         micro = []
-        for _ in range(self.rng.randint(1, max(1, self.opts.max_txn_length))):
-            key = self.rng.randrange(self.opts.key_count or DEFAULT_KEYS)
+        params = self.params
+        for _ in range(self.rng.randint(1, max(1, params.max_txn_length))):
+            key = self.rng.randrange(params.key_count)
             if self.rng.random() < 0.5:
                 micro.append(["r", key, None])
             else:
@@ -47,9 +59,8 @@ class TxnListAppend(Workload):
             raise ValueError(f"txn_ok has {result!r} for a transaction of {len(op.value)} operations")
         return result
 
-    def check(self, history: list[dict[str, Any]]) -> dict[str, Any]:
-        models = self.opts.consistency_models or ["strict-serializable"]
-        return txn.check(history, self.checker_workload, models, budget=CHECK_BUDGET)
+    def checker(self) -> Checker:
+        return FunctionChecker(txn.check, {"workload": self.checker_workload,
+                                           "consistency_models": list(self.params.consistency_models),
+                                           "budget": CHECK_BUDGET}, anomaly_keys=("anomalies",))
 
-
-WORKLOAD = TxnListAppend

@@ -14,5 +14,3 @@ class TxnRWRegister(TxnListAppend):
     checker_workload = "rw-register"
     write_kind = "w"
 
-
-WORKLOAD = TxnRWRegister

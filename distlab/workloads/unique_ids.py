@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from distlab.checkers import unique_ids as checker
+from distlab.checkers import unique_ids
+from distlab.checkers.api import Checker, FunctionChecker
 from distlab.workloads.base import Op, Workload
 
 
@@ -20,8 +21,6 @@ class UniqueIds(Workload):
     def ok_value(self, op: Op, reply: dict[str, Any]) -> Any:
         return reply.get("id")
 
-    def check(self, history: list[dict[str, Any]]) -> dict[str, Any]:
-        return checker.check(history)
+    def checker(self) -> Checker:
+        return FunctionChecker(unique_ids.check, anomaly_keys=("duplicated",))
 
-
-WORKLOAD = UniqueIds

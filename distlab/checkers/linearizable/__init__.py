@@ -7,6 +7,7 @@
     write_html(result, "history.html")
 """
 
+from .checker import Linearizable
 from .explain import explain_text, write_html
 from .model import (
     KV,
@@ -23,7 +24,7 @@ from .model import (
 from .search import Failure, LinResult, Operation, check, make_operations
 
 __all__ = [
-    "KV", "KeyedCasRegister", "MODELS", "UNKNOWN", "CasRegister", "FifoQueue", "Model", "Register", "SetModel",
+    "KV", "KeyedCasRegister", "Linearizable", "MODELS", "UNKNOWN", "CasRegister", "FifoQueue", "Model", "Register", "SetModel",
     "get_model", "Failure", "LinResult", "Operation", "check", "make_operations",
     "explain_text", "write_html",
 ]

@@ -1,0 +1,52 @@
+"""The workloads, by name: adding one is a module in this package and a line here."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from distlab.workloads.base import Workload
+from distlab.workloads.broadcast import Broadcast
+from distlab.workloads.echo import Echo
+from distlab.workloads.g_counter import GCounter
+from distlab.workloads.g_set import GSet
+from distlab.workloads.kafka import Kafka
+from distlab.workloads.lin_kv import LinKV
+from distlab.workloads.pn_counter import PNCounter
+from distlab.workloads.txn_list_append import TxnListAppend
+from distlab.workloads.txn_rw_register import TxnRWRegister
+from distlab.workloads.unique_ids import UniqueIds
+
+WORKLOADS: dict[str, type[Workload]] = {
+    "broadcast": Broadcast,
+    "echo": Echo,
+    "g-counter": GCounter,
+    "g-set": GSet,
+    "kafka": Kafka,
+    "lin-kv": LinKV,
+    "pn-counter": PNCounter,
+    "txn-list-append": TxnListAppend,
+    "txn-rw-register": TxnRWRegister,
+    "unique-ids": UniqueIds,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class ParamSpec:
+    """One workload option as the command line shows it."""
+
+    name: str  # TestOptions' field and the option's name (key_count -> --key-count)
+    type: Any  # the field's annotation, as written ("int", "tuple[str, ...]")
+    default: Any
+    help: str
+
+
+def workload_parameters() -> dict[str, list[ParamSpec]]:
+    """Each workload's own options (name, type, default, help), for the command line:
+    the options a workload reads are the ones it declares. Parameters taken from the
+    run itself (node count, clients) are not listed."""
+    return {
+        name: [ParamSpec(f.name, f.type, f.default, f.metadata.get("help", ""))
+               for f in dataclasses.fields(cls.Params) if f.metadata.get("option", True)]
+        for name, cls in WORKLOADS.items()
+    }
