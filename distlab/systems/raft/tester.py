@@ -3,15 +3,14 @@
 This is the harness behind distlab/systems/raft/scenarios.py (scenarios named after MIT
 6.824's Raft lab) and tests/test_raft_mutants.py. It drives any Raft written in the
 sans-I/O style of `distlab.systems.raft.core` and checks Raft's safety properties
-(Figure 3 of the paper) after every step, raising `SafetyViolation` at once:
+(Figure 3 of the paper) after every step, raising `SafetyViolation` at once: election
+safety, log matching, leader completeness, state machine safety (applied in order, and
+a committed entry never changes) and durability (on a majority of disks).
 
-* election safety: at most one leader per term;
-* log matching: one (index, term) pair names one entry, with one predecessor term;
-* leader completeness: a leader holds every entry committed in an earlier term;
-* state machine safety: every node applies the same command at each index, in order,
-  and an entry a node has seen committed never changes;
-* durability: every committed entry is on the stable storage of a majority (in its log
-  or under its snapshot), so no crash or election can lose it.
+`Cluster` composes three parts, one concern each: `tester_net.Network` (the in-memory
+network and its link faults), `disk.Disk` (each node's stable storage) and
+`invariants.Invariants` (the safety properties). It adds the nodes' lifecycle (start,
+crash, pause), the Ready contract, the state machine and 6.824's config helpers.
 
 Plugging in your own Raft
 -------------------------
@@ -68,8 +67,6 @@ persisted and replied: a vote grant, say). Everything follows from `seed`.
 
 from __future__ import annotations
 
-import heapq
-import pickle
 import random
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
@@ -77,39 +74,20 @@ from typing import Any
 
 import orjson
 
-from distlab.systems.raft.core import Config, HardState, NotLeader, Persisted, RaftCore
+from distlab.systems.raft.core import Config, NotLeader, Persisted, RaftCore
+from distlab.systems.raft.disk import Disk
+from distlab.systems.raft.invariants import LEADER_ROLE, Invariants, SafetyViolation
 from distlab.systems.raft.log import Entry, Snapshot
+from distlab.systems.raft.tester_net import Network
 
-LEADER_ROLE = "leader"
+__all__ = ["LEADER_ROLE", "Cluster", "Disk", "Factory", "Livelock", "SafetyViolation",
+           "core_factory"]
+
 Factory = Callable[[str, list[str], random.Random, Persisted], Any]
-
-
-class SafetyViolation(AssertionError):
-    """One of Raft's safety properties does not hold (or a tester-level check failed)."""
 
 
 class Livelock(AssertionError):
     """Messages kept causing messages within one tick: a storm, not a safety violation."""
-
-
-class Disk:
-    """A node's stable storage: only what a Ready told the tester to write."""
-
-    def __init__(self) -> None:
-        self.hard = HardState()
-        self.snapshot: Snapshot | None = None
-        self.log: dict[int, Entry] = {}
-        self.last = 0
-
-    def persisted(self) -> Persisted:
-        first = self.snapshot.index + 1 if self.snapshot else 1
-        return Persisted(self.hard, self.snapshot,
-                         [self.log[i] for i in range(first, self.last + 1)])
-
-    def size(self) -> int:
-        """Stored entries (plus one for a snapshot): what 6.824 bounds in its snapshot tests."""
-        first = self.snapshot.index + 1 if self.snapshot else 1
-        return max(0, self.last - first + 1) + (1 if self.snapshot else 0)
 
 
 def core_factory(config: Config | None = None) -> Factory:
@@ -135,29 +113,18 @@ class Cluster:
         self.seed = seed
         self.rng = random.Random(f"tester/{seed}")
         self.factory = factory or core_factory(config)
-        self.reliable = reliable
+        self.net = Network(self.ids, self.rng, reliable=reliable, latency=latency)
+        self.safety = Invariants(n)
         self.snapshot_every = snapshot_every
-        self.latency = latency  # ticks every message takes, on top of any unreliable delay
-        self.held: dict[str, list[Any]] = {}  # node -> what it sent while held back
         self.restart_after_message = 0.0  # chance a node is restarted right after a message
         self.now = 0
         self.disks = {i: Disk() for i in self.ids}
         self.nodes: dict[str, Any] = dict.fromkeys(self.ids)
         self.incarnation = dict.fromkeys(self.ids, 0)
-        self.connected = dict.fromkeys(self.ids, True)
         self.paused: set[str] = set()
         # applied commands per node (6.824's cfg.logs): index -> (term, command)
         self.applied: dict[str, dict[int, tuple[int, Any]]] = {i: {} for i in self.ids}
         self.last_applied = dict.fromkeys(self.ids, 0)
-        self.committed: dict[int, tuple[int, Any]] = {}  # index -> (term, command)
-        self.max_committed = 0
-        self._durable_to = 0  # committed entries up to here are known to be on a majority
-        self.leaders: dict[int, str] = {}  # term -> the one leader seen in it
-        self.entry_ids: dict[tuple[int, int], tuple[Any, int]] = {}  # (index, term) -> cmd, prev
-        self.queue: list[tuple[int, int, Any]] = []  # (due tick, seq, message)
-        self._seq = 0
-        self.rpcs: Counter[str] = Counter()  # messages sent, by kind (and kind/reject)
-        self.bytes_sent = 0  # JSON size of every message sent (6.824's RPC bytes)
         self.snapshots_installed = 0  # snapshots a running node loaded from a Ready
         self.reads: dict[Any, dict[str, Any]] = {}
         self.read_results: dict[Any, int | None] = {}  # ctx -> read index, None if dropped
@@ -167,6 +134,39 @@ class Cluster:
         Cluster.latest = self
         for i in self.ids:
             self.start(i)
+
+    # ----- the parts' state, under the names scenarios use --------------------------------
+    @property
+    def reliable(self) -> bool:
+        return self.net.reliable
+
+    @reliable.setter
+    def reliable(self, value: bool) -> None:
+        self.net.reliable = value
+
+    @property
+    def latency(self) -> int:
+        return self.net.latency
+
+    @property
+    def connected(self) -> dict[str, bool]:
+        return self.net.connected
+
+    @property
+    def rpcs(self) -> Counter[str]:
+        return self.net.rpcs
+
+    @property
+    def bytes_sent(self) -> int:
+        return self.net.bytes_sent
+
+    @property
+    def committed(self) -> dict[int, tuple[int, Any]]:
+        return self.safety.committed
+
+    @property
+    def max_committed(self) -> int:
+        return self.safety.max_committed
 
     def _event(self, text: str) -> None:
         self.events.append(f"t{self.now:<5} {text}")  # type: ignore[union-attr]
@@ -205,25 +205,24 @@ class Cluster:
     def disconnect(self, i: str) -> None:
         if self.events is not None:
             self._event(f"{i} disconnected")
-        self.connected[i] = False
+        self.net.disconnect(i)
 
     def connect(self, i: str) -> None:
         if self.events is not None:
             self._event(f"{i} connected")
-        self.connected[i] = True
+        self.net.connect(i)
 
     def hold(self, i: str) -> None:
         """Hold back what i sends from now on (a link that stalls), until `release`."""
         if self.events is not None:
             self._event(f"{i}'s outgoing messages held")
-        self.held.setdefault(i, [])
+        self.net.hold(i)
 
     def release(self, i: str) -> None:
         """Send everything held back from i at once, in order; i's link works again."""
         if self.events is not None:
-            self._event(f"{i}'s held messages released ({len(self.held.get(i, []))})")
-        for m in self.held.pop(i, []):
-            self._transmit(m)
+            self._event(f"{i}'s held messages released ({len(self.net.held.get(i, []))})")
+        self.net.release(i, self.now)
 
     def pause(self, i: str) -> None:
         """Freeze i: it neither ticks nor receives; messages to it wait until `resume`."""
@@ -264,22 +263,11 @@ class Cluster:
                 raise Livelock(f"{i}: has_ready() still true after 10000 ready/advance rounds "
                                f"(does advance() clear what ready() handed out?)")
             rd = node.ready()
-            if rd.hard_state is not None:
-                disk.hard = rd.hard_state
-            if rd.snapshot is not None:
-                disk.snapshot = rd.snapshot
-                for k in [k for k in disk.log if k <= rd.snapshot.index]:
-                    del disk.log[k]
-            for e in rd.entries:
-                if e.index <= self._durable_to and disk.log.get(e.index, e) != e:
-                    self._durable_to = e.index - 1  # overwritten: check it again
-                disk.log[e.index] = e
-            if rd.last_index is not None:
-                if rd.last_index < disk.last:
-                    self._durable_to = min(self._durable_to, rd.last_index)
-                disk.last = rd.last_index
+            changed = disk.write(rd)
+            if changed is not None:
+                self.safety.disk_changed(changed)
             for m in rd.messages:
-                self._send(m)
+                self.net.send(m, self.now)
             if rd.restore is not None:
                 self.snapshots_installed += 1  # a snapshot that came over the network
                 self._restore(i, rd.restore)
@@ -300,52 +288,16 @@ class Cluster:
                     node.compact(self.last_applied[i], data)
         self._check_leader(i)
 
-    def _send(self, m: Any) -> None:
-        kind = getattr(m, "kind", type(m).__name__)
-        self.rpcs[kind] += 1
-        to_dict = getattr(m, "to_dict", None)
-        if to_dict is not None:
-            self.bytes_sent += len(orjson.dumps(to_dict()))
-        else:  # a message of the learner's own kind: its pickled size stands in
-            self.bytes_sent += len(pickle.dumps(m, protocol=pickle.HIGHEST_PROTOCOL))
-        if getattr(m, "reject", False):
-            self.rpcs[f"{kind}/reject"] += 1
-        if m.src in self.held:
-            self.held[m.src].append(m)
-            return
-        self._transmit(m)
-
-    def _transmit(self, m: Any) -> None:
-        if not (self.connected[m.src] and self.connected[m.dest]):
-            return
-        base = self.now + self.latency
-        if self.reliable:
-            self._enqueue(base, m)
-            return
-        r = self.rng.random()
-        if r < 0.1:
-            return  # dropped
-        copies = 2 if self.rng.random() < 0.05 else 1
-        for _ in range(copies):
-            if self.rng.random() < 0.1:
-                delay = self.rng.randint(5, 25)
-            else:
-                delay = self.rng.randint(0, 3)
-            self._enqueue(base + delay, m)
-
-    def _enqueue(self, due: int, m: Any) -> None:
-        self._seq += 1
-        heapq.heappush(self.queue, (due, self._seq, m))
-
     def deliver_due(self, limit: int = 200_000) -> None:
         """Deliver every message due by now (and the ones they cause, if due too)."""
         held: list[tuple[int, int, Any]] = []
+        net = self.net
         for _ in range(limit):
-            if not self.queue or self.queue[0][0] > self.now:
+            item = net.pop_due(self.now)
+            if item is None:
                 break
-            item = heapq.heappop(self.queue)
             m = item[2]
-            if not (self.connected[m.src] and self.connected[m.dest]) or not self.alive(m.dest):
+            if not net.link_up(m) or not self.alive(m.dest):
                 continue
             if m.dest in self.paused:
                 held.append(item)
@@ -360,8 +312,7 @@ class Cluster:
         else:
             self.check_safety()  # a storm is often the symptom: name the cause if it is one
             raise Livelock(f"messages never stopped flowing at tick {self.now}")
-        for item in held:
-            heapq.heappush(self.queue, item)
+        net.requeue(held)
 
     def step(self, ticks: int = 1) -> None:
         """Advance time: every running node ticks, due messages arrive, safety is checked."""
@@ -380,7 +331,7 @@ class Cluster:
         if e.index != self.last_applied[i] + 1:
             raise SafetyViolation(f"{i} applied {e.index} out of order "
                                   f"(last applied {self.last_applied[i]})")
-        self._learn_committed(i, e.index, e.term, e.command)
+        self.safety.learn_committed(i, e.index, e.term, e.command)
         self.applied[i][e.index] = (e.term, e.command)
         self.last_applied[i] = e.index
 
@@ -388,20 +339,12 @@ class Cluster:
         data = snap.data or []
         self.applied[i] = {}
         for index, term, command in data:
-            self._learn_committed(i, index, term, command)
+            self.safety.learn_committed(i, index, term, command)
             self.applied[i][index] = (term, command)
         if len(data) != snap.index:
             raise SafetyViolation(f"{i} restored a snapshot at {snap.index} "
                                   f"holding {len(data)} entries")
         self.last_applied[i] = snap.index
-
-    def _learn_committed(self, i: str, index: int, term: int, command: Any) -> None:
-        known = self.committed.setdefault(index, (term, command))
-        if known != (term, command):
-            raise SafetyViolation(f"state machine safety: {i} has {(term, command)} committed at "
-                                  f"{index}, another node {known}")
-        if index > self.max_committed:
-            self.max_committed = index
 
     # ----- reads (ReadIndex, §6.4) ------------------------------------------------------
     def read(self, i: str, ctx: Any) -> None:
@@ -429,79 +372,24 @@ class Cluster:
                     f"but entry {read['floor']} was committed before the read began")
             self.read_results[ctx] = read["index"]
 
-    # ----- safety (Figure 3) ------------------------------------------------------------
+    # ----- safety (Figure 3, in invariants.py) ------------------------------------------
     def _check_leader(self, i: str) -> None:
         st = self.node(i).status()
         if self.events is not None and self._roles.get(i) != (st["role"], st["term"]):
             self._roles[i] = (st["role"], st["term"])
             self._event(f"{i} is {st['role']} in term {st['term']} (commit {st.get('commit')})")
-        if st["role"] == LEADER_ROLE:
-            other = self.leaders.setdefault(st["term"], i)
-            if other != i:
-                raise SafetyViolation(f"election safety: two leaders in term {st['term']}: "
-                                      f"{other} and {i}")
+        self.safety.election(i, st)
 
     def check_safety(self) -> None:
-        """All four properties over every live node's current state."""
+        """All the properties over every live node's current state and every disk."""
         self.steps_checked += 1
         live = [i for i in self.ids if self.alive(i)]
         for i in live:
             self._check_leader(i)
-            node = self.node(i)
-            log = node.log
-            commit = node.status()["commit"]
-            prev_term = log.snapshot.term
-            for index in range(log.snapshot_index + 1, log.last_index + 1):
-                e = log.entry(index)
-                # Log matching: (index, term) identifies the entry and its predecessor.
-                key = (index, e.term)
-                known = self.entry_ids.setdefault(key, (e.command, prev_term))
-                if known != (e.command, prev_term):
-                    raise SafetyViolation(
-                        f"log matching: {i} holds {e.command!r} after term {prev_term} at "
-                        f"{key}, another log {known[0]!r} after term {known[1]}")
-                prev_term = e.term
-                # A committed entry never changes.
-                if index <= commit:
-                    self._learn_committed(i, index, e.term, e.command)
-        self._check_durable()
-        # Leader completeness: every entry committed in an earlier term is in the leader's log.
+            self.safety.log(i, self.node(i))
+        self.safety.durability(self.disks.values())
         for i in live:
-            node = self.node(i)
-            st = node.status()
-            if st["role"] != LEADER_ROLE:
-                continue
-            log = node.log
-            for index in range(log.snapshot_index + 1, self.max_committed + 1):
-                known = self.committed.get(index)
-                if known is None or known[0] >= st["term"]:
-                    continue
-                if log.term_at(index) != known[0] or log.entry(index).command != known[1]:
-                    raise SafetyViolation(
-                        f"leader completeness: {i}, leader of term {st['term']}, lacks committed "
-                        f"entry {index} {known}")
-
-    def _check_durable(self) -> None:
-        """Every committed entry is on a majority of disks (crashed nodes' too)."""
-        quorum = self.n // 2 + 1
-        for index in range(self._durable_to + 1, self.max_committed + 1):
-            known = self.committed.get(index)
-            if known is None:
-                return  # not learned yet: check it (and what follows) next time
-            term, command = known
-            holders = 0
-            for disk in self.disks.values():
-                if disk.snapshot is not None and disk.snapshot.index >= index:
-                    holders += 1
-                elif index <= disk.last:
-                    e = disk.log.get(index)
-                    if e is not None and e.term == term and e.command == command:
-                        holders += 1
-            if holders < quorum:
-                raise SafetyViolation(
-                    f"durability: committed entry {index} {known} is on {holders} of "
-                    f"{self.n} disks, not a majority")
-            self._durable_to = index
+            self.safety.leader_completeness(i, self.node(i))
 
     # ----- 6.824's config helpers -------------------------------------------------------
     def n_committed(self, index: int) -> tuple[int, Any]:
