@@ -17,8 +17,11 @@ from tests.conftest import NODES, node_path
 RAW = str(NODES / "raw" / "echo_raw.py")
 
 
-def processes_mentioning(marker: str) -> list[str]:
-    """Command lines of live processes that contain `marker` (zombies excluded)."""
+def processes_mentioning(marker: str, under: Path | None = None) -> list[str]:
+    """Command lines of live processes that contain `marker` (zombies excluded); with
+    `under`, only those working in that folder (a node's working directory is in its
+    run directory, and its children inherit it), so runs elsewhere on the machine,
+    such as another checkout's tests, are not mistaken for this run's leftovers."""
     found = []
     for pid in os.listdir("/proc"):
         if not pid.isdigit() or int(pid) == os.getpid():
@@ -26,7 +29,10 @@ def processes_mentioning(marker: str) -> list[str]:
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
             state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            cwd = os.readlink(f"/proc/{pid}/cwd") if under is not None else ""
         except OSError:
+            continue
+        if under is not None and not cwd.startswith(str(under)):
             continue
         if marker in cmdline and state != "Z":
             found.append(cmdline)
@@ -34,13 +40,14 @@ def processes_mentioning(marker: str) -> list[str]:
 
 
 @pytest.fixture
-def run_process(simulate: Any):
+def run_process(simulate: Any, tmp_path: Path):
     def run(node: str, *args: str, **kw: Any) -> Any:
         opts = {"mode": "process", "node_count": 2, "time_limit": 2.0, "rate": 20.0, "bin_args": list(args)}
         opts.update(kw)
         result = simulate(node, **opts)
-        assert processes_mentioning(str(Path(node_path(node)).name)) == [], "a node process outlived the run"
-        assert processes_mentioning("sleep 1000") == []
+        name = Path(node_path(node)).name
+        assert processes_mentioning(name, under=tmp_path) == [], "a node process outlived the run"
+        assert processes_mentioning("sleep 1000", under=tmp_path) == []
         return result
 
     return run
