@@ -433,6 +433,9 @@ def test_a_crash_leftover_compaction_file_is_discarded(tmp_path: Path) -> None:
     assert not list(tmp_path.glob("*.compact"))
 
 
+COMPACTIONS_UNDER_LOAD = 3
+
+
 def test_concurrent_readers_writers_and_compactions(tmp_path: Path) -> None:
     """Readers must only ever see a value some writer wrote for that key."""
     s = KvStore.open(tmp_path, compact_threshold=32 * 1024, fsync="never")
@@ -442,6 +445,8 @@ def test_concurrent_readers_writers_and_compactions(tmp_path: Path) -> None:
     stop = threading.Event()
     errors: list[BaseException] = []
 
+    done = [0] * 6  # writes (threads 0-1) and reads (2-5) each thread finished
+
     def writer(seed: int) -> None:
         rng = random.Random(seed)
         version = 0
@@ -449,6 +454,7 @@ def test_concurrent_readers_writers_and_compactions(tmp_path: Path) -> None:
             version += 1
             k = rng.choice(keys)
             s.set(k, k + f":{version}:".encode() + b"x" * rng.randrange(1000))
+            done[seed] += 1
 
     def reader(seed: int) -> None:
         rng = random.Random(seed)
@@ -457,21 +463,30 @@ def test_concurrent_readers_writers_and_compactions(tmp_path: Path) -> None:
                 k = rng.choice(keys)
                 v = s.get(k)
                 assert v is not None and v.startswith(k + b":"), (k, v[:40] if v else v)
+                done[seed - 8] += 1
         except BaseException as exc:
             errors.append(exc)
+
+    def progressed(since: list[int]) -> bool:
+        """Every thread finished an operation since `since`, or a reader failed."""
+        return bool(errors) or all(d > b for d, b in zip(done, since, strict=True))
 
     threads = [threading.Thread(target=writer, args=(i,)) for i in range(2)]
     threads += [threading.Thread(target=reader, args=(10 + i,)) for i in range(4)]
     for t in threads:
         t.start()
-    deadline = time.monotonic() + 1.5
-    while time.monotonic() < deadline:
+    # A count of compactions, each started once every reader and writer has moved
+    # on since the last, instead of as many as fit in 1.5 wall seconds.
+    for _ in range(COMPACTIONS_UNDER_LOAD):
+        since = list(done)
+        while not progressed(since):
+            time.sleep(0.001)
         s.compact()
     stop.set()
     for t in threads:
         t.join()
     assert not errors, errors[0]
-    assert s.compactions >= 2 and s.last_compaction_error is None
+    assert s.compactions >= COMPACTIONS_UNDER_LOAD and s.last_compaction_error is None
     final = {k: s.get(k) for k in keys}
     s.close()
     with KvStore.open(tmp_path) as s2:
