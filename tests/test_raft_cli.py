@@ -94,6 +94,10 @@ def test_an_exception_in_the_learners_code_names_its_line() -> None:
     (f"{PLUGINS}:absent", "has no attribute 'absent'"),
     (f"{PLUGINS}:NOT_CALLABLE", "is a int, not a callable factory"),
     (f"{PLUGINS}:Incomplete", "the node lacks step, propose, has_ready, ready, advance, status, log"),
+    (f"{PLUGINS}:mistyped", "tick is a int, not a method; step() cannot be called as step(message); "
+                            "log lacks term_at (the tester needs"),
+    ("tests.nodes.raft_plugins:HalfDone", "the node lacks has_ready, advance; propose() cannot be "
+                                          "called as propose(command); status() lacks 'commit'"),
     ("distlab.systems.raft:RaftCore", "the factory failed to build a node"),
 ])
 def test_bad_targets_get_one_line(target: str, message: str) -> None:

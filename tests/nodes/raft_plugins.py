@@ -131,3 +131,56 @@ class Incomplete:
 
 
 NOT_CALLABLE = 42
+
+
+class _LogWithoutTermAt:
+    """A log a learner forgot to finish: no term_at."""
+
+    def __init__(self, log: Any) -> None:
+        self.snapshot_index = log.snapshot_index
+        self.snapshot = log.snapshot
+        self.last_index = log.last_index
+
+    def entry(self, index: int) -> Any:
+        return None
+
+
+class Mistyped(Adapter):
+    """Has every member, but three are wrong: tick is not a method, step takes no
+    message, and the log has no term_at."""
+
+    tick = 5  # type: ignore[assignment]
+
+    def __init__(self, node_id: str, peers: list[str], rng: random.Random,
+                 persisted: Persisted) -> None:
+        super().__init__(node_id, peers, rng, persisted)
+        self.log = _LogWithoutTermAt(self.core.log)
+
+    def step(self) -> None:  # type: ignore[override]
+        pass
+
+
+def mistyped(node_id: str, peers: list[str], rng: random.Random, persisted: Persisted) -> Adapter:
+    return Mistyped(node_id, peers, rng, persisted)
+
+
+class HalfDone:
+    """Lacks has_ready and advance; propose forgets its command; status lacks the commit."""
+
+    def __init__(self, *args: Any) -> None:
+        self.log = RaftCore("s0", ["s0"], random.Random(0)).log
+
+    def tick(self) -> None:
+        pass
+
+    def step(self, m: Any) -> None:
+        pass
+
+    def propose(self) -> None:
+        pass
+
+    def ready(self) -> Any:
+        return None
+
+    def status(self) -> dict[str, Any]:
+        return {"term": 0, "role": "follower"}

@@ -23,10 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from distlab.systems.raft.core import Config, Persisted
+from distlab.systems.raft.interface import REQUIRED, check_raft
 from distlab.systems.raft.scenarios import NEEDS, SCENARIOS, Raft
 from distlab.systems.raft.tester import Cluster, Factory
 
-REQUIRED = ("tick", "step", "propose", "has_ready", "ready", "advance", "status", "log")
+__all__ = ["REQUIRED", "Outcome", "SuiteError", "load_factory", "probe", "run_scenario",
+           "run_suite", "select"]
 
 
 class SuiteError(Exception):
@@ -65,17 +67,18 @@ def load_factory(spec: str) -> Factory:
 
 
 def probe(raft: Raft) -> set[str]:
-    """Build one node and check the interface; returns the optional methods it lacks."""
+    """Build one node and hold it to `RaftLike` (interface.py) before any scenario runs:
+    what is missing or mistyped is one SuiteError line. Returns the optional methods
+    the node lacks (their scenarios are skipped)."""
     if raft is None or isinstance(raft, Config):
         return set()
     try:
         node = raft("s0", ["s0", "s1", "s2"], random.Random(0), Persisted())
     except Exception as exc:
         raise SuiteError(f"the factory failed to build a node: {_describe(exc)}") from None
-    missing = [m for m in REQUIRED if not hasattr(node, m)]
-    if missing:
-        raise SuiteError(f"the node lacks {', '.join(missing)} (the tester needs "
-                         f"{', '.join(REQUIRED)}; see distlab/systems/raft/tester.py)")
+    problem = check_raft(node)
+    if problem:
+        raise SuiteError(problem)
     return {m for m in set(NEEDS.values()) if not callable(getattr(node, m, None))}
 
 

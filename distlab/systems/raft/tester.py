@@ -18,7 +18,8 @@ Pass `factory(node_id, peers, rng, persisted) -> node` to `Cluster`. `peers` lis
 every node id (including node_id); `rng` is the node's only source of randomness;
 `persisted` is a `distlab.systems.raft.Persisted` (hard state, snapshot, entries): what
 the node wrote to stable storage before it crashed, empty on first start. The node
-needs:
+needs the following (`RaftLike` in interface.py; `distlab raft-test` checks a node
+against it before any scenario runs and names what is missing or mistyped):
 
     tick()                    one unit of time (elections take ~10-20 ticks by default)
     step(message)             deliver a message; it must have `.src` and `.dest`, and may

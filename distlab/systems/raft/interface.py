@@ -1,0 +1,168 @@
+"""What the Raft tester calls on a learner's Raft: the `RaftLike` protocol, and a check
+that names what a node lacks or gets wrong before any scenario runs.
+
+`distlab raft-test module:factory` builds one node with `factory(node_id, peers, rng,
+persisted)` and holds it to `RaftLike` (see tester.py's docstring for what each call
+means). `check_raft` returns one problem per member, so the command can print them on
+one line and exit 2 instead of failing deep inside a scenario with an AttributeError.
+
+distlab's own `RaftCore` fits the protocol directly; tests/nodes/raft_plugins.py shows
+an adapter a learner might write.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Protocol, runtime_checkable
+
+
+@runtime_checkable
+class LogLike(Protocol):
+    """The node's log as the safety checks read it."""
+
+    @property
+    def snapshot_index(self) -> int: ...  # the last index the snapshot covers (0: none)
+
+    @property
+    def snapshot(self) -> Any: ...  # with `.index` and `.term`
+
+    @property
+    def last_index(self) -> int: ...
+
+    def term_at(self, index: int) -> int | None: ...  # None if unknown
+
+    def entry(self, index: int) -> Any: ...  # with `.term` and `.command`
+
+
+@runtime_checkable
+class RaftLike(Protocol):
+    """A sans-I/O Raft node as the tester drives it (the methods it always calls)."""
+
+    log: LogLike
+
+    def tick(self) -> None: ...
+
+    def step(self, message: Any) -> None: ...
+
+    def propose(self, command: Any) -> int | None: ...  # None (or NotLeader) if not leader
+
+    def has_ready(self) -> bool: ...
+
+    def ready(self) -> Any: ...  # fields as in distlab.systems.raft.Ready
+
+    def advance(self, ready: Any) -> None: ...
+
+    def status(self) -> dict[str, Any]: ...  # at least "term", "role", "commit"
+
+
+@runtime_checkable
+class ReadsAndSnapshots(Protocol):
+    """Optional: scenarios that need these are skipped on a node that lacks them
+    (a member set to None counts as lacking)."""
+
+    def read_index(self, ctx: Any) -> None: ...
+
+    def compact(self, index: int, data: Any) -> None: ...
+
+
+# name -> the arguments the tester passes, in the order it calls them
+METHODS: dict[str, tuple[str, ...]] = {
+    "tick": (),
+    "step": ("message",),
+    "propose": ("command",),
+    "has_ready": (),
+    "ready": (),
+    "advance": ("ready",),
+    "status": (),
+}
+OPTIONAL: dict[str, tuple[str, ...]] = {"read_index": ("ctx",), "compact": ("index", "data")}
+LOG_ATTRIBUTES = ("snapshot_index", "snapshot", "last_index")
+LOG_METHODS: dict[str, tuple[str, ...]] = {"term_at": ("index",), "entry": ("index",)}
+STATUS_KEYS = ("term", "role", "commit")
+REQUIRED = (*METHODS, "log")
+
+
+def _call_problem(owner: str, name: str, value: Any, args: tuple[str, ...]) -> str | None:
+    """Why `value` cannot be called as owner.name(*args), or None if it can."""
+    if not callable(value):
+        return f"{owner}{name} is a {type(value).__name__}, not a method"
+    try:
+        sig = inspect.signature(value)
+    except (TypeError, ValueError):
+        return None  # a builtin without a signature: trust it
+    try:
+        sig.bind(*args)
+    except TypeError:
+        have = ", ".join(str(p) for p in sig.parameters.values())
+        return f"{owner}{name}({have}) cannot be called as {name}({', '.join(args)})"
+    return None
+
+
+def missing(node: Any) -> list[str]:
+    """The required members the node lacks, in the order `REQUIRED` lists them."""
+    return [name for name in REQUIRED if not hasattr(node, name)]
+
+
+def mistyped(node: Any) -> list[str]:
+    """What the node has but cannot be used as the tester uses it (one text per member)."""
+    problems: list[str] = []
+    for name, args in METHODS.items():
+        if hasattr(node, name):
+            problem = _call_problem("", name, getattr(node, name), args)
+            if problem:
+                problems.append(problem)
+    for name, args in OPTIONAL.items():
+        value = getattr(node, name, None)
+        if value is not None:
+            problem = _call_problem("", name, value, args)
+            if problem:
+                problems.append(problem)
+    if hasattr(node, "log"):
+        log = node.log
+        lacks = [a for a in (*LOG_ATTRIBUTES, *LOG_METHODS) if not hasattr(log, a)]
+        if lacks:
+            problems.append(f"log lacks {', '.join(lacks)}")
+        for attr in ("snapshot_index", "last_index"):
+            value = getattr(log, attr, 0)
+            if not isinstance(value, int):
+                problems.append(f"log.{attr} is a {type(value).__name__}, not an int")
+        snapshot = getattr(log, "snapshot", None)
+        if hasattr(log, "snapshot") and not (hasattr(snapshot, "index") and hasattr(snapshot, "term")):
+            problems.append("log.snapshot has no .index and .term")
+        for name, args in LOG_METHODS.items():
+            if hasattr(log, name):
+                problem = _call_problem("log.", name, getattr(log, name), args)
+                if problem:
+                    problems.append(problem)
+    status = getattr(node, "status", None)
+    if callable(status) and not any(p.startswith("status") for p in problems):
+        try:
+            st = status()
+        except Exception as exc:  # noqa: BLE001 - a learner's bug, reported as such
+            problems.append(f"status() raised {type(exc).__name__}: {exc}")
+            return problems
+        if not isinstance(st, dict):
+            problems.append(f"status() returns a {type(st).__name__}, not a dict")
+        else:
+            lacks = [k for k in STATUS_KEYS if k not in st]
+            if lacks:
+                problems.append(f"status() lacks {', '.join(map(repr, lacks))}")
+    return problems
+
+
+def check_raft(node: Any) -> str | None:
+    """One line naming everything missing or mistyped against `RaftLike`, or None."""
+    parts = []
+    lacks = missing(node)
+    if lacks:
+        parts.append(f"the node lacks {', '.join(lacks)}")
+    parts.extend(mistyped(node))
+    if not parts:
+        return None
+    return ("; ".join(parts) + f" (the tester needs {', '.join(REQUIRED)}; "
+            "see RaftLike in distlab/systems/raft/interface.py)")
+
+
+def lacking_optional(node: Any) -> set[str]:
+    """The optional methods the node does not offer (their scenarios are skipped)."""
+    return {name for name in OPTIONAL if not callable(getattr(node, name, None))}
