@@ -305,7 +305,7 @@ def main() -> None:
              for pool in POOLS]
     rows.append(("kvs store compactions, 2 writers + 4 readers", compactions_per_second(), "/s"))
     for name, value, unit in rows:
-        print(f"{name:58} {value:9.4f} {unit}")
+        print(f"{name:60} {value:9.4f} {unit}")
 
 
 if __name__ == "__main__":
