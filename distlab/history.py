@@ -71,21 +71,11 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 def pairs(records: Iterable[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
-    """Each client invocation with its completion (None if it never completed)."""
-    open_ops: dict[Any, list[Any]] = {}
-    result: list[list[Any]] = []
-    for rec in records:
-        if rec["process"] == NEMESIS:
-            continue
-        if rec["type"] == INVOKE:
-            entry = [rec, None]
-            open_ops[rec["process"]] = entry
-            result.append(entry)
-        else:
-            entry = open_ops.pop(rec["process"], None)
-            if entry is not None:
-                entry[1] = rec
-    return [(inv, done) for inv, done in result]
+    """Each client invocation with its completion (None if it never completed); the
+    pairing is distlab.checkers.pairing's, the one every checker uses."""
+    from distlab.checkers.pairing import calls
+
+    return [(inv, done) for _, inv, _, done in calls(list(records))]
 
 
 # ---------------------------------------------------------------------------

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from distlab.checkers.pairing import calls, invocation_of
 from distlab.history import FAIL, INVOKE, NEMESIS, OK
 
 MAX_RANGES = 4096
@@ -93,23 +94,21 @@ def _range_errors(rec: dict[str, Any], checks: list[tuple[str, list[int]]], erro
 def check(
     history: list[dict[str, Any]], *, grow_only: bool = False, linearizable: bool = False
 ) -> dict[str, Any]:
-    client = [r for r in history if r["process"] != NEMESIS]
+    invoked = invocation_of(history)  # completion position -> its invocation
     # The fate of each add invocation, so failed adds never count as possible.
     fate: dict[int, str] = {}
-    open_ops: dict[Any, dict[str, Any]] = {}
     marked = False
     last_add_done = last_fault = -1
-    for rec in history:
+    for pos, rec in enumerate(history):
         if rec["process"] == NEMESIS:
             last_fault = rec["index"]
             continue
         marked = marked or _marked_final(rec)
         if rec["type"] == INVOKE:
-            open_ops[rec["process"]] = rec
             if rec["f"] == "add":
                 last_add_done = max(last_add_done, rec["index"])
         else:
-            inv = open_ops.pop(rec["process"], None)
+            inv = invoked.get(pos)
             if inv is not None and inv["f"] == "add":
                 fate[inv["index"]] = rec["type"]
                 last_add_done = rec["index"]
@@ -120,8 +119,8 @@ def check(
     definite = 0
     maybe: list[int] = []
     counts = {"add": 0, "ok": 0, "info": 0, "fail": 0}
-    read_snap: dict[Any, tuple[dict[str, Any], int, int]] = {}
-    add_delta: dict[Any, int] = {}
+    read_snap: dict[int, tuple[int, int]] = {}  # read invocation's index -> ok sums then
+    add_delta: dict[int, int] = {}  # add invocation's index -> its delta
     final_reads: list[tuple[dict[str, Any], list[tuple[str, list[int]]]]] = []
     final_failed: list[dict[str, Any]] = []
     reads = 0
@@ -130,7 +129,9 @@ def check(
         errors.append({"kind": kind, "index": rec["index"], "process": rec["process"],
                        "value": rec["value"], "allowed": allowed, **extra})
 
-    for rec in client:
+    for pos, rec in enumerate(history):
+        if rec["process"] == NEMESIS:
+            continue
         f, type_ = rec["f"], rec["type"]
         if f == "add":
             if type_ == INVOKE:
@@ -155,10 +156,11 @@ def check(
                 else:
                     counts["info"] += 1
                     maybe.append(delta)
-                add_delta[rec["process"]] = delta
+                add_delta[rec["index"]] = delta
             elif type_ == OK:
                 # the invocation's delta: a workload may record anything as the ok value
-                delta = add_delta.pop(rec["process"], None)
+                add = invoked.get(pos)
+                delta = add_delta.pop(add["index"], None) if add is not None else None
                 if delta is not None:
                     if delta > 0:
                         ok_pos += delta
@@ -166,15 +168,17 @@ def check(
                         ok_neg += delta
         elif f == "read":
             if type_ == INVOKE:
-                read_snap[rec["process"]] = (rec, ok_pos, ok_neg)
+                read_snap[rec["index"]] = (ok_pos, ok_neg)
                 continue
-            snap = read_snap.pop(rec["process"], None)
-            if type_ != OK and snap is not None and _marked_final(snap[0]):
-                final_failed.append({"node": snap[0].get("node"), "index": rec["index"],
+            inv = invoked.get(pos)
+            if inv is None or inv["f"] != "read":
+                continue
+            dp, dn = read_snap.pop(inv["index"])
+            if type_ != OK and _marked_final(inv):
+                final_failed.append({"node": inv.get("node"), "index": rec["index"],
                                      "process": rec["process"], "error": rec.get("error")})
-            if type_ != OK or snap is None:
+            if type_ != OK:
                 continue
-            inv, dp, dn = snap
             reads += 1
             v = rec["value"]
             is_final = (
@@ -193,8 +197,8 @@ def check(
             else:
                 _range_errors(rec, checks, error)
 
-    for inv, _, _ in read_snap.values():  # final reads that never completed
-        if _marked_final(inv):
+    for _, inv, _, done in calls(history):  # final reads that never completed
+        if done is None and inv["f"] == "read" and _marked_final(inv):
             final_failed.append({"node": inv.get("node"), "index": inv["index"],
                                  "process": inv["process"], "error": "no completion"})
     acceptable, exact = subset_sums(definite, maybe)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from distlab.history import OK, pairs
+from distlab.checkers.pairing import calls
+from distlab.history import OK
 
 
 def check(history: list[dict[str, Any]]) -> dict[str, Any]:
     mismatched = []
     ok = 0
-    for inv, done in pairs(history):
+    for _, inv, _, done in calls(history):
         if done is None or done["type"] != OK:
             continue
         ok += 1

@@ -66,6 +66,7 @@ from typing import Any
 import orjson
 
 from distlab.checkers._values import value_key
+from distlab.checkers.pairing import calls
 from distlab.history import FAIL, INFO, INVOKE, NEMESIS, OK
 
 ANOMALIES = (
@@ -310,8 +311,8 @@ def check(history: list[dict[str, Any]], *, stats: bool = False) -> dict[str, An
 def _stats_and_commits(history: list[dict[str, Any]], known: dict[str, list[int]],
                        found: dict[str, list[dict[str, Any]]], stats: bool) -> None:
     """never_ok, committed_ahead and final_poll_failed (see the module docstring)."""
-    fate: dict[int, str] = {}  # invocation index -> its completion's type
-    open_ops: dict[Any, dict[str, Any]] = {}
+    # invocation index -> its completion's type
+    fate = {inv["index"]: done["type"] for _, inv, _, done in calls(history) if done is not None}
     outcomes: dict[str, dict[str, int]] = {}
     finals: dict[Any, dict[str, Any]] = {}  # final reader's process -> {"inv": first invocation, "ok": bool}
     for rec in history:
@@ -319,13 +320,9 @@ def _stats_and_commits(history: list[dict[str, Any]], known: dict[str, list[int]
             continue
         f = str(rec["f"]).lstrip(":")
         if rec["type"] == INVOKE:
-            open_ops[rec["process"]] = rec
             if rec.get("final") or rec.get("final?"):
                 finals.setdefault(rec["process"], {"inv": rec, "ok": False})
             continue
-        inv = open_ops.pop(rec["process"], None)
-        if inv is not None:
-            fate[inv["index"]] = rec["type"]
         if f not in NOT_COUNTED_FS:
             per = outcomes.setdefault(f, {OK: 0, FAIL: 0, INFO: 0})
             per[rec["type"]] = per.get(rec["type"], 0) + 1

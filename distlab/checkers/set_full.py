@@ -54,6 +54,7 @@ from typing import Any
 import orjson
 
 from distlab.checkers._values import value_key
+from distlab.checkers.pairing import calls, invocation_of
 from distlab.history import INVOKE, NEMESIS, OK
 
 ADD_FS = frozenset({"add", "broadcast"})
@@ -106,14 +107,14 @@ def _ms(ns: int) -> float:
 def check(history: list[dict[str, Any]], *, linearizable: bool = False) -> dict[str, Any]:
     elements: dict[Any, _Element] = {}
     order: list[_Element] = []  # in order of first add invocation
-    open_reads: dict[Any, dict[str, Any]] = {}
+    invoked = invocation_of(history)  # completion position -> its invocation
     dups: dict[Any, list[Any]] = {}  # key -> [value, max multiplicity in one read]
     read_keys: dict[Any, Any] = {}  # every element seen in any read
     acknowledged = read_count = malformed = 0
     failed_finals: list[dict[str, Any]] = []
     final_missing: list[dict[str, Any]] = []  # final reads without elements known before them
 
-    for rec in history:
+    for pos, rec in enumerate(history):
         if rec["process"] == NEMESIS:
             continue
         f, type_ = rec["f"], rec["type"]
@@ -134,9 +135,10 @@ def check(history: list[dict[str, Any]], *, linearizable: bool = False) -> dict[
                     el.known = rec
         elif f == "read":
             if type_ == INVOKE:
-                open_reads[rec["process"]] = rec
                 continue
-            inv = open_reads.pop(rec["process"], None)
+            inv = invoked.get(pos)
+            if inv is not None and inv["f"] != "read":
+                inv = None
             if type_ != OK and inv is not None and _is_final(inv):
                 failed_finals.append(_failed_final(inv, rec))
             if type_ != OK or inv is None:
@@ -176,7 +178,8 @@ def check(history: list[dict[str, Any]], *, linearizable: bool = False) -> dict[
                                           "index": rec["index"], "missing_count": len(missing),
                                           "missing": sorted_values(missing)[:EXAMPLES]})
 
-    failed_finals += [_failed_final(inv, None) for inv in open_reads.values() if _is_final(inv)]
+    failed_finals += [_failed_final(inv, None) for _, inv, _, done in calls(history)
+                      if done is None and inv["f"] == "read" and _is_final(inv)]
     stable_lat: list[float] = []
     lost_lat: list[float] = []
     lost: list[Any] = []

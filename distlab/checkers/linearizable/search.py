@@ -43,7 +43,8 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ...history import FAIL, INFO, INVOKE, NEMESIS, OK
+from ...history import FAIL, INFO, OK
+from ..pairing import calls
 from .model import Model, get_model
 
 Verdict = bool | Literal["unknown"]
@@ -117,28 +118,10 @@ def make_operations(history: Iterable[dict[str, Any]], model: Model) -> list[Ope
     with no completion keep an unknown outcome; nemesis records are skipped.
     A process that invokes again without completing is treated as crashed.
     """
-    # [call position, invocation, return position, completion], in call order;
-    # a process that invokes again leaves its previous call without completion.
-    calls: list[list[Any]] = []
-    pending: dict[Any, list[Any]] = {}
-    for pos, rec in enumerate(history):
-        proc = rec.get("process")
-        if proc == NEMESIS:
-            continue
-        kind = rec.get("type")
-        if kind == INVOKE:
-            slot = [pos, rec, None, None]
-            calls.append(slot)
-            pending[proc] = slot
-        elif kind == OK or kind == FAIL or kind == INFO:
-            slot = pending.pop(proc, None)
-            if slot is not None:
-                slot[2] = pos
-                slot[3] = rec
     ops: list[Operation] = []
     append = ops.append
     prepare = model.operation
-    for call, inv, ret, comp in calls:
+    for call, inv, ret, comp in calls(history if isinstance(history, list) else list(history)):
         if comp is None:
             known = False
             result = ret_time = None
