@@ -92,7 +92,7 @@ class TestOptions:
     topology: str = "grid"
     consistency_models: list[str] = field(default_factory=list)
     max_txn_length: int = 4
-    max_writes_per_key: int = 16  # Maelstrom's txn/kafka key rotation; see README (accepted, unused yet)
+    max_writes_per_key: int = 16  # Maelstrom's txn key rotation (kafka keys do not rotate yet)
     key_count: int | None = None
     op_timeout: float = 5.0
     seed: int = 0

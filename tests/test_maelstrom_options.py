@@ -238,8 +238,20 @@ def test_log_net_send_and_recv_copy_messages_to_stderr_without_changing_the_trac
     assert " net | send " not in recv.stderr
 
 
-def test_max_writes_per_key_is_accepted_and_recorded(tmp_path: Path) -> None:
-    proc = distlab("test", "-w", "txn-rw-register", "--bin", node_path("txn_rw"), "--node-count", "1",
-                   "--time-limit", "2", "--rate", "50", "--max-writes-per-key", "4", "--seed", "1", "-q", cwd=tmp_path)
+@pytest.mark.parametrize("workload", ["txn-rw-register", "txn-list-append"])
+def test_max_writes_per_key_rotates_keys_as_elle_does(tmp_path: Path, workload: str) -> None:
+    node = node_path("txn_rw") if workload == "txn-rw-register" else node_path("txn_unlocked")
+    proc = distlab("test", "-w", workload, "--bin", node, "--node-count", "1", "--key-count", "3",
+                   "--time-limit", "4", "--rate", "50", "--max-writes-per-key", "4", "--seed", "1", "-q",
+                   "--consistency-models", "read-uncommitted", cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert config_of(tmp_path)["max_writes_per_key"] == 4
+    writes: dict[Any, int] = {}
+    for line in (latest(tmp_path) / "history.jsonl").read_bytes().splitlines():
+        rec = orjson.loads(line)
+        if rec["type"] == "invoke":
+            for kind, key, _ in rec["value"]:
+                if kind != "r":
+                    writes[key] = writes.get(key, 0) + 1
+    assert max(writes.values()) == 4  # each key retired after its 4th write ...
+    assert len(writes) > 3  # ... and fresh keys took over: more keys than --key-count
