@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -27,10 +27,11 @@ from distlab.options import RunError, TestOptions
 from distlab.protocol import CRASH, NOT_SUPPORTED, TIMEOUT, RPCError, is_definite
 from distlab.report.node_errors import node_error_list, verdict_note
 from distlab.report.results import run_checker, summarize, trace_hash
-from distlab.runtime.process.cluster import Limits, ProcessCluster, ProcessError
-from distlab.runtime.process.loop import RealLoop
+from distlab.runtime.factory import make_runtime
+from distlab.runtime.process.cluster import ProcessError
+from distlab.runtime.protocols import ClockCluster, Cluster, HarnessLoop
 from distlab.runtime.sim.cluster import SimCluster
-from distlab.runtime.sim.loop import NodeStalled, SimulationAbort, VirtualLoop
+from distlab.runtime.sim.loop import NodeStalled, SimulationAbort
 from distlab.services import make_services
 from distlab.workloads.base import Op, Workload, load_workload
 
@@ -91,44 +92,14 @@ class Runner:
         seed = opts.seed
         self.node_ids = opts.node_ids()  # --nodes as given, else n0..n{N-1}
         self.mode = opts.resolved_mode()
-        self.loop: Any = VirtualLoop() if self.mode == "sim" else RealLoop()
         self.network = opts.network(random.Random(f"{seed}/network"))
         self.history = History()
         self._trace: Any = open(run_dir / "messages.jsonl", "wb")  # noqa: SIM115
         if opts.log_net_send or opts.log_net_recv:
             self._trace = NetLog(self._trace, opts.log_net_send, opts.log_net_recv)
-        log_stderr = None
-        if opts.log_stderr:
-            import sys
-
-            def log_stderr(node: str, text: str) -> None:
-                sys.stderr.write(f"{self.loop.time():10.3f} {node} | {text}\n")
-
-        self.cluster: Any
-        if self.mode == "sim":
-            self.cluster = SimCluster(
-                self.loop,
-                Path(opts.bin).resolve(),
-                self.node_ids,
-                self.network,
-                seed,
-                trace=self._trace,
-                log_dir=run_dir / "node-logs",
-                log_stderr=log_stderr,
-                bin_args=opts.bin_args,
-            )
-        else:
-            self.cluster = ProcessCluster(
-                self.loop,
-                opts.command(),
-                self.node_ids,
-                self.network,
-                work_dir=run_dir / "nodes",
-                trace=self._trace,
-                log_dir=run_dir / "node-logs",
-                log_stderr=log_stderr,
-                limits=Limits(opts.max_memory_mb, opts.max_open_files, opts.max_cpu_seconds),
-            )
+        self.loop: HarnessLoop
+        self.cluster: Cluster
+        self.loop, self.cluster = make_runtime(opts, self.network, run_dir, self._trace)
         self.cluster.client_handler = self._on_client_message
         self.cluster.services = make_services(seed)
         cls = workload_cls or load_workload(opts.workload)
@@ -159,13 +130,13 @@ class Runner:
     def resume(self, node_id: str) -> None:
         self.cluster.resume(node_id)
 
+    # The clock fault needs the "virtual-clock" capability, checked against the
+    # runtime before the run (nemesis.unsupported), so the cluster has these.
     def set_clock(self, node_id: str, **clock: float) -> None:
-        c = self.cluster.nodes[node_id].clock
-        for key, value in clock.items():
-            setattr(c, key, value)
+        cast(ClockCluster, self.cluster).set_clock(node_id, **clock)
 
     def reset_clock(self, node_id: str) -> None:
-        self.cluster.nodes[node_id].clock.reset()
+        cast(ClockCluster, self.cluster).reset_clock(node_id)
 
     def record(self, f: str, value: Any) -> None:
         now = self.loop.time()
@@ -195,7 +166,7 @@ class Runner:
         queue = self._deadlines.get(timeout)
         if queue is None:
             queue = self._deadlines[timeout] = deque()
-        queue.append((self.loop._now + timeout, key))
+        queue.append((self.loop.now + timeout, key))
         if len(queue) == 1:
             self.loop.call_harness_at(queue[0][0], self._expire_due, timeout)
         body["msg_id"] = msg_id  # bodies are built fresh for each request
@@ -239,7 +210,7 @@ class Runner:
     ) -> str:
         """Record an operation's completion; returns its type (ok, fail or info)."""
         wl = self.workload
-        now = self.loop._now
+        now = self.loop.now
         try:
             if reply is None or reply.get("type") == "error":
                 _reply_or_raise(reply)
@@ -460,7 +431,7 @@ class _Worker:
 
     def schedule(self) -> None:
         loop = self.runner.loop
-        at = self.sched.reserve(loop._now)
+        at = self.sched.reserve(loop.now)
         if at is None:
             if not self.finished.done():
                 self.finished.set_result(None)
@@ -470,7 +441,7 @@ class _Worker:
     def fire(self) -> None:
         r = self.runner
         self.op = op = r.workload.next_op(self.process)
-        self.start = r.loop._now
+        self.start = r.loop.now
         r.client_ops += 1
         r.history.add(self.start, self.process, INVOKE, op.f, op.value if r.plain_values else r.workload.invoke_value(op))
         r.request(self.client, self.node, r.workload.request(op), self.timeout, self.on_reply)
@@ -485,7 +456,7 @@ class _Worker:
         self.schedule()
 
 
-async def _sleep_until(loop: Any, at: float) -> None:
+async def _sleep_until(loop: HarnessLoop, at: float) -> None:
     await asyncio.sleep(max(0.0, at - loop.time()))
 
 

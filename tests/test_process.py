@@ -170,3 +170,25 @@ def test_memory_limit_stops_a_hog(run_process: Any) -> None:
     assert result.exit_code == 2
     assert "exited on its own (status 1)" in result.results["error"]
     assert "MemoryError" in (result.run_dir / "node-logs" / "n0.log").read_text()
+
+
+def test_make_runtime_gives_real_processes_behind_the_seam(tmp_path: Path) -> None:
+    """Process mode: a real-time loop whose `now` is its time(), and no clock capability."""
+    import random
+
+    from distlab.options import TestOptions
+    from distlab.runtime.factory import make_runtime
+    from distlab.runtime.process.cluster import ProcessCluster
+    from distlab.runtime.process.loop import RealLoop
+
+    opts = TestOptions(workload="echo", bin=RAW, node_count=2, mode="process")
+    with open(tmp_path / "messages.jsonl", "wb") as trace:
+        loop, cluster = make_runtime(opts, opts.network(random.Random(0)), tmp_path, trace)
+        try:
+            assert isinstance(loop, RealLoop) and isinstance(cluster, ProcessCluster)
+            before = loop.now
+            assert 0.0 <= before <= loop.time() <= loop.now
+            assert cluster.capabilities == frozenset()
+        finally:
+            cluster.close()
+            loop.shutdown()

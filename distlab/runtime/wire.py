@@ -18,6 +18,7 @@ import orjson
 
 from distlab.protocol import NODE_NOT_FOUND, SERVICE_IDS, ProtocolError, RPCError
 from distlab.runtime.network import Network
+from distlab.runtime.protocols import HarnessLoop
 
 DEFAULT_FLOOD_LIMIT = 50_000
 """Messages one node may send per second before the run is stopped as a flood."""
@@ -43,7 +44,7 @@ class Wire(ABC):
 
     def __init__(
         self,
-        loop: Any,
+        loop: HarnessLoop,
         node_ids: list[str],
         network: Network,
         trace: IO[bytes] | None = None,
@@ -115,7 +116,7 @@ class Wire(ABC):
             raise ProtocolError(f"message to {dest} is not JSON-serialisable: {exc}") from None
         self.next_message_id = mid = self.next_message_id + 1
         loop = self.loop
-        now = loop._now
+        now = loop.now
         trace = self.trace
         if trace is not None:
             link = self._links.get((src, dest))
@@ -214,7 +215,7 @@ class Wire(ABC):
 
     def _count_sent(self, slot: Slot) -> None:
         """route()'s flood accounting, for a message a node wrote as someone else."""
-        now = self.loop._now
+        now = self.loop.now
         if now - slot.window_start >= 1.0:
             slot.window_start = now
             slot.sent_window = 0
@@ -231,12 +232,12 @@ class Wire(ABC):
 
     def _trace_event(self, ev: bytes, mid: int, extra: bytes = b"") -> None:
         if self.trace is not None:
-            self.trace.write(b'{"t":%d,"ev":"%b","id":%d%b}\n' % (self._stamp(self.loop._now), ev, mid, extra))
+            self.trace.write(b'{"t":%d,"ev":"%b","id":%d%b}\n' % (self._stamp(self.loop.now), ev, mid, extra))
 
     def _at_service(self, mid: int, service: Any, src: str, data: bytes) -> None:
         """A request reaches a built-in service, which answers at once (over the network)."""
         self._trace_event(b"recv", mid)
-        reply = service.reply(src, orjson.loads(data), self.loop._now)
+        reply = service.reply(src, orjson.loads(data), self.loop.now)
         if reply is not None and src in self.nodes:
             self.route(service.name, src, reply)
 

@@ -26,6 +26,8 @@ from distlab.node.core import SDK_TAG
 from distlab.protocol import MAX_LINE_BYTES, ProtocolError, decode
 from distlab.report.node_errors import NodeEvents
 from distlab.runtime.network import Network
+from distlab.runtime.process.loop import RealLoop
+from distlab.runtime.protocols import CAPABILITIES
 from distlab.runtime.wire import Slot, Wire
 
 READ_CHUNK = 1 << 16
@@ -85,10 +87,12 @@ class NodeProcess(Slot):
 
 class ProcessCluster(Wire):
     clock_name = "real"
+    capabilities = CAPABILITIES["process"]
+    loop: RealLoop
 
     def __init__(
         self,
-        loop: Any,
+        loop: RealLoop,
         command: list[str],
         node_ids: list[str],
         network: Network,

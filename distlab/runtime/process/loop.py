@@ -26,7 +26,8 @@ class RealLoop(asyncio.SelectorEventLoop):
         return time.monotonic() - self._t0
 
     @property
-    def _now(self) -> float:
+    def now(self) -> float:
+        """The same as time(): the harness seam's `now` (a plain attribute in the simulator)."""
         return time.monotonic() - self._t0
 
     def call_harness_at(self, when: float, callback: Callable[..., Any], *args: Any) -> asyncio.TimerHandle:

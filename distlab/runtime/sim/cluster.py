@@ -22,6 +22,7 @@ from distlab.node.storage import MemoryDisk, SimStorage
 from distlab.protocol import Message
 from distlab.report.node_errors import NodeEvents
 from distlab.runtime.network import Network
+from distlab.runtime.protocols import CAPABILITIES
 from distlab.runtime.sim.loop import (
     OWNER,
     HarnessTimer,
@@ -111,6 +112,9 @@ class SimNode(Slot):
 
 class SimCluster(Wire):
     """Nodes as module instances on one virtual-time loop, and the wire between them."""
+
+    capabilities = CAPABILITIES["sim"]
+    loop: VirtualLoop
 
     def __init__(
         self,
@@ -240,6 +244,15 @@ class SimCluster(Wire):
             slot.log("[distlab] resumed")
             self.loop.resume(slot.inc)  # type: ignore[arg-type]
 
+    def set_clock(self, node_id: str, **clock: float) -> None:
+        """Skew what this node sees as now (Clock's fields: offset, drift, strobe); the clock fault's hook."""
+        c = self.nodes[node_id].clock
+        for key, value in clock.items():
+            setattr(c, key, value)
+
+    def reset_clock(self, node_id: str) -> None:
+        self.nodes[node_id].clock.reset()
+
     def alive(self, node_id: str) -> bool:
         return self.nodes[node_id].alive
 
@@ -297,7 +310,7 @@ class SimCluster(Wire):
         if inc.dead or slot.node is None:
             return
         if mid and self.trace is not None:
-            self.trace.write(b'{"t":%d,"ev":"recv","id":%d}\n' % (self._stamp(self.loop._now), mid))  # type: ignore[attr-defined]
+            self.trace.write(b'{"t":%d,"ev":"recv","id":%d}\n' % (self._stamp(self.loop.now), mid))
         token = OWNER.set(inc)
         try:
             slot.node.receive(msg)

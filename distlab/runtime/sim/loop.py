@@ -100,7 +100,9 @@ class VirtualLoop(base_events.BaseEventLoop):
         read now so a test can lower it) bounds the steps at one instant: a test of the
         busy-loop error need not spin two million times."""
         super().__init__()
-        self._now = 0.0
+        self.now = 0.0
+        """Simulated seconds since the run began, as time() returns; a plain attribute,
+        so the harness's hot path reads it without a call."""
         self._heap: list[tuple[float, int, events.TimerHandle]] = []
         self._seq = 0
         self._eager = False
@@ -117,7 +119,7 @@ class VirtualLoop(base_events.BaseEventLoop):
 
     # ----- time ---------------------------------------------------------------------
     def time(self) -> float:
-        return self._now
+        return self.now
 
     # ----- the parts of BaseEventLoop a selector loop would supply -------------------
     def _process_events(self, event_list: Any) -> None:
@@ -197,7 +199,7 @@ class VirtualLoop(base_events.BaseEventLoop):
 
     def call_harness_soon(self, callback: Callable[..., Any], *args: Any) -> HarnessTimer:
         """A harness callback for the next step, skipping the timer heap."""
-        timer = HarnessTimer(self, self._now, callback, args)
+        timer = HarnessTimer(self, self.now, callback, args)
         timer._scheduled = False
         self._ready.append(timer)
         return timer
@@ -215,10 +217,10 @@ class VirtualLoop(base_events.BaseEventLoop):
                     self.abort("simulation deadlock: no node or client has anything left to do")
                 return
             when = heap[0][0]
-            if when > self._now:
-                self._now = when
+            if when > self.now:
+                self.now = when
                 self._same_time_steps = 0
-        now = self._now
+        now = self.now
         while heap and heap[0][0] <= now:
             handle = heapq.heappop(heap)[2]
             handle._scheduled = False

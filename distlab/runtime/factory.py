@@ -1,0 +1,68 @@
+"""One place that builds a runtime: the harness loop and the cluster for a run's --mode.
+
+The runner asks for a (loop, cluster) pair and then speaks only the protocols in
+`distlab.runtime.protocols`; a new runtime is a new branch here plus its
+capabilities there.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+from distlab.options import TestOptions
+from distlab.runtime.network import Network
+from distlab.runtime.process.cluster import Limits, ProcessCluster
+from distlab.runtime.process.loop import RealLoop
+from distlab.runtime.protocols import Cluster, HarnessLoop
+from distlab.runtime.sim.cluster import SimCluster
+from distlab.runtime.sim.loop import VirtualLoop
+
+
+def make_runtime(
+    opts: TestOptions, network: Network, run_dir: Path, trace: IO[bytes] | None,
+) -> tuple[HarnessLoop, Cluster]:
+    """The loop and cluster for `opts.resolved_mode()`: the simulator, or real processes.
+
+    Node logs go to run_dir/node-logs (and, with --log-stderr, to stderr stamped
+    with the loop's time); process-mode nodes work in run_dir/nodes.
+    """
+    log_dir = run_dir / "node-logs"
+    if opts.resolved_mode() == "sim":
+        sim_loop = VirtualLoop()
+        sim = SimCluster(
+            sim_loop,
+            Path(opts.bin).resolve(),
+            opts.node_ids(),
+            network,
+            opts.seed,
+            trace=trace,
+            log_dir=log_dir,
+            log_stderr=_stderr_log(sim_loop) if opts.log_stderr else None,
+            bin_args=opts.bin_args,
+        )
+        return sim_loop, sim
+    real_loop = RealLoop()
+    processes = ProcessCluster(
+        real_loop,
+        opts.command(),
+        opts.node_ids(),
+        network,
+        work_dir=run_dir / "nodes",
+        trace=trace,
+        log_dir=log_dir,
+        log_stderr=_stderr_log(real_loop) if opts.log_stderr else None,
+        limits=Limits(opts.max_memory_mb, opts.max_open_files, opts.max_cpu_seconds),
+    )
+    return real_loop, processes
+
+
+def _stderr_log(loop: HarnessLoop) -> Callable[[str, str], None]:
+    """--log-stderr: each node's log lines on our stderr too, stamped with run time."""
+
+    def log_stderr(node: str, text: str) -> None:
+        sys.stderr.write(f"{loop.time():10.3f} {node} | {text}\n")
+
+    return log_stderr
