@@ -76,10 +76,6 @@ def nothing_to_check(history: list[dict[str, Any]], path: Path) -> str | None:
             "not a history of calls (a truncated file?)")
 
 
-# The checker each run's own workload uses, where `analyze linearizable` or
-# `analyze txn` can run it (distlab/workloads/<name>.py, `check`).
-LIN_MODEL_OF = {"lin-kv": "keyed-cas-register"}
-TXN_WORKLOAD_OF = {"txn-list-append": "list-append", "txn-rw-register": "rw-register"}
 MODEL_NAMES = ("register", "cas-register", "cas-register-knossos", "kv", "set", "fifo-queue",
                "keyed-cas-register")
 
@@ -131,6 +127,41 @@ def run_options(config: dict[str, Any]) -> Any:
     kept.setdefault("workload", "")
     kept.setdefault("bin", "")
     return TestOptions(**kept)
+
+
+def own_checker(target: Target) -> Any:
+    """The checker the run's own workload judged it by, rebuilt from its config.json
+    (None for a history of no known workload)."""
+    import random
+
+    from distlab.options import RunError
+    from distlab.workloads.base import load_workload
+
+    if target.workload is None:
+        return None
+    try:
+        cls = load_workload(target.workload)
+        params = cls.params_from(run_options(target.config)) if target.config is not None else cls.Params()
+    except (ValueError, TypeError, RunError):
+        return None
+    return cls(params, random.Random(0)).checker()
+
+
+def own_lin_model(target: Target) -> str | None:
+    """The model `analyze linearizable` uses for a run whose workload checks linearizability."""
+    from distlab.checkers.linearizable import Linearizable
+
+    checker = own_checker(target)
+    return checker.model if isinstance(checker, Linearizable) else None
+
+
+def own_txn_check(target: Target) -> dict[str, Any]:
+    """The txn checker's options (workload, consistency_models) a txn run was checked with."""
+    from distlab.checkers import txn
+    from distlab.checkers.api import FunctionChecker
+
+    checker = own_checker(target)
+    return checker.options if isinstance(checker, FunctionChecker) and checker.fn is txn.check else {}
 
 
 def warn_other_checker(target: Target, option: str, chosen: str, its: str | None) -> None:
@@ -232,7 +263,7 @@ def linearizable(model: str | None, budget: float | None, html_dir: str | None, 
             sys.exit(2)
     model_of: dict[str, str] = {}
     for target in map(find_target, files):
-        its = LIN_MODEL_OF.get(target.workload or "")
+        its = own_lin_model(target)
         chosen = model or its or "cas-register"
         warn_other_checker(target, "--model", chosen, its)
         model_of[str(target.history)] = chosen
@@ -315,28 +346,33 @@ def workload_check(name: str | None, as_json: bool, files: tuple[str, ...]) -> N
 @click.option("--workload", "txn_workload", type=click.Choice(["list-append", "rw-register"]),
               default=None, help="Default: the run's own (txn-list-append, txn-rw-register), "
                                  "else list-append.")
-@click.option("--consistency-models", default="strict-serializable", show_default=True,
+@click.option("--consistency-models", default=None,
               help="Comma-separated: read-uncommitted, read-committed, snapshot-isolation, "
-                   "repeatable-read, serializable, strict-serializable, ...")
+                   "repeatable-read, serializable, strict-serializable, ... Default: the run's own "
+                   "(config.json), else strict-serializable.")
 @click.option("--budget", type=float, default=None, help="Seconds for the cycle search per file.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.argument("files", nargs=-1, required=True, type=click.Path())
-def txn_check(txn_workload: str | None, consistency_models: str, budget: float | None, as_json: bool,
+def txn_check(txn_workload: str | None, consistency_models: str | None, budget: float | None, as_json: bool,
               files: tuple[str, ...]) -> None:
     """Which anomalies does each transactional history (or run directory's history) show,
     and which models do they rule out?"""
     from distlab.checkers import txn
 
-    models = [m.strip() for m in consistency_models.split(",") if m.strip()]
+    given = None if consistency_models is None else [m.strip() for m in consistency_models.split(",") if m.strip()]
     kind_of: dict[str, str] = {}
+    models_of: dict[str, list[str]] = {}
     for target in map(find_target, files):
-        its = TXN_WORKLOAD_OF.get(target.workload or "")
+        own = own_txn_check(target)  # the run's own checker, as its config.json set it up
+        its = own.get("workload")
         chosen = txn_workload or its or "list-append"
         warn_other_checker(target, "--workload", chosen, its)
         kind_of[str(target.history)] = chosen
+        models_of[str(target.history)] = given or list(own.get("consistency_models", ["strict-serializable"]))
 
     def one(history: list[dict[str, Any]], path: Path) -> FileVerdict:
         flavour = kind_of[str(path)]
+        models = models_of[str(path)]
         start = time.perf_counter()
         try:
             result = txn.check(history, flavour, models, budget=budget)

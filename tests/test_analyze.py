@@ -133,6 +133,12 @@ def test_workload_checker_uses_the_runs_own_parameters(tmp_path: Path) -> None:
     (run_dir / "config.json").write_bytes(orjson.dumps(config))
     strict = analyze("workload", str(run_dir), cwd=tmp_path)
     assert strict.returncode == 1 and "lost-update" in strict.stdout, strict.stdout + strict.stderr
+    # analyze txn, too, checks a run against the models the run was checked against
+    config["consistency_models"] = ["read-committed"]
+    (run_dir / "config.json").write_bytes(orjson.dumps(config))
+    assert analyze("txn", str(run_dir), cwd=tmp_path).returncode == 0
+    asked = analyze("txn", "--consistency-models", "serializable", str(run_dir), cwd=tmp_path)
+    assert asked.returncode == 1 and "lost-update" in asked.stdout
 
 
 ELLE = shared_data("elle")
