@@ -181,3 +181,73 @@ def test_log_stderr_copies_node_logs_live(tmp_path: Path) -> None:
                    "--seed", "1", "--log-stderr", cwd=tmp_path)
     assert "n1 | [distlab] started (incarnation 1)" in proc.stderr  # Maelstrom's default nodes n1..n5
     assert "ValueError: request 3 is unlucky" in proc.stderr
+
+
+# --- the CLI's declarations: hash pinning and defaults ------------------------------
+
+NODE_CODE_COMMANDS = {"test", "replay", "demo", "kv-lab", "raft-test"}
+
+
+def test_every_command_that_runs_node_code_pins_hashing() -> None:
+    from distlab.cli import cli
+    from distlab.cli.shared import pinned
+
+    assert {name for name, command in cli.commands.items() if pinned(command)} == NODE_CODE_COMMANDS
+
+
+class _Exec(Exception):
+    pass
+
+
+@pytest.mark.parametrize("command", sorted(NODE_CODE_COMMANDS))
+def test_main_re_executes_a_pinned_command_with_hash_seed_0(monkeypatch: pytest.MonkeyPatch, command: str) -> None:
+    import distlab.cli as cli_module
+
+    seen: dict[str, Any] = {}
+
+    def execve(path: str, argv: list[str], env: dict[str, str]) -> None:
+        seen.update(argv=argv, env=env)
+        raise _Exec
+
+    monkeypatch.setattr(cli_module.os, "execve", execve)
+    monkeypatch.setattr(sys, "argv", ["distlab", command, "--list"])
+    monkeypatch.setenv("PYTHONHASHSEED", "random")
+    with pytest.raises(_Exec):
+        cli_module.main()
+    assert seen["env"]["PYTHONHASHSEED"] == "0"
+    assert seen["argv"][1:] == ["-m", "distlab", command, "--list"]
+
+
+def test_main_does_not_re_execute_analyze(monkeypatch: pytest.MonkeyPatch) -> None:
+    import distlab.cli as cli_module
+
+    def execve(*args: Any) -> None:
+        raise AssertionError("analyze runs no node code; it must not re-execute")
+
+    monkeypatch.setattr(cli_module.os, "execve", execve)
+    monkeypatch.setattr(sys, "argv", ["distlab", "analyze", "--help"])
+    monkeypatch.setenv("PYTHONHASHSEED", "random")
+    with pytest.raises(SystemExit) as exc:
+        cli_module.main()
+    assert exc.value.code == 0
+
+
+def test_test_options_default_to_the_dataclass_but_for_the_documented_differences() -> None:
+    import dataclasses
+
+    from distlab.cli import cli
+    from distlab.cli.shared import CLI_DEFAULTS
+    from distlab.options import TestOptions
+
+    fields = {f.name: f for f in dataclasses.fields(TestOptions)}
+    checked = 0
+    for param in cli.commands["test"].params:
+        f = fields.get(param.name or "")
+        if f is None or param.name in CLI_DEFAULTS or param.param_type_name != "option":
+            continue
+        api = f.default if f.default is not dataclasses.MISSING else ",".join(f.default_factory())  # type: ignore[misc]
+        assert param.default == api, param.name
+        checked += 1
+    assert checked >= 25
+    assert CLI_DEFAULTS == {"workload": "lin-kv", "node_count": None, "seed": None, "nemesis_schedule": "stagger"}
+    assert cli.commands["test"].params[0].default == "lin-kv"

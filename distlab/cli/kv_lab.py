@@ -1,0 +1,78 @@
+"""`distlab kv-lab`: MIT 6.824's KV-lab scenarios (3A, 3B) on a lin-kv node."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from distlab.cli.shared import (
+    SCENARIO_MARKS,
+    as_cli_error,
+    bin_options,
+    list_option,
+    mode_option,
+    out,
+    pins_hash,
+    scenario_option,
+    store_option,
+)
+from distlab.options import RunError
+
+
+@pins_hash
+@click.command("kv-lab", context_settings={"ignore_unknown_options": False})
+@bin_options("The lin-kv node: a Python SDK file (simulated) or any executable (real processes).")
+@scenario_option("3b_*")
+@mode_option()
+@click.option("--max-state-bytes", default=8192, show_default=True, type=click.IntRange(1),
+              help="3B snapshot size: the most bytes a node may keep on its disk.")
+@click.option("--seed-offset", default=0, show_default=True, type=int,
+              help="Added to each scenario's fixed seed: the same scenarios, other schedules.")
+@store_option()
+@list_option()
+def kv_lab(bin_path: str, bin_args: tuple[str, ...], patterns: tuple[str, ...], mode: str,
+           max_state_bytes: int, seed_offset: int, store: str, list_only: bool) -> None:
+    """Run MIT 6.824's KV-lab scenarios (3A, 3B) on a lin-kv node; arguments after the
+    options (or after --) go to the node."""
+    from distlab.systems.kvraft.lab import SCENARIOS, Lab, LabSkip
+    from distlab.systems.raft.suite import SuiteError, select
+
+    with as_cli_error(SuiteError):
+        names = select(list(patterns), SCENARIOS)
+    if list_only:
+        for name in names:
+            out.print(name)
+        return
+    out.print(f"[bold]kv-lab[/]: {len(names)} scenarios on {bin_path}"
+              + (f" {' '.join(bin_args)}" if bin_args else ""), soft_wrap=True)
+    counts: dict[str, int] = {}
+    failed: list[tuple[str, Path | None]] = []
+    for name in names:
+        lab = Lab(bin_path, list(bin_args), store=store, mode=mode,
+                  max_state_bytes=max_state_bytes, seed_offset=seed_offset)
+        start = time.perf_counter()
+        with out.status(f"{name} ...", spinner="dots"), as_cli_error(RunError):
+            try:
+                detail, status = SCENARIOS[name](lab), "pass"
+            except LabSkip as exc:
+                detail, status = f"skipped: this check {exc}", "skip"
+            except AssertionError as exc:
+                detail, status = str(exc).splitlines()[0], "fail"
+        counts[status] = counts.get(status, 0) + 1
+        mark = SCENARIO_MARKS[status]
+        run_dir = lab.runs[-1].run_dir if lab.runs else None
+        if status == "fail":
+            failed.append((name, run_dir))
+        out.print(f"{mark} {name:<48} {time.perf_counter() - start:6.1f} s  {detail}",
+                  highlight=False, soft_wrap=True)
+    summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+    out.print(f"[bold]{len(names)} scenarios[/]: {summary}")
+    for name, run_dir in failed[:1]:
+        if run_dir is not None:
+            out.print(f"first failure ({name}): its last run is {run_dir}; "
+                      f"`distlab analyze raft {run_dir}` and the node logs there say more",
+                      highlight=False, soft_wrap=True)
+    sys.exit(1 if failed else 0)

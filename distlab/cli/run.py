@@ -1,0 +1,284 @@
+"""`distlab test`, `replay` and `demo`: run a workload against nodes, and the summary a run
+ends with."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+import orjson
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from distlab.cli.shared import (
+    CliError,
+    as_cli_error,
+    bin_options,
+    err,
+    error_line,
+    mode_option,
+    out,
+    pins_hash,
+    run_option,
+    store_option,
+)
+from distlab.examples import example_path
+from distlab.nemesis import KINDS, SCHEDULES
+from distlab.options import RunError, TestOptions, resolve_nodes
+from distlab.report.node_errors import summary_rows
+from distlab.runner import RunResult, run_test
+from distlab.workloads.base import workload_names
+
+
+def _verdict_text(valid: Any) -> str:
+    return {True: "[bold green]VALID[/]", False: "[bold red]INVALID[/]"}.get(valid, "[bold yellow]UNKNOWN[/]")
+
+
+def _short_json(value: Any, limit: int = 200) -> str:
+    text = orjson.dumps(value).decode()
+    return text if len(text) <= limit else text[:limit] + " ..."
+
+
+MAX_ERROR_ROWS = 8
+
+
+def print_summary(result: RunResult, console: Console = out) -> None:
+    """The table a run ends with: outcome counts, stats, availability, network, latency,
+    node errors, verdict."""
+    r = result.results
+    stats, net, lat = r["stats"], r["net"], r["latency_ms"]
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold cyan", no_wrap=True)
+    table.add_column()
+    table.add_row(
+        "operations",
+        f"{stats['count']}  (ok {stats['ok']}, fail {stats['fail']}, info {stats['info']}"
+        + (f", pending {stats['pending']}" if stats.get("pending") else "")
+        + ")",
+    )
+    for f, per in sorted(stats["by_f"].items()):
+        table.add_row(f"  {f}", f"ok {per['ok']}, fail {per['fail']}, info {per['info']}")
+    if "valid" in stats and (stats["count"] or not r.get("error")):
+        if stats["valid"]:
+            table.add_row("stats", "ok  (each function succeeded at least once)")
+        else:
+            table.add_row("stats", Text("; ".join(stats["errors"]), style="bold red"))
+    avail = r["availability"]
+    req = f", required {avail['required']:.3f}" if avail["required"] is not None else ""
+    table.add_row("availability", f"{avail['ok_fraction']:.4f}{req}" + ("" if avail["valid"] else "  [red]too low[/]"))
+    table.add_row(
+        "messages",
+        f"msgs-per-op {net['msgs_per_op']:.2f}  (server {net['server_msgs']}, client {net['client_msgs']}, dropped {net['dropped']})",
+    )
+    if net.get("delay"):
+        table.add_row("network delay", net["delay"])
+    if lat:
+        table.add_row(
+            "latency ms",
+            "  ".join(f"{name} {lat[q]:g}" for name, q in (("min", "0.0"), ("p50", "0.5"), ("p95", "0.95"), ("p99", "0.99"), ("max", "1.0"))),
+        )
+    if r.get("nemesis_ops"):
+        table.add_row("nemesis", ", ".join(f"{k} {v}" for k, v in r["nemesis_ops"].items()))
+    for line in r.get("warnings", []):
+        table.add_row("[yellow]warning[/]", Text(line))
+    for key, value in r["workload"].items():
+        if key != "valid" and not r.get("error"):
+            text = value if isinstance(value, str) else _short_json(value)
+            table.add_row(f"workload {key}", Text(text))
+    raft = r.get("raft_safety")
+    if raft is not None:
+        seen = f"{raft['elections']} elections, {raft['applied']} entries applied, {raft['restores']} restores"
+        if raft["valid"]:
+            table.add_row("raft safety", f"ok  ({seen}, from the node logs)")
+        else:
+            table.add_row("raft safety", Text(f"VIOLATED  ({seen}): {raft['violations'][0]}", style="red"))
+    rows = summary_rows(r.get("node_errors", []))
+    for line in rows[:MAX_ERROR_ROWS]:
+        table.add_row("[bold red]node error[/]", Text(line, style="red"))
+    if len(rows) > MAX_ERROR_ROWS:
+        table.add_row("[bold red]node error[/]", Text(f"... and {len(rows) - MAX_ERROR_ROWS} more in results.json"))
+    if r.get("error"):
+        table.add_row("[red]error[/]", Text(r["error"]))
+    if r.get("mode", "sim") == "sim":
+        table.add_row("time", f"{r.get('sim_seconds', 0):.1f} s simulated in {r.get('wall_seconds', 0):.2f} s wall")
+    else:
+        table.add_row("time", f"{r.get('wall_seconds', 0):.1f} s with real processes")
+    verdict = Text.from_markup(_verdict_text(r["valid"]))
+    if r.get("verdict_note"):  # client requests failed because the node's code broke: never looks clean
+        verdict.append(("  — but " if r["valid"] is True else "  — ") + r["verdict_note"], style="red")
+    table.add_row("verdict", verdict)
+    table.add_row("seed", str(r["seed"]))
+    table.add_row("run dir", str(result.run_dir))
+    console.print(table)
+
+
+def _error_after_summary(result: RunResult) -> None:
+    """A run that could not finish says why on stderr too: one line, for scripts and eyes."""
+    if result.results.get("error"):
+        error_line(f"{result.results['error']} (run dir {result.run_dir})")
+
+
+def _run_with_progress(opts: TestOptions, quiet: bool = False) -> RunResult:
+    if quiet or not err.is_terminal:
+        return run_test(opts)
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:.0f}/{task.total:.0f} s"),
+        TextColumn("{task.fields[ops]} ops"),
+        TextColumn("[dim]{task.fields[phase]}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        mode = opts.resolved_mode()
+        label = f"{opts.workload} seed {opts.seed}" + (" (real processes)" if mode == "process" else "")
+        task = bar.add_task(label, total=opts.time_limit, ops=0, phase="")
+
+        def progress(now: float, end: float, ops: int) -> None:
+            bar.update(task, completed=min(now, opts.time_limit), ops=ops)
+
+        def phase(name: str) -> None:
+            bar.update(task, phase=name)
+
+        return run_test(opts, progress=progress, phase=phase)
+
+
+def _exit_code(results: list[RunResult]) -> int:
+    codes = {r.exit_code for r in results}
+    return 1 if 1 in codes else 2 if 2 in codes else 0
+
+
+@pins_hash
+@click.command(context_settings={"ignore_unknown_options": False})
+@run_option("-w", "--workload", type=click.Choice(workload_names()),
+            help="What clients do and what is checked (Maelstrom's default: lin-kv).")
+@bin_options("The node: a Python file using distlab's Node.")
+@run_option("--node-count", type=click.IntRange(1, 1000),
+            help="Nodes n0..n{N-1}; overrides --nodes. Neither given: Maelstrom's 5 nodes, n1..n5.")
+@run_option("--nodes", metavar="NODE_LIST", help="Comma-separated node ids, e.g. n1,n2,n3.")
+@click.option("-n", "--node", multiple=True, metavar="ID", help="One node id (repeatable); added after --nodes.")
+@click.option("--nodes-file", default=None, type=click.Path(dir_okay=False), help="Node ids, one per line.")
+@run_option("--time-limit", type=float, help="Seconds of client operations.")
+@run_option("--rate", type=click.FloatRange(0),
+            help="Total operations per second; 0: none (faults and final reads only), as in Maelstrom.")
+@run_option("--concurrency", help="Client workers; a suffix n multiplies by node count.")
+@run_option("--latency", type=click.FloatRange(0),
+            help="Mean server-to-server latency, ms. Not given: the simulator adds a small random delay "
+                 "(exponential, mean 0.25 ms) so nodes interleave as processes do; 0: none at all.")
+@run_option("--latency-dist", type=click.Choice(["constant", "uniform", "exponential"]))
+@run_option("--loss", type=click.FloatRange(0, 1), help="Baseline message loss probability.")
+@run_option("--duplication", type=click.FloatRange(0, 1), help="Baseline duplication probability.")
+@run_option("--nemesis", help=f"Comma-separated faults: {','.join(KINDS)}.")
+@run_option("--nemesis-interval", type=float,
+            help="Mean seconds between fault changes (each gap uniform in 0..2x, the first change at the start).")
+@run_option("--nemesis-schedule", type=click.Choice(SCHEDULES),
+            help="stagger: Jepsen's and Maelstrom's; fixed: a change every interval exactly, from one interval in.")
+@run_option("--availability", help="'total' or a fraction of operations that must succeed.")
+@run_option("--topology", type=click.Choice(["grid", "line", "tree", "tree2", "tree3", "tree4", "total"]))
+@run_option("--consistency-models", help="For transactional workloads.")
+@run_option("--max-txn-length", type=int)
+@run_option("--max-writes-per-key", type=click.IntRange(1),
+            help="Maelstrom's txn/kafka option; recorded, not used by distlab's workloads yet.")
+@run_option("--key-count", type=int)
+@run_option("--op-timeout", type=float, help="Seconds a client waits for a reply.")
+@run_option("--seed", type=int, help="Run seed (random if omitted; always printed).")
+@mode_option()
+@run_option("--max-memory-mb", type=click.IntRange(16), help="Process mode: data size limit per node.")
+@run_option("--max-open-files", type=click.IntRange(16), help="Process mode: open files per node.")
+@run_option("--max-cpu-seconds", type=click.IntRange(1), help="Process mode: CPU time per node process.")
+@run_option("--log-stderr", is_flag=True, help="Copy node logs to stderr as they are written.")
+@run_option("--log-net-send", is_flag=True, help="Log each message to stderr as it is sent (all are in messages.jsonl).")
+@run_option("--log-net-recv", is_flag=True, help="Log each message to stderr as it is received.")
+@click.option("--test-count", default=1, show_default=True, type=click.IntRange(1), help="Runs, with seeds seed, seed+1, ...")
+@store_option()
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def test(bin_path: str, bin_args: tuple[str, ...], test_count: int, quiet: bool, **kw: Any) -> None:
+    """Run a workload against a cluster of nodes, under faults, and check the history."""
+    seed = kw.pop("seed")
+    with as_cli_error(RunError):
+        kw["nodes"] = resolve_nodes(kw.pop("node_count"), kw["nodes"], kw.pop("node"), kw.pop("nodes_file"))
+    if seed is None:
+        seed = secrets.randbelow(2**31)
+    models = kw.pop("consistency_models")
+    opts_kw = dict(kw, bin=bin_path, bin_args=list(bin_args), consistency_models=[m for m in models.split(",") if m])
+    results = []
+    for i in range(test_count):
+        opts = TestOptions(seed=seed + i, **opts_kw)
+        with as_cli_error(RunError):
+            result = _run_with_progress(opts, quiet)
+        print_summary(result)
+        _error_after_summary(result)
+        results.append(result)
+    sys.exit(_exit_code(results))
+
+
+@pins_hash
+@click.command()
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--keep", is_flag=True, help="Keep the replay's own run directory.")
+def replay(run_dir: str, keep: bool) -> None:
+    """Re-run a simulated run from its config and compare the trace hash."""
+    src = Path(run_dir)
+    with as_cli_error(OSError, orjson.JSONDecodeError, KeyError, TypeError,
+                      prefix=f"{run_dir} is not a complete run directory: "):
+        config = orjson.loads((src / "config.json").read_bytes())
+        recorded = orjson.loads((src / "results.json").read_bytes())["trace_hash"]
+        if not isinstance(config, dict):
+            raise TypeError("config.json holds no options object")
+    config.pop("bin_sha256", None)
+    if config.get("mode") != "sim":
+        raise CliError(f"{run_dir} ran real processes ({config.get('mode')} mode); only simulated runs replay")
+    store = tempfile.mkdtemp(prefix="distlab-replay-")
+    config["store"] = store
+    try:
+        with as_cli_error(RunError, TypeError, prefix=f"cannot replay {run_dir}: "):
+            opts = TestOptions(**config)
+            result = run_test(opts)
+    finally:
+        if not keep:
+            shutil.rmtree(store, ignore_errors=True)
+    same = result.results["trace_hash"] == recorded
+    if same:
+        out.print(f"[green]replay matches[/]: trace hash {recorded[:16]}... (seed {config['seed']})")
+    else:
+        out.print(
+            f"[red]replay differs[/]: recorded {recorded[:16]}..., replayed {result.results['trace_hash'][:16]}... "
+            "(did the node file change?)"
+        )
+    if keep:
+        out.print(f"replay run dir: {result.run_dir}")
+    sys.exit(0 if same else 1)
+
+
+@pins_hash
+@click.command()
+@store_option()
+@click.option("--seed", default=1, show_default=True, type=int)
+def demo(store: str, seed: int) -> None:
+    """Unique ids on 3 simulated nodes under partitions, with the built-in reference node."""
+    opts = TestOptions(
+        workload="unique-ids",
+        bin=str(example_path("unique-ids")),
+        node_count=3,
+        time_limit=30,
+        rate=1000,
+        nemesis=["partition"],
+        nemesis_interval=5,
+        availability="total",
+        seed=seed,
+        store=store,
+    )
+    out.print("[bold]distlab demo[/]: unique-ids, 3 nodes, 30 s at 1000 ops/s, partitions every 5 s")
+    with as_cli_error(RunError):
+        result = _run_with_progress(opts)
+    print_summary(result)
+    _error_after_summary(result)
+    sys.exit(result.exit_code)
