@@ -1,3 +1,5 @@
-from distlab.cli import cli
+"""`python -m distlab` is the `distlab` command, hash pinning included."""
 
-cli(prog_name="distlab")
+from distlab.cli import main
+
+main()

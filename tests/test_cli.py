@@ -251,3 +251,29 @@ def test_test_options_default_to_the_dataclass_but_for_the_documented_difference
     assert checked >= 25
     assert CLI_DEFAULTS == {"workload": "lin-kv", "node_count": None, "seed": None, "nemesis_schedule": "stagger"}
     assert cli.commands["test"].params[0].default == "lin-kv"
+
+
+def test_python_dash_m_distlab_pins_hashing_too(tmp_path: Path) -> None:
+    """`python -m distlab test` is the same command: a node that orders replies by
+    string hashes gives one trace whatever PYTHONHASHSEED the caller had."""
+    node = tmp_path / "hashy.py"
+    node.write_text(
+        "from distlab import Node\n"
+        "node = Node()\n"
+        "@node.on('echo')\n"
+        "def echo(msg):\n"
+        "    return {'type': 'echo_ok', 'echo': msg.body['echo'], 'h': hash('distlab') % 1000}\n"
+        "if __name__ == '__main__':\n"
+        "    node.run()\n")
+    seen = set()
+    for hash_seed in ("1", "2"):
+        cwd = tmp_path / hash_seed
+        cwd.mkdir()
+        env = dict(os.environ, PYTHONHASHSEED=hash_seed)
+        proc = subprocess.run([sys.executable, "-m", "distlab", "test", "-w", "echo", "--bin", str(node),
+                               "--node-count", "1", "--time-limit", "1", "--seed", "1"],
+                              cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        replies = [orjson.loads(line) for line in (latest(cwd) / "messages.jsonl").read_bytes().splitlines()]
+        seen.update(m["body"]["h"] for m in replies if m.get("body", {}).get("type") == "echo_ok")
+    assert len(seen) == 1
