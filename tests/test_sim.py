@@ -410,7 +410,7 @@ def echo(msg):
     )
     result = simulate(path)
     assert result.exit_code == 2
-    assert result.results["error"] == BUSY_LOOP_ERROR.format(who="the harness", now=0.0)
+    assert result.results["error"] == BUSY_LOOP_ERROR.format(who="node n0", now=0.0)
 
 
 def test_node_sees_its_own_argv_and_cannot_exit_the_harness(tmp_path: Path, simulate: Any) -> None:

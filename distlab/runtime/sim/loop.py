@@ -235,7 +235,7 @@ class VirtualLoop(base_events.BaseEventLoop):
         self._same_time_steps += 1
         if self._same_time_steps > self.max_steps_without_progress:
             self.abort(
-                f"simulated time stopped at {now:.3f} s: {_who()} keeps scheduling work without "
+                f"simulated time stopped at {now:.3f} s: {_spinner(ready)} keeps scheduling work without "
                 "letting time pass (a busy loop around asyncio.sleep(0)?)"
             )
             return
@@ -325,6 +325,19 @@ class VirtualLoop(base_events.BaseEventLoop):
 def _who() -> str:
     owner = OWNER.get()
     return f"node {owner.node_id}" if owner is not None else "the harness"
+
+
+def _spinner(ready: Any) -> str:
+    """Who owns the work that keeps time from passing: the node with the most ready
+    callbacks (the abort runs in the harness's context, so OWNER names nobody)."""
+    counts: dict[str, int] = {}
+    for handle in ready:
+        owner = handle._context.get(OWNER)
+        if owner is not None:
+            counts[owner.node_id] = counts.get(owner.node_id, 0) + 1
+    if not counts:
+        return "the harness"
+    return "node " + max(sorted(counts), key=counts.__getitem__)
 
 
 def _ignore_exception(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
