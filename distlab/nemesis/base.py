@@ -34,6 +34,7 @@ class Control(Protocol):
 
 Start = Callable[[Control, random.Random], Awaitable[Any]]
 Stop = Callable[[Control, Any], Awaitable[Any]]
+Warn = Callable[[list[str]], str | None]
 
 
 @dataclass(frozen=True)
@@ -42,13 +43,15 @@ class Fault:
 
     `needs` maps a runtime capability (`distlab.runtime.protocols.CAPABILITIES`) to
     the reason a run without it is refused, e.g. {"virtual-clock": "the simulator:
-    real processes read the real clock"}.
+    real processes read the real clock"}. `warn`, given the node ids, says why this
+    fault would do nothing on that cluster (shown as a run warning), or None.
     """
 
     name: str
     start: Start
     stop: Stop
     needs: Mapping[str, str] = field(default_factory=dict)
+    warn: Warn | None = None
 
 
 def targets(nodes: list[str], rng: random.Random) -> list[str]:

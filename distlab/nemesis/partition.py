@@ -22,4 +22,10 @@ async def stop(c: Control, value: Any) -> Any:
     return "network healed"
 
 
-FAULT = Fault("partition", start, stop)
+def warn(node_ids: list[str]) -> str | None:
+    if len(node_ids) < 2:
+        return "--nemesis partition with a single node: there is no other node to cut it off from"
+    return None
+
+
+FAULT = Fault("partition", start, stop, warn=warn)

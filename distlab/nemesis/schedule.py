@@ -96,8 +96,11 @@ class Nemesis:
         elif missing:
             out.append(f"--nemesis {','.join(missing)}: never injected in this run (faults of one kind at a time are "
                        f"picked at random; a longer --time-limit or shorter --nemesis-interval gives more)")
-        if "partition" in self.kinds and len(self.control.node_ids) < 2:
-            out.append("--nemesis partition with a single node: there is no other node to cut it off from")
+        for kind in self.kinds:
+            fault = FAULTS.get(kind)
+            note = fault.warn(list(self.control.node_ids)) if fault is not None and fault.warn else None
+            if note is not None:
+                out.append(note)
         return out
 
     def _record(self, f: str, value: Any) -> None:
