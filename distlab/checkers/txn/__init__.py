@@ -42,11 +42,18 @@ from .anomalies import (
 )
 from .graph import ITEM, PROCESS, REALTIME, Budget, tarjan
 from .history import FAIL, INFO, OK, TxnHistoryError, parse
+from .list_append import ListAppendInference
+from .rw_register import RwRegisterInference
 from .versions import Inference, plain
 
 __all__ = ["check", "MODELS", "TxnHistoryError", "Budget"]
 
-WORKLOADS = ("list-append", "rw-register")
+# one inference module per workload: its version orders and the edges they imply
+INFERENCES: dict[str, type[Inference]] = {
+    "list-append": ListAppendInference,
+    "rw-register": RwRegisterInference,
+}
+WORKLOADS = tuple(INFERENCES)
 
 
 def _budget(budget: float | int | dict[str, Any] | Budget | None) -> Budget:
@@ -98,7 +105,7 @@ def _check(
     models = normalize_models(consistency_models)
     mismatches: list[dict[str, Any]] = []
     txns = parse(history, workload, mismatches)
-    inf = Inference(txns, workload)
+    inf = INFERENCES[workload](txns)
     for case in mismatches:
         inf.case("mismatched-completion", case)
     graph = inf.graph
