@@ -17,7 +17,7 @@ import pytest
 import redis
 
 from distlab.systems.kvs import store as store_module
-from distlab.systems.kvs.server import AsyncServer
+from distlab.systems.kvs.aio_server import AsyncServer
 from distlab.systems.kvs.store import KvStore
 
 pytestmark = pytest.mark.timeout(60)

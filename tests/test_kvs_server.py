@@ -24,15 +24,15 @@ import pytest
 import redis
 
 from distlab import __version__
+from distlab.systems.kvs.cli import POOLS
 from distlab.systems.kvs.engines import open_engine
-from distlab.systems.kvs.resp import encode_command
-from distlab.systems.kvs.server import (
-    POOLS,
+from distlab.systems.kvs.pools import (
     FuturesThreadPool,
     NaiveThreadPool,
     SharedQueueThreadPool,
     ThreadedServer,
 )
+from distlab.systems.kvs.resp import encode_command
 
 pytestmark = pytest.mark.timeout(60)
 
