@@ -192,7 +192,17 @@ def test_every_command_that_runs_node_code_pins_hashing() -> None:
     from distlab.cli import cli
     from distlab.cli.shared import pinned
 
-    assert {name for name, command in cli.commands.items() if pinned(command)} == NODE_CODE_COMMANDS
+    assert {name for name, command in cli.all_commands().items() if pinned(command)} == NODE_CODE_COMMANDS
+
+
+def test_main_knows_the_pinned_commands_by_name_before_importing_them() -> None:
+    """main() re-executes before importing click or any command, by name: the static set
+    must be exactly the commands declared with @pins_hash."""
+    import distlab.cli as cli_module
+    from distlab.cli import cli
+    from distlab.cli.shared import pinned
+
+    assert cli_module.PINNED_COMMANDS == {name for name, c in cli.all_commands().items() if pinned(c)}
 
 
 class _Exec(Exception):

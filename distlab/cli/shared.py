@@ -88,9 +88,6 @@ class OneLineErrors(click.Group):
 
 # --- hash pinning -------------------------------------------------------------------
 
-PINNED_HASH_SEED = "0"
-
-
 def pins_hash(command: C) -> C:
     """Declare that `command` runs node code (or a Raft under test): the console script
     re-executes it with PYTHONHASHSEED pinned, so code iterating over sets of strings
