@@ -13,7 +13,6 @@ from typing import Any
 import click
 import orjson
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -128,6 +127,8 @@ def _error_after_summary(result: RunResult) -> None:
 def _run_with_progress(opts: TestOptions, quiet: bool = False) -> RunResult:
     if quiet or not err.is_terminal:
         return run_test(opts)
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn  # a terminal only
+
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),

@@ -10,8 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import jinja2
-
 if TYPE_CHECKING:
     from .search import LinResult, Operation
 
@@ -64,7 +62,7 @@ def explain_text(result: LinResult, limit: int = 30) -> str:
     return "\n".join(lines)
 
 
-_TEMPLATE = jinja2.Template("""<!doctype html>
+_TEMPLATE_TEXT = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>{{ title }}</title>
 <style>
@@ -107,7 +105,7 @@ Hover an operation for details and the model state after it. Time axis: record p
 <td>{{ row.record }}</td><td>{{ row.state }}</td></tr>
 {% endfor %}</table>{% endif %}
 </body></html>
-""", autoescape=True)
+"""
 
 
 def write_html(result: LinResult, path: Path | str) -> Path:
@@ -152,7 +150,9 @@ def write_html(result: LinResult, path: Path | str) -> Path:
                     "record": op.index, "state": model.describe_state(fail.states[k + 1])}
                    for k, op in enumerate(fail.partial)]
     verdict = {True: "linearizable", False: "NOT linearizable"}.get(result.valid, "unknown")  # type: ignore[arg-type]
-    page = _TEMPLATE.render(
+    import jinja2  # here, not at the top: every `distlab test` imports this module
+
+    page = jinja2.Template(_TEMPLATE_TEXT, autoescape=True).render(
         title=f"Linearizability ({model.name})", valid=result.valid, verdict=verdict,
         text=explain_text(result), lanes=lane_list, partial=partial,
         width=max(800, min(20000, 6 * end)))
