@@ -14,6 +14,7 @@ from typing import Any
 from distlab.history import FAIL, INFO, INVOKE, NEMESIS, OK
 
 History = list[dict[str, Any]]
+_COMPLETIONS = frozenset((OK, FAIL, INFO))
 
 Call = list[Any]
 """[invocation position, invocation, completion position or None, completion or None]."""
@@ -23,18 +24,20 @@ def calls(history: History) -> list[Call]:
     """Every client call in invocation order, as [call position, invocation, completion
     position, completion] (the last two None when it never completed)."""
     result: list[Call] = []
+    append = result.append
     pending: dict[Any, Call] = {}
+    pop = pending.pop
     for pos, rec in enumerate(history):
-        proc = rec.get("process")
-        if proc == NEMESIS:
-            continue
         kind = rec.get("type")
         if kind == INVOKE:
+            proc = rec.get("process")
+            if proc == NEMESIS:
+                continue
             slot = [pos, rec, None, None]
-            result.append(slot)
+            append(slot)
             pending[proc] = slot
-        elif kind == OK or kind == FAIL or kind == INFO:
-            slot = pending.pop(proc, None)
+        elif kind in _COMPLETIONS:  # a nemesis completion finds no pending call
+            slot = pop(rec.get("process"), None)
             if slot is not None:
                 slot[2] = pos
                 slot[3] = rec

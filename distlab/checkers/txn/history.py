@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..pairing import calls
+
 OK, INFO, FAIL = "ok", "info", "fail"
 APPEND, READ, WRITE = "append", "r", "w"
 
@@ -124,39 +126,40 @@ def parse(
     invoked, since nobody knows what it did, and described in `mismatches`.
     """
     txns: list[Txn] = []
-    pending: dict[Any, tuple[int, dict[str, Any]]] = {}
-    for pos, rec in enumerate(history):
-        process = rec.get("process")
-        if process == "nemesis":
+    append = txns.append
+    paired = calls(history)
+    answered = 0
+    for ipos, started, ret, rec in paired:
+        if started.get("f", "txn") not in ("txn", None):
+            answered += rec is not None
             continue
-        f = rec.get("f", "txn")
-        if f not in ("txn", None):
+        if rec is None:  # a process that never completed this txn
+            append(Txn(0, INFO, started.get("process"), ipos, None, _mops(started, False, workload), started))
             continue
-        type_ = rec.get("type")
-        if type_ == "invoke":
-            if process in pending:  # a process that never completed its last txn
-                ipos, irec = pending.pop(process)
-                txns.append(Txn(0, INFO, process, ipos, None, _mops(irec, False, workload), irec))
-            pending[process] = (pos, rec)
-            continue
-        if type_ not in (OK, INFO, FAIL):
-            raise TxnHistoryError(f"record index {rec.get('index')}: unknown type {type_!r}")
-        started = pending.pop(process, None)
-        ipos = started[0] if started else pos
+        answered += 1
+        type_ = rec["type"]
         src = rec
-        if type_ != OK and not isinstance(rec.get("value"), list | tuple) and started:
-            src = started[1]
-        mops = _mops(src, type_ == OK, workload)
-        if type_ == OK and started and not _answers(started[1].get("value"), rec["value"]):
+        if type_ != OK and not isinstance(rec.get("value"), list | tuple):
+            src = started
+        if type_ == OK and not _answers(started.get("value"), rec["value"]):
             if mismatches is not None:
-                mismatches.append(mismatch_case(started[1], rec))
-            txns.append(Txn(0, INFO, process, ipos, None, _mops(started[1], False, workload),
-                            rec))
+                mismatches.append(mismatch_case(started, rec))
+            append(Txn(0, INFO, rec.get("process"), ipos, None, _mops(started, False, workload), rec))
             continue
-        txns.append(Txn(0, type_, process, ipos, pos if type_ == OK else None, mops, rec))
-    for ipos, irec in pending.values():
-        mops = _mops(irec, False, workload)
-        txns.append(Txn(0, INFO, irec.get("process"), ipos, None, mops, irec))
+        append(Txn(0, type_, rec.get("process"), ipos, ret if type_ == OK else None,
+                   _mops(src, type_ == OK, workload), rec))
+    if len(paired) + answered != len(history):
+        # Records no call holds: nemesis ones, completions without invocations (each a
+        # transaction of its own), and records of unknown types.
+        held = {c[0] for c in paired} | {c[2] for c in paired}
+        for pos, rec in enumerate(history):
+            if pos in held or rec.get("process") == "nemesis" or rec.get("f", "txn") not in ("txn", None):
+                continue
+            type_ = rec.get("type")
+            if type_ not in (OK, INFO, FAIL):
+                raise TxnHistoryError(f"record index {rec.get('index')}: unknown type {type_!r}")
+            append(Txn(0, type_, rec.get("process"), pos, pos if type_ == OK else None,
+                       _mops(rec, type_ == OK, workload), rec))
     txns.sort(key=lambda t: t.invoke)
     for i, t in enumerate(txns):
         t.id = i
