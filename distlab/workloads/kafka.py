@@ -166,5 +166,5 @@ class Kafka(Workload):
         return Op("poll", {"offsets": offsets, "targets": targets})
 
     def checker(self) -> Checker:
-        return FunctionChecker(kafka.check, anomaly_keys=("errors",))
+        return FunctionChecker(kafka.check, anomaly_keys=kafka.ANOMALIES)
 
