@@ -124,6 +124,7 @@ def test_parameters_come_from_the_options_once() -> None:
     assert default.consistency_models == ("strict-serializable",) and default.key_count == 10
     assert load_workload("broadcast").params_from(TestOptions(workload="broadcast", bin="", topology="line")).topology == "line"
     assert load_workload("kafka").params_from(TestOptions(workload="kafka", bin="")).key_count == 5
+    assert load_workload("kafka").params_from(TestOptions(workload="kafka", bin="", key_count=0)).key_count == 5
     lin = load_workload("lin-kv").params_from(TestOptions(workload="lin-kv", bin="", node_count=3, concurrency="2n"))
     assert (lin.key_count, lin.node_count, lin.workers) == (None, 3, 6)
     assert load_workload("echo").Params is NoParams

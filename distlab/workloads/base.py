@@ -59,12 +59,12 @@ class Workload(ABC):
     @classmethod
     def params_from(cls, opts: TestOptions) -> Any:
         """This workload's parameters from the run's options: each field of `Params` from
-        the option of the same name; an option left unset (None or empty) keeps the
-        field's default."""
+        the option of the same name; an option left unset (None, 0 or empty, as the
+        workloads have always read `--key-count 0`) keeps the field's default."""
         values = {}
         for f in dataclasses.fields(cls.Params):
             value = getattr(opts, f.name, None)
-            if value is not None and value != [] and value != "":
+            if value or value is False:
                 values[f.name] = tuple(value) if isinstance(value, list) else value
         return cls.Params(**values)
 
