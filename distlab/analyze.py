@@ -8,6 +8,10 @@ invocation is unreadable: there is nothing to check, so "valid" would mislead).
 A run directory (or a history with the run's config.json beside it) says which
 workload made it; its checker is the default, and asking for another one is
 allowed but warned about, as a verdict under the wrong model is meaningless.
+
+This module is the checking; distlab/cli/analyze.py holds the command's options. Input
+that cannot be checked at all raises `AnalyzeError`, which the command reports as
+`error: <message>` and exit status 2.
 """
 
 from __future__ import annotations
@@ -20,7 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import click
 import orjson
 from rich.console import Console
 from rich.markup import escape
@@ -29,6 +32,10 @@ from distlab.history import INVOKE, NEMESIS, HistoryError, read_history
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class AnalyzeError(Exception):
+    """Nothing can be checked as asked (not a run directory, unknown model or workload)."""
 
 
 @dataclass
@@ -92,7 +99,7 @@ class Target:
 
 def find_target(item: str) -> Target:
     """The history of `item` and the workload of the run it belongs to; a directory
-    without a readable config.json is an error (exit 2)."""
+    without a readable config.json raises AnalyzeError."""
     path = Path(item)
     is_dir = path.is_dir()
     config = (path if is_dir else path.parent) / "config.json"
@@ -102,14 +109,12 @@ def find_target(item: str) -> Target:
         doc = orjson.loads(config.read_bytes())
     except (OSError, orjson.JSONDecodeError) as exc:
         if is_dir:
-            err.print(f"[red]error:[/] {item} is not a run directory: {exc}")
-            sys.exit(2)
+            raise AnalyzeError(f"{item} is not a run directory: {exc}") from exc
     else:
         workload = doc.get("workload") if isinstance(doc, dict) else None
         if not isinstance(workload, str):
             if is_dir:
-                err.print(f"[red]error:[/] {item} is not a run directory: {config} names no workload")
-                sys.exit(2)
+                raise AnalyzeError(f"{item} is not a run directory: {config} names no workload")
             workload = None
     return Target(item, path / "history.jsonl" if is_dir else path, workload,
                   doc if isinstance(doc, dict) and workload is not None else None)
@@ -175,8 +180,9 @@ def warn_other_checker(target: Target, option: str, chosen: str, its: str | None
     err.print(f"[yellow]warning:[/] {escape(text)}; checking it with {option} {chosen}")
 
 
-def run_files(files: tuple[str, ...], checker: Checker, as_json: bool) -> None:
-    """Check each file in turn, print per-file lines and a summary, and exit with the worst status."""
+def run_files(files: tuple[str, ...], checker: Checker, as_json: bool) -> int:
+    """Check each file in turn, print per-file lines and a summary; the worst status
+    (0 all valid, 1 any invalid, 2 any unknown or unreadable)."""
     verdicts: list[FileVerdict] = []
     for name in files:
         path = Path(name)
@@ -209,8 +215,7 @@ def run_files(files: tuple[str, ...], checker: Checker, as_json: bool) -> None:
             f"{len(verdicts)} file(s): {counts['valid']} valid, {counts['invalid']} invalid, "
             f"{counts['unknown']} unknown, {counts['error']} unreadable; {total:.3f} s of checking"
         )
-    code = 1 if counts["invalid"] else 2 if counts["unknown"] or counts["error"] else 0
-    sys.exit(code)
+    return 1 if counts["invalid"] else 2 if counts["unknown"] or counts["error"] else 0
 
 
 def _print_line(v: FileVerdict) -> None:
@@ -225,10 +230,6 @@ def _print_line(v: FileVerdict) -> None:
     out.print(f"{label} {v.seconds:8.3f}s {v.ops:7d}  {v.path}{tail}")
 
 
-@click.group()
-def analyze() -> None:
-    """Check saved histories (distlab JSONL, Jepsen EDN, Jepsen logs)."""
-
 
 def _html_path(history_path: Path, html_dir: str | None, suffix: str) -> Path | None:
     """Next to the history by default; None when that folder cannot be written."""
@@ -240,27 +241,17 @@ def _html_path(history_path: Path, html_dir: str | None, suffix: str) -> Path | 
     return folder / f"{history_path.stem}-{suffix}.html"
 
 
-@analyze.command("linearizable")
-@click.option("--model", default=None,
-              help=f"{', '.join(MODEL_NAMES)} (lin-kv runs' model). "
-                   "Default: the run's own model, else cas-register.")
-@click.option("--budget", type=float, default=None, help="Seconds per file before the verdict is unknown.")
-@click.option("--html-dir", default=None, help="Where explanation pages go (default: next to each history).")
-@click.option("--explain/--no-explain", default=True, show_default=True, help="Print why an illegal history is illegal.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.argument("files", nargs=-1, required=True, type=click.Path())
-def linearizable(model: str | None, budget: float | None, html_dir: str | None, explain: bool, as_json: bool,
-                 files: tuple[str, ...]) -> None:
-    """Is each history (or run directory's history) linearizable under MODEL? (Wing-Gong-Lowe
-    search, partitioned by key.)"""
+def check_linearizable(files: tuple[str, ...], model: str | None, budget: float | None, html_dir: str | None,
+                       explain: bool, as_json: bool) -> int:
+    """`analyze linearizable`: each history under `model` (default: its run's own model,
+    else cas-register); the exit status."""
     from distlab.checkers.linearizable import check, get_model, write_html
 
     if model is not None:
         try:
             get_model(model)
         except (KeyError, ValueError) as exc:
-            err.print(f"[red]error:[/] {exc.args[0] if exc.args else exc}")
-            sys.exit(2)
+            raise AnalyzeError(exc.args[0] if exc.args else str(exc)) from exc
     model_of: dict[str, str] = {}
     for target in map(find_target, files):
         its = own_lin_model(target)
@@ -290,18 +281,12 @@ def linearizable(model: str | None, budget: float | None, html_dir: str | None, 
             verdict.summary = result.reason or "budget exhausted"
         return verdict
 
-    run_files(tuple(model_of), one, as_json)
+    return run_files(tuple(model_of), one, as_json)
 
 
-@analyze.command("workload")
-@click.option("-w", "--workload", "name", default=None,
-              help="The workload whose checker to run (default: the one a run directory records).")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.argument("files", nargs=-1, required=True, type=click.Path())
-def workload_check(name: str | None, as_json: bool, files: tuple[str, ...]) -> None:
-    """Re-check saved histories (or run directories) with a workload's own checker, as
-    the run's config.json configured it (consistency models, ...); a history of another
-    workload, or without a config.json, gets the checker's defaults."""
+def check_workload(files: tuple[str, ...], name: str | None, as_json: bool) -> int:
+    """`analyze workload`: each history with workload `name`'s checker (default: its
+    run's own, configured as its config.json says); the exit status."""
     import random
 
     from distlab.options import RunError
@@ -312,8 +297,7 @@ def workload_check(name: str | None, as_json: bool, files: tuple[str, ...]) -> N
         target = find_target(item)
         chosen = name or target.workload
         if chosen is None:
-            err.print(f"[red]error:[/] {item}: say which workload's checker to use (-w)")
-            sys.exit(2)
+            raise AnalyzeError(f"{item}: say which workload's checker to use (-w)")
         warn_other_checker(target, "-w", chosen, target.workload)
         targets.append((str(target.history), chosen, target))
     checkers: dict[str, Any] = {}
@@ -324,8 +308,7 @@ def workload_check(name: str | None, as_json: bool, files: tuple[str, ...]) -> N
             own = target.config if chosen == target.workload else None
             params = cls.params_from(run_options(own)) if own is not None else cls.Params()
         except (ValueError, TypeError, RunError) as exc:
-            err.print(f"[red]error:[/] {target.name}: {exc}")
-            sys.exit(2)
+            raise AnalyzeError(f"{target.name}: {exc}") from exc
         checkers[path] = cls(params, random.Random(0)).checker()
         contexts[path] = {**(own or {}), "run_dir": str(target.history.parent)}
 
@@ -339,27 +322,16 @@ def workload_check(name: str | None, as_json: bool, files: tuple[str, ...]) -> N
             verdict.summary = orjson.dumps(shown).decode()[:200]
         return verdict
 
-    run_files(tuple(p for p, _, _ in targets), one, as_json)
+    return run_files(tuple(p for p, _, _ in targets), one, as_json)
 
 
-@analyze.command("txn")
-@click.option("--workload", "txn_workload", type=click.Choice(["list-append", "rw-register"]),
-              default=None, help="Default: the run's own (txn-list-append, txn-rw-register), "
-                                 "else list-append.")
-@click.option("--consistency-models", default=None,
-              help="Comma-separated: read-uncommitted, read-committed, snapshot-isolation, "
-                   "repeatable-read, serializable, strict-serializable, ... Default: the run's own "
-                   "(config.json), else strict-serializable.")
-@click.option("--budget", type=float, default=None, help="Seconds for the cycle search per file.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.argument("files", nargs=-1, required=True, type=click.Path())
-def txn_check(txn_workload: str | None, consistency_models: str | None, budget: float | None, as_json: bool,
-              files: tuple[str, ...]) -> None:
-    """Which anomalies does each transactional history (or run directory's history) show,
-    and which models do they rule out?"""
+def check_txn(files: tuple[str, ...], txn_workload: str | None, consistency_models: list[str] | None,
+              budget: float | None, as_json: bool) -> int:
+    """`analyze txn`: each transactional history's anomalies and the models they rule
+    out (default flavour and models: the run's own, else list-append and
+    strict-serializable); the exit status."""
     from distlab.checkers import txn
 
-    given = None if consistency_models is None else [m.strip() for m in consistency_models.split(",") if m.strip()]
     kind_of: dict[str, str] = {}
     models_of: dict[str, list[str]] = {}
     for target in map(find_target, files):
@@ -368,7 +340,8 @@ def txn_check(txn_workload: str | None, consistency_models: str | None, budget: 
         chosen = txn_workload or its or "list-append"
         warn_other_checker(target, "--workload", chosen, its)
         kind_of[str(target.history)] = chosen
-        models_of[str(target.history)] = given or list(own.get("consistency_models", ["strict-serializable"]))
+        models_of[str(target.history)] = consistency_models or list(own.get("consistency_models",
+                                                                            ["strict-serializable"]))
 
     def one(history: list[dict[str, Any]], path: Path) -> FileVerdict:
         flavour = kind_of[str(path)]
@@ -392,14 +365,12 @@ def txn_check(txn_workload: str | None, consistency_models: str | None, budget: 
                         out.print(f"  {kind}:\n{body}", markup=False)
         return verdict
 
-    run_files(tuple(kind_of), one, as_json)
+    return run_files(tuple(kind_of), one, as_json)
 
 
-@analyze.command("raft")
-@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(file_okay=False))
-def raft_check(run_dirs: tuple[str, ...]) -> None:
-    """Check Raft's safety properties from the `raft {...}` lines in run directories' node
-    logs (distlab/checkers/raft_trace.py says what a node writes)."""
+def check_raft(run_dirs: tuple[str, ...]) -> int:
+    """`analyze raft`: Raft's safety properties from each run directory's node logs; the
+    exit status (a directory without node logs or trace lines is reported and skipped)."""
     from distlab.checkers.raft_trace import check_logs
 
     worst = 0
@@ -430,4 +401,4 @@ def raft_check(run_dirs: tuple[str, ...]) -> None:
             for v in report.violations[:10]:
                 out.print(f"  - {v}")
             worst = max(worst, 1)
-    sys.exit(worst)
+    return worst
