@@ -71,6 +71,7 @@ class Wire(ABC):
         self._links: dict[tuple[str, str], bytes] = {}  # the trace's "src","dest" part, per link
         self._stamp_at = -1.0
         self._stamp_ns = 0
+        self._stamp_t = b'{"t":0'  # a trace line's start at _stamp_at, formatted once per instant
         if log_dir is not None:
             log_dir.mkdir(parents=True, exist_ok=True)
             for slot in self.nodes.values():
@@ -102,6 +103,7 @@ class Wire(ABC):
         if now != self._stamp_at:
             self._stamp_at = now
             self._stamp_ns = round(now * 1e9)
+            self._stamp_t = b'{"t":%d' % self._stamp_ns
         return self._stamp_ns
 
     def route(self, src: str, dest: str, body: dict[str, Any]) -> None:
@@ -125,8 +127,9 @@ class Wire(ABC):
             if now != self._stamp_at:
                 self._stamp_at = now
                 self._stamp_ns = round(now * 1e9)
+                self._stamp_t = b'{"t":%d' % self._stamp_ns
             if dest not in self.clients:
-                trace.write(b'{"t":%d,"ev":"send","id":%d%b%b}\n' % (self._stamp_ns, mid, link, data))
+                trace.write(b'%b,"ev":"send","id":%d%b%b}\n' % (self._stamp_t, mid, link, data))
         if src in self.clients:  # clients are never partitioned
             self.client_msgs += 1
             self._from_client(mid, src, dest, data, body)
@@ -145,8 +148,8 @@ class Wire(ABC):
         if dest in self.clients:
             self.client_msgs += 1
             if trace is not None:  # delivered at once: its recv line goes with its send line
-                trace.write(b'{"t":%d,"ev":"send","id":%d%b%b}\n{"t":%d,"ev":"recv","id":%d}\n'
-                            % (self._stamp_ns, mid, link, data, self._stamp_ns, mid))
+                trace.write(b'%b,"ev":"send","id":%d%b%b}\n%b,"ev":"recv","id":%d}\n'
+                            % (self._stamp_t, mid, link, data, self._stamp_t, mid))
             self.client_handler(dest, orjson.loads(data))  # type: ignore[misc]
             return
         self.server_msgs += 1

@@ -271,7 +271,7 @@ class SimCluster(Wire):
             return
         # _deliver, inlined: every client request comes this way
         if self.trace is not None:
-            self.trace.write(b'{"t":%d,"ev":"recv","id":%d}\n' % (self._stamp_ns, mid))
+            self.trace.write(b'%b,"ev":"recv","id":%d}\n' % (self._stamp_t, mid))
         token = OWNER.set(inc)
         try:
             node.receive(msg)
