@@ -263,6 +263,57 @@ def test_test_options_default_to_the_dataclass_but_for_the_documented_difference
     assert cli.commands["test"].params[0].default == "lin-kv"
 
 
+def missing_workload_options(command: Any, parameters: dict[str, list[Any]]) -> list[str]:
+    """The declared workload parameters that `command` has no option for."""
+    declared = {spec.name for specs in parameters.values() for spec in specs}
+    return sorted(declared - {param.name for param in command.params})
+
+
+def test_every_workload_parameter_is_a_test_option() -> None:
+    """What a workload declares in its Params is a `distlab test` option, and the check
+    notices a parameter that is not one."""
+    from distlab.cli import cli
+    from distlab.workloads.registry import ParamSpec, workload_parameters
+
+    command = cli.commands["test"]
+    parameters = workload_parameters()
+    assert {"topology", "key_count", "consistency_models", "max_txn_length", "max_writes_per_key"} <= {
+        spec.name for specs in parameters.values() for spec in specs}
+    assert missing_workload_options(command, parameters) == []
+    with_new = {**parameters, "ring": [ParamSpec("ring_size", "int", 3, "Nodes in the ring.")]}
+    assert missing_workload_options(command, with_new) == ["ring_size"]
+
+
+def test_a_workload_parameter_becomes_an_option_of_its_declared_type() -> None:
+    """One field in a workload's Params is the whole of a new option: its type, its help
+    naming the workloads that read it, a list taken comma-separated."""
+    import click
+    from click.testing import CliRunner
+
+    from distlab.cli.shared import workload_options
+    from distlab.workloads.registry import ParamSpec
+
+    declared = {
+        "ring": [ParamSpec("max_txn_length", "int", 7, "Hops per message."),
+                 ParamSpec("consistency_models", "tuple[str, ...]", ("a",), "Ring models.")],
+        "ring2": [ParamSpec("max_txn_length", "int", 7, "Hops per message.")],
+        "star": [ParamSpec("key_count", "int | None", 9, "Spokes.")],
+    }
+    seen: dict[str, Any] = {}
+    command = click.command()(workload_options(declared)(lambda **kw: seen.update(kw)))
+    options = {p.name: p for p in command.params}
+    assert list(options) == ["max_txn_length", "consistency_models", "key_count"]
+    assert options["max_txn_length"].type is click.INT
+    assert options["max_txn_length"].help == "ring, ring2: Hops per message."
+    assert options["key_count"].help == "star: Spokes (default 9)."  # the CLI leaves it unset
+    result = CliRunner().invoke(command, ["--max-txn-length", "3", "--consistency-models", "x,,y"])
+    assert result.exit_code == 0, result.output
+    assert seen == {"max_txn_length": 3, "consistency_models": ["x", "y"], "key_count": None}
+    assert CliRunner().invoke(command, ["--max-txn-length", "many"]).exit_code == 2
+    with pytest.raises(TypeError, match="'ring_size'.*not a TestOptions field"):
+        workload_options({"ring": [ParamSpec("ring_size", "int", 3, "Nodes.")]})
+
+
 def test_python_dash_m_distlab_pins_hashing_too(tmp_path: Path) -> None:
     """`python -m distlab test` is the same command: a node that orders replies by
     string hashes gives one trace whatever PYTHONHASHSEED the caller had."""

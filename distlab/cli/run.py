@@ -27,6 +27,7 @@ from distlab.cli.shared import (
     pins_hash,
     run_option,
     store_option,
+    workload_options,
 )
 from distlab.examples import example_path
 from distlab.nemesis import KINDS, SCHEDULES
@@ -183,12 +184,7 @@ def _exit_code(results: list[RunResult]) -> int:
 @run_option("--nemesis-schedule", type=click.Choice(SCHEDULES),
             help="stagger: Jepsen's and Maelstrom's; fixed: a change every interval exactly, from one interval in.")
 @run_option("--availability", help="'total' or a fraction of operations that must succeed.")
-@run_option("--topology", type=click.Choice(["grid", "line", "tree", "tree2", "tree3", "tree4", "total"]))
-@run_option("--consistency-models", help="For transactional workloads.")
-@run_option("--max-txn-length", type=int)
-@run_option("--max-writes-per-key", type=click.IntRange(1),
-            help="Maelstrom's txn/kafka option; recorded, not used by distlab's workloads yet.")
-@run_option("--key-count", type=int)
+@workload_options()  # --topology, --key-count, ...: each workload's Params, by name
 @run_option("--op-timeout", type=float, help="Seconds a client waits for a reply.")
 @run_option("--seed", type=int, help="Run seed (random if omitted; always printed).")
 @mode_option()
@@ -208,8 +204,7 @@ def test(bin_path: str, bin_args: tuple[str, ...], test_count: int, quiet: bool,
         kw["nodes"] = resolve_nodes(kw.pop("node_count"), kw["nodes"], kw.pop("node"), kw.pop("nodes_file"))
     if seed is None:
         seed = secrets.randbelow(2**31)
-    models = kw.pop("consistency_models")
-    opts_kw = dict(kw, bin=bin_path, bin_args=list(bin_args), consistency_models=[m for m in models.split(",") if m])
+    opts_kw = dict(kw, bin=bin_path, bin_args=list(bin_args))
     results = []
     for i in range(test_count):
         opts = TestOptions(seed=seed + i, **opts_kw)

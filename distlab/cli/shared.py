@@ -1,5 +1,6 @@
 """What every `distlab` command shares: the consoles, the one error type, the hash-pinning
-declaration, and option decorators whose defaults come from `TestOptions`.
+declaration, option decorators whose defaults come from `TestOptions`, and the options
+the workloads declare (`workload_options`: one per field of their Params).
 
 A command that cannot go on raises `CliError` (or lets one of the exceptions named in
 `as_cli_error` through it); the `distlab` group prints it as one line and exits 2, so
@@ -163,6 +164,87 @@ def bin_options(text: str) -> Callable[[F], F]:
         click.option("--bin", "bin_path", required=True, type=click.Path(dir_okay=False), help=text),
         click.argument("bin_args", nargs=-1, type=click.UNPROCESSED),
     )
+
+
+# --- workload parameters ------------------------------------------------------------
+
+# The command-line form of a declared parameter type (an annotation as written, with or
+# without "| None"); a tuple or list of strings is one comma-separated option.
+_CLICK_TYPES: dict[str, click.ParamType] = {"int": click.INT, "float": click.FLOAT, "str": click.STRING}
+
+
+def _narrower() -> dict[str, click.ParamType]:
+    """Parameters whose values are narrower than their declared type, checked before a
+    run starts as a usage error (the workload or TestOptions would refuse them later)."""
+    from distlab.workloads.topology import TOPOLOGIES
+
+    return {"topology": click.Choice(list(TOPOLOGIES)), "max_writes_per_key": click.IntRange(1)}
+
+
+class CommaList(click.ParamType):
+    """A list option given as one comma-separated word ("a,b"; empty items dropped)."""
+
+    name = "list"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> list[str]:
+        if isinstance(value, (list, tuple)):
+            return list(value)
+        return [item for item in str(value).split(",") if item]
+
+
+def _type_text(annotation: Any) -> str:
+    """A declared annotation as written, without its "| None" ("int | None": "int")."""
+    text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", str(annotation))
+    if text.startswith("Optional[") and text.endswith("]"):
+        text = text[len("Optional["):-1]
+    return text.removesuffix(" | None")
+
+
+def _shown(value: Any) -> str:
+    return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+
+
+def workload_option(name: str, uses: list[tuple[str, Any]]) -> Callable[[F], F]:
+    """The `distlab test` option of the workload parameter `name`, declared by each
+    workload in `uses` ((workload, ParamSpec) pairs): its type from the declaration, its
+    help each declaring workload's, its default the TestOptions field's (`default_of`;
+    where that is unset, each workload's own default applies and the help says which)."""
+    if name not in _FIELDS:
+        raise TypeError(f"workload parameter {name!r} ({', '.join(w for w, _ in uses)}) is not a TestOptions field")
+    text = _type_text(uses[0][1].type)
+    attrs: dict[str, Any] = {}
+    narrower = _narrower()
+    if text.startswith(("tuple[", "list[")):
+        attrs.update(type=CommaList(), metavar="A,B,...")
+    elif name in narrower:
+        attrs["type"] = narrower[name]
+    elif text in _CLICK_TYPES:
+        attrs["type"] = _CLICK_TYPES[text]
+    else:
+        raise TypeError(f"workload parameter {name!r}: no command-line form for type {text!r}")
+    unset = default_of(name) in (None, "")
+    groups: dict[tuple[str, str | None], list[str]] = {}
+    for workload, spec in uses:
+        own = None if not unset or spec.default is None else _shown(spec.default)
+        groups.setdefault((spec.help.rstrip("."), own), []).append(workload)
+    attrs["help"] = " ".join(f"{', '.join(names)}: {help_text}" + (f" (default {own})" if own else "") + "."
+                             for (help_text, own), names in groups.items())
+    return run_option(f"--{name.replace('_', '-')}", **attrs)
+
+
+def workload_options(parameters: dict[str, list[Any]] | None = None) -> Callable[[F], F]:
+    """One `distlab test` option per parameter the workloads declare (`parameters`:
+    distlab.workloads.registry.workload_parameters()), in the order first declared: a
+    new field in a workload's Params is a new option, with no line here."""
+    if parameters is None:
+        from distlab.workloads.registry import workload_parameters
+
+        parameters = workload_parameters()
+    uses: dict[str, list[tuple[str, Any]]] = {}
+    for workload, specs in parameters.items():
+        for spec in specs:
+            uses.setdefault(spec.name, []).append((workload, spec))
+    return options(*(workload_option(name, pairs) for name, pairs in uses.items()))
 
 
 def store_option() -> Callable[[F], F]:
