@@ -19,3 +19,5 @@ def test_the_readme_node_passes_its_own_command(tmp_path: Path, simulate: Any) -
                       nemesis=["partition", "kill"], nemesis_interval=5)
     assert result.valid is True, result.results["workload"]
     assert result.results["nemesis_ops"]["start-kill"] >= 1
+    echo = simulate(str(node), workload="echo", node_count=2, time_limit=5, rate=20)
+    assert echo.valid is True, echo.results["workload"]

@@ -1,8 +1,9 @@
 """broadcast: gossip every message to every node (Gossip Glomers challenge 3).
 
-Clients mix `broadcast{message}` of fresh integers with `read`s; before them,
-each node is sent its neighbours (`--topology`); after them come the final
-phase and a final read on every node. Checked as a set (set-full): every
+Before the clients start, every node gets `topology{topology: {node: [neighbours]}}`
+-> `topology_ok` (`--topology`). Clients then mix `broadcast{message}` (a fresh
+integer) -> `broadcast_ok` with `read` -> `read_ok{messages: [...]}`; after them come
+the final phase and a final read on every node. Checked as a set (set-full): every
 acknowledged message must reach every node; stable latencies are reported.
 """
 

@@ -1,4 +1,4 @@
-"""echo: each request carries a payload the reply must return unchanged."""
+"""echo: `echo{echo}` -> `echo_ok{echo}`: the reply returns the request's `echo` field unchanged."""
 
 from __future__ import annotations
 

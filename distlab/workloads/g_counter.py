@@ -1,4 +1,4 @@
-"""g-counter: `add{delta}` (delta >= 0) and `read` -> `{value}` (Gossip Glomers challenge 4).
+"""g-counter: `add{delta}` (delta >= 0) -> `add_ok`, `read` -> `read_ok{value}` (Gossip Glomers 4).
 
 Final reads (after healing and 10 s to converge) must lie in the range Maelstrom
 allows: the sum of acknowledged adds plus any of the indeterminate ones.

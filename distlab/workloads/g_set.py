@@ -1,4 +1,4 @@
-"""g-set: a grow-only set: `add{element}` and `read` -> `{value: [...]}`, checked as set-full.
+"""g-set: a grow-only set: `add{element}` -> `add_ok`, `read` -> `read_ok{value: [...]}`; set-full.
 
 Unlike Maelstrom's generator (issue #95: it adds 0, 1, 2, ... and never the same
 element twice), one add in four adds an element that was added before, so a set

@@ -1,4 +1,5 @@
-"""lin-kv: read / write / cas on registers; each key must be linearizable.
+"""lin-kv: `read{key}` -> `read_ok{value}`, `write{key, value}` -> `write_ok`,
+`cas{key, from, to}` -> `cas_ok`; each key must be linearizable.
 
 As Maelstrom does, clients work in groups of 2 x node-count, each group on one
 key at a time, moving to a fresh key after PER_KEY_LIMIT operations (so each

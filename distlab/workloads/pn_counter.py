@@ -1,4 +1,4 @@
-"""pn-counter: as g-counter, with negative deltas too."""
+"""pn-counter: as g-counter (`add{delta}` -> `add_ok`, `read` -> `read_ok{value}`), deltas may be negative."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""unique-ids: `generate` must return an id no other request ever got."""
+"""unique-ids: `generate` -> `generate_ok{id}` (any JSON value): no id is handed out twice."""
 
 from __future__ import annotations
 
