@@ -1,0 +1,24 @@
+"""Mutant: Snowflake ids straight from the clock; a step back repeats ids."""
+
+from distlab import Node
+
+node = Node()
+last_millis = None
+sequence = 0
+
+
+@node.on("generate")
+def generate(msg):
+    global last_millis, sequence
+    millis = int(node.now() * 1000)
+    if millis == last_millis:
+        sequence += 1
+    else:
+        sequence = 0
+    last_millis = millis
+    index = node.node_ids.index(node.id)
+    return {"type": "generate_ok", "id": (millis << 22) | (index << 12) | sequence}
+
+
+if __name__ == "__main__":
+    node.run()
