@@ -1,0 +1,18 @@
+"""Messenger 3, reference: one lin-tso round trip per id; the oracle keeps all the state."""
+
+from distlab import Node, RPCError
+
+node = Node()
+
+
+@node.on("generate")
+async def generate(msg):
+    try:
+        reply = await node.rpc("lin-tso", {"type": "ts"}, timeout=1.0)
+    except RPCError as exc:
+        return exc
+    return {"type": "generate_ok", "id": reply.body["ts"]}
+
+
+if __name__ == "__main__":
+    node.run()
