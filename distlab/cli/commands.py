@@ -16,6 +16,12 @@ LAZY_COMMANDS: dict[str, str] = {
     "raft-test": "distlab.cli.raft_test:raft_test",
     "kv-lab": "distlab.cli.kv_lab:kv_lab",
     "analyze": "distlab.cli.analyze:analyze",
+    "tracks": "distlab.cli.learn:tracks",
+    "start": "distlab.cli.learn:start",
+    "check": "distlab.cli.learn:check",
+    "hint": "distlab.cli.learn:hint",
+    "progress": "distlab.cli.learn:progress_cmd",
+    "solution": "distlab.cli.learn:solution",
 }
 """Command name: "module:attribute" of a command imported only when it is named."""
 

@@ -1,0 +1,286 @@
+"""The learner's commands: `tracks`, `start`, `check`, `hint`, `progress`, `solution`
+(and `tracks --verify` for maintainers). The course content is distlab/tracks/; the
+engine is distlab.tracks.*; progress lives in the user's data directory."""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from pathlib import Path
+
+import click
+import orjson
+from rich.table import Table
+from rich.text import Text
+
+from distlab.cli.shared import CliError, err, out, pins_hash
+from distlab.tracks.catalogue import Catalogue, CatalogueError, Task, load
+from distlab.tracks.progress import SOLUTION_AFTER_FAILS, Progress
+
+MARKER = ".distlab-task"
+WRITTEN = ".distlab-files.json"
+"""sha256 of each file `start` wrote, so a later `start` knows which ones the learner edited."""
+
+
+def _catalogue() -> Catalogue:
+    try:
+        return load()
+    except CatalogueError as exc:
+        raise CliError(f"course content: {exc}") from None
+
+
+def _find_marker(start: Path | None = None) -> Path | None:
+    """The workspace marker in `start` (the current directory) or one of its parents."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / MARKER).is_file():
+            return folder / MARKER
+    return None
+
+
+def _resolve_task(cat: Catalogue, task_id: str | None) -> tuple[Task, Path | None]:
+    """The task named, or the one the workspace marker names; with the workspace folder."""
+    marker = _find_marker()
+    if task_id is None:
+        if marker is None:
+            raise CliError("no task here: give a task id (see `distlab tracks`) or run this in a "
+                           "workspace made by `distlab start`")
+        task_id = marker.read_text().split()[0] if marker.read_text().split() else ""
+    task = cat.task(task_id)
+    if task is None:
+        track = cat.track(task_id)
+        if track is not None and track.tasks:
+            raise CliError(f"{task_id} is a track; name one of its tasks, e.g. {track.tasks[0].id}")
+        raise CliError(f"no task {task_id!r} (see `distlab tracks`)")
+    workspace = marker.parent if marker is not None and marker.read_text().split()[:1] == [task.id] else None
+    return task, workspace
+
+
+def _next_task(cat: Catalogue, progress: Progress, after: Task | None = None,
+               track: str | None = None) -> Task | None:
+    """The first task not passed: after `after` in catalogue order (then from the start),
+    or within `track`."""
+    tasks = [t for tr in cat.tracks for t in tr.tasks if track is None or t.track == track]
+    if after is not None and after in tasks:
+        i = tasks.index(after)
+        tasks = tasks[i + 1:] + tasks[:i]
+    return next((t for t in tasks if not progress.passed(t.id)), None)
+
+
+# --- tracks ------------------------------------------------------------------------------
+
+@pins_hash
+@click.command("tracks")
+@click.argument("only", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="Print the catalogue as JSON (for tools).")
+@click.option("--verify", is_flag=True,
+              help="Maintainers: check every task's reference passes and every mutant fails.")
+def tracks(only: tuple[str, ...], as_json: bool, verify: bool) -> None:
+    """Every track by category, with your progress (done/total). ONLY: tracks to --verify."""
+    cat = _catalogue()
+    if verify:
+        _verify(cat, list(only))
+        return
+    if only:
+        raise CliError("track names go with --verify (the list shows every track)")
+    if as_json:
+        sys.stdout.write(orjson.dumps(cat.to_json(), option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    progress = Progress.load()
+    category = None
+    for tr in cat.tracks:
+        if tr.category != category:
+            category = tr.category
+            out.print(f"\n[bold]{category}[/]")
+        done = sum(progress.passed(t.id) for t in tr.tasks)
+        out.print(Text.assemble(f"  {tr.id:<16} ", (f"{done:>3}/{len(tr.tasks):<3}", "green" if done else "dim"),
+                                f" {tr.title}: {tr.summary}"), soft_wrap=True)
+    nxt = _next_task(cat, progress)
+    if nxt is not None:
+        out.print(f"\nnext: distlab start {nxt.id}", highlight=False)
+
+
+def _verify(cat: Catalogue, only: list[str]) -> None:
+    from distlab.tracks.verify import verify_many
+
+    unknown = [t for t in only if cat.track(t) is None]
+    if unknown:
+        raise CliError(f"no track {unknown[0]!r} (see `distlab tracks`)")
+    ids = [t.id for tr in cat.tracks if not only or tr.id in only for t in tr.tasks]
+    out.print(f"verifying {len(ids)} task(s) on up to 2 workers ...")
+    verdicts = verify_many(ids)
+    table = Table("task", "reference", "mutants caught", "seconds")
+    for v in verdicts:
+        table.add_row(v.task_id, "[green]pass[/]" if v.reference_ok else "[red]FAIL[/]",
+                      f"{'[green]' if v.mutants_caught == v.mutants else '[red]'}{v.mutants_caught}/{v.mutants}[/]",
+                      f"{v.seconds:.1f}")
+    out.print(table)
+    bad = [v for v in verdicts if not v.ok]
+    for v in bad:
+        for p in v.problems:
+            out.print(f"[red]{v.task_id}[/]: {p}", highlight=False, soft_wrap=True)
+    out.print(f"{len(verdicts) - len(bad)}/{len(verdicts)} task(s) sound")
+    sys.exit(1 if bad else 0)
+
+
+# --- start -------------------------------------------------------------------------------
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@click.command("start")
+@click.argument("what")
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
+@click.option("--force", is_flag=True, help="Replace files you edited with the new task's.")
+def start(what: str, directory: str | None, force: bool) -> None:
+    """Make a workspace for WHAT (TRACK/TASK, or TRACK for its next unfinished task):
+    the statement, a starter file and a marker that `check` and `hint` read."""
+    cat = _catalogue()
+    progress = Progress.load()
+    task = cat.task(what)
+    if task is None:
+        track = cat.track(what)
+        if track is None:
+            raise CliError(f"no track or task {what!r} (see `distlab tracks`)")
+        if not track.tasks:
+            raise CliError(f"track {what} has no tasks yet")
+        task = _next_task(cat, progress, track=track.id) or track.tasks[-1]
+    ws = Path(directory) if directory else Path("distlab-work") / task.track
+    files = {"statement.md": (task.folder / "statement.md").read_bytes(),
+             task.starter_name: task.starter.read_bytes()}
+    if (task.folder / "starter_raw.py").is_file():
+        files["starter_raw.py"] = (task.folder / "starter_raw.py").read_bytes()
+    try:
+        written = orjson.loads((ws / WRITTEN).read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        written = {}
+    if not force:
+        for name, data in files.items():
+            path = ws / name
+            if path.is_file():
+                now = _sha(path.read_bytes())
+                if now != _sha(data) and now != written.get(name):
+                    raise CliError(f"{path} has your edits; use --force to replace it with {task.id}'s "
+                                   "starter, or give another DIR")
+    ws.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        (ws / name).write_bytes(data)
+        written[name] = _sha(data)
+    (ws / WRITTEN).write_bytes(orjson.dumps(written, option=orjson.OPT_INDENT_2))
+    (ws / MARKER).write_text(task.id + "\n")
+    out.print(f"[bold]{task.id}[/]: {task.title} — {task.summary}", soft_wrap=True)
+    out.print(f"workspace {ws}: {', '.join(files)}", highlight=False, soft_wrap=True)
+    out.print("next: read statement.md, edit " + task.starter_name + ", then run", highlight=False)
+    out.print(f"  cd {ws} && distlab check", highlight=False, soft_wrap=True)
+
+
+# --- check -------------------------------------------------------------------------------
+
+@pins_hash
+@click.command("check", context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@click.option("--bin", "bin_spec", help="The code to grade: FILE (a node) or FILE.py:FACTORY / MODULE:FACTORY "
+              "(Raft and module tasks). Default: the starter file in the workspace.")
+def check(args: tuple[str, ...], bin_spec: str | None) -> None:
+    """Grade your code for TASK (or the workspace's task); arguments after -- go to the
+    node. Exit 0 passed, 1 failed, 2 could not run."""
+    from distlab.tracks.grading import GradeError, ScenarioResult, default_target, grade
+
+    cat = _catalogue()
+    rest = list(args)
+    task_id = rest.pop(0) if rest and cat.task(rest[0]) is not None else None
+    if rest and bin_spec is None:
+        raise CliError(f"{rest[0]!r} is not a task id (see `distlab tracks`); node arguments go with --bin")
+    task, workspace = _resolve_task(cat, task_id)
+    base = workspace or Path.cwd()
+    target = bin_spec or default_target(task, base)
+    out.print(f"[bold]check {task.id}[/]: {target}", highlight=False, soft_wrap=True)
+
+    def show(r: ScenarioResult) -> None:
+        if r.passed:
+            out.print(Text.assemble(("PASS", "green"), f"  {r.name}  (seed {r.seed})"))
+            return
+        out.print(Text.assemble(("FAIL", "red"), f"  {r.name}  (seed {r.seed}): {r.reason}"), soft_wrap=True)
+        if r.replay:
+            out.print(f"  replay: {r.replay}", highlight=False, soft_wrap=True, markup=False)
+        if r.run_dir is not None:
+            out.print(f"  run dir: {r.run_dir}", highlight=False, soft_wrap=True, markup=False)
+
+    try:
+        results = grade(task, target, bin_args=rest, store=base / "store", on_result=show)
+    except GradeError as exc:
+        raise CliError(str(exc)) from None
+    ok = bool(results) and all(r.passed for r in results)
+    progress = Progress.load()
+    progress.record_check(task.id, ok)
+    progress.save()
+    failed = sum(not r.passed for r in results)
+    if ok:
+        out.print(f"[bold green]passed[/] {task.id}: {len(results)} scenario run(s); progress recorded", highlight=False)
+        nxt = _next_task(cat, progress, after=task)
+        out.print(f"next: distlab start {nxt.id}" if nxt else "every task is done: well played",
+                  highlight=False)
+        sys.exit(0)
+    out.print(f"[bold red]failed[/] {task.id}: {failed} of {len(results)} scenario run(s) failed; "
+              f"`distlab hint` gives a hint", highlight=False, soft_wrap=True)
+    sys.exit(1)
+
+
+# --- hint, progress, solution -------------------------------------------------------------
+
+@click.command("hint")
+@click.argument("task_id", required=False)
+def hint(task_id: str | None) -> None:
+    """One more hint for TASK (or the workspace's task) each time you ask."""
+    cat = _catalogue()
+    task, _ = _resolve_task(cat, task_id)
+    hints = task.hints()
+    progress = Progress.load()
+    shown = int(progress.entry(task.id).get("hints", 0))
+    if not hints:
+        out.print(f"{task.id} has no hints; the statement says what is graded")
+        return
+    if shown >= len(hints):
+        out.print(f"no more hints for {task.id} (all {len(hints)} shown); the last one again:", highlight=False)
+        out.print(hints[-1], markup=False, highlight=False, soft_wrap=True)
+        return
+    i = progress.next_hint(task.id)
+    progress.save()
+    out.print(f"[bold]hint {i + 1} of {len(hints)}[/] for {task.id}:", highlight=False)
+    out.print(hints[i], markup=False, highlight=False, soft_wrap=True)
+
+
+@click.command("progress")
+def progress_cmd() -> None:
+    """Per track: tasks done of the total, and which."""
+    cat = _catalogue()
+    progress = Progress.load()
+    for tr in cat.tracks:
+        done = [t for t in tr.tasks if progress.passed(t.id)]
+        out.print(f"{tr.id:<16} {len(done):>3}/{len(tr.tasks):<3}"
+                  + (f"  done: {', '.join(t.name for t in done)}" if done else ""), highlight=False, soft_wrap=True)
+    nxt = _next_task(cat, progress)
+    if nxt is not None:
+        out.print(f"next: distlab start {nxt.id}", highlight=False)
+
+
+@click.command("solution")
+@click.argument("task_id", required=False)
+def solution(task_id: str | None) -> None:
+    """The reference solution of TASK: once you passed it, or after enough failed checks."""
+    cat = _catalogue()
+    task, _ = _resolve_task(cat, task_id)
+    progress = Progress.load()
+    fails = progress.fails(task.id)
+    if not progress.passed(task.id):
+        if fails < SOLUTION_AFTER_FAILS:
+            err.print(f"not yet: the solution of {task.id} opens once `distlab check` passes it, or after "
+                      f"{SOLUTION_AFTER_FAILS} failed checks ({fails} so far); try `distlab hint`",
+                      highlight=False, soft_wrap=True)
+            sys.exit(1)
+        out.print(f"[yellow]{task.id}: shown after {fails} failed checks; it stays unpassed until your "
+                  "own code passes[/]", highlight=False)
+    out.print(f"# {task.id}: reference solution ({task.reference.name})", highlight=False)
+    sys.stdout.flush()
+    sys.stdout.write(task.reference.read_text())

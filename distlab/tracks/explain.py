@@ -1,0 +1,158 @@
+"""A run's results.json in sentences a learner can act on ("message 17 was acknowledged
+but missing from n1's final read"), never raw JSON: `distlab check` prints the first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+KAFKA_WORDS = {
+    "lost_write": "an acknowledged send was never seen by a poll that read past its offset",
+    "unseen": "an acknowledged send was never returned by any poll",
+    "inconsistent_offsets": "two different messages were given the same offset of one key",
+    "duplicate": "one message appeared at two offsets of a key",
+    "poll_skip": "a poll skipped over offsets another client saw",
+    "nonmonotonic_poll": "a poll went backwards in a key's offsets",
+    "aborted_read": "a poll returned a message whose send had failed",
+    "unexpected": "a poll returned a message nobody sent",
+    "never_ok": "an operation never succeeded",
+    "committed_ahead": "committed offsets ran ahead of what was sent",
+}
+
+
+def _v(value: Any) -> str:
+    """A value as a learner would write it (short)."""
+    text = repr(value) if not isinstance(value, str) else value
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _set_full(w: dict[str, Any]) -> list[str]:
+    out: list[str] = []
+    for miss in w.get("final_missing") or []:
+        values = miss.get("missing") or []
+        if values:
+            more = miss.get("missing_count", len(values)) - 1
+            out.append(f"message {_v(values[0])} was acknowledged but missing from {miss.get('node') or 'a node'}'s "
+                       f"final read" + (f" ({more} more missing there)" if more > 0 else "") + " (lost)")
+    lost = w.get("lost") or []
+    if lost:
+        more = w.get("lost_count", len(lost)) - 1
+        out.append(f"message {_v(lost[0])} was acknowledged, then missing from every later read: it was lost"
+                   + (f" ({more} more lost)" if more > 0 else ""))
+    if w.get("linearizable") and w.get("stale"):
+        worst = (w.get("worst_stale") or [{}])[0]
+        out.append(f"stale read: message {_v(w['stale'][0])} was known to be added but a later read missed it"
+                   + (f" ({worst['stable_latency_ms']:.0f} ms stale)" if "stable_latency_ms" in worst else ""))
+    for dup in (w.get("duplicated") or [])[:1]:
+        value, times = (dup if isinstance(dup, (list, tuple)) and len(dup) == 2 else (dup, "several"))
+        out.append(f"message {_v(value)} appeared {times} times in one read (duplicated)")
+    if w.get("unexpected"):
+        out.append(f"a read returned {_v(w['unexpected'][0])}, which nobody added (unexpected)")
+    if w.get("malformed_read_count"):
+        out.append(f"{w['malformed_read_count']} read(s) returned something that is not a list of messages")
+    return out
+
+
+def _counter(w: dict[str, Any]) -> list[str]:
+    out: list[str] = []
+    for e in (w.get("errors") or [])[:1]:
+        out.append(f"a read returned {_v(e.get('value'))} but the counter could only be {_v(e.get('allowed'))} "
+                   f"then ({e.get('kind', 'wrong value')})")
+    final = w.get("final") or {}
+    if final and not out and final.get("values") is not None and final.get("acceptable"):
+        out.append(f"the final reads returned {_v(final['values'])} but the counter should be in "
+                   f"{_v(final['acceptable'])} (the sum of the acknowledged adds)")
+    return out
+
+
+def _kafka(w: dict[str, Any]) -> list[str]:
+    out = []
+    for name in w.get("bad_error_types") or []:
+        count = w.get(f"{name}_count", 0)
+        case = (w.get(name) or [{}])[0]
+        where = ""
+        if isinstance(case, dict) and "key" in case:
+            where = f" (key {_v(case['key'])}" + (f", offset {case['offset']}" if "offset" in case else "") + ")"
+        out.append(f"kafka {name}: {KAFKA_WORDS.get(name, 'anomaly')}{where}, {count} case(s)")
+    return out
+
+
+def _workload(w: Any) -> list[str]:
+    """The reasons a workload verdict is not valid, from whatever checker made it."""
+    if not isinstance(w, dict) or w.get("valid") is True:
+        return []
+    out: list[str] = []
+    for m in (w.get("mismatched") or [])[:1]:
+        out.append(f"echo request {m.get('sent')!r} got back {m.get('got')!r} "
+                   "(the reply's echo must be the request's text)")
+    if "final_missing" in w or "lost" in w:
+        out += _set_full(w)
+    if w.get("duplicated") and "acknowledged_count" in w and "lost" not in w:
+        value, times = w["duplicated"][0]
+        out.append(f"id {_v(value)} was handed out {times} times (ids must be unique)")
+    if "definite_sum" in (w.get("final") or {}) or "add_count" in w:
+        out += _counter(w)
+    if "bad_error_types" in w:
+        out += _kafka(w)
+    if w.get("anomaly_types"):
+        out.append(f"transaction anomalies: {', '.join(w['anomaly_types'])}")
+    explanation = w.get("explanation")
+    if explanation:
+        lines = [ln.strip() for ln in str(explanation).splitlines() if ln.strip()]
+        op = next((ln for ln in lines if ln.startswith("cannot linearize")), None)
+        out.append(f"not linearizable: {op.removeprefix('cannot linearize: ')} could not be linearized"
+                   if op else lines[0])
+    for key, part in w.items():
+        if isinstance(part, dict) and "valid" in part and key not in ("final",):
+            out += _workload(part)
+    if not out and w.get("error"):
+        out.append(str(w["error"]))
+    if not out and w.get("valid") is not True:
+        out.append("the checker found no stable result (nothing was read back after it was acknowledged?)"
+                   if w.get("valid") == "unknown" else "the checker rejected the history")
+    return out
+
+
+def reasons(results: dict[str, Any]) -> list[str]:
+    """Every reason a run is not valid, most telling first: the run's own error, node
+    errors (a handler raised), the stats check, the workload's checker, availability."""
+    out: list[str] = []
+    if results.get("error"):
+        out.append(f"the run stopped: {results['error']}")
+    for e in (results.get("node_errors") or [])[:1]:
+        out.append(f"node error: {e.get('message') or e}")
+    stats = results.get("stats") or {}
+    for e in stats.get("errors") or []:
+        out.append(f"stats: {e}")
+    out += _workload(results.get("workload"))
+    avail = results.get("availability") or {}
+    if avail.get("valid") is False and avail.get("required") is not None:
+        out.append(f"availability {avail['ok_fraction']:.3f} is below the required {avail['required']:.3f} "
+                   "(too many requests failed or timed out)")
+    if not out and results.get("valid") is not True:
+        out.append(f"the verdict is {results.get('valid')!r}")
+    return out
+
+
+def target_misses(results: dict[str, Any], targets: dict[str, float]) -> list[str]:
+    """The targets a valid run missed, e.g. "msgs-per-op 54.5 > 20 target"."""
+    out: list[str] = []
+    net = results.get("net") or {}
+    lat = (results.get("workload") or {}).get("stable_latencies") or {}
+    avail = results.get("availability") or {}
+    if "msgs_per_op_max" in targets:
+        got = float(net.get("msgs_per_op", 0.0))
+        if got > targets["msgs_per_op_max"]:
+            out.append(f"msgs-per-op {got:.1f} > {targets['msgs_per_op_max']:g} target")
+    for key, q, words in (("stable_latency_median_ms_max", "0.5", "median"),
+                          ("stable_latency_max_ms_max", "1", "max")):
+        if key in targets:
+            got_q = lat.get(q, lat.get("1.0") if q == "1" else None)
+            if got_q is None:
+                out.append(f"stable latency {words}: no message became stable to measure")
+            elif got_q > targets[key]:
+                out.append(f"stable latency {words} {got_q:.0f} ms > {targets[key]:g} ms target")
+    if "availability_min" in targets:
+        got = float(avail.get("ok_fraction", 0.0))
+        if got < targets["availability_min"]:
+            out.append(f"availability {got:.3f} < {targets['availability_min']:g} target")
+    return out

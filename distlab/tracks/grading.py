@@ -1,0 +1,205 @@
+"""Grading a learner's code against a task: each scenario on each fixed seed, through the
+tool that already tests that kind of system (`distlab test` runs, raft-test, kv-lab, or
+the task's own grader.py), with every failure said in the learner's terms."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from distlab.tracks.catalogue import Scenario, Task
+from distlab.tracks.explain import reasons, target_misses
+
+
+class GradeError(Exception):
+    """The code could not be graded at all (missing file, node that cannot start): exit 2."""
+
+
+@dataclass
+class ScenarioResult:
+    """One scenario on one seed."""
+
+    name: str
+    seed: int
+    passed: bool
+    reason: str = ""
+    run_dir: Path | None = None
+    replay: str = ""  # the command that reruns this failure
+
+
+def default_target(task: Task, workspace: Path) -> str:
+    """What `distlab check` grades when no --bin is given: the starter file in the
+    workspace (with its factory for raft and module tasks)."""
+    return target_for(task, workspace / task.starter_name)
+
+
+def target_for(task: Task, path: Path) -> str:
+    """`path` as the grader takes it: FILE:FACTORY for raft and module tasks, else the file."""
+    if task.kind in ("raft", "module"):
+        return f"{path}:{task.grader.get('factory', 'make')}"
+    return str(path)
+
+
+def _node_scenario(task: Task, sc: Scenario, target: str, bin_args: list[str], store: Path,
+                   seed: int) -> ScenarioResult:
+    from distlab.options import RunError, TestOptions
+    from distlab.runner import run_test
+
+    opts = TestOptions(workload=sc.workload, bin=target, bin_args=list(bin_args), seed=seed,
+                       store=str(store), mode="auto", **sc.options)
+    try:
+        result = run_test(opts)
+    except RunError as exc:
+        raise GradeError(str(exc)) from None
+    r = result.results
+    replay = f"distlab replay {result.run_dir}"
+    want = sc.expect == "valid"
+    if want:
+        if r.get("valid") is True:
+            misses = target_misses(r, sc.targets)
+            if not misses:
+                return ScenarioResult(sc.name, seed, True, run_dir=result.run_dir, replay=replay)
+            return ScenarioResult(sc.name, seed, False, "; ".join(misses), result.run_dir, replay)
+        return ScenarioResult(sc.name, seed, False, "; ".join(reasons(r)[:3]), result.run_dir, replay)
+    if r.get("valid") is False:
+        return ScenarioResult(sc.name, seed, True, run_dir=result.run_dir, replay=replay)
+    return ScenarioResult(sc.name, seed, False, "the checker should have found this run invalid, but it "
+                          f"found it {r.get('valid')!r}", result.run_dir, replay)
+
+
+def _grade_node(task: Task, target: str, bin_args: list[str], store: Path) -> Iterator[ScenarioResult]:
+    if not Path(target).is_file():
+        raise GradeError(f"{target}: no such file")
+    for sc in task.scenarios:
+        for seed in sc.seeds:
+            yield _node_scenario(task, sc, target, bin_args, store, seed)
+
+
+def _seeds(task: Task) -> list[int]:
+    seeds = task.grader.get("seeds", 1)
+    return list(range(1, seeds + 1)) if isinstance(seeds, int) else list(seeds)
+
+
+def _grade_raft(task: Task, target: str) -> Iterator[ScenarioResult]:
+    from distlab.systems.raft.suite import SuiteError, load_factory, run_suite, select
+
+    try:
+        names = select(list(task.grader["scenarios"]))
+        raft = load_factory(target)
+    except SuiteError as exc:
+        raise GradeError(str(exc)) from None
+    seeds = _seeds(task)
+    timeout = float(task.grader.get("timeout", 60.0))
+    for seed in seeds:
+        try:
+            outcomes = list(run_suite(raft, names, range(seed, seed + 1), timeout))
+        except SuiteError as exc:
+            raise GradeError(str(exc)) from None
+        for o in outcomes:
+            replay = f"distlab raft-test {target} -s {o.name} --first-seed {seed} --trace 20"
+            if o.status == "pass":
+                yield ScenarioResult(o.name, seed, True, replay=replay)
+            elif o.status == "skip":
+                yield ScenarioResult(o.name, seed, False, f"your Raft {o.detail.replace('needs', 'needs a method')}"
+                                     " for this scenario", replay=replay)
+            else:
+                yield ScenarioResult(o.name, seed, False, o.detail, replay=replay)
+
+
+def _grade_kvlab(task: Task, target: str, bin_args: list[str], store: Path) -> Iterator[ScenarioResult]:
+    from distlab.options import RunError
+    from distlab.systems.kvraft.lab import SCENARIOS, Lab, LabSkip
+    from distlab.systems.raft.suite import SuiteError, select
+
+    if not Path(target).is_file():
+        raise GradeError(f"{target}: no such file")
+    try:
+        names = select(list(task.grader["scenarios"]), SCENARIOS)
+    except SuiteError as exc:
+        raise GradeError(str(exc)) from None
+    for name in names:
+        lab = Lab(target, list(bin_args), store=str(store), mode="auto",
+                  max_state_bytes=int(task.grader.get("max_state_bytes", 8192)))
+        try:
+            SCENARIOS[name](lab)
+            passed, reason = True, ""
+        except LabSkip as exc:
+            passed, reason = False, f"this check {exc}"
+        except AssertionError as exc:
+            passed, reason = False, (str(exc).splitlines() or ["failed"])[0]
+        except RunError as exc:
+            raise GradeError(str(exc)) from None
+        last = lab.runs[-1] if lab.runs else None
+        if not passed and last is not None and not reason.startswith("not linearizable"):
+            more = reasons(last.results)
+            if more and more[0] not in reason and "not linearizable" in more[0]:
+                reason = more[0]
+        seed = int(last.results.get("seed", 0)) if last is not None else 0
+        run_dir = last.run_dir if last is not None else None
+        yield ScenarioResult(name, seed, passed, reason, run_dir,
+                             f"distlab replay {run_dir}" if run_dir else f"distlab kv-lab --bin {target} -s {name}")
+
+
+def _load_module(path: Path, name: str) -> Any:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _where(exc: BaseException) -> str:
+    """The learner's line an exception came from (the last frame outside distlab's engine)."""
+    here = str(Path(__file__).resolve().parent)
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(here)
+              or "/mutants/" in f.filename or f.filename.endswith(("reference.py", "starter.py"))]
+    if not frames:
+        return ""
+    f = frames[-1]
+    return f" (at {Path(f.filename).name}:{f.lineno})"
+
+
+def _grade_module(task: Task, target: str) -> Iterator[ScenarioResult]:
+    from distlab.systems.raft.suite import SuiteError, load_factory
+
+    try:
+        obj = load_factory(target)
+    except SuiteError as exc:
+        raise GradeError(str(exc)) from None
+    grader = _load_module(task.folder / "grader.py", f"_distlab_grader_{task.id.replace('/', '_').replace('-', '_')}")
+    for name in grader.scenarios():
+        for seed in _seeds(task):
+            try:
+                reason = grader.run(name, obj, seed)
+            except Exception as exc:
+                reason = f"{type(exc).__name__}: {exc}{_where(exc)}"
+            yield ScenarioResult(name, seed, reason is None, reason or "",
+                                 replay=f"distlab check {task.id} --bin {target}")
+
+
+def grade(task: Task, target: str, bin_args: list[str] | None = None, store: Path | str = "store",
+          on_result: Callable[[ScenarioResult], None] | None = None) -> list[ScenarioResult]:
+    """Every scenario of `task` on every seed, against `target` (a file, or FILE:NAME for
+    raft and module tasks); GradeError if it cannot be run at all."""
+    args = list(bin_args or [])
+    store = Path(store)
+    if task.kind == "node":
+        gen = _grade_node(task, target, args, store)
+    elif task.kind == "raft":
+        gen = _grade_raft(task, target)
+    elif task.kind == "kvlab":
+        gen = _grade_kvlab(task, target, args, store)
+    else:
+        gen = _grade_module(task, target)
+    out = []
+    for res in gen:
+        out.append(res)
+        if on_result is not None:
+            on_result(res)
+    return out

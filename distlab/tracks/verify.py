@@ -1,0 +1,78 @@
+"""`distlab tracks --verify`: every task's reference passes every scenario on every seed
+and every mutant fails with its stated phrase, so a task never ships ungradeable."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from distlab.tracks.catalogue import Task, load
+from distlab.tracks.grading import GradeError, grade, target_for
+
+MAX_WORKERS = 2
+
+
+@dataclass
+class TaskVerdict:
+    """What verifying one task found: `problems` is empty when the task is sound."""
+
+    task_id: str
+    reference_ok: bool
+    mutants_caught: int
+    mutants: int
+    seconds: float
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.reference_ok and self.mutants_caught == self.mutants and not self.problems
+
+
+def verify_task(task: Task, store: Path | None = None) -> TaskVerdict:
+    """Grade the reference (must pass) and each mutant (must fail with its phrase)."""
+    start = time.perf_counter()
+    problems: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="distlab-verify-") as tmp:
+        where = Path(store) if store is not None else Path(tmp)
+        try:
+            results = grade(task, target_for(task, task.reference), store=where / "reference")
+            failed = [r for r in results if not r.passed]
+            for r in failed[:3]:
+                problems.append(f"reference fails {r.name} (seed {r.seed}): {r.reason}")
+            reference_ok = not failed and bool(results)
+            if not results:
+                problems.append("reference: no scenario was graded")
+        except GradeError as exc:
+            reference_ok = False
+            problems.append(f"reference could not run: {exc}")
+        caught = 0
+        for i, m in enumerate(task.mutants):
+            try:
+                results = grade(task, target_for(task, m.file), store=where / f"mutant{i}")
+                reasons = [r.reason for r in results if not r.passed]
+            except GradeError as exc:
+                reasons = [str(exc)]
+            if any(m.fails.lower() in r.lower() for r in reasons):
+                caught += 1
+            elif reasons:
+                problems.append(f"mutant {m.file.name} fails, but no reason mentions {m.fails!r}: {reasons[0]}")
+            else:
+                problems.append(f"mutant {m.file.name} passes every scenario")
+    return TaskVerdict(task.id, reference_ok, caught, len(task.mutants), time.perf_counter() - start, problems)
+
+
+def _verify_id(task_id: str) -> TaskVerdict:
+    task = load().task(task_id)
+    assert task is not None
+    return verify_task(task)
+
+
+def verify_many(task_ids: list[str], workers: int = MAX_WORKERS) -> list[TaskVerdict]:
+    """Verify tasks in parallel (at most `workers` processes), results in the given order."""
+    if workers <= 1 or len(task_ids) <= 1:
+        return [_verify_id(t) for t in task_ids]
+    with ProcessPoolExecutor(max_workers=min(workers, len(task_ids))) as pool:
+        return list(pool.map(_verify_id, task_ids))

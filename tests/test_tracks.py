@@ -1,0 +1,98 @@
+"""The course catalogue: it loads and validates, and every task in it is sound (its
+reference passes every scenario, each mutant fails with its phrase). Tasks are found by
+walking distlab/tracks/, so a task added by anyone is verified here with no new line."""
+
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+
+import pytest
+
+from distlab.tracks.catalogue import ROOT, CatalogueError, load
+from distlab.tracks.explain import reasons, target_misses
+from distlab.tracks.verify import verify_task
+
+
+def _task_params() -> list[object]:
+    """Every task id; two thirds (by a stable hash of the id) only under -m slow, so CI
+    runs a fixed third and `pytest -m slow` the rest."""
+    try:
+        ids = list(load(ROOT).tasks)
+    except CatalogueError as exc:  # reported by the test below, not as a collection error
+        return [pytest.param(f"catalogue error: {exc}", id="catalogue-error")]
+    return [pytest.param(t, id=t, marks=() if zlib.crc32(t.encode()) % 3 == 0 else pytest.mark.slow)
+            for t in ids]
+
+
+def test_the_catalogue_loads_and_is_ordered() -> None:
+    cat = load(ROOT)
+    assert cat.tracks, "no tracks under distlab/tracks/"
+    assert "messenger/echo" in cat.tasks
+    for track in cat.tracks:
+        assert [t.number for t in track.tasks] == sorted(t.number for t in track.tasks)
+        for task in track.tasks:
+            assert task.id == f"{track.id}/{task.name}"
+            assert task.mutants, f"{task.id} has no mutant"
+
+
+def _write(root: Path, track_toml: str, task_toml: str) -> None:
+    task = root / "demo" / "01-first"
+    task.mkdir(parents=True)
+    (root / "demo" / "track.toml").write_text(track_toml)
+    (task / "task.toml").write_text(task_toml)
+    for name in ("statement.md", "starter.py", "reference.py"):
+        (task / name).write_text("")
+
+
+GOOD_TRACK = 'title = "Demo"\ncategory = "Foundations"\norder = 1\nsummary = "s"\n'
+GOOD_TASK = ('title = "First"\nsummary = "s"\nkind = "node"\n'
+             '[[scenario]]\nname = "n"\nworkload = "echo"\nseeds = [1]\n')
+
+
+def test_a_good_catalogue_loads(tmp_path: Path) -> None:
+    _write(tmp_path, GOOD_TRACK, GOOD_TASK)
+    cat = load(tmp_path)
+    assert list(cat.tasks) == ["demo/first"]
+    assert cat.to_json()["tracks"][0]["tasks"][0] == {"id": "demo/first", "title": "First", "summary": "s",
+                                                      "kind": "node"}
+
+
+@pytest.mark.parametrize(("track", "task", "words"), [
+    ("title = ", GOOD_TASK, ["track.toml", "not valid TOML"]),
+    (GOOD_TRACK.replace('order = 1\n', ''), GOOD_TASK, ["track.toml", "'order'", "missing"]),
+    (GOOD_TRACK, GOOD_TASK.replace('kind = "node"', 'kind = "robot"'), ["task.toml", "'kind'"]),
+    (GOOD_TRACK, GOOD_TASK.replace('seeds = [1]', 'seeds = "one"'), ["task.toml", "'scenario[0].seeds'"]),
+    (GOOD_TRACK, GOOD_TASK + '[[mutant]]\nfile = "mutants/x.py"\nfails = "lost"\n', ["mutant[0].file"]),
+])
+def test_a_bad_file_is_one_line_naming_file_and_field(tmp_path: Path, track: str, task: str,
+                                                      words: list[str]) -> None:
+    _write(tmp_path, track, task)
+    with pytest.raises(CatalogueError) as info:
+        load(tmp_path)
+    message = str(info.value)
+    assert "\n" not in message
+    for word in words:
+        assert word in message
+
+
+def test_explain_says_what_went_wrong_in_words() -> None:
+    results = {"valid": False, "stats": {"errors": []}, "availability": {"valid": True},
+               "workload": {"valid": False, "lost": [17], "lost_count": 1,
+                            "final_missing": [{"node": "n1", "missing": [17], "missing_count": 1}]}}
+    text = " ".join(reasons(results))
+    assert "message 17 was acknowledged but missing from n1's final read" in text
+    assert "{" not in text
+    misses = target_misses({"net": {"msgs_per_op": 54.5}, "workload": {"stable_latencies": {"0.5": 300, "1": 2500}}},
+                           {"msgs_per_op_max": 20, "stable_latency_max_ms_max": 2000})
+    assert misses == ["msgs-per-op 54.5 > 20 target", "stable latency max 2500 ms > 2000 ms target"]
+
+
+@pytest.mark.parametrize("task_id", _task_params())
+def test_every_task_is_sound(task_id: str, tmp_path: Path) -> None:
+    """The reference passes every scenario on every seed; each mutant fails with its phrase."""
+    cat = load(ROOT)
+    task = cat.task(task_id)
+    assert task is not None, task_id
+    verdict = verify_task(task, store=tmp_path)
+    assert verdict.ok, "; ".join(verdict.problems)
