@@ -88,7 +88,7 @@ def _workload(w: Any) -> list[str]:
         out += _set_full(w)
     if w.get("duplicated") and "acknowledged_count" in w and "lost" not in w:
         value, times = w["duplicated"][0]
-        out.append(f"id {_v(value)} was handed out {times} times (ids must be unique)")
+        out.append(f"duplicate id: {_v(value)} was handed out {times} times (ids must be unique)")
     if "definite_sum" in (w.get("final") or {}) or "add_count" in w:
         out += _counter(w)
     if "bad_error_types" in w:
