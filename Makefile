@@ -20,6 +20,7 @@ system-deps:
 
 demo: $(STAMP)
 	$(BIN)/distlab demo
+	@echo "next: the course. source .venv/bin/activate, then: distlab start messenger/echo  (all tracks: distlab tracks)"
 
 test: $(STAMP) system-deps
 	$(BIN)/ruff check distlab tests benchmarks

@@ -96,3 +96,10 @@ def test_every_task_is_sound(task_id: str, tmp_path: Path) -> None:
     assert task is not None, task_id
     verdict = verify_task(task, store=tmp_path)
     assert verdict.ok, "; ".join(verdict.problems)
+
+
+def test_the_readme_track_list_matches_the_catalogue() -> None:
+    from distlab.tracks.readme import README, block, track_list
+
+    assert block(README.read_text()) == track_list(load(ROOT)), (
+        "README.md's track list is stale: run `.venv/bin/python -m distlab.tracks.readme`")
