@@ -66,3 +66,29 @@ def test_seed_offset_changes_the_schedule(tmp_path: Path) -> None:
         run = next((tmp_path / offset / "lin-kv").iterdir())
         seeds.append(orjson.loads((run / "config.json").read_bytes())["seed"])
     assert seeds == [1, 8]
+
+
+def test_list_needs_no_node_and_a_run_without_one_is_a_usage_error(tmp_path: Path) -> None:
+    proc = kv_lab("--list", "-s", "3b_*", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split()[:2] == ["3b_snapshot_rpc", "3b_snapshot_size"]
+    proc = kv_lab("-s", "3a_basic", cwd=tmp_path)
+    assert proc.returncode == 2 and "Missing option '--bin'" in proc.stderr
+
+
+def test_a_failure_is_a_sentence_with_seed_run_and_replay(tmp_path: Path) -> None:
+    proc = kv_lab("--bin", NODE_PATH, "-s", "3a_basic", "--", "--stale-reads", cwd=tmp_path)
+    assert proc.returncode == 1
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("FAIL 3a_basic"))
+    assert "not linearizable: no order of the operations" in line and "read ->" in line
+    assert "{" not in line and '"valid"' not in line  # not the checker's JSON
+    run_dir = line.split("; run ")[1].split(";")[0]
+    assert "(seed 1;" in line and f"replay: distlab replay {run_dir}" in line
+    assert (tmp_path / run_dir / "results.json").exists()
+
+
+def test_a_node_that_stores_nothing_fails_the_size_check(tmp_path: Path) -> None:
+    """lin_kv_proxy keeps nothing on disk: 0 bytes is not a bounded Raft log."""
+    proc = kv_lab("--bin", node_path("lin_kv_proxy"), "-s", "3b_snapshot_size", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "FAIL 3b_snapshot_size" in proc.stdout and "no node stored anything" in proc.stdout

@@ -7,11 +7,11 @@ import time
 from pathlib import Path
 
 import click
+import orjson
 
 from distlab.cli.shared import (
     SCENARIO_MARKS,
     as_cli_error,
-    bin_options,
     list_option,
     mode_option,
     out,
@@ -24,7 +24,10 @@ from distlab.options import RunError
 
 @pins_hash
 @click.command("kv-lab", context_settings={"ignore_unknown_options": False})
-@bin_options("The lin-kv node: a Python SDK file (simulated) or any executable (real processes).")
+@click.option("--bin", "bin_path", type=click.Path(dir_okay=False),
+              help="The lin-kv node: a Python SDK file (simulated) or any executable "
+                   "(real processes). Required, except with --list.")
+@click.argument("bin_args", nargs=-1, type=click.UNPROCESSED)
 @scenario_option("3b_*")
 @mode_option()
 @click.option("--max-state-bytes", default=8192, show_default=True, type=click.IntRange(1),
@@ -33,7 +36,7 @@ from distlab.options import RunError
               help="Added to each scenario's fixed seed: the same scenarios, other schedules.")
 @store_option()
 @list_option()
-def kv_lab(bin_path: str, bin_args: tuple[str, ...], patterns: tuple[str, ...], mode: str,
+def kv_lab(bin_path: str | None, bin_args: tuple[str, ...], patterns: tuple[str, ...], mode: str,
            max_state_bytes: int, seed_offset: int, store: str, list_only: bool) -> None:
     """Run MIT 6.824's KV-lab scenarios (3A, 3B) on a lin-kv node; arguments after the
     options (or after --) go to the node."""
@@ -46,6 +49,8 @@ def kv_lab(bin_path: str, bin_args: tuple[str, ...], patterns: tuple[str, ...], 
         for name in names:
             out.print(name)
         return
+    if bin_path is None:
+        raise click.UsageError("Missing option '--bin' (the node to test; only --list runs without it).")
     out.print(f"[bold]kv-lab[/]: {len(names)} scenarios on {bin_path}"
               + (f" {' '.join(bin_args)}" if bin_args else ""), soft_wrap=True)
     counts: dict[str, int] = {}
@@ -66,6 +71,8 @@ def kv_lab(bin_path: str, bin_args: tuple[str, ...], patterns: tuple[str, ...], 
         run_dir = lab.runs[-1].run_dir if lab.runs else None
         if status == "fail":
             failed.append((name, run_dir))
+            if run_dir is not None:
+                detail += f" (seed {_seed(run_dir)}; run {run_dir}{_replay(run_dir)})"
         out.print(f"{mark} {name:<48} {time.perf_counter() - start:6.1f} s  {detail}",
                   highlight=False, soft_wrap=True)
     summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
@@ -76,3 +83,20 @@ def kv_lab(bin_path: str, bin_args: tuple[str, ...], patterns: tuple[str, ...], 
                       f"`distlab analyze raft {run_dir}` and the node logs there say more",
                       highlight=False, soft_wrap=True)
     sys.exit(1 if failed else 0)
+
+
+def _seed(run_dir: Path) -> object:
+    """The seed the failing run used (its config.json), for the learner to quote."""
+    try:
+        return orjson.loads((run_dir / "config.json").read_bytes()).get("seed", "?")
+    except (OSError, ValueError):
+        return "?"
+
+
+def _replay(run_dir: Path) -> str:
+    """How to re-run a failure step by step: simulated runs replay exactly."""
+    try:
+        mode = orjson.loads((run_dir / "config.json").read_bytes()).get("mode")
+    except (OSError, ValueError):
+        return ""
+    return f"; replay: distlab replay {run_dir}" if mode == "sim" else ""

@@ -62,8 +62,7 @@ class Lab:
         if r.get("error"):
             raise AssertionError(f"the run ended early: {r['error']}")
         if r["workload"].get("valid") is not True:
-            raise AssertionError(f"not linearizable ({r['workload'].get('valid')}): "
-                                 f"{_short(r['workload'])}")
+            raise AssertionError(not_linearizable(r["workload"]))
         if r.get("node_errors"):
             raise AssertionError(f"node errors: {r['node_errors'][0]['message']}")
         raft = r.get("raft_safety")
@@ -74,9 +73,22 @@ class Lab:
         return result
 
 
-def _short(value: Any, limit: int = 300) -> str:
-    text = orjson.dumps(value).decode()
-    return text if len(text) <= limit else text[:limit] + " ..."
+def not_linearizable(workload: dict[str, Any]) -> str:
+    """The checker's verdict as one sentence a learner can act on (not its JSON): the
+    operation no order explains, and where the full explanation is."""
+    explanation = str(workload.get("explanation") or "")
+    culprit = next((line.removeprefix("cannot linearize: ").strip()
+                    for line in explanation.splitlines() if line.startswith("cannot linearize: ")),
+                   "")
+    if workload.get("valid") is not False:
+        head = "the linearizability check could not decide (it gave up on this history)"
+    else:
+        head = "not linearizable"
+    if culprit:
+        return (f"{head}: no order of the operations that respects real time explains "
+                f"{culprit}; results.json's workload explanation lists the operations before it")
+    first = explanation.splitlines()[0] if explanation else ""
+    return f"{head}: {first}" if first else f"{head} (see results.json's workload section)"
 
 
 # ----- what a run's files say ----------------------------------------------------------
@@ -165,6 +177,10 @@ def check_state_bounded(result: RunResult, limit: int) -> str:
     if not disks:
         raise LabSkip("needs the simulator's disk statistics (a Python SDK node in sim mode)")
     worst = max(d["max_bytes"] for d in disks.values())
+    if worst == 0:
+        raise AssertionError("no node stored anything on its disk: a Raft node must store "
+                             "its term, vote and log (node.storage, synced) before it "
+                             "answers, and snapshots bound that state")
     if worst > limit:
         raise AssertionError(f"a node's stored state reached {worst} bytes "
                              f"(limit {limit}: does it snapshot and trim its log?)")
