@@ -132,3 +132,104 @@ def test_trace_shows_the_events_before_a_failure() -> None:
 def test_passing_scenarios_print_no_events() -> None:
     proc = raft_test("-s", "2a_initial_election", "--trace", "30")
     assert proc.returncode == 0 and "events before it" not in proc.stdout
+
+
+LEARNER = '''
+import dataclasses
+from tests.nodes.raft_plugins import Adapter
+
+
+class NoSnapshotLog:
+    """A learner's log whose snapshot starts as None."""
+
+    def __init__(self, log):
+        self._log = log
+        self.snapshot = None
+
+    @property
+    def snapshot_index(self):
+        return self._log.snapshot_index
+
+    @property
+    def last_index(self):
+        return self._log.last_index
+
+    def term_at(self, index):
+        return self._log.term_at(index)
+
+    def entry(self, index):
+        return self._log.entry(index)
+
+
+class LaterNoneLog(NoSnapshotLog):
+    """Has a snapshot object until the first entry, then None."""
+
+    @property
+    def snapshot(self):
+        return self._log.snapshot if self._log.last_index == 0 else None
+
+    @snapshot.setter
+    def snapshot(self, value):
+        pass
+
+
+def snapshot_none(*args):
+    node = Adapter(*args)
+    node.log = NoSnapshotLog(node.core.log)
+    return node
+
+
+def snapshot_none_later(*args):
+    node = Adapter(*args)
+    node.log = LaterNoneLog(node.core.log)
+    return node
+
+
+class NoHardState(Adapter):
+    def ready(self):
+        self._real = self.core.ready()
+        return dataclasses.replace(self._real, hard_state=None)
+
+    def advance(self, rd):
+        self.core.advance(self._real)
+'''
+
+
+@pytest.fixture
+def learner(tmp_path: Path) -> str:
+    path = tmp_path / "learner_raft.py"
+    path.write_text(LEARNER)
+    return str(path)
+
+
+def test_a_snapshot_of_none_is_one_sentence_naming_the_learners_class(learner: str) -> None:
+    proc = raft_test(f"{learner}:snapshot_none", "-s", "2a_*")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "log.snapshot is None" in proc.stderr and "index 0 and term 0" in proc.stderr
+    assert f"NoSnapshotLog at {learner}:6" in proc.stderr
+    assert "Traceback" not in proc.stderr and "AttributeError" not in proc.stderr
+
+
+def test_a_none_read_by_the_tester_names_the_testers_line(learner: str) -> None:
+    proc = raft_test(f"{learner}:snapshot_none_later", "-s", "2b_basic_agree")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("FAIL"))
+    assert "'NoneType' object has no attribute" in line
+    assert "in the tester at distlab/systems/raft/" in line and "log.snapshot" in line
+    assert "reading what your node returned" in line
+
+
+def test_a_ready_without_hard_state_is_pointed_out(learner: str) -> None:
+    proc = raft_test(f"{learner}:NoHardState", "-s", "2c_persist1")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("FAIL"))
+    assert "election safety" in line
+    assert "ready() never carried a hard_state" in line and "whom it voted for" in line
+
+
+def test_a_ready_without_entries_is_pointed_out() -> None:
+    proc = raft_test(f"{PLUGINS}:forgets_log", "-s", "2c_persist1")
+    assert proc.returncode == 1
+    assert "no log entry was ever stored: ready() never carried entries" in proc.stdout
+    assert "hard_state" not in proc.stdout  # its term and vote were stored

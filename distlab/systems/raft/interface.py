@@ -98,6 +98,18 @@ def _call_problem(owner: str, name: str, value: Any, args: tuple[str, ...]) -> s
     return None
 
 
+def where_defined(obj: Any) -> str:
+    """`ClassName at file:line` for the class of `obj`, so a message points at the
+    learner's code (just the name when the source cannot be found)."""
+    cls = type(obj)
+    try:
+        path = inspect.getsourcefile(cls)
+        line = inspect.getsourcelines(cls)[1]
+    except (OSError, TypeError):
+        return cls.__name__
+    return f"{cls.__name__} at {path}:{line}" if path else cls.__name__
+
+
 def missing(node: Any) -> list[str]:
     """The required members the node lacks, in the order `REQUIRED` lists them."""
     return [name for name in REQUIRED if not hasattr(node, name)]
@@ -127,7 +139,11 @@ def mistyped(node: Any) -> list[str]:
             if not isinstance(value, int):
                 problems.append(f"log.{attr} is a {type(value).__name__}, not an int")
         snapshot = getattr(log, "snapshot", None)
-        if hasattr(log, "snapshot") and not (hasattr(snapshot, "index") and hasattr(snapshot, "term")):
+        if hasattr(log, "snapshot") and snapshot is None:
+            problems.append("log.snapshot is None, but the tester reads log.snapshot.index and "
+                            ".term even before any snapshot: make it an object with index 0 "
+                            f"and term 0 (your log is {where_defined(log)})")
+        elif hasattr(log, "snapshot") and not (hasattr(snapshot, "index") and hasattr(snapshot, "term")):
             problems.append("log.snapshot has no .index and .term")
         for name, args in LOG_METHODS.items():
             if hasattr(log, name):

@@ -128,7 +128,52 @@ def _describe(exc: BaseException) -> str:
     if outside and not isinstance(exc, AssertionError):
         f = outside[-1]
         text += f" (at {f.filename}:{f.lineno} in {f.name})"
+    elif frames and not isinstance(exc, AssertionError):
+        # Raised inside the tester itself: it read something of the node that was not
+        # what RaftLike promises (a None where an object belongs, say). Name the line.
+        f = frames[-1]
+        code = f" `{f.line.strip()}`" if f.line else ""
+        text += (f" (in the tester at {_short_path(f.filename)}:{f.lineno}{code}, reading "
+                 "what your node returned; see RaftLike in distlab/systems/raft/interface.py)")
     return text
+
+
+def _short_path(filename: str) -> str:
+    """A distlab file relative to the repository, as a learner would open it."""
+    root = Path(__file__).resolve().parents[3]
+    try:
+        return str(Path(filename).resolve().relative_to(root))
+    except ValueError:
+        return filename
+
+
+def _storage_hints(cluster: Cluster | None) -> str:
+    """What the failed run's disks say the node never asked to store: a Ready whose
+    hard_state (or entries) was always empty fails as a safety violation far from its
+    cause, so say it outright."""
+    if cluster is None:
+        return ""
+    terms, commits = [], []
+    for i in cluster.ids:
+        node = cluster.nodes[i]
+        if node is None:
+            continue
+        try:
+            st = node.status()
+            terms.append(int(st.get("term", 0)))
+            commits.append(int(st.get("commit", 0)))
+        except Exception:  # noqa: BLE001 - a broken status() is reported elsewhere
+            continue
+    hints = []
+    disks = cluster.disks.values()
+    if terms and max(terms) > 0 and all(d.hard.term == 0 and d.hard.vote is None for d in disks):
+        hints.append(f"no hard state was ever stored: ready() never carried a hard_state, "
+                     f"though your nodes reached term {max(terms)}, so a restarted node "
+                     "forgets its term and whom it voted for")
+    if commits and max(commits) > 0 and all(d.last == 0 and d.snapshot is None for d in disks):
+        hints.append(f"no log entry was ever stored: ready() never carried entries (or "
+                     f"last_index), though entries up to {max(commits)} were committed")
+    return "".join(f"; {h}" for h in hints)
 
 
 def run_scenario(name: str, raft: Raft, seeds: range, timeout: float,
@@ -157,7 +202,8 @@ def run_scenario(name: str, raft: Raft, seeds: range, timeout: float,
                                _last_events(trace))
             except Exception as exc:  # AssertionError (the tester's verdict) or a bug in the Raft
                 return Outcome(name, "fail", passed, len(seeds), time.perf_counter() - start,
-                               seed, _describe(exc), _last_events(trace))
+                               seed, _describe(exc) + _storage_hints(Cluster.latest),
+                               _last_events(trace))
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
             passed += 1
