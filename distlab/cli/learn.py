@@ -203,7 +203,8 @@ def check(args: tuple[str, ...], bin_spec: str | None) -> None:
             return
         out.print(Text.assemble(("FAIL", "red"), f"  {r.name}  (seed {r.seed}): {r.reason}"), soft_wrap=True)
         if r.replay:
-            out.print(f"  replay: {r.replay}", highlight=False, soft_wrap=True, markup=False)
+            label = "replay" if r.replay.startswith("distlab replay") else "rerun"
+            out.print(f"  {label}: {r.replay}", highlight=False, soft_wrap=True, markup=False)
         if r.run_dir is not None:
             out.print(f"  run dir: {r.run_dir}", highlight=False, soft_wrap=True, markup=False)
 
