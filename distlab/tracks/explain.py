@@ -27,12 +27,14 @@ def _v(value: Any) -> str:
 
 def _set_full(w: dict[str, Any]) -> list[str]:
     out: list[str] = []
-    for miss in w.get("final_missing") or []:
-        values = miss.get("missing") or []
-        if values:
-            more = miss.get("missing_count", len(values)) - 1
-            out.append(f"message {_v(values[0])} was acknowledged but missing from {miss.get('node') or 'a node'}'s "
-                       f"final read" + (f" ({more} more missing there)" if more > 0 else "") + " (lost)")
+    finals = [m for m in w.get("final_missing") or [] if m.get("missing")]
+    if finals:
+        miss = finals[0]
+        more = miss.get("missing_count", 1) - 1
+        others = sorted({str(m.get("node")) for m in finals[1:]} - {str(miss.get("node"))})
+        out.append(f"message {_v(miss['missing'][0])} was acknowledged but missing from {miss.get('node') or 'a node'}'s "
+                   f"final read" + (f" ({more} more missing there)" if more > 0 else "")
+                   + (f"; the final reads of {', '.join(others)} missed messages too" if others else "") + " (lost)")
     lost = w.get("lost") or []
     if lost:
         more = w.get("lost_count", len(lost)) - 1
@@ -52,11 +54,28 @@ def _set_full(w: dict[str, Any]) -> list[str]:
     return out
 
 
+def _ranges(allowed: Any) -> str:
+    """[[lo, hi], ...] or [lo, hi] in words: "2376", "10 to 12", "3 or 5 to 6"."""
+    if not isinstance(allowed, list) or not allowed:
+        return _v(allowed)
+    pairs = allowed if isinstance(allowed[0], list) else [allowed]
+    words = []
+    for pair in pairs[:3]:
+        lo, hi = (pair + [None, None])[:2] if isinstance(pair, list) else (pair, pair)
+        words.append(f"{lo}" if lo == hi else f"at least {lo}" if hi is None else f"{lo} to {hi}")
+    return " or ".join(words) + (" or ..." if len(pairs) > 3 else "")
+
+
 def _counter(w: dict[str, Any]) -> list[str]:
     out: list[str] = []
     for e in (w.get("errors") or [])[:1]:
-        out.append(f"a read returned {_v(e.get('value'))} but the counter could only be {_v(e.get('allowed'))} "
-                   f"then ({e.get('kind', 'wrong value')})")
+        kind, allowed = e.get("kind", "wrong value"), e.get("allowed")
+        if kind == "final":
+            out.append(f"the final read{' on ' + str(e['node']) if e.get('node') else ''} returned {_v(e.get('value'))} but the counter "
+                       f"should be {_ranges(allowed)} by then (the sum of the acknowledged adds): final")
+        else:
+            out.append(f"a read returned {_v(e.get('value'))} but the counter could only be {_ranges(allowed)} "
+                       f"then ({kind})")
     final = w.get("final") or {}
     if final and not out and final.get("values") is not None and final.get("acceptable"):
         out.append(f"the final reads returned {_v(final['values'])} but the counter should be in "
@@ -126,8 +145,11 @@ def reasons(results: dict[str, Any]) -> list[str]:
     out += _workload(results.get("workload"))
     avail = results.get("availability") or {}
     if avail.get("valid") is False and avail.get("required") is not None:
-        out.append(f"availability {avail['ok_fraction']:.3f} is below the required {avail['required']:.3f} "
-                   "(too many requests failed or timed out)")
+        got, need = float(avail["ok_fraction"]), float(avail["required"])
+        digits = next((d for d in range(3, 8) if round(got, d) < round(need, d)), 8)
+        bad = stats.get("count", 0) - stats.get("ok", 0)
+        out.append(f"availability {got:.{digits}f} is below the required {need:.{digits}f}"
+                   + (f" ({bad} of {stats['count']} requests failed or timed out)" if stats.get("count") else ""))
     if not out and results.get("valid") is not True:
         out.append(f"the verdict is {results.get('valid')!r}")
     return out
