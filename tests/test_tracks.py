@@ -88,6 +88,30 @@ def test_explain_says_what_went_wrong_in_words() -> None:
     assert misses == ["msgs-per-op 54.5 > 20 target", "stable latency max 2500 ms > 2000 ms target"]
 
 
+@pytest.mark.parametrize(("results", "words"), [
+    ({"error": "node n1 exited with status 1"}, "the run stopped: node n1 exited with status 1"),
+    ({"node_errors": [{"message": "n0: handler 'echo' raised TypeError: 'Message' object is not subscriptable"}]},
+     "raised TypeError"),
+    ({"stats": {"errors": ["no 'echo' succeeded (0 ok of 49)"]}}, "stats: no 'echo' succeeded"),
+    ({"workload": {"valid": False, "add_count": 9, "final": {"definite_sum": 5},
+                   "errors": [{"kind": "final", "value": 3, "allowed": [[5, 5]]}]}},
+     "the final read returned 3 but the counter should be 5"),
+    ({"workload": {"valid": False, "bad_error_types": ["lost_write"], "lost_write_count": 2,
+                   "lost_write": [{"key": "k1", "offset": 4}]}}, "kafka lost_write"),
+    ({"workload": {"valid": False, "anomaly_types": ["G0", "G1c"]}}, "transaction anomalies: G0, G1c"),
+    ({"workload": {"valid": False, "explanation": "NOT linearizable: 9 operations\n"
+                   "cannot linearize: key 2: read -> 4 (process 0, called at record 8, returned at record 9)"}},
+     "not linearizable: key 2: read -> 4"),
+    ({"availability": {"valid": False, "ok_fraction": 0.99962, "required": 1.0},
+      "stats": {"count": 8000, "ok": 7997, "errors": []}},
+     "availability 0.9996 is below the required 1.0000 (3 of 8000 requests failed or timed out)"),
+])
+def test_each_kind_of_failure_is_a_sentence(results: dict[str, object], words: str) -> None:
+    text = " ".join(reasons({"valid": False, **results}))
+    assert words in text
+    assert "{" not in text and "\n" not in text
+
+
 @pytest.mark.parametrize("task_id", _task_params())
 def test_every_task_is_sound(task_id: str, tmp_path: Path) -> None:
     """The reference passes every scenario on every seed; each mutant fails with its phrase."""
