@@ -1,0 +1,56 @@
+"""Serializable list-append transactions on lin-kv, by compare-and-set of the whole database.
+
+The design of transactions/serializable, with lists: an append adds to a copy of
+the key's list, and a read returns the list as this transaction sees it. Lists
+make every version of a key name all the versions before it, which is why the
+checker can find far more anomalies with them than with registers.
+"""
+
+from distlab import Node, RPCError
+
+node = Node()
+ROOT = "db"
+
+
+async def kv(body: dict) -> dict:
+    return (await node.rpc("lin-kv", body, timeout=1.0)).body
+
+
+async def load() -> dict:
+    try:
+        return (await kv({"type": "read", "key": ROOT}))["value"]
+    except RPCError as exc:
+        if exc.code == 20:
+            return {}
+        raise
+
+
+def run(db: dict, txn: list) -> tuple[dict, list]:
+    """The transaction on a copy of db: (the new database, the completed micro-ops)."""
+    new, result = dict(db), []
+    for kind, key, value in txn:
+        if kind == "r":
+            result.append(["r", key, new.get(str(key))])
+        else:
+            new[str(key)] = new.get(str(key), []) + [value]  # a new list: `db` stays as read
+            result.append(["append", key, value])
+    return new, result
+
+
+@node.on("txn")
+async def transact(msg):
+    while True:
+        db = await load()
+        new, result = run(db, msg.body["txn"])
+        if new == db:
+            return {"type": "txn_ok", "txn": result}
+        try:
+            await kv({"type": "cas", "key": ROOT, "from": db, "to": new, "create_if_not_exists": True})
+            return {"type": "txn_ok", "txn": result}
+        except RPCError as exc:
+            if exc.code != 22:
+                raise  # the transaction may or may not have committed: the client learns it failed
+
+
+if __name__ == "__main__":
+    node.run()

@@ -1,0 +1,24 @@
+"""Serializable list-append on lin-kv: fill in the TODOs, then run `distlab check`."""
+
+from distlab import Node, RPCError  # noqa: F401 (RPCError: code 20 no such key, 22 cas mismatch)
+
+node = Node()
+
+
+async def kv(body: dict) -> dict:
+    """Call the lin-kv service (read / write / cas)."""
+    return (await node.rpc("lin-kv", body, timeout=1.0)).body
+
+
+@node.on("txn")
+async def transact(msg):
+    result = []
+    for kind, key, value in msg.body["txn"]:
+        # TODO: run the transaction on a state read from lin-kv, then commit it so that
+        # no other transaction can have committed in between (retry if one did)
+        result.append([kind, key, value])  # a read answers with a list, e.g. [1, 4]
+    return {"type": "txn_ok", "txn": result}
+
+
+if __name__ == "__main__":
+    node.run()
