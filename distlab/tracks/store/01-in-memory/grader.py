@@ -6,17 +6,20 @@ the first call whose result was wrong (or what it raised, and where)."""
 from __future__ import annotations
 
 import random
+import sysconfig
 import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 HERE = str(Path(__file__).resolve())  # the grader's own frames are not the learner's
+LIBRARY = tuple(sysconfig.get_paths()[k] for k in ("stdlib", "purelib", "platstdlib"))
 
 
 def _raised(call: str, exc: BaseException) -> str:
     """One sentence: which call raised what, at the learner's line if we can tell."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != HERE]
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if f.filename != HERE and not f.filename.startswith(LIBRARY)]
     where = f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
     return f"{call} raised {type(exc).__name__}: {exc}{where}"
 
@@ -34,7 +37,10 @@ def _call(store: Any, method: str, *args: str) -> Any:
 
 
 def _expect(store: Any, key: str, want: str | None, after: str) -> None:
-    got = _call(store, "get", key)
+    try:
+        got = _call(store, "get", key)
+    except Wrong as exc:
+        raise Wrong(f"{exc} {after}") from None
     if got != want:
         raise Wrong(f"get({key!r}) returned {got!r} {after}; expected {want!r}")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import random
+import sysconfig
 import tempfile
 import traceback
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = str(Path(__file__).resolve())  # the grader's own frames are not the learner's
+LIBRARY = tuple(sysconfig.get_paths()[k] for k in ("stdlib", "purelib", "platstdlib"))
 COMPACT_KEYS = 200
 COMPACT_ROUNDS = 100
 COMPACT_VALUE = 100  # characters per value: about 2 MB of values written in all
@@ -27,7 +29,8 @@ class Wrong(Exception):
 
 
 def _raised(call: str, exc: BaseException) -> str:
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != HERE]
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if f.filename != HERE and not f.filename.startswith(LIBRARY)]
     where = f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
     return f"{call} raised {type(exc).__name__}: {exc}{where}"
 
@@ -65,7 +68,10 @@ class Session:
             raise Wrong(_raised(text, exc)) from None
 
     def expect(self, key: str, want: str | None, after: str) -> None:
-        got = self.call("get", key)
+        try:
+            got = self.call("get", key)
+        except Wrong as exc:
+            raise Wrong(f"{exc} {after}") from None
         if got != want:
             shown = got if not isinstance(got, str) or len(got) < 20 else got[:17] + "..."
             raise Wrong(f"get({key!r}) returned {shown!r} {after}; expected "
