@@ -152,7 +152,11 @@ def reasons(results: dict[str, Any]) -> list[str]:
                    + (f" ({bad} of {stats['count']} requests failed or timed out)" if stats.get("count") else ""))
     if not out and results.get("valid") is not True:
         out.append(f"the verdict is {results.get('valid')!r}")
-    return out
+    unique: list[str] = []
+    for text in out:  # the run's error often repeats a node error: say each thing once
+        if not any(text.split(": ", 1)[-1] in seen for seen in unique):
+            unique.append(text)
+    return unique
 
 
 def target_misses(results: dict[str, Any], targets: dict[str, float]) -> list[str]:

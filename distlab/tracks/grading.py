@@ -79,6 +79,9 @@ def _node_scenario(task: Task, sc: Scenario, target: str, bin_args: list[str], s
         raise GradeError(str(exc)) from None
     r = result.results
     replay = f"distlab replay {result.run_dir}"
+    if r.get("error") and not (r.get("stats") or {}).get("ok") and sc.expect == "valid":
+        # nothing ever answered and the run stopped: the node did not start (exit 2, not a grade)
+        raise GradeError(f"{Path(target).name} did not start: {r['error']} (run dir {result.run_dir})")
     want = sc.expect == "valid"
     if want:
         if r.get("valid") is True:
