@@ -85,6 +85,14 @@ def test_what_cannot_run_is_one_line_and_exit_2(env: dict[str, str], tmp_path: P
     assert len(r.stderr.strip().splitlines()) == 1 and r.stderr.startswith("error:")
 
 
+def test_a_node_that_cannot_start_is_exit_2(env: dict[str, str], tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("from distlab import Node\nraise RuntimeError('no start')\n")
+    r = distlab(env, tmp_path, "check", "messenger/echo", "--bin", str(bad))
+    assert r.returncode == 2
+    assert r.stderr.count("\n") == 1 and "did not start" in r.stderr and "no start" in r.stderr
+
+
 def test_tracks_lists_and_prints_json(env: dict[str, str], tmp_path: Path) -> None:
     r = distlab(env, tmp_path, "tracks")
     assert r.returncode == 0 and "messenger" in r.stdout and "0/1" in r.stdout
