@@ -96,6 +96,8 @@ def test_a_node_that_cannot_start_is_exit_2(env: dict[str, str], tmp_path: Path)
 def test_tracks_lists_and_prints_json(env: dict[str, str], tmp_path: Path) -> None:
     r = distlab(env, tmp_path, "tracks")
     assert r.returncode == 0 and "messenger" in r.stdout and "0/1" in r.stdout
+    r = distlab(env, tmp_path, "tracks", "messenger")
+    assert r.returncode == 0 and "messenger/echo" in r.stdout and "Echo" in r.stdout
     r = distlab(env, tmp_path, "tracks", "--json")
     import json
 

@@ -71,18 +71,22 @@ def _next_task(cat: Catalogue, progress: Progress, after: Task | None = None,
 
 @pins_hash
 @click.command("tracks")
-@click.argument("only", nargs=-1)
+@click.argument("only", nargs=-1, metavar="[TRACK]...")
 @click.option("--json", "as_json", is_flag=True, help="Print the catalogue as JSON (for tools).")
 @click.option("--verify", is_flag=True,
               help="Maintainers: check every task's reference passes and every mutant fails.")
 def tracks(only: tuple[str, ...], as_json: bool, verify: bool) -> None:
-    """Every track by category, with your progress (done/total). ONLY: tracks to --verify."""
+    """Every track by category, with your progress (done/total); with TRACK names, their
+    tasks (or, with --verify, the tracks to verify)."""
     cat = _catalogue()
     if verify:
         _verify(cat, list(only))
         return
+    if only and not as_json:
+        _show_tracks_tasks(cat, list(only))
+        return
     if only:
-        raise CliError("track names go with --verify (the list shows every track)")
+        raise CliError("--json prints the whole catalogue; give no track names")
     if as_json:
         sys.stdout.write(orjson.dumps(cat.to_json(), option=orjson.OPT_INDENT_2).decode() + "\n")
         return
@@ -98,6 +102,19 @@ def tracks(only: tuple[str, ...], as_json: bool, verify: bool) -> None:
     nxt = _next_task(cat, progress)
     if nxt is not None:
         out.print(f"\nnext: distlab start {nxt.id}", highlight=False)
+
+
+def _show_tracks_tasks(cat: Catalogue, only: list[str]) -> None:
+    """The tasks of the named tracks, done ones marked."""
+    progress = Progress.load()
+    for name in only:
+        tr = cat.track(name)
+        if tr is None:
+            raise CliError(f"no track {name!r} (see `distlab tracks`)")
+        out.print(f"[bold]{tr.id}[/] ({tr.category}): {tr.summary}", soft_wrap=True)
+        for t in tr.tasks:
+            mark = ("done", "green") if progress.passed(t.id) else ("    ", "")
+            out.print(Text.assemble("  ", mark, f"  {t.id:<36} {t.title}: {t.summary}"), soft_wrap=True)
 
 
 def _verify(cat: Catalogue, only: list[str]) -> None:
@@ -169,6 +186,9 @@ def start(what: str, directory: str | None, force: bool) -> None:
         written[name] = _sha(data)
     (ws / WRITTEN).write_bytes(orjson.dumps(written, option=orjson.OPT_INDENT_2))
     (ws / MARKER).write_text(task.id + "\n")
+    missing = [p for p in task.prerequisites if not progress.passed(p)]
+    if missing:
+        out.print(f"[yellow]note[/]: {task.id} builds on {', '.join(missing)}, not passed yet", highlight=False)
     out.print(f"[bold]{task.id}[/]: {task.title} — {task.summary}", soft_wrap=True)
     out.print(f"workspace {ws}: {', '.join(files)}", highlight=False, soft_wrap=True)
     out.print("next: read statement.md, edit " + task.starter_name + ", then run", highlight=False)
