@@ -1,10 +1,4 @@
-"""Mistake: the G-counter reused for signed deltas: a slot that went down loses the max merge.
-
-A node only ever increments its own slot, so every slot only grows, and the
-largest value seen for a slot is the newest. Merging whole states by max is
-idempotent, so a state sent twice or out of order never counts an add twice.
-No key-value service: nodes gossip their states every 200 ms.
-"""
+"""Mistake: the G-counter reused for signed deltas: a slot that went down loses the max merge."""
 
 from distlab import Node
 

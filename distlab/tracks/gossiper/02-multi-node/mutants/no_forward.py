@@ -1,8 +1,4 @@
-"""Mistake: stores the message but never tells the other nodes.
-
-A node forwards a message only the first time it sees it, and never back to the
-node it came from, so the flood ends. No faults here, so one send per edge is enough.
-"""
+"""Mistake: stores the message but never tells the other nodes."""
 
 from distlab import Node
 

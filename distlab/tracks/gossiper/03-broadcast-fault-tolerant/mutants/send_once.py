@@ -1,5 +1,4 @@
-"""Mistake: floods each message once with fire-and-forget sends; a partition drops them for good.
-"""
+"""Mistake: floods each message once with fire-and-forget sends; a partition drops them for good."""
 
 from distlab import Node
 

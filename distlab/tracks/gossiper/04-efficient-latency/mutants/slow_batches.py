@@ -1,11 +1,4 @@
-"""Mistake: hub batching with 300 ms batches: cheap, but two waits per hop blow the latency budget.
-
-Every node sends what clients gave it to a hub (the first node) in batches; the
-hub batches everything it learns out to every other node. A message crosses two
-hops (about 200 ms at 100 ms per hop) and each batch costs two messages (the send
-and its ack) however many broadcasts it carries, so messages per operation fall
-as the rate grows. Unacknowledged batches are resent, so partitions only delay.
-"""
+"""Mistake: hub batching with 300 ms batches: cheap, but two waits per hop blow the latency budget."""
 
 from distlab import Node, RPCError
 

@@ -1,5 +1,4 @@
-"""Mistake: floods every broadcast along the grid one message at a time: fast, but far too many messages.
-"""
+"""Mistake: floods every broadcast along the grid one message at a time: fast, but far too many messages."""
 
 from distlab import Node
 

@@ -1,8 +1,4 @@
-"""Mistake: floods along the suggested grid: every node gets most messages several times.
-
-A node forwards a message only the first time it sees it, and never back to the
-node it came from, so the flood ends. No faults here, so one send per edge is enough.
-"""
+"""Mistake: floods along the suggested grid: every node gets most messages several times."""
 
 from distlab import Node
 

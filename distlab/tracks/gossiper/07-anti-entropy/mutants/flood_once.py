@@ -1,8 +1,4 @@
-"""Mistake: floods each message once; on a lossy network some copies never arrive.
-
-A node forwards a message only the first time it sees it, and never back to the
-node it came from, so the flood ends. No faults here, so one send per edge is enough.
-"""
+"""Mistake: floods each message once; on a lossy network some copies never arrive."""
 
 from distlab import Node
 

@@ -1,10 +1,4 @@
-"""Mistake (for this task): the lin-kv log of logger/kafka, correct but several storage calls per operation.
-
-Offsets come from a per-key counter advanced with compare-and-set; the message
-is stored under its offset after that. A poll returns each key's messages from
-the requested offset up to the first one not yet stored, so a reader never
-skips past a message that is still being written.
-"""
+"""Mistake (for this task): the lin-kv log of logger/kafka, correct but several storage calls per operation."""
 
 from distlab import Node, RPCError
 

@@ -1,11 +1,4 @@
-"""Mistake (for this task): the totally available store of transactions/read-committed, which no coordination can make serializable.
-
-Each node runs a transaction against its own copy at once (so partitions never
-block it) and then ships the transaction's writes, as one unit, to every peer,
-retrying until each acknowledges. Peers apply a unit atomically, so nobody ever
-sees half a transaction (no dirty or intermediate reads): read committed,
-without coordination. A single node is serializable.
-"""
+"""Mistake (for this task): the totally available store of transactions/read-committed, which no coordination can make serializable."""
 
 from distlab import Node, RPCError
 
