@@ -18,6 +18,21 @@ KAFKA_WORDS = {
     "committed_ahead": "committed offsets ran ahead of what was sent",
 }
 
+TXN_WORDS = {  # most severe first: the one a learner should fix first is explained
+    "internal": "a transaction read something other than what it had itself just written",
+    "G0": "two transactions' writes interleaved in a cycle (dirty write)",
+    "G1a": "a transaction read a value written by one that aborted",
+    "G1b": "a transaction read a value that its writer later overwrote before committing",
+    "G1c": "transactions saw each other's writes in a cycle",
+    "dirty-update": "a write built on a value from an aborted transaction",
+    "lost-update": "two transactions read the same value and both overwrote it: one update was lost",
+    "G-single": "a transaction saw some of another's writes but missed others (read skew)",
+    "G2-item": "two transactions each missed the other's write (write skew)",
+    "G-nonadjacent": "a cycle of dependencies that no serial order explains",
+    "incompatible-order": "two reads of one list disagree on the order of its elements",
+    "future-read": "a transaction read a value before it was written",
+}
+
 
 def _v(value: Any) -> str:
     """A value as a learner would write it (short)."""
@@ -113,7 +128,10 @@ def _workload(w: Any) -> list[str]:
     if "bad_error_types" in w:
         out += _kafka(w)
     if w.get("anomaly_types"):
-        out.append(f"transaction anomalies: {', '.join(w['anomaly_types'])}")
+        types = list(w["anomaly_types"])
+        worst = next((t for t in TXN_WORDS if t in types), None)
+        out.append(f"transaction anomalies: {', '.join(types)}"
+                   + (f" ({worst}: {TXN_WORDS[worst]})" if worst else ""))
     explanation = w.get("explanation")
     if explanation:
         lines = [ln.strip() for ln in str(explanation).splitlines() if ln.strip()]
