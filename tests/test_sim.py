@@ -15,6 +15,7 @@ from distlab.runner import Runner, new_run_dir
 from distlab.runtime.sim import loop as sim_loop
 from distlab.runtime.sim.loop import VirtualLoop
 from distlab.runtime.sim.sandbox import EPOCH
+from tests.conftest import node_path
 
 # ----- the virtual-time loop ------------------------------------------------------------
 
@@ -518,3 +519,19 @@ def test_no_module_reads_a_loops_private_clock() -> None:
     root = Path(distlab.__file__).parent
     private = re.compile(r"\._now\b")
     assert [str(p.relative_to(root)) for p in sorted(root.rglob("*.py")) if private.search(p.read_text())] == []
+
+
+def test_handlers_waiting_on_a_lock_at_the_end_close_quietly(tmp_path: Path) -> None:
+    """Closing a handler parked on an asyncio.Lock makes the lock wake a waiter on the
+    closed loop; that RuntimeError is no reply to send (it once printed "Exception
+    ignored ... write to closed file" tracebacks after the summary)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "distlab", "test", "-w", "unique-ids", "--bin", node_path("lock_waiters"),
+         "--node-count", "3", "--rate", "300", "--concurrency", "20n", "--latency", "50",
+         "--op-timeout", "1", "--time-limit", "5", "--seed", "1", "--store", str(tmp_path / "store")],
+        capture_output=True, text=True, timeout=120)
+    assert proc.returncode in (0, 1), proc.stdout + proc.stderr
+    assert "Exception ignored" not in proc.stderr and "Traceback" not in proc.stderr, proc.stderr

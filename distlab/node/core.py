@@ -283,6 +283,11 @@ class Node:
                 if type(result) is CoroutineType or inspect.isawaitable(result):
                     result = await result
         except Exception as exc:
+            if _closing(exc):
+                # The run is over and this handler is being closed where it waited; what
+                # its clean-up raised (e.g. a lock waking a waiter on a closed loop) is no
+                # answer to send. Finish closing quietly, as close() expects.
+                raise GeneratorExit from None
             result = exc
         finally:
             self.inflight -= 1
@@ -423,6 +428,17 @@ def where_raised(exc: BaseException) -> tuple[str, str]:
     if chosen is None:
         return "", ""
     return f"{os.path.basename(chosen.filename)}:{chosen.lineno}", (chosen.line or "").strip()[:MAX_TEXT]
+
+
+def _closing(exc: BaseException) -> bool:
+    """Did `exc` happen while a GeneratorExit (the coroutine being closed) unwound?"""
+    seen = 0
+    cause: BaseException | None = exc.__context__
+    while cause is not None and seen < 20:
+        if isinstance(cause, GeneratorExit):
+            return True
+        cause, seen = cause.__context__, seen + 1
+    return False
 
 
 def _expire(fut: asyncio.Future[Message], dest: str, timeout: float) -> None:
