@@ -106,3 +106,16 @@ def test_tracks_lists_and_prints_json(env: dict[str, str], tmp_path: Path) -> No
     r = distlab(env, tmp_path, "tracks", "--verify", "messenger")
     assert r.returncode == 0, r.stdout
     assert "messenger/echo" in r.stdout and "2/2" in r.stdout
+
+
+def test_solution_opens_after_five_failed_checks(env: dict[str, str], tmp_path: Path) -> None:
+    from distlab.tracks.progress import SOLUTION_AFTER_FAILS, Progress
+
+    home = Path(env["DISTLAB_HOME"])
+    progress = Progress({"messenger/echo": {"passed": False, "fails": SOLUTION_AFTER_FAILS, "hints": 0}},
+                        home / "progress.json")
+    progress.save()
+    assert not list(home.glob(".progress-*"))  # written by rename: no temporary file left
+    r = distlab(env, tmp_path, "solution", "messenger/echo")
+    assert r.returncode == 0 and f"after {SOLUTION_AFTER_FAILS} failed checks" in r.stdout
+    assert 'msg.body["echo"]' in r.stdout
