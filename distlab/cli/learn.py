@@ -199,8 +199,8 @@ def start(what: str, directory: str | None, force: bool) -> None:
 
 @pins_hash
 @click.command("check", context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-@click.option("--bin", "bin_spec", help="The code to grade: FILE (a node) or FILE.py:FACTORY / MODULE:FACTORY "
+@click.argument("args", nargs=-1, type=click.UNPROCESSED, metavar="[TASK] [-- NODE_ARGS...]")
+@click.option("--bin", "bin_spec", metavar="FILE|MODULE:FACTORY", help="The code to grade: FILE (a node) or FILE.py:FACTORY / MODULE:FACTORY "
               "(Raft and module tasks). Default: the starter file in the workspace.")
 def check(args: tuple[str, ...], bin_spec: str | None) -> None:
     """Grade your code for TASK (or the workspace's task); arguments after -- go to the
