@@ -179,7 +179,7 @@ def start(what: str, directory: str | None, force: bool) -> None:
                 now = _sha(path.read_bytes())
                 if now != _sha(data) and now != written.get(name):
                     raise CliError(f"{path} has your edits; use --force to replace it with {task.id}'s "
-                                   "starter, or give another DIR")
+                                   f"starter, or give another DIR (e.g. distlab-work/{task.track}-{task.name})")
     ws.mkdir(parents=True, exist_ok=True)
     for name, data in files.items():
         (ws / name).write_bytes(data)
