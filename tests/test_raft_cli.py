@@ -127,6 +127,7 @@ def test_trace_shows_the_events_before_a_failure() -> None:
     assert any("crashes" in line for line in events) and any('"k":"vote' in line for line in events)
     assert events[-1].rstrip().endswith("is leader in term 3 (commit 0)")  # the second leader
     assert proc.stdout.rstrip().endswith("--first-seed 1 --trace 30")
+    assert "message keys: k kind" in proc.stdout and "lt that entry's term" in proc.stdout
 
 
 def test_passing_scenarios_print_no_events() -> None:

@@ -33,6 +33,15 @@ def _print_outcome(o: Any, counts: dict[str, int], failed: list[Any]) -> None:
         out.print(f"  the tester's last {len(o.events)} events before it:", style="dim")
         for event in o.events:
             out.print(f"    {event}", highlight=False, soft_wrap=True, markup=False)
+        if any('{"k":' in event for event in o.events):
+            out.print(MESSAGE_KEYS, style="dim", highlight=False, soft_wrap=True, markup=False)
+
+
+# The tester prints messages as RaftCore's compact to_dict(); a learner reads them here.
+MESSAGE_KEYS = ("  message keys: k kind, s from, d to, t term, i index (of the entry before the "
+                "ones sent, or the one replied about), lt that entry's term, e entries [term, command], "
+                "c leader's commit, x rejected, hi/ht hint index/term (where to back up to), "
+                "r read round, sn snapshot [index, term, data]")
 
 
 @pins_hash
