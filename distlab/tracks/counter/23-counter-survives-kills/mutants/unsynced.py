@@ -1,0 +1,64 @@
+"""Mistake: writes the state to storage but never syncs it.
+
+Reads see the writes, but a kill discards everything since the last sync.
+"""
+
+from distlab import Node
+
+node = Node()
+ROUND = 0.2
+plus: dict[str, int] = {}
+minus: dict[str, int] = {}
+
+
+def persist() -> None:
+    node.storage["plus"] = dict(plus)
+    node.storage["minus"] = dict(minus)  # written, but never synced
+
+
+@node.on("init")
+def recover(msg):
+    plus.update(node.storage.get("plus", {}))
+    minus.update(node.storage.get("minus", {}))
+
+
+@node.on("add")
+def add(msg):
+    delta = msg.body["delta"]
+    half = plus if delta >= 0 else minus
+    half[node.id] = half.get(node.id, 0) + abs(delta)
+    persist()
+    return {"type": "add_ok"}
+
+
+@node.on("read")
+def read(msg):
+    return {"type": "read_ok", "value": sum(plus.values()) - sum(minus.values())}
+
+
+def merge(mine: dict[str, int], theirs: dict[str, int]) -> bool:
+    news = False
+    for owner, value in theirs.items():
+        if value > mine.get(owner, 0):
+            mine[owner] = value
+            news = True
+    return news
+
+
+@node.on("state")
+def state(msg):
+    if merge(plus, msg.body["plus"]) | merge(minus, msg.body["minus"]):
+        persist()
+
+
+def gossip_round() -> None:
+    if plus or minus:
+        for peer in node.node_ids:
+            if peer != node.id:
+                node.send(peer, {"type": "state", "plus": plus, "minus": minus})
+
+
+node.every(ROUND, gossip_round)
+
+if __name__ == "__main__":
+    node.run()
