@@ -127,3 +127,38 @@ def test_the_readme_track_list_matches_the_catalogue() -> None:
 
     assert block(README.read_text()) == track_list(load(ROOT)), (
         "README.md's track list is stale: run `.venv/bin/python -m distlab.tracks.readme`")
+
+
+ECHO_OK = ('from distlab import Node\nnode = Node()\n@node.on("echo")\ndef echo(msg):\n'
+           '    return {"type": "echo_ok", "echo": msg.body["echo"]}\n')
+ECHO_RAISES_SOMETIMES = ('from distlab import Node\nnode = Node()\nn = 0\n@node.on("echo")\ndef echo(msg):\n'
+                         '    global n\n    n += 1\n    if n % 3 == 0:\n        raise KeyError("oops")\n'
+                         '    return {"type": "echo_ok", "echo": msg.body["echo"]}\n')
+
+
+def _verify_demo(tmp_path: Path, scenario: str, reference: str) -> list[str]:
+    _write(tmp_path, GOOD_TRACK, 'title = "First"\nsummary = "s"\nkind = "node"\n' + scenario)
+    (tmp_path / "demo" / "01-first" / "reference.py").write_text(reference)
+    task = load(tmp_path).task("demo/first")
+    assert task is not None
+    return verify_task(task, store=tmp_path / "store").problems
+
+
+def test_a_scenario_whose_faults_never_came_fails_verification(tmp_path: Path) -> None:
+    """Under the fixed schedule a 5 s run with the 10 s interval gets no partition: a pass
+    there proves nothing, so the grade fails (and verify says the task is broken)."""
+    problems = _verify_demo(tmp_path, '[[scenario]]\nname = "faults"\nworkload = "echo"\nseeds = [1]\n'
+                            'options = { node_count = 3, time_limit = 5, nemesis = ["partition"], '
+                            'nemesis_schedule = "fixed" }\n', ECHO_OK)
+    assert any("asks for faults but none came" in p for p in problems), problems
+    staggered = _verify_demo(tmp_path / "b", '[[scenario]]\nname = "faults"\nworkload = "echo"\nseeds = [1]\n'
+                             'options = { node_count = 3, time_limit = 5, nemesis = ["partition"] }\n', ECHO_OK)
+    assert not any("faults" in p for p in staggered), staggered  # the grader's default: stagger
+
+
+def test_a_reference_whose_handlers_raise_is_not_sound(tmp_path: Path) -> None:
+    """Echo errors are `fail`s the echo checker does not see, so the run is VALID; a
+    reference must not pass that way."""
+    problems = _verify_demo(tmp_path, '[[scenario]]\nname = "n"\nworkload = "echo"\nseeds = [1]\n'
+                            'options = { time_limit = 5 }\n', ECHO_RAISES_SOMETIMES)
+    assert any("raised in a handler" in p and "KeyError" in p for p in problems), problems

@@ -71,8 +71,12 @@ def _node_scenario(task: Task, sc: Scenario, target: str, bin_args: list[str], s
     from distlab.options import RunError, TestOptions
     from distlab.runner import run_test
 
+    # Faults come on `distlab test`'s schedule (Jepsen's stagger) unless the task says
+    # otherwise, so a replay from the command line is the same run, and a short scenario
+    # still sees faults (the fixed schedule's first change is one interval in).
+    options = {"nemesis_schedule": "stagger", **sc.options}
     opts = TestOptions(workload=sc.workload, bin=target, bin_args=list(bin_args), seed=seed,
-                       store=str(store), mode="auto", **sc.options)
+                       store=str(store), mode="auto", **options)
     try:
         result = run_test(opts)
     except RunError as exc:
@@ -83,6 +87,12 @@ def _node_scenario(task: Task, sc: Scenario, target: str, bin_args: list[str], s
         # nothing ever answered and the run stopped: the node did not start (exit 2, not a grade)
         raise GradeError(f"{Path(target).name} did not start: {r['error']} (run dir {result.run_dir})")
     want = sc.expect == "valid"
+    unfaulted = [w for w in r.get("warnings") or () if "no fault was injected" in w]
+    if want and unfaulted:
+        # A pass without the faults the scenario is about would prove nothing.
+        return ScenarioResult(sc.name, seed, False, "this scenario asks for faults but none came in this run "
+                              f"({unfaulted[0]}): the task needs a longer time limit or a shorter "
+                              "nemesis interval; please report it", result.run_dir, replay)
     if want:
         if r.get("valid") is True:
             misses = target_misses(r, sc.targets)

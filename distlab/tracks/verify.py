@@ -9,6 +9,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import orjson
+
 from distlab.tracks.catalogue import Task, load
 from distlab.tracks.grading import GradeError, grade, target_for
 
@@ -42,7 +44,9 @@ def verify_task(task: Task, store: Path | None = None) -> TaskVerdict:
             failed = [r for r in results if not r.passed]
             for r in failed[:3]:
                 problems.append(f"reference fails {r.name} (seed {r.seed}): {r.reason}")
-            reference_ok = not failed and bool(results)
+            crashes = _handler_crashes(results)
+            problems.extend(f"reference {c}" for c in crashes[:3])
+            reference_ok = not failed and bool(results) and not crashes
             if not results:
                 problems.append("reference: no scenario was graded")
         except GradeError as exc:
@@ -62,6 +66,20 @@ def verify_task(task: Task, store: Path | None = None) -> TaskVerdict:
             else:
                 problems.append(f"mutant {m.file.name} passes every scenario")
     return TaskVerdict(task.id, reference_ok, caught, len(task.mutants), time.perf_counter() - start, problems)
+
+
+def _handler_crashes(results: list) -> list[str]:
+    """A reference that passes while its handlers raise (error 13 to clients) hides a bug
+    the checker cannot see: what such runs' node_errors say."""
+    out: list[str] = []
+    for r in results:
+        path = Path(r.run_dir) / "results.json" if r.run_dir else None
+        if path is None or not path.is_file():
+            continue
+        for e in orjson.loads(path.read_bytes()).get("node_errors") or ():
+            if e.get("kind") in ("handler", "crash-reply"):
+                out.append(f"raised in a handler on {r.name} (seed {r.seed}): {e.get('message', e)}")
+    return out
 
 
 def _verify_id(task_id: str) -> TaskVerdict:
