@@ -119,3 +119,35 @@ def test_solution_opens_after_five_failed_checks(env: dict[str, str], tmp_path: 
     r = distlab(env, tmp_path, "solution", "messenger/echo")
     assert r.returncode == 0 and f"after {SOLUTION_AFTER_FAILS} failed checks" in r.stdout
     assert 'msg.body["echo"]' in r.stdout
+
+
+def test_moving_on_keeps_the_passed_solution(env: dict[str, str], tmp_path: Path) -> None:
+    """`start TRACK` after a pass, in the same workspace: the edited files go to
+    done/<task>/ and the next starter takes their place; stale starters are removed."""
+    tracks = Path(env["DISTLAB_TRACKS"])
+    second = next(p for p in (ROOT / "messenger").iterdir() if p.name.startswith("02-"))
+    (tracks / "messenger" / second.name).symlink_to(second)
+    distlab(env, tmp_path, "start", "messenger")
+    ws = tmp_path / "distlab-work" / "messenger"
+    solution = (ECHO / "reference.py").read_bytes()
+    (ws / "node.py").write_bytes(solution)
+    assert distlab(env, ws, "check").returncode == 0
+    r = distlab(env, tmp_path, "start", "messenger")
+    assert r.returncode == 0, r.stderr
+    assert "kept your passed messenger/echo in" in r.stdout
+    assert (ws / "done" / "messenger-echo" / "node.py").read_bytes() == solution
+    assert (ws / ".distlab-task").read_text().strip() != "messenger/echo"
+    assert not (ws / "starter_raw.py").exists() or (second / "starter_raw.py").is_file()
+    assert (ws / "node.py").read_bytes() == (second / "starter.py").read_bytes()
+
+
+def test_moving_on_from_an_unpassed_task_still_refuses(env: dict[str, str], tmp_path: Path) -> None:
+    distlab(env, tmp_path, "start", "messenger/echo")
+    ws = tmp_path / "distlab-work" / "messenger"
+    (ws / "node.py").write_text("# my work in progress\n")
+    tracks = Path(env["DISTLAB_TRACKS"])
+    second = next(p for p in (ROOT / "messenger").iterdir() if p.name.startswith("02-"))
+    (tracks / "messenger" / second.name).symlink_to(second)
+    r = distlab(env, tmp_path, "start", f"messenger/{second.name[3:]}")
+    assert r.returncode == 2 and "has your edits" in r.stderr
+    assert (ws / "node.py").read_text() == "# my work in progress\n"

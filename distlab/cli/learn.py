@@ -172,6 +172,7 @@ def start(what: str, directory: str | None, force: bool) -> None:
         written = orjson.loads((ws / WRITTEN).read_bytes())
     except (OSError, orjson.JSONDecodeError):
         written = {}
+    kept = _keep_passed_work(ws, task.id, progress, written)
     if not force:
         for name, data in files.items():
             path = ws / name
@@ -181,11 +182,18 @@ def start(what: str, directory: str | None, force: bool) -> None:
                     raise CliError(f"{path} has your edits; use --force to replace it with {task.id}'s "
                                    f"starter, or give another DIR (e.g. distlab-work/{task.track}-{task.name})")
     ws.mkdir(parents=True, exist_ok=True)
+    for name in [n for n in written if n not in files]:
+        path = ws / name  # the last task's starter this one does not have, untouched: stale
+        if path.is_file() and _sha(path.read_bytes()) == written[name]:
+            path.unlink()
+            del written[name]
     for name, data in files.items():
         (ws / name).write_bytes(data)
         written[name] = _sha(data)
     (ws / WRITTEN).write_bytes(orjson.dumps(written, option=orjson.OPT_INDENT_2))
     (ws / MARKER).write_text(task.id + "\n")
+    if kept is not None:
+        out.print(f"kept your passed {kept[0]} in {kept[1]}", highlight=False, soft_wrap=True)
     missing = [p for p in task.prerequisites if not progress.passed(p)]
     if missing:
         out.print(f"[yellow]note[/]: {task.id} builds on {', '.join(missing)}, not passed yet", highlight=False)
@@ -193,6 +201,28 @@ def start(what: str, directory: str | None, force: bool) -> None:
     out.print(f"workspace {ws}: {', '.join(files)}", highlight=False, soft_wrap=True)
     out.print("next: read statement.md, edit " + task.starter_name + ", then run", highlight=False)
     out.print(f"  cd {ws} && distlab check", highlight=False, soft_wrap=True)
+
+
+def _keep_passed_work(ws: Path, new_task: str, progress: Progress,
+                      written: dict[str, str]) -> tuple[str, Path] | None:
+    """Moving on from a passed task in the same workspace: the files the learner edited
+    go to done/<task>/ (nothing lost), so the next starter can take their place."""
+    try:
+        previous = (ws / MARKER).read_text().strip()
+    except OSError:
+        return None
+    if not previous or previous == new_task or not progress.passed(previous):
+        return None
+    edited = [p for p in sorted(ws.iterdir()) if p.is_file() and not p.name.startswith(".")
+              and _sha(p.read_bytes()) != written.get(p.name)]
+    if not edited:
+        return None
+    dest = ws / "done" / previous.replace("/", "-")
+    dest.mkdir(parents=True, exist_ok=True)
+    for path in edited:
+        path.replace(dest / path.name)
+        written.pop(path.name, None)
+    return previous, dest
 
 
 # --- check -------------------------------------------------------------------------------
