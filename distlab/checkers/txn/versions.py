@@ -13,6 +13,7 @@ an edge, whose ww/wr/rw reasons each workload gives for itself.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 from .graph import PROCESS, REALTIME, RW, SIWW, WR, WW, Graph
@@ -37,7 +38,7 @@ def plain(v: Any) -> Any:
     return v
 
 
-class Inference:
+class Inference(ABC):
     """The graph of one history plus what is needed to explain any of its edges.
 
     A subclass per workload names it in ``workload``, infers its version orders
@@ -209,11 +210,11 @@ class Inference:
         step["text"] += f" ({step['type']})"
         return step
 
+    @abstractmethod
     def _explain_dependency(
         self, ta: Txn, tb: Txn, kind: int, na: str, nb: str
     ) -> tuple[Any, str] | None:
         """(key, reason) for a ww, wr, rw or rw+ww edge ta -> tb; None if none is found."""
-        raise NotImplementedError
 
 
 _KIND = {WW: "ww", WR: "wr", RW: "rw", PROCESS: "process", REALTIME: "realtime",
