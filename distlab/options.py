@@ -103,6 +103,7 @@ class TestOptions:
     log_stderr: bool = False
     log_net_send: bool = False  # copy each message to stderr as it is sent
     log_net_recv: bool = False  # ... and as it is received
+    no_trace: bool = False  # write no messages.jsonl (long campaigns); counts and verdicts are unchanged
     store: str = "store"
 
     def __post_init__(self) -> None:

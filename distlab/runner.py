@@ -94,7 +94,7 @@ class Runner:
         self.mode = opts.resolved_mode()
         self.network = opts.network(random.Random(f"{seed}/network"))
         self.history = History()
-        self._trace: Any = open(run_dir / "messages.jsonl", "wb")  # noqa: SIM115
+        self._trace: Any = _NoTrace() if opts.no_trace else open(run_dir / "messages.jsonl", "wb")  # noqa: SIM115
         if opts.log_net_send or opts.log_net_recv:
             self._trace = NetLog(self._trace, opts.log_net_send, opts.log_net_recv)
         self.loop: HarnessLoop
@@ -402,6 +402,20 @@ class Runner:
             orjson.dumps(results, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
         )
         return RunResult(results["valid"], results, self.run_dir)
+
+
+class _NoTrace:
+    """A message trace that keeps nothing (--no-trace): the runtimes still count every
+    message; only messages.jsonl is not written."""
+
+    def write(self, data: bytes) -> int:
+        return len(data)
+
+    def flush(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
 
 
 def _reply_or_raise(reply: dict[str, Any] | None) -> dict[str, Any]:

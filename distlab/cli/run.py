@@ -34,6 +34,7 @@ from distlab.nemesis import KINDS, SCHEDULES
 from distlab.options import RunError, TestOptions, resolve_nodes
 from distlab.report.node_errors import summary_rows
 from distlab.runner import RunResult, run_test
+from distlab.runstore import prune
 from distlab.workloads.base import workload_names
 
 
@@ -194,10 +195,14 @@ def _exit_code(results: list[RunResult]) -> int:
 @run_option("--log-stderr", is_flag=True, help="Copy node logs to stderr as they are written.")
 @run_option("--log-net-send", is_flag=True, help="Log each message to stderr as it is sent (all are in messages.jsonl).")
 @run_option("--log-net-recv", is_flag=True, help="Log each message to stderr as it is received.")
+@run_option("--no-trace", is_flag=True, help="Write no messages.jsonl (long campaigns): message counts, verdicts and replay still work.")
 @click.option("--test-count", default=1, show_default=True, type=click.IntRange(1), help="Runs, with seeds seed, seed+1, ...")
 @store_option()
+@click.option("--store-keep", type=click.IntRange(1), default=None,
+              help="After each run, delete all but the newest N run directories in the store.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-def test(bin_path: str, bin_args: tuple[str, ...], test_count: int, quiet: bool, **kw: Any) -> None:
+def test(bin_path: str, bin_args: tuple[str, ...], test_count: int, quiet: bool, store_keep: int | None,
+         **kw: Any) -> None:
     """Run a workload against a cluster of nodes, under faults, and check the history."""
     seed = kw.pop("seed")
     with as_cli_error(RunError):
@@ -213,6 +218,11 @@ def test(bin_path: str, bin_args: tuple[str, ...], test_count: int, quiet: bool,
         print_summary(result)
         _error_after_summary(result)
         results.append(result)
+        if store_keep is not None:
+            pruned = prune(opts.store, store_keep, protect=result.run_dir)
+            if pruned:
+                out.print(f"[dim]--store-keep {store_keep}: deleted {len(pruned)} older run "
+                          f"director{'y' if len(pruned) == 1 else 'ies'} from {opts.store}[/]", highlight=False)
     sys.exit(_exit_code(results))
 
 

@@ -81,9 +81,12 @@ def summarize(
 
 
 def trace_hash(run_dir: Path) -> str:
-    """One hash over the message trace and the history: equal hashes, identical runs."""
+    """One hash over the message trace and the history: equal hashes, identical runs
+    (a run without messages.jsonl, --no-trace, hashes its history alone)."""
     outer = hashlib.sha256()
     for name in ("messages.jsonl", "history.jsonl"):
+        if name == "messages.jsonl" and not (run_dir / name).exists():
+            continue
         inner = hashlib.sha256()
         with open(run_dir / name, "rb") as f:
             for chunk in iter(lambda: f.read(1 << 20), b""):
