@@ -33,6 +33,7 @@ from distlab.examples import example_path
 from distlab.nemesis import KINDS, SCHEDULES
 from distlab.options import RunError, TestOptions, resolve_nodes
 from distlab.report.node_errors import summary_rows
+from distlab.report.summary import closing_line, why_rows, workload_rows
 from distlab.runner import RunResult, run_test
 from distlab.runstore import prune
 from distlab.workloads.base import workload_names
@@ -40,11 +41,6 @@ from distlab.workloads.base import workload_names
 
 def _verdict_text(valid: Any) -> str:
     return {True: "[bold green]VALID[/]", False: "[bold red]INVALID[/]"}.get(valid, "[bold yellow]UNKNOWN[/]")
-
-
-def _short_json(value: Any, limit: int = 200) -> str:
-    text = orjson.dumps(value).decode()
-    return text if len(text) <= limit else text[:limit] + " ..."
 
 
 MAX_ERROR_ROWS = 8
@@ -81,18 +77,19 @@ def print_summary(result: RunResult, console: Console = out) -> None:
     if net.get("delay"):
         table.add_row("network delay", net["delay"])
     if lat:
-        table.add_row(
-            "latency ms",
-            "  ".join(f"{name} {lat[q]:g}" for name, q in (("min", "0.0"), ("p50", "0.5"), ("p95", "0.95"), ("p99", "0.99"), ("max", "1.0"))),
-        )
+        text = "  ".join(f"{name} {lat[q]:g}" for name, q in (("min", "0.0"), ("p50", "0.5"), ("p95", "0.95"), ("p99", "0.99"), ("max", "1.0")))
+        if r.get("mode", "sim") == "sim":  # say what a simulated millisecond is made of
+            text += "  (simulated: network delay and timers only, handlers take no time)"
+        table.add_row("latency ms", text)
     if r.get("nemesis_ops"):
         table.add_row("nemesis", ", ".join(f"{k} {v}" for k, v in r["nemesis_ops"].items()))
     for line in r.get("warnings", []):
         table.add_row("[yellow]warning[/]", Text(line))
-    for key, value in r["workload"].items():
-        if key != "valid" and not r.get("error"):
-            text = value if isinstance(value, str) else _short_json(value)
-            table.add_row(f"workload {key}", Text(text))
+    if not r.get("error"):
+        rows = workload_rows(r["workload"])
+        table.add_row(f"workload {result.run_dir.parent.name}", "" if rows else "nothing to report")
+        for label, text in rows:
+            table.add_row(f"  {label}", Text(text))
     raft = r.get("raft_safety")
     if raft is not None:
         seen = f"{raft['elections']} elections, {raft['applied']} entries applied, {raft['restores']} restores"
@@ -111,6 +108,8 @@ def print_summary(result: RunResult, console: Console = out) -> None:
         table.add_row("time", f"{r.get('sim_seconds', 0):.1f} s simulated in {r.get('wall_seconds', 0):.2f} s wall")
     else:
         table.add_row("time", f"{r.get('wall_seconds', 0):.1f} s with real processes")
+    for line in why_rows(r):
+        table.add_row("[bold red]why[/]", Text(line, style="red"))
     verdict = Text.from_markup(_verdict_text(r["valid"]))
     if r.get("verdict_note"):  # client requests failed because the node's code broke: never looks clean
         verdict.append(("  — but " if r["valid"] is True else "  — ") + r["verdict_note"], style="red")
@@ -223,6 +222,10 @@ def test(bin_path: str, bin_args: tuple[str, ...], test_count: int, quiet: bool,
             if pruned:
                 out.print(f"[dim]--store-keep {store_keep}: deleted {len(pruned)} older run "
                           f"director{'y' if len(pruned) == 1 else 'ies'} from {opts.store}[/]", highlight=False)
+    closing = closing_line([(r.results["seed"], r.valid) for r in results])
+    if closing:
+        out.print(closing, style="bold red" if any(r.valid is not True for r in results) else "bold green",
+                  highlight=False)
     sys.exit(_exit_code(results))
 
 
