@@ -1,0 +1,196 @@
+"""Helpers for module-task graders that grade a learner's *program* rather than a class:
+run their file as a process with arguments, start their server on a free port of
+127.0.0.1 and always kill it, drive it with a real `redis-cli`, or run a scenario in a
+child process so a hung thread pool or a deadlock gives a one-line reason, not a hang.
+
+A module task's target is an object from the learner's file (`--bin FILE:main`); the
+file itself is found from that object, so no new grader kind is needed."""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+PYTHON = sys.executable
+
+
+class Failure(Exception):
+    """What went wrong, as the sentence shown to the learner."""
+
+
+def learner_file(target: object) -> Path:
+    """The file that defines `target` (a function or class loaded from the learner's file)."""
+    module = sys.modules.get(getattr(target, "__module__", "") or "")
+    path = getattr(module, "__file__", None) or inspect.getsourcefile(target)  # type: ignore[arg-type]
+    if not path:
+        raise Failure(f"cannot tell which file defines {target!r}")
+    return Path(path).resolve()
+
+
+def _last_line(text: str) -> str:
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return lines[-1] if lines else ""
+
+
+def run_program(file: Path, args: list[str], cwd: Path, timeout: float = 10.0,
+                stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """`python FILE ARGS...` in `cwd`, as the learner would run it; Failure if it hangs."""
+    shown = " ".join([file.name, *args])
+    try:
+        return subprocess.run([PYTHON, str(file), *args], cwd=cwd, input=stdin, capture_output=True,
+                              text=True, timeout=timeout, check=False,
+                              env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+    except subprocess.TimeoutExpired:
+        raise Failure(f"`python {shown}` did not finish within {timeout:g} s") from None
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """The learner's server program: `python FILE --addr 127.0.0.1:PORT` with the data
+    folder as its working directory; its whole process group is killed by `stop`."""
+
+    def __init__(self, file: Path, folder: Path, port: int | None = None) -> None:
+        self.file, self.folder = file, folder
+        self.port = port or free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log = folder.parent / f"{folder.name}-server.log"
+
+    def start(self, timeout: float = 10.0) -> Server:
+        """Start it and wait until it accepts connections; Failure if it exits or never listens."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen([PYTHON, str(self.file), "--addr", f"127.0.0.1:{self.port}"],
+                                         cwd=self.folder, stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while True:
+            code = self.proc.poll()
+            if code is not None:
+                said = _last_line(self.log.read_text(errors="replace"))
+                raise Failure(f"your server exited with status {code} before listening on "
+                              f"127.0.0.1:{self.port}" + (f": {said}" if said else ""))
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return self
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise Failure(f"`python {self.file.name} --addr 127.0.0.1:{self.port}` did not listen on "
+                              f"127.0.0.1:{self.port} within {timeout:g} s")
+            time.sleep(0.05)
+
+    def stop(self, sig: int = signal.SIGKILL) -> None:
+        """Send `sig` to the server's process group and wait for it (SIGKILL after 5 s)."""
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+
+    def restart(self, sig: int = signal.SIGTERM) -> None:
+        self.stop(sig)
+        self.start()
+
+    def __enter__(self) -> Server:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def redis_cli(port: int, *args: str, stdin: str | None = None, timeout: float = 10.0) -> str:
+    """What `redis-cli -p PORT ARGS...` prints (its non-terminal output: nil is an empty
+    line, an integer its digits, an error "ERR ..."); Failure if it hangs or fails."""
+    exe = shutil.which("redis-cli")
+    if exe is None:
+        raise Failure("redis-cli is not installed here (apt-get install redis-tools, or make system-deps)")
+    shown = " ".join(["redis-cli", "-p", str(port), *args]) + (" < commands" if stdin is not None else "")
+    try:
+        res = subprocess.run([exe, "-p", str(port), *args], input=stdin, capture_output=True, text=True,
+                             timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise Failure(f"`{shown}` got no answer within {timeout:g} s") from None
+    if res.returncode != 0:
+        said = _last_line(res.stderr + res.stdout)
+        raise Failure(f"`{shown}` failed" + (f": {said}" if said else f" with status {res.returncode}"))
+    return res.stdout
+
+
+@contextlib.contextmanager
+def scratch(prefix: str) -> Iterator[Path]:
+    """A fresh temporary folder, removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        yield Path(tmp)
+
+
+def run_isolated(grader_file: str, name: str, target: object, seed: int, timeout: float,
+                 stuck: str) -> str | None:
+    """Run `run_here(name, target, seed)` of the grader at `grader_file` in a child
+    process: a learner's thread that never ends or a deadlock then costs `timeout`
+    seconds and the reason "<scenario> did not finish ...: <stuck>", never a hang."""
+    file = learner_file(target)
+    attr = getattr(target, "__name__", "")
+    cmd = [PYTHON, "-m", "distlab.tracks.procgrade", grader_file, str(file), attr, name, str(seed)]
+    try:
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False,
+                             start_new_session=True)
+    except subprocess.TimeoutExpired:
+        return f"{name!r} did not finish within {timeout:g} s: {stuck}"
+    for line in reversed(res.stdout.splitlines()):
+        if line.startswith("{"):
+            with contextlib.suppress(ValueError):
+                return json.loads(line)["reason"]  # type: ignore[no-any-return]
+    said = _last_line(res.stderr)
+    return f"the process running {name!r} died with status {res.returncode}" + (f": {said}" if said else "")
+
+
+def _child(argv: list[str]) -> None:
+    """The child side of `run_isolated`: load the grader and the learner's object, run one
+    scenario, print {"reason": ...} and exit at once (threads left running are not waited for)."""
+    import importlib.util
+
+    from distlab.systems.raft.suite import load_factory
+
+    grader_file, file, attr, name, seed = argv
+    spec = importlib.util.spec_from_file_location("_distlab_isolated_grader", grader_file)
+    assert spec is not None and spec.loader is not None
+    grader: Any = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = grader
+    spec.loader.exec_module(grader)
+    try:
+        target = load_factory(f"{file}:{attr}")
+        reason = grader.run_here(name, target, int(seed))
+    except Exception as exc:  # noqa: BLE001 - reported as the scenario's reason
+        reason = f"{type(exc).__name__}: {exc}"
+    sys.stdout.write("\n" + json.dumps({"reason": reason}) + "\n")
+    sys.stdout.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    _child(sys.argv[1:])
