@@ -12,18 +12,21 @@ from distlab.workloads.g_counter import GCounter
 from distlab.workloads.g_set import GSet
 from distlab.workloads.kafka import Kafka
 from distlab.workloads.lin_kv import LinKV
+from distlab.workloads.or_set import ORSet, TwoPhaseSet
 from distlab.workloads.pn_counter import PNCounter
 from distlab.workloads.txn_list_append import TxnListAppend
 from distlab.workloads.txn_rw_register import TxnRWRegister
 from distlab.workloads.unique_ids import UniqueIds
 
 WORKLOADS: dict[str, type[Workload]] = {
+    "2p-set": TwoPhaseSet,
     "broadcast": Broadcast,
     "echo": Echo,
     "g-counter": GCounter,
     "g-set": GSet,
     "kafka": Kafka,
     "lin-kv": LinKV,
+    "or-set": ORSet,
     "pn-counter": PNCounter,
     "txn-list-append": TxnListAppend,
     "txn-rw-register": TxnRWRegister,
