@@ -22,6 +22,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "hint": "distlab.cli.learn:hint",
     "progress": "distlab.cli.learn:progress_cmd",
     "solution": "distlab.cli.learn:solution",
+    "serve": "distlab.cli.serve:serve",
 }
 """Command name: "module:attribute" of a command imported only when it is named."""
 
