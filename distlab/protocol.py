@@ -14,7 +14,7 @@ import orjson
 MAX_LINE_BYTES = 1 << 20
 """Longest protocol line accepted (1 MiB); longer ones are a node bug, not a message."""
 
-SERVICE_IDS = ("lin-kv", "seq-kv", "lww-kv", "lin-tso")
+SERVICE_IDS = ("lin-kv", "seq-kv", "lww-kv", "lin-tso", "backend")
 
 
 class ProtocolError(ValueError):

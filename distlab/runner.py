@@ -104,6 +104,7 @@ class Runner:
         self.cluster.services = make_services(seed)
         cls = workload_cls or load_workload(opts.workload)
         self.workload = cls(cls.params_from(opts), random.Random(f"{seed}/workload"))
+        self.workload.configure_services(self.cluster.services)
         # most workloads record op.value as is; skipping the call matters per operation
         self.plain_values = type(self.workload).invoke_value is Workload.invoke_value
         self.nemesis = Nemesis(opts.nemesis, opts.nemesis_interval, random.Random(f"{seed}/nemesis"), self,
@@ -371,6 +372,9 @@ class Runner:
         self.phase("checking the history")
         history_path = self.run_dir / "history.jsonl"
         self.history.write(history_path)
+        records = {name: r for name, svc in self.cluster.services.items() if (r := svc.record()) is not None}
+        if records:  # before checking: a checker may hold the history against a service's own record
+            (self.run_dir / "services.json").write_bytes(orjson.dumps(records))
         unanswered = self._unanswered | set(self._pending)  # timed out, or still waiting at the end
         # The run's checkers see the run as config.json records it, so `distlab analyze`
         # rebuilds the same composition from that file.

@@ -238,11 +238,15 @@ class Wire(ABC):
             self.trace.write(b'{"t":%d,"ev":"%b","id":%d%b}\n' % (self._stamp(self.loop.now), ev, mid, extra))
 
     def _at_service(self, mid: int, service: Any, src: str, data: bytes) -> None:
-        """A request reaches a built-in service, which answers at once (over the network)."""
+        """A request reaches a built-in service, which answers when its work is done
+        (at once for all but `backend`), over the network."""
         self._trace_event(b"recv", mid)
-        reply = service.reply(src, orjson.loads(data), self.loop.now)
+        reply, delay = service.respond(src, orjson.loads(data), self.loop.now)
         if reply is not None and src in self.nodes:
-            self.route(service.name, src, reply)
+            if delay > 0:
+                self.loop.call_harness_at(self.loop.now + delay, self.route, service.name, src, reply)
+            else:
+                self.route(service.name, src, reply)
 
     def _partitioned(self, mid: int, src: str, dest: str) -> bool:
         """At receive time: a partition drops the message (traced as such)."""

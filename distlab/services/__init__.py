@@ -11,7 +11,9 @@ Maelstrom.
 
 A service is pure: `handle(src, body, now)` returns the reply body. The wire
 delivers requests and replies with the network's latency, like any server
-message.
+message. `backend` (distlab/services/backend.py) is the Networker track's
+misbehaving dependency: its `respond` also says how long its work takes, and
+its `record` is what the run's checker holds the node's answers against.
 """
 
 from __future__ import annotations
@@ -48,6 +50,15 @@ class Service(ABC):
             return None
         out["in_reply_to"] = msg_id
         return out
+
+    def respond(self, src: str, body: dict[str, Any], now: float) -> tuple[dict[str, Any] | None, float]:
+        """The reply and how many seconds after `now` the service sends it (its work
+        time, before the network's latency); every runtime's wire honours the delay."""
+        return self.reply(src, body, now), 0.0
+
+    def record(self) -> dict[str, Any] | None:
+        """What the service saw, for checkers (written to the run's services.json), or None."""
+        return None
 
     @abstractmethod
     def handle(self, src: str, body: dict[str, Any], now: float) -> dict[str, Any]:
@@ -238,7 +249,9 @@ class LinTSO(Service):
         return {"type": "ts_ok", "ts": ts}
 
 
-SERVICES: dict[str, type[Service]] = {cls.name: cls for cls in (LinKV, SeqKV, LwwKV, LinTSO)}
+from distlab.services.backend import Backend  # noqa: E402  (it builds on Service, above)
+
+SERVICES: dict[str, type[Service]] = {cls.name: cls for cls in (LinKV, SeqKV, LwwKV, LinTSO, Backend)}
 
 
 def make_services(seed: int) -> dict[str, Service]:

@@ -68,6 +68,11 @@ class Workload(ABC):
                 values[f.name] = tuple(value) if isinstance(value, list) else value
         return cls.Params(**values)
 
+    def configure_services(self, services: dict[str, Any]) -> None:
+        """Before the run: set up the built-in services this workload's nodes call
+        (e.g. how the Networker's `backend` misbehaves). Most workloads leave them be."""
+        return None
+
     async def setup(self, call: Any, node_ids: list[str]) -> None:
         """Before clients start (e.g. send a topology). `call(node, body)` is an RPC."""
         return None
