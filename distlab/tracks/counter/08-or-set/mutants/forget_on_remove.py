@@ -1,0 +1,45 @@
+"""Mistake: a remove deletes the element's tags and keeps no tombstone: the next merge from a peer that still has them brings it back."""
+
+from distlab import Node
+
+node = Node()
+tags: dict[int, set[str]] = {}
+counter = 0
+
+
+@node.on("add")
+def add(msg):
+    global counter
+    counter += 1
+    tags.setdefault(msg.body["element"], set()).add(f"{node.id}:{counter}")
+    return {"type": "add_ok"}
+
+
+@node.on("remove")
+def remove(msg):
+    tags.pop(msg.body["element"], None)
+    return {"type": "remove_ok"}
+
+
+@node.on("read")
+def read(msg):
+    return {"type": "read_ok", "value": sorted(e for e, ts in tags.items() if ts)}
+
+
+@node.on("merge")
+def merge(msg):
+    for element, ts in msg.body["tags"]:
+        tags.setdefault(element, set()).update(ts)
+
+
+def gossip_round() -> None:
+    body = {"type": "merge", "tags": [[e, sorted(ts)] for e, ts in tags.items()]}
+    for peer in node.node_ids:
+        if peer != node.id:
+            node.send(peer, body)
+
+
+node.every(0.25, gossip_round)
+
+if __name__ == "__main__":
+    node.run()
