@@ -12,11 +12,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Real third-party peers the tests talk to (redis-cli speaks RESP to kvs-server).
+# Real third-party peers the tests talk to: redis-cli speaks RESP to kvs-server; Debian's
+# chromium and its chromedriver load report pages and `distlab serve` in a real browser.
 system-deps:
 	@command -v redis-cli >/dev/null 2>&1 || { \
 		echo "installing redis-tools (redis-cli) from Debian's packages"; \
 		apt-get update -qq && apt-get install -y -qq redis-tools >/dev/null; }
+	@{ command -v chromium && command -v chromedriver; } >/dev/null 2>&1 || { \
+		echo "installing chromium and chromium-driver from Debian's packages"; \
+		apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
 demo: $(STAMP)
 	$(BIN)/distlab demo

@@ -11,6 +11,7 @@ import pytest
 from distlab.examples import example_path
 from distlab.options import TestOptions
 from distlab.runner import RunResult, run_test
+from tests.browser import browser  # noqa: F401 (the real-browser fixture, for any test module)
 
 NODES = Path(__file__).parent / "nodes"
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

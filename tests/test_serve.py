@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -107,3 +108,22 @@ def test_bad_store_and_busy_port_are_one_line_errors(tmp_path: Path, server: int
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "no such folder" in proc.stderr
     proc = distlab("serve", "--store", str(store), "--port", str(server), cwd=tmp_path, env={**os.environ})
     assert proc.returncode == 2 and "in use" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_the_run_list_in_a_real_browser(server: int, browser: object) -> None:
+    from selenium.webdriver.common.by import By
+
+    from tests.browser import console_errors, screenshot
+
+    driver: Any = browser
+    driver.get(f"http://127.0.0.1:{server}/")
+    assert console_errors(driver) == []
+    rows = driver.find_elements(By.CSS_SELECTOR, "#runs tbody tr")
+    colours = {r.get_attribute("data-verdict"): r.find_element(By.CSS_SELECTOR, "td.verdict").value_of_css_property(
+        "background-color") for r in rows}
+    assert set(colours) == {"valid", "invalid"}
+    assert colours["invalid"] == "rgba(251, 217, 217, 1)" and colours["valid"] == "rgba(216, 245, 216, 1)"
+    assert screenshot(driver, "serve-runs").stat().st_size > 1000
+    driver.find_element(By.CSS_SELECTOR, "#runs tbody tr.invalid a").click()
+    assert "/runs/broadcast/" in driver.current_url and "results.json" in driver.page_source
+    assert console_errors(driver) == []
