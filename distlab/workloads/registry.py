@@ -11,6 +11,7 @@ from distlab.workloads.echo import Echo
 from distlab.workloads.g_counter import GCounter
 from distlab.workloads.g_set import GSet
 from distlab.workloads.kafka import Kafka
+from distlab.workloads.lamport import Lamport
 from distlab.workloads.lin_kv import LinKV
 from distlab.workloads.or_set import ORSet, TwoPhaseSet
 from distlab.workloads.pn_counter import PNCounter
@@ -25,6 +26,7 @@ WORKLOADS: dict[str, type[Workload]] = {
     "g-counter": GCounter,
     "g-set": GSet,
     "kafka": Kafka,
+    "lamport": Lamport,
     "lin-kv": LinKV,
     "or-set": ORSet,
     "pn-counter": PNCounter,

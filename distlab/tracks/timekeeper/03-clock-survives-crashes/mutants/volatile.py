@@ -1,0 +1,17 @@
+"""Timekeeper 3, mutant: a Lamport clock in memory only (a restart begins again at 0)."""
+
+from distlab import Node
+
+node = Node()
+clock = 0
+
+
+@node.on("stamp")
+def stamp(msg):
+    global clock
+    clock = max(clock, msg.body.get("seen", 0)) + 1
+    return {"type": "stamp_ok", "ts": clock}
+
+
+if __name__ == "__main__":
+    node.run()
