@@ -147,3 +147,22 @@ def test_run_isolated_reports_a_hang_a_crash_and_a_result(tmp_path: Path) -> Non
         "'hang' did not finish within 2 s: a worker never ended")
     crashed = run_isolated(str(grader), "crash", target, 7, 30, "stuck")
     assert crashed is not None and crashed.startswith("the process running 'crash' died with status")
+
+
+def test_read_replies_takes_whole_replies_and_reports_what_is_missing() -> None:
+    from distlab.tracks.procgrade import command, read_replies
+
+    assert command("SET", "k", "é") == b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2\r\n\xc3\xa9\r\n"
+    a, b = socket.socketpair()
+    with a, b:
+        # split mid-reply, with a bulk string holding CRLF, nil, an integer, an array, an error
+        b.sendall(b"+OK\r\n$4\r\na\r\nb\r\n$-1\r\n:3\r\n*2\r\n$1\r\nx")
+        b.sendall(b"\r\n:1\r\n-ERR no\r\n")
+        assert read_replies(a, 6, 5, "six") == [b"+OK\r\n", b"$4\r\na\r\nb\r\n", b"$-1\r\n", b":3\r\n",
+                                               b"*2\r\n$1\r\nx\r\n:1\r\n", b"-ERR no\r\n"]
+        b.sendall(b"+OK\r\n$5\r\nab")
+        with pytest.raises(Failure, match=r"^two: 1 of 2 replies came within 0.5 s$"):
+            read_replies(a, 2, 0.5, "two")
+        b.close()
+        with pytest.raises(Failure, match=r"closed the connection after 0 of 1 replies"):
+            read_replies(a, 1, 5, "one")

@@ -138,7 +138,67 @@ def redis_cli(port: int, *args: str, stdin: str | None = None, timeout: float = 
     if res.returncode != 0:
         said = _last_line(res.stderr + res.stdout)
         raise Failure(f"`{shown}` failed" + (f": {said}" if said else f" with status {res.returncode}"))
+    errors = [ln for ln in res.stderr.splitlines() if ln.startswith(("Error", "Could not connect"))]
+    if errors:  # reading commands from stdin, redis-cli reconnects and carries on after an error
+        raise Failure(f"`{shown}` said {errors[0]!r}" + (f" ({len(errors)} times)" if len(errors) > 1 else ""))
     return res.stdout
+
+
+def command(*args: str) -> bytes:
+    """One command as redis-cli sends it: a RESP array of bulk strings."""
+    parts = [b"*%d\r\n" % len(args)]
+    for arg in args:
+        raw = arg.encode()
+        parts.append(b"$%d\r\n%s\r\n" % (len(raw), raw))
+    return b"".join(parts)
+
+
+def _reply_end(buf: bytes, pos: int) -> int | None:
+    """Where the RESP reply starting at `pos` ends, or None if it is not all there."""
+    end = buf.find(b"\r\n", pos)
+    if end < 0:
+        return None
+    kind = buf[pos:pos + 1]
+    if kind == b"$":
+        size = int(buf[pos + 1:end])
+        stop = end + 2 + size + 2 if size >= 0 else end + 2
+        return stop if len(buf) >= stop else None
+    if kind == b"*":
+        count, pos = int(buf[pos + 1:end]), end + 2
+        for _ in range(max(count, 0)):
+            found = _reply_end(buf, pos)
+            if found is None:
+                return None
+            pos = found
+        return pos
+    return end + 2
+
+
+def read_replies(sock: socket.socket, count: int, timeout: float, what: str) -> list[bytes]:
+    """`count` whole RESP replies from `sock` (each as its raw bytes); Failure naming `what`
+    if they do not all come within `timeout` s, or if the server closes the connection."""
+    buf, replies, pos = b"", [], 0
+    deadline = time.monotonic() + timeout
+    while len(replies) < count:
+        while len(replies) < count and (end := _reply_end(buf, pos)) is not None:
+            replies.append(buf[pos:end])
+            pos = end
+        if len(replies) == count:
+            break
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise Failure(f"{what}: {len(replies)} of {count} replies came within {timeout:g} s")
+        sock.settimeout(left)
+        try:
+            data = sock.recv(65536)
+        except TimeoutError:
+            continue
+        except OSError as exc:
+            raise Failure(f"{what}: the connection failed after {len(replies)} of {count} replies ({exc})") from None
+        if not data:
+            raise Failure(f"{what}: the server closed the connection after {len(replies)} of {count} replies")
+        buf += data
+    return replies
 
 
 @contextlib.contextmanager
