@@ -8,10 +8,13 @@ from typing import Any
 from distlab.workloads.base import Workload
 from distlab.workloads.broadcast import Broadcast
 from distlab.workloads.echo import Echo
+from distlab.workloads.failure_detector import FailureDetector
 from distlab.workloads.g_counter import GCounter
 from distlab.workloads.g_set import GSet
 from distlab.workloads.kafka import Kafka
 from distlab.workloads.lamport import Lamport
+from distlab.workloads.leader import Bully, Leader
+from distlab.workloads.lease import Lease
 from distlab.workloads.lin_kv import LinKV
 from distlab.workloads.or_set import ORSet, TwoPhaseSet
 from distlab.workloads.pn_counter import PNCounter
@@ -22,11 +25,15 @@ from distlab.workloads.unique_ids import UniqueIds
 WORKLOADS: dict[str, type[Workload]] = {
     "2p-set": TwoPhaseSet,
     "broadcast": Broadcast,
+    "bully": Bully,
     "echo": Echo,
+    "failure-detector": FailureDetector,
     "g-counter": GCounter,
     "g-set": GSet,
     "kafka": Kafka,
     "lamport": Lamport,
+    "leader": Leader,
+    "lease": Lease,
     "lin-kv": LinKV,
     "or-set": ORSet,
     "pn-counter": PNCounter,
