@@ -29,7 +29,7 @@ async def suspects(msg):
     if cache["at"] is None or node.now() - cache["at"] > CACHE_FOR:
         peers = [p for p in node.node_ids if p != node.id]
         answers = await asyncio.gather(*(alive(p) for p in peers))
-        cache["suspects"] = [p for p, ok in zip(peers, answers) if not ok]
+        cache["suspects"] = [p for p, ok in zip(peers, answers, strict=True) if not ok]
         cache["at"] = node.now()
     return {"type": "suspects_ok", "suspects": cache["suspects"]}
 

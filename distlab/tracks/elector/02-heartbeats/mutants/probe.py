@@ -26,7 +26,7 @@ async def alive(peer: str) -> bool:
 async def suspects(msg):
     peers = [p for p in node.node_ids if p != node.id]
     answers = await asyncio.gather(*(alive(p) for p in peers))
-    return {"type": "suspects_ok", "suspects": [p for p, ok in zip(peers, answers) if not ok]}
+    return {"type": "suspects_ok", "suspects": [p for p, ok in zip(peers, answers, strict=True) if not ok]}
 
 
 if __name__ == "__main__":
