@@ -145,6 +145,13 @@ def _read_events(log_dir: Path) -> tuple[list[_Event], list[str], int]:
     return events, problems, len(paths)
 
 
+def read_events(log_dir: Path) -> list[tuple[float, str, str, dict[str, Any]]]:
+    """Every trace event of a run's node logs in time order, as (time, node, kind, data);
+    kind is "leader", "apply", "restore" or "started" (a node process (re)started). For
+    pictures of a run (distlab/report); malformed lines are left to the checker to report."""
+    return [(e.time, e.node, e.kind, e.data) for e in _read_events(log_dir)[0]]
+
+
 def check_logs(run_dir: str | Path, ordered: bool = True) -> TraceReport:
     """Check the Raft trace in run_dir/node-logs; `ordered=False` skips leader completeness
     (for process-mode runs, whose time stamps cannot order events across nodes)."""
