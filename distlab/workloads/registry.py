@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from distlab.workloads.backend import WORKLOADS as BACKEND_WORKLOADS
 from distlab.workloads.base import Workload
 from distlab.workloads.broadcast import Broadcast
 from distlab.workloads.echo import Echo
@@ -41,6 +42,7 @@ WORKLOADS: dict[str, type[Workload]] = {
     "txn-rw-register": TxnRWRegister,
     "unique-ids": UniqueIds,
 }
+WORKLOADS.update({cls.name: cls for cls in BACKEND_WORKLOADS})  # the Networker track's, one per situation
 
 
 @dataclasses.dataclass(frozen=True)
