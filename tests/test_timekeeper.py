@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from distlab.checkers import lamport
+from distlab.checkers import lamport, vector_clock
 from distlab.history import read_jsonl
 
 History = list[dict[str, Any]]
@@ -171,3 +171,162 @@ def test_lamport_workload_records_the_node_each_client_talks_to(simulate: Any, t
     oks = [r for r in records if r["type"] == "ok"]
     assert len(oks) > 20
     assert all(r["value"]["node"] == f"n{r['value']['ts'] % 10}" for r in oks)
+
+
+# ----- vector clocks -------------------------------------------------------------------------
+
+def _event_history(events: list[tuple[str, list[int], dict[str, int]]]) -> History:
+    """Events run one after another: (node, ids of the events the client carried, vc)."""
+    h = Recorder()
+    vcs: dict[int, dict[str, int]] = {}
+    for i, (node, after, vc) in enumerate(events, start=1):
+        seen: dict[str, int] = {}
+        for a in after:
+            for k, v in vcs[a].items():
+                seen[k] = max(seen.get(k, 0), v)
+        value = {"id": i, "node": node, "seen": seen, "after": after}
+        h.add(2 * i, i % 3, "invoke", "event", value)
+        h.add(2 * i + 1, i % 3, "ok", "event", {**value, "vc": vc})
+        vcs[i] = vc
+    return h.records
+
+
+def test_vector_clock_accepts_true_clocks() -> None:
+    h = _event_history([("n0", [], {"n0": 1}), ("n1", [], {"n1": 1}), ("n1", [1], {"n0": 1, "n1": 2}),
+                        ("n0", [2], {"n0": 2, "n1": 1})])
+    result = vector_clock.check(h)
+    assert result["valid"] is True, result
+    assert result["event_count"] == 4
+
+
+def test_vector_clock_catches_a_forgotten_merge() -> None:
+    h = _event_history([("n0", [], {"n0": 1}), ("n1", [1], {"n1": 1})])
+    result = vector_clock.check(h)
+    assert result["valid"] is False and result["not_after_seen_count"] == 1
+    assert "must include everything that happened before" in result["explanation"]
+    assert "from n0's event 1" in result["explanation"]
+
+
+def test_vector_clock_catches_an_event_that_did_not_count_itself() -> None:
+    h = _event_history([("n0", [], {"n0": 1}), ("n0", [1], {"n0": 1})])
+    result = vector_clock.check(h)
+    assert result["valid"] is False and "did not count the new event" in result["explanation"]
+
+
+def test_vector_clock_catches_a_node_clock_that_shrinks() -> None:
+    h = _event_history([("n1", [], {"n1": 1}), ("n0", [1], {"n0": 1, "n1": 1}), ("n0", [], {"n0": 2})])
+    result = vector_clock.check(h)
+    assert result["valid"] is False and result["node_order_count"] >= 1
+    assert "a node's clock must only grow" in result["explanation"]
+
+
+def test_vector_clock_catches_concurrent_events_ordered() -> None:
+    # n1's event claims one n0 event, but nobody carried n0's clock to it
+    h = _event_history([("n0", [], {"n0": 1}), ("n1", [], {"n0": 1, "n1": 1})])
+    result = vector_clock.check(h)
+    assert result["valid"] is False and result["concurrent_ordered_count"] == 1
+    first = result["explanation"].splitlines()[0]
+    assert "n0's event 1" in first and "concurrent" in first
+
+
+def test_vector_clock_counts_what_a_lost_reply_may_have_told_the_node() -> None:
+    h = Recorder()
+    h.add(0, 0, "invoke", "event", {"id": 1, "node": "n0", "seen": {}, "after": []})
+    h.add(1, 0, "ok", "event", {"id": 1, "node": "n0", "seen": {}, "after": [], "vc": {"n0": 1}})
+    # a client carried n0's clock to n1, and the reply was lost: n1 may well have merged it
+    h.add(2, 1, "invoke", "event", {"id": 2, "node": "n1", "seen": {"n0": 1}, "after": [1]})
+    h.add(9, 1, "info", "event", {"id": 2, "node": "n1", "seen": {"n0": 1}, "after": [1]})
+    h.add(10, 4, "invoke", "event", {"id": 3, "node": "n1", "seen": {}, "after": []})
+    h.add(11, 4, "ok", "event", {"id": 3, "node": "n1", "seen": {}, "after": [], "vc": {"n0": 1, "n1": 2}})
+    assert vector_clock.check(h.records)["valid"] is True
+
+
+def test_vector_clock_compare_answers() -> None:
+    h = Recorder()
+    cases = [({"n0": 1}, {"n0": 1, "n1": 0}, "equal"), ({"n0": 1}, {"n0": 2}, "before"),
+             ({"n0": 2}, {"n1": 1}, "concurrent"), ({"n0": 1, "n1": 1}, {"n1": 1}, "after")]
+    for i, (a, b, said) in enumerate(cases):
+        h.add(i, 0, "invoke", "compare", {"a": a, "b": b})
+        h.add(i + 0.5, 0, "ok", "compare", {"a": a, "b": b, "order": said})
+    h.records += _event_history([("n0", [], {"n0": 1})])
+    for i, r in enumerate(h.records):
+        r["index"] = i
+    assert vector_clock.check(h.records)["valid"] is True
+    h.records[5]["value"]["order"] = "after"  # ({"n0": 2}, {"n1": 1}) said to be ordered
+    result = vector_clock.check(h.records)
+    assert result["valid"] is False and result["wrong_compare_count"] == 1
+    assert "concurrent with b" in result["explanation"]
+
+
+def _clocks_by(kind: str, plan: list[tuple[str, list[int]]], rng: random.Random) -> list[dict[str, int]]:
+    """What a node algorithm returns for each event of a plan (events run one at a time)."""
+    state: dict[str, dict[str, int]] = {}
+    out: list[dict[str, int]] = []
+    for node, after in plan:
+        seen: dict[str, int] = {}
+        for a in after:
+            for k, v in out[a - 1].items():
+                seen[k] = max(seen.get(k, 0), v)
+        vc = state.setdefault(node, {})
+        reply = None
+        if kind != "no-merge" and not (kind == "flaky-merge" and rng.random() < 0.3):
+            target = vc if kind != "reply-only" else dict(vc)
+            for k, v in seen.items():
+                target[k] = max(target.get(k, 0), v)
+            reply = target
+        for k in (["n0", "n1", "n2"] if kind == "tick-all" and rng.random() < 0.3 else [node]):
+            vc[k] = vc.get(k, 0) + 1
+        if reply is not None and reply is not vc:
+            reply[node] = vc[node]
+        out.append(dict(reply if reply is not None else vc))
+    return out
+
+
+def _brute_vc(plan: list[tuple[str, list[int]]], vcs: list[dict[str, int]]) -> bool:
+    """Valid iff a happened before b exactly when vc(a) < vc(b), for every pair, and no
+    entry of another node is above that node's own entry in the latest of its events
+    that happened before (what the event could have heard of)."""
+    n = len(plan)
+    hb = [[False] * n for _ in range(n)]
+    for b, (node, after) in enumerate(plan):
+        for a in after:
+            hb[a - 1][b] = True
+        for a in range(b):
+            if plan[a][0] == node:
+                hb[a][b] = True
+    for k in range(n):
+        for i in range(n):
+            if hb[i][k]:
+                for j in range(n):
+                    if hb[k][j]:
+                        hb[i][j] = True
+    for a in range(n):
+        for b in range(n):
+            if a != b and hb[a][b] != (vector_clock.order(vcs[a], vcs[b]) == "before"):
+                return False
+    for b in range(n):
+        for m in ("n0", "n1", "n2"):
+            if m != plan[b][0]:
+                heard = max([vcs[a].get(m, 0) for a in range(n) if hb[a][b] and plan[a][0] == m], default=0)
+                if vcs[b].get(m, 0) > heard:
+                    return False
+    return True
+
+
+def test_vector_clock_agrees_with_brute_force_on_random_runs() -> None:
+    rng = random.Random(11)
+    verdicts = {True: 0, False: 0}
+    for trial in range(300):
+        kind = ("true", "no-merge", "reply-only", "tick-all", "flaky-merge")[trial % 5]
+        plan: list[tuple[str, list[int]]] = []
+        for i in range(rng.randrange(2, 9)):
+            after = sorted(rng.sample(range(1, i + 1), min(i, rng.randrange(3)))) if i else []
+            plan.append((f"n{rng.randrange(3)}", after))
+        vcs = _clocks_by(kind, plan, rng)
+        expected = _brute_vc(plan, vcs)
+        got = vector_clock.check(_event_history([(node, after, vc) for (node, after), vc in zip(plan, vcs, strict=True)]))
+        assert got["valid"] is expected, (kind, plan, vcs, got.get("explanation"))
+        verdicts[expected] += 1
+        if kind == "true":
+            assert expected
+    assert verdicts[False] > 40

@@ -22,6 +22,7 @@ from distlab.workloads.pn_counter import PNCounter
 from distlab.workloads.txn_list_append import TxnListAppend
 from distlab.workloads.txn_rw_register import TxnRWRegister
 from distlab.workloads.unique_ids import UniqueIds
+from distlab.workloads.vector_clock import VectorClock, VectorClockCompare
 
 WORKLOADS: dict[str, type[Workload]] = {
     "2p-set": TwoPhaseSet,
@@ -41,6 +42,8 @@ WORKLOADS: dict[str, type[Workload]] = {
     "txn-list-append": TxnListAppend,
     "txn-rw-register": TxnRWRegister,
     "unique-ids": UniqueIds,
+    "vector-clock": VectorClock,
+    "vector-clock-compare": VectorClockCompare,
 }
 WORKLOADS.update({cls.name: cls for cls in BACKEND_WORKLOADS})  # the Networker track's, one per situation
 
