@@ -45,7 +45,8 @@ class Profile:
     slow_p: float = 0.0  # probability a call is slow ...
     slow: tuple[float, float] = (0.0, 0.0)  # ... taking uniform(lo, hi) instead
     endpoint_seconds: dict[str, float] = field(default_factory=dict)  # endpoints slower than `latency`
-    reject_p: float = 0.0  # probability of a definite "busy" rejection (error 11)
+    reject_p: float = 0.0  # probability of a definite "busy" rejection (error 11) ...
+    reject_after: float = 0.0  # ... sent this long after the call arrived
     outages: tuple[tuple[float, float], ...] = ()  # [start, end) windows: no reply, nothing done
     quota: int = 0  # calls accepted in any sliding second (0: no quota); beyond: error 11
     pool: int = 0  # calls in progress per caller (0: no limit); beyond: error 11
@@ -118,7 +119,8 @@ class Backend(Service):
             raise RPCError(TEMPORARILY_UNAVAILABLE, f"backend: {src} already has {p.pool} calls in progress")
         if p.reject_p and self.rng.random() < p.reject_p:
             call["outcome"] = "busy"
-            raise RPCError(TEMPORARILY_UNAVAILABLE, "backend: busy, nothing done; try again")
+            ends.append(now + p.reject_after)
+            return RPCError(TEMPORARILY_UNAVAILABLE, "backend: busy, nothing done; try again").to_body(), p.reject_after
         budget = body.get("budget_ms")
         if budget is not None and budget <= 0:
             call["outcome"] = "expired"
