@@ -348,8 +348,10 @@ def test_lease_sweep_matches_brute_force() -> None:
 
 @pytest.mark.parametrize(("workload", "task", "extra"), [
     ("failure-detector", "02-heartbeats", {"nemesis": ["kill"], "rate": 100}),
+    ("bully", "05-bully", {"nemesis": ["kill"], "node_count": 3}),
 ])
 def test_reference_passes_a_seeded_run(simulate: Any, workload: str, task: str, extra: dict[str, Any]) -> None:
-    result = simulate(str(TRACK / task / "reference.py"), workload=workload, node_count=5, time_limit=15,
-                      nemesis_interval=4, nemesis_schedule="stagger", seed=3, **extra)
+    opts = {"workload": workload, "node_count": 5, "time_limit": 15, "rate": 50, "nemesis_interval": 4,
+            "nemesis_schedule": "stagger", "seed": 3, **extra}
+    result = simulate(str(TRACK / task / "reference.py"), **opts)
     assert result.valid is True, result.results.get("workload")
