@@ -31,10 +31,12 @@ def test_every_execution_gets_its_own_receipt_and_is_recorded() -> None:
     assert b.record() is None  # nobody called: nothing written
     r1, d1 = call(b, type="charge", id="r1", amount=5)
     r2, _ = call(b, 0.1, type="charge", id="r1", amount=5)  # no key: charged again
-    assert r1 == {"type": "charge_ok", "receipt": 1, "in_reply_to": 1} and d1 == pytest.approx(0.005)
-    assert r2 is not None and r2["receipt"] == 2
+    assert r1 is not None and r2 is not None and d1 == pytest.approx(0.005)
+    assert r1 == {"type": "charge_ok", "receipt": r1["receipt"], "in_reply_to": 1}
+    assert 0 < r1["receipt"] < r2["receipt"]
     calls = b.record()["calls"]  # type: ignore[index]
-    assert [(c["id"], c["outcome"], c["receipt"]) for c in calls] == [("r1", "executed", 1), ("r1", "executed", 2)]
+    assert [(c["id"], c["outcome"], c["receipt"]) for c in calls] == [
+        ("r1", "executed", r1["receipt"]), ("r1", "executed", r2["receipt"])]
     assert calls[1]["done"] == pytest.approx(0.105)
 
 
@@ -63,6 +65,13 @@ def test_a_budget_too_short_for_the_work_abandons_it() -> None:
     reply, _ = call(b, type="charge", id="r3", amount=1, budget_ms=300)
     assert reply is not None and reply["type"] == "charge_ok"
     assert [c["outcome"] for c in b.calls] == ["expired", "expired", "executed"]
+
+
+def test_a_busy_rejection_may_take_time_and_does_nothing() -> None:
+    b = Backend(random.Random(1), Profile(reject_p=1.0, reject_after=0.1))
+    reply, delay = call(b, type="charge", id="r1", amount=1)
+    assert reply is not None and reply["code"] == 11 and delay == pytest.approx(0.1)
+    assert b.calls[0]["outcome"] == "busy" and "receipt" not in b.calls[0]
 
 
 def test_outage_quota_pool_and_rejections() -> None:
@@ -119,7 +128,7 @@ def slow_backend_round_trip(tmp_path: Path, mode: str) -> tuple[list[Any], dict[
 @pytest.mark.parametrize("mode", ["sim", "process"])
 def test_both_runtimes_deliver_the_reply_after_the_work_time(tmp_path: Path, mode: str) -> None:
     replies, record = slow_backend_round_trip(tmp_path, mode)
-    assert [receipt for receipt, _ in replies] == [1, 2]
+    assert 0 < replies[0][0] < replies[1][0]  # two executions, two receipts
     for _, elapsed in replies:
         assert elapsed >= 0.3  # 0.3 s of work plus the network's latency both ways
     if mode == "sim":

@@ -4,7 +4,7 @@ The Networker track's nodes serve clients by calling this service. It executes
 `charge` (not idempotent: every execution charges again), `notify` (repeats are
 harmless), `quote` (read-only) and `report` (a slow, heavy endpoint), each
 carrying the client's request `id`. It answers `<type>_ok {receipt}`, a number
-unique to that execution.
+unique to that execution (increasing by a random step, so no node can guess it).
 
 How it misbehaves is a `Profile` the workload sets before the run: slow calls
 (a heavy tail), definite rejections (error 11: nothing happened), outage windows
@@ -141,7 +141,7 @@ class Backend(Service):
             ends.append(now + budget / 1000)
             return RPCError(TIMEOUT, f"backend: the work needed more than the {budget} ms budget; "
                             "abandoned, nothing done").to_body(), budget / 1000
-        self.next_receipt += 1
+        self.next_receipt += self.rng.randint(1, 999)  # unique, and not a count a node could keep itself
         call["outcome"] = "executed"
         call["receipt"] = self.next_receipt
         if key is not None:
