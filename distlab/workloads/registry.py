@@ -17,6 +17,7 @@ from distlab.workloads.lamport import Lamport
 from distlab.workloads.leader import Bully, Leader
 from distlab.workloads.lease import Lease
 from distlab.workloads.lin_kv import LinKV
+from distlab.workloads.lww_register import LWWRegister
 from distlab.workloads.or_set import ORSet, TwoPhaseSet
 from distlab.workloads.pn_counter import PNCounter
 from distlab.workloads.txn_list_append import TxnListAppend
@@ -37,6 +38,7 @@ WORKLOADS: dict[str, type[Workload]] = {
     "leader": Leader,
     "lease": Lease,
     "lin-kv": LinKV,
+    "lww-register": LWWRegister,
     "or-set": ORSet,
     "pn-counter": PNCounter,
     "txn-list-append": TxnListAppend,
