@@ -69,10 +69,10 @@ class Timeouts(BackendWorkload):
 
 
 class Rejections(BackendWorkload):
-    """One call in four is rejected as busy (error 11: nothing done); run it with loss."""
+    """Two calls in five are rejected as busy (error 11: nothing done); run it with loss."""
 
     name = "backend-at-most-once"
-    profile = Profile(reject_p=0.25)
+    profile = Profile(reject_p=0.4)
 
 
 class Notify(BackendWorkload):

@@ -1,0 +1,19 @@
+"""Mutant: no timeout on the call; a stuck backend call keeps the client waiting."""
+
+from distlab import Node, RPCError
+
+node = Node()
+
+
+@node.on("charge")
+async def charge(msg):
+    body = {"type": "charge", "id": msg.body["id"], "amount": msg.body["amount"]}
+    try:
+        reply = await node.rpc("backend", body, timeout=None)
+    except RPCError as exc:
+        return exc  # a timeout is code 0: the charge may or may not have happened
+    return {"type": "charge_ok", "receipt": reply.body["receipt"]}
+
+
+if __name__ == "__main__":
+    node.run()

@@ -1,0 +1,19 @@
+"""Mutant: never retries, not even a busy rejection, which is safe to repeat."""
+
+from distlab import Node, RPCError
+
+node = Node()
+
+
+@node.on("charge")
+async def charge(msg):
+    body = {"type": "charge", "id": msg.body["id"], "amount": msg.body["amount"]}
+    try:
+        reply = await node.rpc("backend", body, timeout=0.5)
+    except RPCError as exc:
+        return exc
+    return {"type": "charge_ok", "receipt": reply.body["receipt"]}
+
+
+if __name__ == "__main__":
+    node.run()
