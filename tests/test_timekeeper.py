@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from distlab.checkers import lamport, vector_clock
+from distlab.checkers import causal, lamport, vector_clock
 from distlab.history import read_jsonl
+from distlab.tracks.explain import reasons
 
 History = list[dict[str, Any]]
 
@@ -330,3 +331,67 @@ def test_vector_clock_agrees_with_brute_force_on_random_runs() -> None:
         if kind == "true":
             assert expected
     assert verdicts[False] > 40
+
+
+# ----- causal broadcast ------------------------------------------------------------------------
+
+def _chat(broadcasts: list[tuple[int, list[int]]], reads: list[tuple[str, list[int]]], final: bool = False) -> History:
+    """Broadcasts (message, deps), all acknowledged, then reads (node, messages)."""
+    h = Recorder()
+    for i, (m, deps) in enumerate(broadcasts):
+        h.add(i, 0, "invoke", "broadcast", {"message": m, "deps": deps})
+        h.add(i + 0.5, 0, "ok", "broadcast", {"message": m, "deps": deps})
+    for i, (node, messages) in enumerate(reads, start=len(broadcasts)):
+        inv = h.add(i, 1 + i, "invoke", "read", {"node": node})
+        done = h.add(i + 0.5, 1 + i, "ok", "read", messages)
+        if final:
+            inv["final"] = done["final"] = True
+            inv["node"] = node
+    return h.records
+
+
+def test_causal_accepts_causal_reads() -> None:
+    h = _chat([(1, []), (2, [1]), (3, [])], [("n0", [1, 3, 2]), ("n1", [3, 1, 2]), ("n2", [1, 2, 3])], final=True)
+    result = causal.check(h)
+    assert result["valid"] is True, result
+    assert result["causal_count"] == 0
+
+
+def test_causal_catches_a_message_before_its_cause() -> None:
+    h = _chat([(1, []), (2, [1])], [("n1", [2, 1])])
+    result = causal.check(h)
+    assert result["valid"] is False and result["causal_count"] == 1
+    assert "a read on n1" in result["explanation"] and "only after it" in result["explanation"]
+
+
+def test_causal_catches_a_message_without_its_cause() -> None:
+    h = _chat([(1, []), (2, [1])], [("n0", [1, 2]), ("n2", [2])])
+    result = causal.check(h)
+    assert result["valid"] is False
+    assert "n2" in result["explanation"] and "without message 1" in result["explanation"]
+
+
+def test_causal_catches_a_message_missing_from_a_final_read() -> None:
+    h = _chat([(1, []), (2, [1])], [("n0", [1, 2]), ("n1", [1])], final=True)
+    result = causal.check(h)
+    assert result["valid"] is False and result["causal_count"] == 0
+    assert result["final_missing"][0]["node"] == "n1"
+    assert reasons({"valid": False, "workload": result})[0].startswith("message 2 was acknowledged but missing from n1")
+
+
+def test_causal_agrees_with_brute_force_over_transitive_deps() -> None:
+    rng = random.Random(5)
+    verdicts = {True: 0, False: 0}
+    for _ in range(500):
+        n = rng.randrange(1, 7)
+        deps = {m: sorted(rng.sample(range(1, m), min(m - 1, rng.randrange(3)))) for m in range(1, n + 1)}
+        read = rng.sample(range(1, n + 1), rng.randrange(n + 1))
+        closure: dict[int, set[int]] = {}
+        for m in range(1, n + 1):
+            closure[m] = set(deps[m]).union(*(closure[d] for d in deps[m]))
+        at = {m: i for i, m in enumerate(read)}
+        expected = all(d in at and at[d] < at[m] for m in read for d in closure[m])
+        result = causal.check(_chat(list(deps.items()), [("n0", read)]))
+        assert (result["causal_count"] == 0) is expected, (deps, read)
+        verdicts[expected] += 1
+    assert min(verdicts.values()) > 100

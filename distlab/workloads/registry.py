@@ -8,6 +8,7 @@ from typing import Any
 from distlab.workloads.backend import WORKLOADS as BACKEND_WORKLOADS
 from distlab.workloads.base import Workload
 from distlab.workloads.broadcast import Broadcast
+from distlab.workloads.causal_broadcast import CausalBroadcast
 from distlab.workloads.echo import Echo
 from distlab.workloads.failure_detector import FailureDetector
 from distlab.workloads.g_counter import GCounter
@@ -28,6 +29,7 @@ from distlab.workloads.vector_clock import VectorClock, VectorClockCompare
 WORKLOADS: dict[str, type[Workload]] = {
     "2p-set": TwoPhaseSet,
     "broadcast": Broadcast,
+    "causal-broadcast": CausalBroadcast,
     "bully": Bully,
     "echo": Echo,
     "failure-detector": FailureDetector,
