@@ -1,0 +1,68 @@
+"""A last-writer-wins register stamped by a hybrid logical clock (HLC).
+
+A stamp is [wall, logical, node id]. A write takes the node's clock reading if it is
+ahead of every stamp this node has seen; otherwise it keeps the highest wall time
+seen and bumps the logical part. So stamps stay close to real time while clocks
+agree, and a write made after seeing another still outranks it when this node's
+clock runs behind (or jumps back). A merge keeps the higher stamp; every 250 ms each
+node sends its register to every peer.
+"""
+
+from distlab import Node
+
+node = Node()
+ROUND = 0.25
+latest: list = [0.0, 0]  # the highest [wall, logical] seen here
+stamp: list = [0.0, 0, ""]  # [wall, logical, node id] of the value held
+value = None
+
+
+def observe(wall: float, logical: int) -> None:
+    if [wall, logical] > latest:
+        latest[:] = [wall, logical]
+
+
+def next_stamp() -> list:
+    now = node.now()
+    if now > latest[0]:
+        observe(now, 0)
+    else:
+        observe(latest[0], latest[1] + 1)
+    return [latest[0], latest[1], node.id]
+
+
+def keep(other_stamp: list, other_value) -> None:
+    global stamp, value
+    observe(other_stamp[0], other_stamp[1])
+    if other_stamp > stamp:
+        stamp, value = list(other_stamp), other_value
+
+
+@node.on("write")
+def write(msg):
+    keep(next_stamp(), msg.body["value"])
+    return {"type": "write_ok"}
+
+
+@node.on("read")
+def read(msg):
+    return {"type": "read_ok", "value": value}
+
+
+@node.on("merge")
+def merge(msg):
+    keep(msg.body["stamp"], msg.body["value"])
+
+
+def gossip_round() -> None:
+    if not stamp[2]:
+        return
+    for peer in node.node_ids:
+        if peer != node.id:
+            node.send(peer, {"type": "merge", "stamp": stamp, "value": value})
+
+
+node.every(ROUND, gossip_round)
+
+if __name__ == "__main__":
+    node.run()
