@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -330,3 +331,17 @@ def test_lamport_replicas_always_pass() -> None:
 def test_broken_replicas_get_caught(kind: str) -> None:
     caught = sum(run(simulate(kind, seed))["valid"] is False for seed in range(300))
     assert caught >= 5, caught
+
+
+TASKS = Path(__file__).resolve().parents[1] / "distlab" / "tracks" / "counter"
+
+
+@pytest.mark.parametrize(("node", "valid"), [
+    ("09-lww-register/reference.py", True),
+    ("27-lww-register-clock-skew/reference.py", True),
+    ("27-lww-register-clock-skew/mutants/wall_clock.py", False),
+])
+def test_end_to_end_with_skewed_clocks(simulate: Any, node: str, valid: bool) -> None:
+    result = simulate("echo", bin=str(TASKS / node), workload="lww-register", node_count=3, time_limit=10,
+                      rate=30, nemesis=["partition", "clock"], nemesis_interval=1)
+    assert (result.valid is True) == valid, result.results["workload"].get("explanation")

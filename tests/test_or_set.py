@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -405,3 +406,18 @@ def test_workload_homes_most_elements_on_the_clients_node() -> None:
     readds = [op.value for _, op in updates if op.f == "add"]
     assert len(set(readds)) < len(readds)  # removed elements come back
     assert wl.request(updates[0][1]) == {"type": updates[0][1].f, "element": updates[0][1].value}
+
+
+TASKS = Path(__file__).resolve().parents[1] / "distlab" / "tracks" / "counter"
+
+
+@pytest.mark.parametrize(("node", "workload", "valid"), [
+    ("08-or-set/reference.py", "or-set", True),
+    ("08-or-set/mutants/forget_on_remove.py", "or-set", False),
+    ("07-two-phase-set/reference.py", "2p-set", True),
+    ("08-or-set/reference.py", "2p-set", False),  # an OR-set lets re-added elements back
+])
+def test_end_to_end_under_partitions(simulate: Any, node: str, workload: str, valid: bool) -> None:
+    result = simulate("echo", bin=str(TASKS / node), workload=workload, node_count=3, time_limit=8, rate=20,
+                      nemesis=["partition"], nemesis_interval=2)
+    assert (result.valid is True) == valid, result.results["workload"].get("explanation")
