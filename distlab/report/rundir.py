@@ -82,8 +82,9 @@ class RunDir:
     node_logs: list[Path] = field(default_factory=list)
 
     @classmethod
-    def load(cls, path: Path | str, step: Callable[[str], None] | None = None) -> RunDir:
-        """Read a run directory; `step` hears what is being read (for progress)."""
+    def load(cls, path: Path | str, step: Callable[[str], None] | None = None, messages: bool = True) -> RunDir:
+        """Read a run directory; `step` hears what is being read (for progress). With
+        `messages=False` the trace is left for `load_messages` (the plots do not need it)."""
         root = Path(path)
         if not root.exists():
             raise ReportError(f"{root} does not exist")
@@ -100,13 +101,22 @@ class RunDir:
         for i, rec in enumerate(history):
             if "type" not in rec or "process" not in rec:
                 raise ReportError(f"{root / 'history.jsonl'}:{i + 1}: not a history record (needs type and process)")
-        messages = None
-        if (root / "messages.jsonl").is_file():
+        logs = sorted((root / "node-logs").glob("*.log")) if (root / "node-logs").is_dir() else []
+        run = cls(root, config, results, history, None, logs)
+        if messages:
+            run.load_messages(step)
+        return run
+
+    @property
+    def has_trace(self) -> bool:
+        return (self.path / "messages.jsonl").is_file()
+
+    def load_messages(self, step: Callable[[str], None] | None = None) -> None:
+        """Read messages.jsonl, if the run wrote one."""
+        if self.has_trace:
             if step:
                 step("reading messages.jsonl")
-            messages = read_jsonl(root / "messages.jsonl", "a message event")
-        logs = sorted((root / "node-logs").glob("*.log")) if (root / "node-logs").is_dir() else []
-        return cls(root, config, results, history, messages, logs)
+            self.messages = read_jsonl(self.path / "messages.jsonl", "a message event")
 
     @property
     def nodes(self) -> list[str]:
