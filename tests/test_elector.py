@@ -253,6 +253,8 @@ def test_leader_flapping_in_a_quiet_stretch() -> None:
     r = ld(flap)
     assert r["valid"] is False and "flapping" in r["explanation"]
     assert "from n1 (term 1) to n2 (term 2) at t=7.0 s" in r["explanation"]
+    again = ld(H().call("n0", 5, 5.01, "leader", lead("n1", 1)).call("n1", 7, 7.01, "leader", lead("n1", 3)))
+    assert again["valid"] is False and "n1 was elected again, term 1 to 3, at t=7.0 s" in again["explanation"]
     # a fault between them explains the change
     explained = (H().call("n0", 5, 5.01, "leader", lead("n1", 1))
                  .nemesis(5.5, "start-pause", ["n1"]).nemesis(6, "stop-pause", ["n1"])

@@ -125,10 +125,12 @@ def check(history: list[dict[str, Any]], detect_within: float = 4.0, settle: flo
             if key != first[2] and (not terms or key > first[2]):
                 problems["flapping"].append({"since": round(since, 3), "from": first[1], "to": leader,
                                              "time": round(start, 3)})
+                change = (f"{leader} was elected again, term {first[2]} to {key}," if leader == first[1] else
+                          f"the leader changed from {first[1]}{_term_words(first[2] if terms else None)} to "
+                          f"{leader}{_term_words(key if terms else None)}")
                 sentences.setdefault("flapping", (
-                    f"the leader changed from {first[1]}{_term_words(first[2] if terms else None)} to "
-                    f"{leader}{_term_words(key if terms else None)} at t={start:.1f} s, with no fault since "
-                    f"t={since:.1f} s: flapping (a healthy leader must be kept)"))
+                    f"{change} at t={start:.1f} s, with no fault since t={since:.1f} s: flapping (a healthy "
+                    f"leader must be kept)"))
                 break
 
     # the final answers agree
@@ -140,9 +142,10 @@ def check(history: list[dict[str, Any]], detect_within: float = 4.0, settle: flo
                               "healed (every node must answer once the cluster is whole)")
     elif finals and (len(named) != 1 or any(leader is None for _, leader in finals)):
         words = ", ".join(f"{n} named {leader or 'nobody'}" for n, leader in sorted(finals, key=lambda f: node_order(f[0])))
-        sentences["final"] = f"after the faults healed the nodes did not agree on one leader ({words}): no agreement"
+        sentences["final"] = (f"at the end, with every fault healed, the nodes did not agree on one leader ({words}): "
+                              "no agreement")
     elif finals and highest_wins and everyone and named[0] != everyone[-1]:
-        sentences["final"] = (f"after the faults healed every node named {named[0]}, but {everyone[-1]} has the "
+        sentences["final"] = (f"at the end, with every fault healed, every node named {named[0]}, but {everyone[-1]} has the "
                               f"highest id and is up: it must lead (wrong leader)")
     if "final" in sentences:
         problems["final"].append({"finals": [[n, leader] for n, leader in finals], "unanswered": final_unanswered})
