@@ -4,11 +4,12 @@ brute-force cross-checks on small random ones, and each workload once in the sim
 from __future__ import annotations
 
 import random
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from distlab.checkers import causal, lamport, vector_clock
+from distlab.checkers import causal, hlc, lamport, vector_clock
 from distlab.history import read_jsonl
 from distlab.tracks.explain import reasons
 
@@ -395,3 +396,92 @@ def test_causal_agrees_with_brute_force_over_transitive_deps() -> None:
         assert (result["causal_count"] == 0) is expected, (deps, read)
         verdicts[expected] += 1
     assert min(verdicts.values()) > 100
+
+
+# ----- hybrid logical clocks ----------------------------------------------------------------------
+
+def _clock_fault(h: Recorder, ms: float, value: dict[str, Any] | list[str], start: bool = True) -> None:
+    f = "start-clock" if start else "stop-clock"
+    h.add(ms, "nemesis", "invoke", f, value)
+    h.add(ms, "nemesis", "info", f, value)
+
+
+def test_hlc_accepts_stamps_near_the_clocks() -> None:
+    h = Recorder()
+    h.stamp(1000, 0, "n0", None, [1000, 0])
+    h.stamp(1000, 1, "n1", [1000, 0], [1000, 1], took=0.5)
+    h.stamp(2000, 0, "n0", [1000, 0], [2000, 0])
+    assert hlc.check(h.records)["valid"] is True
+
+
+def test_hlc_catches_a_logical_clock_behind_physical_time() -> None:
+    h = Recorder()
+    h.stamp(3000, 0, "n0", None, [0, 1])
+    result = hlc.check(h.records)
+    assert result["valid"] is False and result["behind_clock_count"] == 1
+    assert "own clock read at least 3000 ms" in result["explanation"]
+
+
+def test_hlc_catches_l_ahead_of_every_clock() -> None:
+    h = Recorder()
+    h.stamp(3000, 0, "n0", None, [3050, 0])
+    result = hlc.check(h.records)
+    assert result["valid"] is False and result["ahead_of_clocks_count"] == 1
+    assert "no node's clock had read more than 3001 ms" in result["explanation"]
+
+
+def test_hlc_allows_what_the_nemesis_made_the_clocks_read() -> None:
+    h = Recorder()
+    _clock_fault(h, 1000, {"n1": {"mode": "bump", "offset": 60.0}})
+    h.stamp(2000, 1, "n1", None, [62000, 0])  # n1's clock is a minute ahead: fine
+    h.stamp(2100, 0, "n0", [62000, 0], [62000, 1])  # carried to n0: adopted, fine
+    _clock_fault(h, 3000, ["n1"], start=False)
+    h.stamp(4000, 0, "n0", [62000, 1], [62000, 2])  # still ahead of every clock now, but some clock read it
+    h.stamp(4100, 1, "n1", None, [62000, 3])  # n1's clock is back at 4100; l never goes back
+    assert hlc.check(h.records)["valid"] is True, hlc.check(h.records)
+    _clock_fault(h, 5000, {"n0": {"mode": "bump", "offset": -30.0}})
+    h.stamp(6000, 0, "n0", [62000, 3], [62000, 4])  # a clock behind is no excuse to go back, and is not needed
+    assert hlc.check(h.records)["valid"] is True
+    h.stamp(7000, 1, "n1", None, [7000, 0])  # but n1 going back below its own 62000 is a violation
+    result = hlc.check(h.records)
+    assert result["valid"] is False and result["node_order_count"] == 1
+
+
+def test_hlc_reads_a_strobing_and_drifting_clock_conservatively() -> None:
+    clocks = hlc.Clocks([])
+    assert clocks.reads("n0", 1.0, 2.0) == (1.0, 2.0)
+    h = Recorder()
+    _clock_fault(h, 1000, {"n0": {"mode": "strobe", "strobe_delta": -0.4, "strobe_period": 0.01},
+                           "n1": {"mode": "drift", "drift": 0.1}})
+    clocks = hlc.Clocks(h.records)
+    rng = random.Random(3)
+    for _ in range(200):
+        a = rng.uniform(0, 5)
+        b = a + rng.uniform(0, 0.5)
+        for node, read in (("n0", lambda x: x - (0.4 if x >= 1 and int(x / 0.01) % 2 else 0)),
+                           ("n1", lambda x: x + (0.1 * x if x >= 1 else 0))):
+            lo, hi = clocks.reads(node, a, b)
+            samples = [read(a + (b - a) * i / 50) for i in range(51)]
+            assert lo <= min(samples) + 1e-9 and max(samples) <= hi + 1e-9
+            assert hi - lo <= (b - a) * 1.1 + 0.4 + 1e-9  # conservative, but not wildly so
+
+
+# ----- each workload once in the simulator, with the track's reference ----------------------------
+
+TRACK = Path(__file__).resolve().parent.parent / "distlab" / "tracks" / "timekeeper"
+
+
+@pytest.mark.parametrize(("task", "workload", "options"), [
+    ("03-clock-survives-crashes", "lamport", {"node_count": 3, "rate": 200, "nemesis": ["kill"], "nemesis_interval": 1.5}),
+    ("05-concurrent-events", "vector-clock-compare", {"node_count": 3, "concurrency": "2n", "rate": 100}),
+    ("08-causal-partitions", "causal-broadcast", {"node_count": 3, "concurrency": "2n", "rate": 100,
+                                                  "nemesis": ["partition"], "nemesis_interval": 2}),
+    ("10-hlc-clock-skew", "hlc", {"node_count": 3, "concurrency": "2n", "rate": 300, "nemesis": ["clock"],
+                                  "nemesis_interval": 1}),
+])
+def test_each_workload_passes_its_reference_in_the_simulator(simulate: Any, task: str, workload: str,
+                                                             options: dict[str, Any]) -> None:
+    result = simulate(str(TRACK / task / "reference.py"), workload=workload, time_limit=6, seed=4, **options)
+    assert result.valid is True, result.results["workload"]
+    again = simulate(str(TRACK / task / "reference.py"), workload=workload, time_limit=6, seed=4, **options)
+    assert again.results["trace_hash"] == result.results["trace_hash"]  # seeded: the same run twice

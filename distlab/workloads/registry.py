@@ -13,6 +13,7 @@ from distlab.workloads.echo import Echo
 from distlab.workloads.failure_detector import FailureDetector
 from distlab.workloads.g_counter import GCounter
 from distlab.workloads.g_set import GSet
+from distlab.workloads.hlc import HLC
 from distlab.workloads.kafka import Kafka
 from distlab.workloads.lamport import Lamport
 from distlab.workloads.leader import Bully, Leader
@@ -35,6 +36,7 @@ WORKLOADS: dict[str, type[Workload]] = {
     "failure-detector": FailureDetector,
     "g-counter": GCounter,
     "g-set": GSet,
+    "hlc": HLC,
     "kafka": Kafka,
     "lamport": Lamport,
     "leader": Leader,
