@@ -150,9 +150,9 @@ class Gateway(BackendWorkload):
 
     name = "backend-gateway"
     budget_ms = 600
-    profile = Profile(slow_p=0.2, slow=(0.02, 0.2), reject_p=0.1, outages=((2.0, 3.5),))
+    profile = Profile(slow_p=0.2, slow=(0.02, 0.2), reject_p=0.1, outages=((1.5, 3.0),))
     rules = Rules(deadlines=True, answer_within_s=0.65, max_calls_per_outage=25, fail_fast_ms=50,
-                  recover_within_s=1.0)
+                  recover_within_s=1.5)  # a lost probe costs a cooldown more
 
 
 WORKLOADS: tuple[type[BackendWorkload], ...] = (
