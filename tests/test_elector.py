@@ -318,6 +318,14 @@ def test_lease_one_holder_per_epoch() -> None:
     assert r["valid"] is False and "n0 and n1 both claimed the lease for epoch 3" in r["explanation"]
 
 
+def test_lease_final_reads_find_one_holder() -> None:
+    h = (H().call("n0", 30, 30.1, "lease", claim(2), final=True).call("n1", 30, 30.1, "lease", claim(1), final=True)
+         .call("n2", 30, 30.1, "lease", claim(2, holder=False), final=True))
+    r = lease.check(h.build())
+    assert r["valid"] is False
+    assert r["explanation"].startswith("n0 and n1 both claimed the lease at the final reads")
+
+
 def test_lease_needs_a_holder_at_the_end_and_an_integer_epoch() -> None:
     h = H().call("n0", 30, 30.1, "lease", claim(None, False), final=True)
     r = lease.check(h.build())

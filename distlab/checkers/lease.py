@@ -10,8 +10,9 @@ the client history alone two things prove that two nodes held it at once:
   was asked, and n2 then answered "epoch 3", n2 still believed in a lease that had been
   taken over (its lease ran out while it was paused, or by its skewed clock).
 
-And one thing proves the lease is usable: after the final heal (and time to settle)
-some node holds it.
+After the final heal (and time to settle) the final reads, all sent at once, must find
+exactly one holder: none means the lease is lost, two mean two holders at once (nothing
+is changing hands by then, so "it was just being handed over" does not explain it).
 Values: an invocation's `{"node": n}`; an ok's adds `"holder"` (bool) and `"epoch"`.
 """
 
@@ -90,6 +91,12 @@ def check(history: list[dict[str, Any]]) -> dict[str, Any]:
     elif final_unanswered:
         explanation = (f"{final_unanswered[0]} did not answer its final lease request after the faults healed "
                        "(every node must answer once the cluster is whole)")
+    elif len(set(final_holders)) > 1:
+        who = sorted(set(final_holders))
+        explanation = (f"{' and '.join(who)} all claimed the lease at the final reads, after the faults healed and "
+                       f"10 s to settle: two holders at once" if len(who) > 2 else
+                       f"{who[0]} and {who[1]} both claimed the lease at the final reads, after the faults healed "
+                       f"and 10 s to settle: two holders at once")
     elif final_answers and not final_holders:
         explanation = ("after the faults healed (and 10 s to settle) no node held the lease: a lease nobody can "
                        "take over is lost (no holder)")
