@@ -19,7 +19,7 @@ KAFKA_WORDS = {
     "aborted_read": "a poll returned a message whose send had failed",
     "unexpected": "a poll returned a message nobody sent",
     "never_ok": "an operation never succeeded",
-    "committed_ahead": "committed offsets ran ahead of what was sent",
+    "committed_ahead": "a consumer was told to resume past messages no consumer had committed as processed",
 }
 
 TXN_WORDS = {  # most severe first: the one a learner should fix first is explained
