@@ -25,6 +25,7 @@ from distlab.workloads.pn_counter import PNCounter
 from distlab.workloads.txn_list_append import TxnListAppend
 from distlab.workloads.txn_rw_register import TxnRWRegister
 from distlab.workloads.unique_ids import UniqueIds
+from distlab.workloads.validation import EchoValidation, SchemaValidation
 from distlab.workloads.vector_clock import VectorClock, VectorClockCompare
 
 WORKLOADS: dict[str, type[Workload]] = {
@@ -33,6 +34,7 @@ WORKLOADS: dict[str, type[Workload]] = {
     "causal-broadcast": CausalBroadcast,
     "bully": Bully,
     "echo": Echo,
+    "echo-validation": EchoValidation,
     "failure-detector": FailureDetector,
     "g-counter": GCounter,
     "g-set": GSet,
@@ -45,6 +47,7 @@ WORKLOADS: dict[str, type[Workload]] = {
     "lww-register": LWWRegister,
     "or-set": ORSet,
     "pn-counter": PNCounter,
+    "schema-validation": SchemaValidation,
     "txn-list-append": TxnListAppend,
     "txn-rw-register": TxnRWRegister,
     "unique-ids": UniqueIds,
