@@ -83,7 +83,7 @@ def check(history: list[dict[str, Any]]) -> dict[str, Any]:
         who = "it had itself" if s["newer_node"] == s["node"] else f"{s['newer_node']} had"
         explanation = (f"{s['node']} claimed the lease for epoch {s['epoch']} at t={s['time']:.1f} s, after {who} "
                        f"already claimed the newer epoch {s['newer_epoch']} (answered by t={s['newer_time']:.1f} s): "
-                       f"{s['node']} still believed in an expired lease, two holders at once")
+                       f"two holders at once ({s['node']}'s lease must end before the next one begins)")
     elif two_holders:
         h = two_holders[0]
         explanation = (f"{h['nodes'][0]} and {h['nodes'][1]} both claimed the lease for epoch {h['epoch']} "
