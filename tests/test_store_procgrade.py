@@ -166,3 +166,29 @@ def test_read_replies_takes_whole_replies_and_reports_what_is_missing() -> None:
         b.close()
         with pytest.raises(Failure, match=r"closed the connection after 0 of 1 replies"):
             read_replies(a, 1, 5, "one")
+
+
+def test_a_port_taken_meanwhile_costs_a_retry_and_restarts_get_a_fresh_port(tmp_path: Path) -> None:
+    prog = write(tmp_path / "s.py", SERVER.format(reply=b"+PONG\r\n"))
+    server = Server(prog, tmp_path / "db")
+    with socket.socket() as squatter:  # bound, not listening: a connect is refused, a bind fails
+        squatter.bind(("127.0.0.1", 0))
+        taken = squatter.getsockname()[1]
+        ports = iter([taken, 0])
+        import distlab.tracks.procgrade as pg
+
+        real = pg.free_port
+        pg.free_port = lambda: next(ports) or real()  # type: ignore[assignment]
+        try:
+            server.start()
+        finally:
+            pg.free_port = real  # type: ignore[assignment]
+        try:
+            assert server.port != taken
+            first = server.port
+            server.restart()
+            assert server.port != first
+        finally:
+            server.stop()
+    log = (tmp_path / "db-server.log").read_text()
+    assert "in use" in log  # the first try did fail on the taken port
