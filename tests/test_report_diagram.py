@@ -21,8 +21,15 @@ import pytest
 
 from distlab.examples import example_path
 from distlab.options import TestOptions
-from distlab.report.diagram import BODY_LIMIT, diagram_data, embed_json, render
-from distlab.report.rundir import ReportError, RunDir, nemesis_periods, read_jsonl
+from distlab.report.diagram import diagram_data, embed_json, render
+from distlab.report.rundir import (
+    BODY_LIMIT,
+    ReportError,
+    RunDir,
+    nemesis_periods,
+    read_history,
+    read_messages,
+)
 from distlab.runner import run_test
 
 _DATA = re.compile(r'<script type="application/json" id="distlab-data">(.*?)</script>', re.S)
@@ -123,7 +130,7 @@ def test_causes_are_same_instant_receipts_at_the_sender(run_dir: Path) -> None:
 
 def test_nemesis_bands_follow_the_history(run_dir: Path) -> None:
     data = diagram_data(RunDir.load(run_dir))
-    history = read_jsonl(run_dir / "history.jsonl", "a history record")
+    history = read_history(run_dir / "history.jsonl")
     starts = [r for r in history if r["process"] == "nemesis" and r["type"] == "info" and r["f"].startswith("start-")]
     assert len(data["bands"]) == len(starts) > 0
     assert {b["kind"] for b in data["bands"]} == {"partition", "kill"}
@@ -180,7 +187,7 @@ def test_a_torn_trace_line_is_named(tmp_path: Path) -> None:
     path = tmp_path / "messages.jsonl"
     path.write_text('{"t":0,"ev":"send","id":1,\n"src":"c1"}\n')  # two halves that join into one object
     with pytest.raises(ReportError, match=r"messages.jsonl:1: not JSON"):
-        read_jsonl(path, "a message event")
+        read_messages(path)
 
 
 def _fake_run(tmp_path: Path, events: list[dict[str, Any]]) -> RunDir:

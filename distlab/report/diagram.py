@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 
 from distlab.protocol import SERVICE_IDS
-from distlab.report.rundir import RunDir, nemesis_periods
+from distlab.report.rundir import BODY_LIMIT, TRUNCATED, RunDir, nemesis_periods
 
 KINDS = ("client", "server", "service", "error")
 """Arrow kinds, by index: a client's request or reply, node to node, to or from a
@@ -34,9 +34,6 @@ CLIENT, SERVER, SERVICE, ERROR = range(4)
 LANE_KINDS = ("node", "service", "client")
 LOST = "lost"
 """The `why` of a message sent but neither received nor dropped."""
-BODY_LIMIT = 4096
-"""Bytes of a body embedded whole; a longer one (a broadcast read of thousands of
-values) is embedded as its first BODY_LIMIT characters."""
 
 _ASSETS = Path(__file__).with_name("assets")
 _CLIENT_ID = re.compile(r"c\d+\Z")
@@ -219,10 +216,14 @@ def diagram_data(run: RunDir) -> dict[str, Any]:
 
 
 def _embedded_body(body: dict[str, Any]) -> Any:
+    """The body as embedded: whole up to BODY_LIMIT bytes (read_messages already cut
+    longer ones from distlab's own traces; this cuts any other)."""
+    if TRUNCATED in body:
+        return body
     raw = orjson.dumps(body)
     if len(raw) <= BODY_LIMIT:
         return body
-    return {"type": body.get("type"), "(truncated)": f"{len(raw):,} bytes; the first {BODY_LIMIT:,}:",
+    return {"type": body.get("type"), TRUNCATED: f"{len(raw):,} bytes; the first {BODY_LIMIT:,}:",
             "text": raw[:BODY_LIMIT].decode("utf-8", "replace")}
 
 

@@ -270,14 +270,22 @@
     ctx.stroke(crosses);
 
     if (labels) {
+      // a label only where it overlaps no label already drawn (at most 300: quadratic is fine)
+      var boxes = [];
       for (v = 0; v < labelQueue.length; v++) {
         a = labelQueue[v]; m = AM[a];
         geometry(a);
         if (geo[0] !== geo[0] || geo[2] !== geo[2]) continue;
-        ctx.fillStyle = KIND_COLORS[MK[m]];
         var text = types[MTY[m]];
         if (AW[a] >= 0) text += AW[a] === LOST ? ' (lost)' : ' (dropped: ' + whys[AW[a]] + ')';
-        ctx.fillText(text, (geo[0] + geo[2]) / 2 + 4, (geo[1] + geo[3]) / 2 - 3);
+        var lx = (geo[0] + geo[2]) / 2 + 4, ly = (geo[1] + geo[3]) / 2 - 3, lw = text.length * 6, clash = false;
+        for (var bx = 0; bx < boxes.length && !clash; bx += 3) {
+          clash = lx < boxes[bx] + boxes[bx + 2] && boxes[bx] < lx + lw && Math.abs(ly - boxes[bx + 1]) < 12;
+        }
+        if (clash) continue;
+        boxes.push(lx, ly, lw);
+        ctx.fillStyle = KIND_COLORS[MK[m]];
+        ctx.fillText(text, lx, ly);
       }
     }
 
@@ -326,7 +334,7 @@
     }
     statusEl.textContent = D.counts.arrows.toLocaleString() + ' arrows, ' + D.counts.drops.toLocaleString() +
       ' dropped or lost; ' + visCount.toLocaleString() + ' in view; ' + fmtDur(100 * view.nsPerPx) + ' per 100 px' +
-      (chain ? '; chain of ' + chain.count + ' messages' : '');
+      (chain ? '; chain of ' + chain.count + ' messages' : '') + (dedupe ? ' (dense: zoom in to tell messages apart)' : '');
   }
 
   function highlight(a, color, width) {
