@@ -38,6 +38,8 @@ def verdict(valid: Any) -> tuple[str, str]:
 
 
 def _number(value: Any) -> str:
+    if value is None:
+        return "—"
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, int):
@@ -59,10 +61,24 @@ def _quantiles(doc: dict[str, Any]) -> str | None:
     return " · ".join(f"{names.get(q, f'p{q * 100:g}')} {_number(v)}" for q, v in pairs)
 
 
+def _nested(doc: dict[str, Any]) -> str | None:
+    """A dict of flat dicts (stats' by_f) as "cas: count 46, ok 7 · read: ...", leaving
+    out what says nothing (zeros, valid true); None for any other dict."""
+    if not doc or not all(isinstance(v, dict) for v in doc.values()):
+        return None
+    parts = []
+    for key, inner in doc.items():
+        if any(isinstance(v, dict | list) for v in inner.values()):
+            return None
+        shown = ", ".join(f"{k} {_number(v)}" for k, v in inner.items() if informative(v) and not (k == "valid" and v is True))
+        parts.append(f"{key}: {shown}" if shown else str(key))
+    return " · ".join(parts)
+
+
 def cell(value: Any) -> str:
     """One summary value as text (lists whole up to LIST_LIMIT items)."""
     if isinstance(value, dict):
-        return _quantiles(value) or orjson.dumps(value).decode()
+        return _quantiles(value) or _nested(value) or orjson.dumps(value).decode()
     if isinstance(value, list):
         shown = ", ".join(orjson.dumps(v).decode() if isinstance(v, dict | list) else _number(v)
                           for v in value[:LIST_LIMIT])
