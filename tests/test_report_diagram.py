@@ -37,12 +37,14 @@ _DATA = re.compile(r'<script type="application/json" id="distlab-data">(.*?)</sc
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Broadcast on 3 nodes under partitions, kills and 5% loss: deliveries, drops of
-    both kinds (partition, down) and lost messages, all in a couple of hundred lines."""
+    """Broadcast on 3 nodes under partitions, kills, 5% loss and 5% duplication: deliveries
+    (some twice), drops of both kinds (partition, down) and lost messages, all in a few
+    hundred lines."""
     store = tmp_path_factory.mktemp("store")
     result = run_test(TestOptions(
         workload="broadcast", bin=str(example_path("broadcast")), node_count=3, time_limit=4.0, rate=20.0,
-        nemesis=["partition", "kill"], nemesis_interval=0.7, loss=0.05, seed=2, store=str(store),
+        nemesis=["partition", "kill"], nemesis_interval=0.7, loss=0.05, duplication=0.05, seed=2,
+        store=str(store),
     ))
     return result.run_dir
 
@@ -66,13 +68,13 @@ def trace_counts(path: Path) -> dict[str, Any]:
     if never:
         whys["lost"] = never
     return {"messages": len(sent), "arrows": sum(delivered.values()), "drops": sum(dropped.values()) + never,
-            "whys": whys, "sent": sent}
+            "whys": whys, "sent": sent, "twice": sum(1 for n in delivered.values() if n > 1)}
 
 
 def test_the_run_has_every_kind_of_arrow(run_dir: Path) -> None:
-    """The fixture is only a good test if it holds deliveries, both drop reasons and losses."""
+    """The fixture is only a good test if it holds deliveries, duplicates, both drop reasons and losses."""
     counts = trace_counts(run_dir / "messages.jsonl")
-    assert counts["arrows"] > 50
+    assert counts["arrows"] > 50 and counts["twice"] > 0
     assert counts["whys"]["partition"] > 0 and counts["whys"]["down"] > 0 and counts["whys"]["lost"] > 0
 
 
@@ -298,3 +300,17 @@ def test_page_script_runs_without_errors_under_a_stub_dom(run_dir: Path, tmp_pat
     involving_n0 = sum(1 for m in arr["m"] if 0 in (msg["src"][m], msg["dst"][m]))
     assert out["visibleInvolving"] == involving_n0
     assert out["visibleNone"] == 0 and out["visibleAgain"] == out["visibleAll"]
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed (the real-browser tests cover the page)")
+def test_page_script_copes_with_an_empty_trace(tmp_path: Path) -> None:
+    page = tmp_path / "messages.html"
+    page.write_text(render(diagram_data(_fake_run(tmp_path, []))))
+    harness = tmp_path / "harness.js"
+    harness.write_text(_HARNESS)
+    proc = subprocess.run(["node", str(harness), str(page), "0"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["ready"] is True and out["errors"] == [] and out["errorsAfter"] == []
+    assert (out["arrows"], out["drops"], out["visibleAll"], out["chain"]) == (0, 0, 0, 0)
+    assert out["select0"] is None
