@@ -478,6 +478,8 @@
     if (reveal) {
       var y = yOf(S[a]);
       if (y < HEAD + 4 || y > H - 4) { view.t0 = S[a] - (H - HEAD) * 0.3 * view.nsPerPx; }
+      var x = laneX[MSRC[m]];
+      if (x === x && (x < GUT || x > W)) view.xOff += x - (GUT + (W - GUT) / 2);
     }
     detail.textContent = '';
     detail.classList.remove('muted');
