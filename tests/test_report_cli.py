@@ -114,3 +114,47 @@ def test_bad_input_gets_one_line_and_exit_2(run_dir: Path, tmp_path: Path) -> No
 def test_usage_errors_are_one_line_too() -> None:
     proc = distlab("report")
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "Missing argument 'RUN_DIR'" in proc.stderr
+
+
+def test_progress_shows_only_on_a_terminal_and_only_after_a_second(monkeypatch: pytest.MonkeyPatch) -> None:
+    from distlab.cli import report as report_cli
+
+    class Status:
+        def __init__(self, text: str) -> None:
+            self.texts = [text]
+            self.running = False
+
+        def start(self) -> None:
+            self.running = True
+
+        def update(self, text: str) -> None:
+            self.texts.append(text)
+
+        def stop(self) -> None:
+            self.running = False
+
+    class Console:
+        is_terminal = True
+        made: list[Status] = []
+
+        def status(self, text: str) -> Status:
+            self.made.append(Status(text))
+            return self.made[-1]
+
+    console = Console()
+    monkeypatch.setattr(report_cli, "err", console)
+    with report_cli._Progress() as quick:
+        quick.step("reading history.jsonl")  # within the first second: nothing shown
+    assert console.made == []
+    with report_cli._Progress() as slow:
+        slow.started -= 2
+        slow.step("reading messages.jsonl")
+        slow.step("plotting")
+        assert console.made[0].running
+    assert console.made[0].texts == ["distlab report: reading messages.jsonl", "distlab report: plotting"]
+    assert not console.made[0].running
+    console.is_terminal = False
+    with report_cli._Progress() as piped:
+        piped.started -= 2
+        piped.step("plotting")
+    assert len(console.made) == 1
