@@ -41,19 +41,18 @@ _MARKER = re.compile(r"\{\{(TITLE|SCRIPT|DATA)\}\}")
 
 
 def _lane_order(ids: set[str], nodes: list[str]) -> tuple[list[str], list[int]]:
-    """Lanes left to right: the nodes (config order), then services, then clients by number."""
+    """Lanes left to right, as Maelstrom draws them: clients by number, the nodes (config
+    order), then services; so client traffic and service traffic cross no other kind's lanes."""
     known = set(nodes)
     if known:
         node_ids = [n for n in nodes if n in ids] + sorted(i for i in ids - known if i not in SERVICE_IDS
                                                            and not _CLIENT_ID.match(i) and i[:1] == "n")
     else:
         node_ids = sorted((i for i in ids if i not in SERVICE_IDS and not _CLIENT_ID.match(i)), key=_natural)
-    placed = set(node_ids)
     services = [s for s in SERVICE_IDS if s in ids]
-    placed.update(services)
-    clients = sorted(ids - placed, key=_natural)
-    lanes = node_ids + services + clients
-    kinds = [0] * len(node_ids) + [1] * len(services) + [2] * len(clients)
+    clients = sorted(ids - set(node_ids) - set(services), key=_natural)
+    lanes = clients + node_ids + services
+    kinds = [2] * len(clients) + [0] * len(node_ids) + [1] * len(services)
     return lanes, kinds
 
 

@@ -39,7 +39,11 @@
   var involving = -1;
   var view = { t0: 0, nsPerPx: 1, xOff: 0 };
   var laneX = new Float64Array(nL);
-  var laneW = MIN_LANE, visLanes = [];
+  var laneW = MIN_LANE, columns = [];  // columns on screen: {x, kind, label}
+  var clientLanes = 0;
+  for (var l0 = 0; l0 < nL; l0++) { if (D.laneKind[l0] === 2) clientLanes++; }
+  // clients (one more per timed-out operation) share a lane unless few: nodes stay in view
+  var mergeClients = clientLanes > 8;
   var W = 0, H = 0, dpr = 1;
   var selected = -1, hovered = -1;
   var chain = null;  // {on: Uint8Array(nM), count, root, first, last}
@@ -91,13 +95,26 @@
     W = Math.max(100, rect.width); H = Math.max(100, rect.height);
     dpr = window.devicePixelRatio || 1;
     canvas.width = Math.round(W * dpr); canvas.height = Math.round(H * dpr);
-    visLanes = [];
-    for (var l = 0; l < nL; l++) { if (laneOn[l]) visLanes.push(l); }
-    laneW = Math.max(MIN_LANE, (W - GUT - 12) / Math.max(1, visLanes.length));
-    var maxOff = Math.max(0, laneW * visLanes.length - (W - GUT - 12));
+    columns = [];
+    var colOf = new Int32Array(nL).fill(-1), clientCol = -1, merged = 0, l, k;
+    for (l = 0; l < nL; l++) {
+      if (!laneOn[l]) continue;
+      if (mergeClients && D.laneKind[l] === 2) {
+        if (clientCol < 0) { clientCol = columns.length; columns.push({ x: 0, kind: 2, label: 'clients' }); }
+        colOf[l] = clientCol;
+        merged++;
+      } else {
+        colOf[l] = columns.length;
+        columns.push({ x: 0, kind: D.laneKind[l], label: lanes[l] });
+      }
+    }
+    if (clientCol >= 0) columns[clientCol].label = 'clients (' + merged + ')';
+    laneW = Math.max(MIN_LANE, (W - GUT - 12) / Math.max(1, columns.length));
+    var maxOff = Math.max(0, laneW * columns.length - (W - GUT - 12));
     view.xOff = Math.min(Math.max(0, view.xOff), maxOff);
+    for (k = 0; k < columns.length; k++) columns[k].x = GUT + laneW * (k + 0.5) - view.xOff;
     laneX.fill(NaN);
-    for (var k = 0; k < visLanes.length; k++) laneX[visLanes[k]] = GUT + laneW * (k + 0.5) - view.xOff;
+    for (l = 0; l < nL; l++) { if (colOf[l] >= 0) laneX[l] = columns[colOf[l]].x; }
   }
 
   function fit() {
@@ -142,8 +159,10 @@
       geo[0] = x1; geo[1] = y1; geo[2] = x1 === x2 ? x1 + STUB : x1 + (x2 - x1) * 0.3; geo[3] = y2;
       return;
     }
+    // a drop: the stub stops just short of the lane it never reached
     y2 = yOf(E[i]);
-    geo[0] = x1; geo[1] = y1; geo[2] = x1 + (x2 - x1) * 0.6; geo[3] = y1 + (y2 - y1) * 0.6;
+    var dx = Math.abs(x2 - x1), frac = dx > 64 ? 1 - 28 / dx : 0.55;
+    geo[0] = x1; geo[1] = y1; geo[2] = x1 + (x2 - x1) * frac; geo[3] = y1 + (y2 - y1) * frac;
     if (x1 === x2) geo[2] = x1 + STUB;
   }
 
@@ -203,10 +222,12 @@
 
     // lanes
     ctx.lineWidth = 1;
-    for (var k = 0; k < visLanes.length; k++) {
-      var l = visLanes[k], x = Math.round(laneX[l]) + 0.5;
+    var k, col;
+    for (k = 0; k < columns.length; k++) {
+      col = columns[k];
+      var x = Math.round(col.x) + 0.5;
       if (x < GUT || x > W) continue;
-      ctx.strokeStyle = LANE_COLORS[D.laneKind[l]] || '#9aa5b1';
+      ctx.strokeStyle = LANE_COLORS[col.kind] || '#9aa5b1';
       ctx.beginPath(); ctx.moveTo(x, HEAD); ctx.lineTo(x, H); ctx.stroke();
     }
 
@@ -300,11 +321,11 @@
     ctx.beginPath(); ctx.moveTo(0, HEAD - 0.5); ctx.lineTo(W, HEAD - 0.5); ctx.stroke();
     ctx.font = '600 12px system-ui, sans-serif';
     ctx.textAlign = 'center';
-    for (k = 0; k < visLanes.length; k++) {
-      l = visLanes[k];
-      if (laneX[l] < GUT || laneX[l] > W) continue;
-      ctx.fillStyle = LANE_COLORS[D.laneKind[l]] || '#52606d';
-      ctx.fillText(lanes[l], laneX[l], HEAD - 10, laneW - 6);
+    for (k = 0; k < columns.length; k++) {
+      col = columns[k];
+      if (col.x < GUT || col.x > W) continue;
+      ctx.fillStyle = LANE_COLORS[col.kind] || '#52606d';
+      ctx.fillText(col.label, col.x, HEAD - 10, laneW - 6);
     }
     ctx.textAlign = 'left';
 
@@ -647,12 +668,16 @@
   for (var m0 = 0; m0 < nM; m0++) typeCounts[MTY[m0]]++;
   menu(document.getElementById('types'), types, typeCounts, typeOn);
   menu(document.getElementById('lanes'), lanes, null, laneOn, function (boxes) {
+    var extra = el('span');
     var hide = el('button', 'no clients');
     hide.addEventListener('click', function () {
       for (var l = 0; l < nL; l++) { if (D.laneKind[l] === 2) { laneOn[l] = 0; boxes[l].checked = false; } }
       schedule();
     });
-    return hide;
+    extra.appendChild(hide);
+    var merge = checkbox('one lane for all clients', mergeClients, function (on) { mergeClients = on; });
+    extra.appendChild(merge.label);
+    return extra;
   });
   var inv = document.getElementById('involving');
   lanes.forEach(function (name, l) { inv.appendChild(el('option', name, { value: String(l) })); });
