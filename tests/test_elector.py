@@ -358,9 +358,9 @@ def test_lease_sweep_matches_brute_force() -> None:
 
 @pytest.mark.parametrize(("workload", "task", "extra"), [
     ("failure-detector", "02-heartbeats", {"nemesis": ["kill"], "rate": 100}),
-    ("bully", "05-bully", {"nemesis": ["kill"], "node_count": 3}),
-    ("leader", "06-terms", {"nemesis": ["partition"]}),
-    ("lease", "09-lease", {"nemesis": ["kill"]}),
+    ("bully", "06-bully", {"nemesis": ["kill"], "node_count": 3}),
+    ("leader", "07-terms", {"nemesis": ["partition"]}),
+    ("lease", "10-lease", {"nemesis": ["kill"]}),
 ])
 def test_reference_passes_a_seeded_run(simulate: Any, workload: str, task: str, extra: dict[str, Any]) -> None:
     opts = {"workload": workload, "node_count": 5, "time_limit": 15, "rate": 50, "nemesis_interval": 4,

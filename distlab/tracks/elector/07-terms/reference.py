@@ -1,0 +1,111 @@
+"""Elector 7, reference: elections with terms and a majority, as Raft does them.
+
+A node that hears no leader for a random 1-2 s becomes a candidate in the next term and
+asks everyone for a vote. Each node votes at most once per term, so at most one candidate
+per term can gather a majority: two majorities always share a node. A leader sends
+heartbeats; anyone who sees a higher term adopts it and follows.
+"""
+
+from distlab import Node
+
+node = Node()
+HEARTBEAT = 0.1
+ELECTION_MIN, ELECTION_MAX = 1.0, 2.0
+
+term = 0
+voted_for: str | None = None
+leader_id: str | None = None
+role = "follower"
+votes: set[str] = set()
+deadline = 0.0
+last_beat = 0.0
+
+
+def reset_timer() -> None:
+    global deadline
+    deadline = node.now() + node.random.uniform(ELECTION_MIN, ELECTION_MAX)
+
+
+def majority() -> int:
+    return len(node.node_ids) // 2 + 1
+
+
+def adopt(new_term: int) -> None:
+    """A higher term always wins: follow it, with no vote cast in it yet."""
+    global term, voted_for, leader_id, role
+    term, voted_for, leader_id, role = new_term, None, None, "follower"
+
+
+def broadcast(body: dict) -> None:
+    for peer in node.node_ids:
+        if peer != node.id:
+            node.send(peer, body)
+
+
+@node.on("init")
+def init(msg):
+    reset_timer()
+
+
+def tick():
+    global term, voted_for, role, leader_id, last_beat
+    now = node.now()
+    if role == "leader":
+        if now - last_beat >= HEARTBEAT:
+            last_beat = now
+            broadcast({"type": "beat", "term": term})
+    elif now >= deadline:
+        term += 1
+        role, voted_for, leader_id = "candidate", node.id, None
+        votes.clear()
+        votes.add(node.id)
+        reset_timer()
+        broadcast({"type": "vote_request", "term": term})
+
+
+node.every(0.02, tick)
+
+
+@node.on("vote_request")
+def vote_request(msg):
+    global voted_for
+    if msg.body["term"] > term:
+        adopt(msg.body["term"])
+    granted = msg.body["term"] == term and voted_for in (None, msg.src)
+    if granted:
+        voted_for = msg.src
+        reset_timer()
+    node.send(msg.src, {"type": "vote", "term": term, "granted": granted})
+
+
+@node.on("vote")
+def vote(msg):
+    global role, leader_id, last_beat
+    if msg.body["term"] > term:
+        adopt(msg.body["term"])
+        return
+    if role != "candidate" or msg.body["term"] != term or not msg.body["granted"]:
+        return
+    votes.add(msg.src)
+    if len(votes) >= majority():
+        role, leader_id, last_beat = "leader", node.id, 0.0
+
+
+@node.on("beat")
+def beat(msg):
+    global leader_id, role
+    if msg.body["term"] < term:
+        return
+    if msg.body["term"] > term:
+        adopt(msg.body["term"])
+    role, leader_id = "follower", msg.src
+    reset_timer()
+
+
+@node.on("leader")
+def leader(msg):
+    return {"type": "leader_ok", "leader": leader_id, "term": term}
+
+
+if __name__ == "__main__":
+    node.run()
