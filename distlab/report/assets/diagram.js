@@ -2,6 +2,10 @@
 // Data: the JSON in #distlab-data (distlab/report/diagram.py says what each column holds).
 // Time runs downwards, linear in simulated nanoseconds; a lane per node, service and client.
 // Page text is built with DOM calls and textContent only: bodies are node output.
+// For browser tests, window.distlabDiagram: ready, errors (any thrown while drawing),
+// arrows and drops (as embedded), messages, lanes, select(i) (arrow i in send order: shows
+// its body, returns {src, dest, type, kind, body}), chain(i) (follows arrow i's causal
+// chain, returns its size), fit(), zoomTo(t1, t2) (seconds), visibleCount().
 (function () {
   'use strict';
   var api = { ready: false, errors: [] };
