@@ -138,8 +138,8 @@ def check(history: list[dict[str, Any]]) -> dict[str, Any]:
             elif not le(a.vc, b.vc):
                 note("node_order", {"node": node, "indexes": [a.done["index"], b.done["index"]]},
                      f"{b.where()} returned vc {show(b.vc)}, which lacks part of {show(a.vc)} that {node} had "
-                     f"returned for its earlier event {a.id}: a node's clock must only grow, so keep the merged "
-                     "clock, not just the reply")
+                     f"returned for its earlier event {a.id}: a node's clock must only grow (each event knows "
+                     "everything the node's earlier events knew)")
             prev_of[id(b)] = a
     latest: dict[Any, Event] = {}
     for _, kind, e in sorted(positions, key=lambda p: p[0]):

@@ -2,9 +2,9 @@
 
 Clients carry time between nodes: each client remembers the largest timestamp it
 was given and sends it as `seen`, and before an operation a client sometimes hears
-of another client's largest one (as people pass on what they read). So a request
-causally follows every stamp its `seen` came from, on whichever node that was, and
-a node's reply must be greater. Each client talks to one node, so the node serving
+of another client's largest one (as people pass on what they read), and now and
+then starts afresh. So a request causally follows every stamp its `seen` came
+from, on whichever node that was, and a node's reply must be greater. Each client talks to one node, so the node serving
 an operation is known from its client and recorded with it (`node`), which lets the
 checker hold each node's stamps to the order its events happened in.
 """
@@ -19,6 +19,9 @@ from distlab.workloads.base import Op, Workload
 
 HEAR = 0.5
 """How often a client first adopts another client's largest timestamp."""
+FRESH = 0.05
+"""How often a client starts afresh, knowing nothing (a new session): without these,
+clients carrying everything they know would hide a node that forgot its own past."""
 
 
 class Lamport(Workload):
@@ -43,6 +46,8 @@ class Lamport(Workload):
         return type(ts) is int
 
     def next_op(self, process: int) -> Op:
+        if self.rng.random() < FRESH:
+            self.known.pop(process, None)
         known = self.known.get(process)
         if self.known and self.rng.random() < HEAR:
             heard = self.rng.choice(list(self.known.values()))

@@ -23,6 +23,9 @@ from distlab.workloads.base import Op, Workload
 
 HEAR = 0.5
 """How often a client first adopts another client's knowledge."""
+FRESH = 0.05
+"""How often a client starts afresh, knowing nothing (a new session): without these,
+clients carrying everything they know would hide a node that forgot its own past."""
 COMPARE = 0.4
 """In vector-clock-compare, the share of operations that compare two clocks."""
 RECENT = 40
@@ -60,6 +63,8 @@ class VectorClock(Workload):
             if self.rng.random() < 0.5:
                 a, b = b, a
             return Op("compare", {"a": dict(a), "b": dict(b)})
+        if self.rng.random() < FRESH:
+            self.known.pop(process, None)
         vc, frontier = self.known.get(process, ({}, []))
         if self.known and self.rng.random() < HEAR:
             other_vc, other_frontier = self.rng.choice(list(self.known.values()))

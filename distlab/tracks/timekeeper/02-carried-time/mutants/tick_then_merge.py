@@ -1,4 +1,4 @@
-"""Timekeeper 1, mutant: ticks first, then merges the request's `seen` (the steps swapped)."""
+"""Timekeeper 2, mutant: ticks first, then merges the request's `seen` (the steps swapped)."""
 
 from distlab import Node
 

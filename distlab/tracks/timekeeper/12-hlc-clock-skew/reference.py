@@ -1,0 +1,33 @@
+"""Timekeeper 12, reference: the hybrid logical clock of the last task, unchanged: it never trusts the clock to move forward.
+
+l is the largest physical time heard of, in milliseconds; c orders events that
+share one l. A new l restarts c at 0; an l that stays the same adds one to the
+largest c seen with it.
+"""
+
+from distlab import Node
+
+node = Node()
+l, c = 0, 0  # noqa: E741
+
+
+@node.on("stamp")
+def stamp(msg):
+    global l, c
+    now = int(node.now() * 1000)
+    seen_l, seen_c = msg.body.get("seen", [l, c])
+    new_l = max(l, seen_l, now)
+    if new_l == l and new_l == seen_l:
+        c = max(c, seen_c) + 1
+    elif new_l == l:
+        c += 1
+    elif new_l == seen_l:
+        c = seen_c + 1
+    else:
+        c = 0
+    l = new_l
+    return {"type": "stamp_ok", "ts": [l, c]}
+
+
+if __name__ == "__main__":
+    node.run()
