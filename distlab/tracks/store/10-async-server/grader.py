@@ -120,6 +120,8 @@ def clients_write_together(server: Server, rng: random.Random) -> None:
                         return
         except Failure as exc:
             errors.append(str(exc))
+        except OSError as exc:
+            errors.append(f"with {clients} clients writing at once, client {c + 1}'s connection failed: {exc}")
 
     threads = [threading.Thread(target=client, args=(c,), daemon=True) for c in range(clients)]
     for t in threads:
