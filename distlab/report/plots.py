@@ -75,7 +75,11 @@ def _latency_scale(ax: Any, values: Iterable[float]) -> None:
     values = list(values)
     if not values:
         return
-    if min(values) > 0:
+    if max(values) == 0:  # all answered at once: say so rather than draw an axis around zero
+        ax.set_ylim(-0.05, 1)
+        ax.text(0.5, 0.55, "every operation here took 0 ms of simulated time (answered without waiting)",
+                transform=ax.transAxes, ha="center", color="#616e7c")
+    elif min(values) > 0:
         ax.set_yscale("log")
     elif max(values) > 0:
         positive = [v for v in values if v > 0]
@@ -202,19 +206,24 @@ def rate(ops: list[tuple[float, float, str, str]], periods: list[dict[str, Any]]
 
 
 def stable_latency(quantiles: dict[str, Any], out: Path, title: str) -> Path | None:
-    """Broadcast: how long until a value was in every read, by quantile (results.json
-    keeps the quantiles, not each value's latency, so this is the distribution's outline)."""
+    """Broadcast: how long until a value was in every read, at each quantile results.json
+    keeps (it keeps the quantiles, not each value's latency)."""
     points = sorted((float(q), float(v)) for q, v in quantiles.items()
                     if _number(q) and isinstance(v, int | float) and not isinstance(v, bool))
     if not points:
         return None
-    fig, ax = _figure(f"{title}: stable latency (until every read shows a value), by quantile", "stable latency (ms)")
-    ax.set_xlabel("quantile of broadcast values")
-    ax.plot([q for q, _ in points], [v for _, v in points], marker="o", color="#2b6cb0", linewidth=1.4)
-    for q, v in points:
-        ax.annotate(f"{v:,.0f} ms", (q, v), textcoords="offset points", xytext=(4, 6), fontsize=8)
-    ax.set_xlim(-0.02, 1.05)
-    ax.set_ylim(bottom=0)
+    fig, ax = _figure(f"{title}: stable latency (until every read shows a value)", "")
+    ax.set_xlabel("stable latency (ms)")
+    names = {0.0: "min", 1.0: "max"}
+    labels = [names.get(q, f"p{q * 100:g}") for q, _ in points]
+    values = [v for _, v in points]
+    ax.barh(range(len(points)), values, color="#2b6cb0", height=0.6)
+    ax.set_yticks(range(len(points)), labels)
+    ax.invert_yaxis()
+    top = max(values) or 1.0
+    for i, v in enumerate(values):
+        ax.text(v + top * 0.01, i, f"{v:,.0f} ms", va="center", fontsize=9)
+    ax.set_xlim(0, top * 1.15)
     fig.savefig(out)
     return out
 
