@@ -387,7 +387,8 @@ class Runner:
             server_msgs=self.cluster.server_msgs,
             client_msgs=self.cluster.client_msgs,
             dropped=self.cluster.dropped,
-            node_errors=node_error_list(self.cluster.node_events, unanswered, self.cluster.clients),
+            node_errors=[e for e in node_error_list(self.cluster.node_events, unanswered, self.cluster.clients)
+                         if not (e["kind"] == "not-supported" and e["type"] in self.workload.probe_types)],
             error=error,
         )
         note = verdict_note(self.cluster.node_events, unanswered, self.cluster.clients)

@@ -7,11 +7,13 @@ import random
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from distlab.checkers import validation
 from distlab.tracks.explain import reasons
 from distlab.workloads.validation import EchoValidation, SchemaValidation
+from tests.test_cli import distlab, latest
 
 TASKS = Path(__file__).resolve().parents[1] / "distlab" / "tracks" / "messenger"
 
@@ -73,13 +75,22 @@ def test_expected_replies() -> None:
     assert validation.expected_reply({"type": "echo", "echo": "x"}) == {"type": "echo_ok", "echo": "x"}
 
 
-def test_error_10_probes_are_no_node_error_but_others_are() -> None:
-    results = {"valid": False, "workload": {"valid": False, "unknown_types": ["ping"],
-                                            "explanation": "at t=1 s, something was answered as if it were fine"},
-               "node_errors": [{"kind": "not-supported", "type": "ping", "message": "n0: no handler for 'ping'"}]}
-    assert reasons(results)[0].startswith("at t=1 s")
-    results["node_errors"].append({"kind": "not-supported", "type": "add", "message": "n0: no handler for 'add'"})
-    assert reasons(results)[0] == "node error: n0: no handler for 'add'"
+def test_error_10_probes_are_no_node_error_but_a_missing_handler_is(tmp_path: Path) -> None:
+    """The types the workload sends on purpose are answered error 10 by a correct node (here
+    the SDK itself): no node error, nothing red in the summary. A node without the echo
+    handler answers error 10 to real requests too: that is a node error, said first."""
+    reference = Path(__file__).resolve().parent.parent / "distlab/tracks/messenger/16-reject-malformed/reference.py"
+    args = ["test", "-w", "echo-validation", "--node-count", "1", "--time-limit", "3", "-q", "--seed", "1"]
+    proc = distlab(*args, "--bin", str(reference), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout
+    results = orjson.loads((latest(tmp_path) / "results.json").read_bytes())
+    assert results["node_errors"] == [] and "node error" not in proc.stdout
+    (tmp_path / "deaf.py").write_text("from distlab import Node\nnode = Node()\nif __name__ == '__main__':\n    node.run()\n")
+    proc = distlab(*args, "--bin", str(tmp_path / "deaf.py"), cwd=tmp_path)
+    results = orjson.loads((latest(tmp_path) / "results.json").read_bytes())
+    assert proc.returncode == 1
+    assert [e["type"] for e in results["node_errors"]] == ["echo"]
+    assert reasons(results)[0].startswith("node error: n0: no handler for 'echo'")
 
 
 def _independent(body: dict[str, Any]) -> str | int:

@@ -159,10 +159,7 @@ def reasons(results: dict[str, Any]) -> list[str]:
     out: list[str] = []
     if results.get("error"):
         out.append(f"the run stopped: {results['error']}")
-    # a workload may send unknown request types on purpose, to see error 10 (not-supported)
-    probes = set((results.get("workload") or {}).get("unknown_types") or ())
-    for e in [e for e in results.get("node_errors") or [] if not (e.get("kind") == "not-supported"
-                                                                  and e.get("type") in probes)][:1]:
+    for e in (results.get("node_errors") or [])[:1]:
         out.append(f"node error: {e.get('message') or e}")
     stats = results.get("stats") or {}
     for e in stats.get("errors") or []:

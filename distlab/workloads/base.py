@@ -49,6 +49,9 @@ class Workload(ABC):
     TestOptions' (and the command line's) options, each with `param(default, help)`."""
     read_only: ClassVar[frozenset[str]] = frozenset()
     """Functions that cannot change state: any error on them is recorded as `fail`."""
+    probe_types: ClassVar[frozenset[str]] = frozenset()
+    """Request types sent on purpose to get error 10 (not-supported): answering them so
+    is right, so they are not counted as node errors."""
     final_phase: ClassVar[bool] = False
     """Heal, wait for convergence, then run `final_ops` after the time limit."""
 

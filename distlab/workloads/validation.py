@@ -34,8 +34,12 @@ def _case(body: dict[str, Any], expect: str | int, why: str) -> dict[str, Any]:
     return {"request": body, "expect": expect, "why": why}
 
 
+ECHO_PROBES = ["echo_please", "ping", "Echo"]  # types no echo service defines (in the order drawn)
+
+
 class EchoValidation(Workload):
     name = "echo-validation"
+    probe_types = frozenset(ECHO_PROBES)
     read_only = frozenset({"call"})  # no request changes anything: a timeout is a plain failure
 
     def _good(self) -> dict[str, Any]:
@@ -51,7 +55,7 @@ class EchoValidation(Workload):
         if roll < 0.8:
             value, kind = self.rng.choice(wrong)
             return _case({"type": "echo", "echo": value}, 12, f"field 'echo' is {kind}, not a string")
-        return _case({"type": self.rng.choice(["echo_please", "ping", "Echo"]), "echo": "hi"}, 10,
+        return _case({"type": self.rng.choice(ECHO_PROBES), "echo": "hi"}, 10,
                      "a message type this service does not define")
 
     def _extras(self, case: dict[str, Any]) -> dict[str, Any]:
@@ -71,8 +75,12 @@ class EchoValidation(Workload):
         return FunctionChecker(validation.check, anomaly_keys=validation.ANOMALIES)
 
 
+SCHEMA_PROBES = ["subtract", "split", "ADD"]  # types the schema service does not define
+
+
 class SchemaValidation(EchoValidation):
     name = "schema-validation"
+    probe_types = EchoValidation.probe_types | frozenset(SCHEMA_PROBES)
 
     def _good(self) -> dict[str, Any]:
         roll = self.rng.random()
@@ -118,5 +126,5 @@ class SchemaValidation(EchoValidation):
             value, kind = self.rng.choice([(5, "a number"), (None, "null"), ([","], "an array")])
             return _case({"type": "join", "parts": ["red", "blue"], "sep": value}, 12,
                          f"field 'sep' is {kind}, not a string")
-        return _case({"type": self.rng.choice(["subtract", "split", "ADD"]), "a": 1, "b": 2}, 10,
+        return _case({"type": self.rng.choice(SCHEMA_PROBES), "a": 1, "b": 2}, 10,
                      "a message type this service does not define")
