@@ -151,3 +151,27 @@ def test_moving_on_from_an_unpassed_task_still_refuses(env: dict[str, str], tmp_
     r = distlab(env, tmp_path, "start", f"messenger/{second.name[3:]}")
     assert r.returncode == 2 and "has your edits" in r.stderr
     assert (ws / "node.py").read_text() == "# my work in progress\n"
+
+
+def test_start_from_inside_a_workspace_uses_it_or_a_sibling(env: dict[str, str], tmp_path: Path) -> None:
+    """Run from inside a workspace, `start` never nests a distlab-work/ in it: the same
+    track continues in place, another track gets a folder beside it."""
+    tracks = Path(env["DISTLAB_TRACKS"])
+    second = next(p for p in (ROOT / "messenger").iterdir() if p.name.startswith("02-"))
+    (tracks / "messenger" / second.name).symlink_to(second)
+    (tracks / "store").mkdir()
+    (tracks / "store" / "track.toml").write_bytes((ROOT / "store" / "track.toml").read_bytes())
+    first_store = next(p for p in (ROOT / "store").iterdir() if p.name.startswith("01-"))
+    (tracks / "store" / first_store.name).symlink_to(first_store)
+    distlab(env, tmp_path, "start", "messenger")
+    ws = tmp_path / "distlab-work" / "messenger"
+    (ws / "node.py").write_bytes((ECHO / "reference.py").read_bytes())
+    assert distlab(env, ws, "check").returncode == 0
+    r = distlab(env, ws, "start", "messenger")
+    assert r.returncode == 0, r.stderr
+    assert not (ws / "distlab-work").exists()
+    assert (ws / ".distlab-task").read_text().strip() == f"messenger/{second.name[3:]}"
+    assert "  distlab check" in r.stdout.splitlines()
+    r = distlab(env, ws, "start", "store")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "distlab-work" / "store" / ".distlab-task").is_file() and not (ws / "distlab-work").exists()

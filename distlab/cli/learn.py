@@ -38,6 +38,29 @@ def _find_marker(start: Path | None = None) -> Path | None:
     return None
 
 
+def _default_workspace(track: str) -> Path:
+    """Where `start` puts a task with no DIR given: inside a workspace already, that
+    workspace for its own track and a sibling folder for another (never a distlab-work/
+    nested in a workspace); elsewhere ./distlab-work/TRACK."""
+    marker = _find_marker()
+    if marker is None:
+        return Path("distlab-work") / track
+    current = marker.parent
+    try:
+        same = marker.read_text().strip().split("/")[0] == track
+    except OSError:
+        same = False
+    return _relative(current if same else current.parent / track)
+
+
+def _relative(path: Path) -> Path:
+    """`path` relative to the current folder where it is inside it (shorter to read)."""
+    try:
+        return path.relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path
+
+
 def _resolve_task(cat: Catalogue, task_id: str | None) -> tuple[Task, Path | None]:
     """The task named, or the one the workspace marker names; with the workspace folder."""
     marker = _find_marker()
@@ -163,7 +186,7 @@ def start(what: str, directory: str | None, force: bool) -> None:
         if not track.tasks:
             raise CliError(f"track {what} has no tasks yet")
         task = _next_task(cat, progress, track=track.id) or track.tasks[-1]
-    ws = Path(directory) if directory else Path("distlab-work") / task.track
+    ws = Path(directory) if directory else _default_workspace(task.track)
     files = {"statement.md": (task.folder / "statement.md").read_bytes(),
              task.starter_name: task.starter.read_bytes()}
     if (task.folder / "starter_raw.py").is_file():
@@ -200,7 +223,8 @@ def start(what: str, directory: str | None, force: bool) -> None:
     out.print(f"[bold]{task.id}[/]: {task.title} — {task.summary}", soft_wrap=True)
     out.print(f"workspace {ws}: {', '.join(files)}", highlight=False, soft_wrap=True)
     out.print("next: read statement.md, edit " + task.starter_name + ", then run", highlight=False)
-    out.print(f"  cd {ws} && distlab check", highlight=False, soft_wrap=True)
+    here = ws.resolve() == Path.cwd().resolve()
+    out.print("  distlab check" if here else f"  cd {ws} && distlab check", highlight=False, soft_wrap=True)
 
 
 def _keep_passed_work(ws: Path, new_task: str, progress: Progress,
