@@ -1,0 +1,28 @@
+"""Timekeeper 13: a hybrid logical clock that survives crashes (start from your last one)."""
+
+from distlab import Node
+
+node = Node()
+l, c = 0, 0  # noqa: E741  TODO: lost in a crash; node.storage (dict-like, with .sync()) is not
+
+
+@node.on("stamp")
+def stamp(msg):
+    global l, c
+    now = int(node.now() * 1000)
+    seen_l, seen_c = msg.body.get("seen", [l, c])
+    new_l = max(l, seen_l, now)
+    if new_l == l and new_l == seen_l:
+        c = max(c, seen_c) + 1
+    elif new_l == l:
+        c += 1
+    elif new_l == seen_l:
+        c = seen_c + 1
+    else:
+        c = 0
+    l = new_l
+    return {"type": "stamp_ok", "ts": [l, c]}
+
+
+if __name__ == "__main__":
+    node.run()
