@@ -98,7 +98,8 @@
     var rect = wrap.getBoundingClientRect();
     W = Math.max(100, rect.width); H = Math.max(100, rect.height);
     dpr = window.devicePixelRatio || 1;
-    canvas.width = Math.round(W * dpr); canvas.height = Math.round(H * dpr);
+    var cw = Math.round(W * dpr), ch = Math.round(H * dpr);
+    if (canvas.width !== cw || canvas.height !== ch) { canvas.width = cw; canvas.height = ch; }  // a resize reallocates
     columns = [];
     var colOf = new Int32Array(nL).fill(-1), clientCol = -1, merged = 0, l, k;
     for (l = 0; l < nL; l++) {
