@@ -19,7 +19,7 @@ def event(msg):
 def compare(msg):
     a, b = msg.body["a"], msg.body["b"]
     # TODO: "before", "after", "equal" or "concurrent" (a missing entry is 0)
-    return {"type": "compare_ok", "order": "equal"}
+    return {"type": "compare_ok", "order": "equal" if a == b else "before"}
 
 
 if __name__ == "__main__":

@@ -5,10 +5,11 @@ share one l. A new l restarts c at 0; an l that stays the same adds one to the
 largest c seen with it.
 """
 
+# ruff: noqa: E741  (l and c are the paper's names)
 from distlab import Node
 
 node = Node()
-l, c = 0, 0  # noqa: E741
+l, c = 0, 0
 
 
 @node.on("stamp")

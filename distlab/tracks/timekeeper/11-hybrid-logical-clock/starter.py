@@ -1,9 +1,10 @@
 """Timekeeper 11: a hybrid logical clock."""
 
+# ruff: noqa: E741  (l and c are the paper's names)
 from distlab import Node
 
 node = Node()
-l, c = 0, 0  # noqa: E741  (l: milliseconds of physical time, c: events within one l)
+l, c = 0, 0  # l: milliseconds of physical time, c: events within one l
 
 
 @node.on("stamp")

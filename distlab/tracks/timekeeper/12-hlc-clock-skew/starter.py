@@ -1,9 +1,10 @@
 """Timekeeper 12: a hybrid logical clock under clock skew (start from your last one)."""
 
+# ruff: noqa: E741  (l and c are the paper's names)
 from distlab import Node
 
 node = Node()
-l, c = 0, 0  # noqa: E741  (l: milliseconds of physical time, c: events within one l)
+l, c = 0, 0  # l: milliseconds of physical time, c: events within one l
 
 
 @node.on("stamp")

@@ -7,10 +7,11 @@ from there (its own clock may well be behind it: a skewed clock was set right,
 or l came from a node whose clock ran ahead).
 """
 
+# ruff: noqa: E741  (l and c are the paper's names)
 from distlab import Node
 
 node = Node()
-l, c = 0, 0  # noqa: E741
+l, c = 0, 0
 
 
 @node.on("init")

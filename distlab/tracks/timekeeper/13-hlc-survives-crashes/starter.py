@@ -1,9 +1,10 @@
 """Timekeeper 13: a hybrid logical clock that survives crashes (start from your last one)."""
 
+# ruff: noqa: E741  (l and c are the paper's names)
 from distlab import Node
 
 node = Node()
-l, c = 0, 0  # noqa: E741  TODO: lost in a crash; node.storage (dict-like, with .sync()) is not
+l, c = 0, 0  # TODO: lost in a crash; node.storage (dict-like, with .sync()) is not
 
 
 @node.on("stamp")

@@ -1,9 +1,10 @@
 """Timekeeper 11, mutant: no c; l itself is bumped by one millisecond per event."""
 
+# ruff: noqa: E741  (l and c are the paper's names)
 from distlab import Node
 
 node = Node()
-l = 0  # noqa: E741
+l = 0
 
 
 @node.on("stamp")

@@ -1,9 +1,10 @@
 """Timekeeper 12, mutant: adopts a carried l but restarts c at 0 instead of going past the carried c."""
 
+# ruff: noqa: E741  (l and c are the paper's names)
 from distlab import Node
 
 node = Node()
-l, c = 0, 0  # noqa: E741
+l, c = 0, 0
 
 
 @node.on("stamp")

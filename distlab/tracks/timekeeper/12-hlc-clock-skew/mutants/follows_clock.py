@@ -1,9 +1,10 @@
 """Timekeeper 12, mutant: restarts at the clock whenever it differs from l (also when it went back)."""
 
+# ruff: noqa: E741  (l and c are the paper's names)
 from distlab import Node
 
 node = Node()
-l, c = 0, 0  # noqa: E741
+l, c = 0, 0
 
 
 @node.on("stamp")

@@ -1,9 +1,10 @@
 """Timekeeper 12, mutant: a clock that never goes back on its own node, but ignores the timestamp the request carried."""
 
+# ruff: noqa: E741  (l and c are the paper's names)
 from distlab import Node
 
 node = Node()
-l, c = 0, 0  # noqa: E741
+l, c = 0, 0
 
 
 @node.on("stamp")

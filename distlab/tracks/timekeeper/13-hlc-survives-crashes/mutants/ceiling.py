@@ -1,9 +1,10 @@
 """Timekeeper 13, mutant: the Lamport trick: sync a ceiling ten seconds ahead of l, restart from it."""
 
+# ruff: noqa: E741  (l and c are the paper's names)
 from distlab import Node
 
 node = Node()
-l, c = 0, 0  # noqa: E741
+l, c = 0, 0
 
 
 @node.on("init")
