@@ -487,3 +487,9 @@ def test_each_workload_passes_its_reference_in_the_simulator(simulate: Any, task
     assert result.valid is True, result.results["workload"]
     again = simulate(str(TRACK / task / "reference.py"), workload=workload, time_limit=6, seed=4, **options)
     assert again.results["trace_hash"] == result.results["trace_hash"]  # seeded: the same run twice
+
+
+def test_runs_with_nothing_to_judge_say_so_in_words() -> None:
+    assert "no stamp request succeeded" in reasons({"valid": "unknown", "workload": lamport.check([])})[0]
+    assert "no event request succeeded" in reasons({"valid": "unknown", "workload": vector_clock.check([])})[0]
+    assert "no stamp request succeeded" in reasons({"valid": "unknown", "workload": hlc.check([])})[0]

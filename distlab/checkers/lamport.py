@@ -154,6 +154,7 @@ def verdict(parts: dict[str, Any], sentences: list[str]) -> dict[str, Any]:
         out["explanation"] = "\n".join(sentences)
     elif not parts.get("stamp_count"):
         out["valid"] = "unknown"  # nothing was stamped: nothing says the clock works
+        out["explanation"] = "no stamp request succeeded, so nothing shows the clock works"
     return out
 
 

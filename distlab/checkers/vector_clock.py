@@ -196,6 +196,7 @@ def check(history: list[dict[str, Any]]) -> dict[str, Any]:
         out["explanation"] = "\n".join(sentences)
     elif not events:
         out["valid"] = "unknown"
+        out["explanation"] = "no event request succeeded, so nothing shows the vector clocks work"
     return out
 
 
