@@ -354,6 +354,29 @@ def test_lease_sweep_matches_brute_force() -> None:
         assert (r["stale_claims_count"] > 0) == _stale_brute(claims), claims
 
 
+# ----- the workloads ------------------------------------------------------------------------------
+
+def test_workloads_record_the_node_asked_and_reject_malformed_replies() -> None:
+    from distlab.workloads.failure_detector import FailureDetector, FailureDetectorParams, deadline
+    from distlab.workloads.leader import Bully, LeaderParams
+    from distlab.workloads.lease import Lease, LeaseParams
+
+    nodes = ("n0", "n1", "n2")
+    wl = FailureDetector(FailureDetectorParams(nodes), random.Random(1))
+    op = wl.next_op(4)  # client 4 is bound to node 4 % 3
+    assert op.value == {"node": "n1"} and wl.request(op) == {"type": "suspects"}
+    assert wl.ok_value(op, {"suspects": ["n2", "n0"]}) == {"node": "n1", "suspects": ["n0", "n2"]}
+    with pytest.raises(ValueError):
+        wl.ok_value(op, {"suspects": "n2"})
+    assert deadline(None) == 2.0 and deadline(500) == 4.0
+    bully = Bully(LeaderParams(nodes), random.Random(1))
+    assert bully.checker().options["highest_wins"] is True and bully.checker().options["terms"] is False
+    assert [n for n, _ in bully.final_ops(["n0", "n1", "n2", "n0"])] == ["n0", "n1", "n2"]
+    lw = Lease(LeaseParams(nodes), random.Random(1))
+    with pytest.raises(ValueError):
+        lw.ok_value(lw.next_op(0), {"holder": "yes", "epoch": 1})
+
+
 # ----- one seeded run of each workload with the track's reference ---------------------------------
 
 @pytest.mark.parametrize(("workload", "task", "extra"), [
