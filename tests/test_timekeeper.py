@@ -474,8 +474,8 @@ TRACK = Path(__file__).resolve().parent.parent / "distlab" / "tracks" / "timekee
 @pytest.mark.parametrize(("task", "workload", "options"), [
     ("03-clock-survives-crashes", "lamport", {"node_count": 3, "rate": 200, "nemesis": ["kill"], "nemesis_interval": 1.5}),
     ("05-concurrent-events", "vector-clock-compare", {"node_count": 3, "concurrency": "2n", "rate": 100}),
-    ("06-vector-clocks-survive-crashes", "vector-clock", {"node_count": 3, "concurrency": "2n", "rate": 100,
-                                                          "nemesis": ["kill"], "nemesis_interval": 1.5, "op_timeout": 0.5}),
+    ("06-durable-vector-clocks", "vector-clock", {"node_count": 3, "concurrency": "2n", "rate": 100,
+                                                  "nemesis": ["kill"], "nemesis_interval": 1.5, "op_timeout": 0.5}),
     ("09-causal-partitions", "causal-broadcast", {"node_count": 3, "concurrency": "2n", "rate": 100,
                                                   "nemesis": ["partition"], "nemesis_interval": 2}),
     ("12-hlc-clock-skew", "hlc", {"node_count": 3, "concurrency": "2n", "rate": 300, "nemesis": ["clock"],
