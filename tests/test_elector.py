@@ -248,6 +248,14 @@ def test_leader_dead_leader_must_be_replaced() -> None:
     assert "stale leader" in r["explanation"]
 
 
+def test_leader_a_node_that_was_down_itself_gets_time_to_notice() -> None:
+    h = (H().nemesis(0, "start-pause", ["n0"]).nemesis(1, "start-kill", ["n2"]).nemesis(8, "stop-pause", ["n0"])
+         .nemesis(20, "stop-kill", ["n2"]).call("n0", 7.5, 8.0, "leader", lead("n2", 1)))
+    assert ld(h)["valid"] is True
+    h.call("n0", 12.5, 12.51, "leader", lead("n2", 1))
+    assert ld(h)["valid"] is False
+
+
 def test_leader_flapping_in_a_quiet_stretch() -> None:
     flap = H().call("n0", 5, 5.01, "leader", lead("n1", 1)).call("n1", 7, 7.01, "leader", lead("n2", 2))
     r = ld(flap)

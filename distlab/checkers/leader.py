@@ -7,8 +7,8 @@ and against what the nemesis did.
   (invoked after that) carry a term >= t, restarts included (a forgotten term lets a node
   vote twice);
 - no dead leader: an answer invoked after the named leader had been down (killed or
-  paused) for `detect_within` seconds, and before it came back, names a leader that
-  cannot lead;
+  paused) for `detect_within` seconds (while the answering node was up), and before
+  it came back, names a leader that cannot lead;
 - no flapping: within a stretch with no fault at all, once `settle` seconds have passed,
   the answers name one leader (one term) at most;
 - after the final heal every node answers and all name the same leader (with
@@ -102,7 +102,8 @@ def check(history: list[dict[str, Any]], detect_within: float = 4.0, settle: flo
         if leader is None or leader == node:
             continue
         down = tl.down_at(leader, start)
-        if down is not None and start - down[0] >= detect_within and end <= down[1]:
+        # the answering node's own downtime does not count: it had no chance to notice
+        if down is not None and start - max(down[0], tl.up_since(node, end)) >= detect_within and end <= down[1]:
             problems["dead_leader"].append({"node": node, "leader": leader, "time": round(start, 3),
                                             "down_since": round(down[0], 3)})
             sentences.setdefault("dead_leader", (
