@@ -1,10 +1,10 @@
 """Elector 5, reference: gossip-style failure detection (van Renesse, Minsky and Hayden).
 
 Each node keeps a heartbeat counter per node. Ten times a second it bumps its own and
-sends its whole table to two peers chosen at random; a receiver keeps the larger counter
+sends its whole table to three peers chosen at random; a receiver keeps the larger counter
 of each pair. A node is suspected when its counter has not grown for TIMEOUT seconds:
 only the node itself can make it grow, so a dead node's counter stops everywhere, while a
-live one's news reaches everyone within a few rounds. The cost is two messages per node
+live one's news reaches everyone within a few rounds. The cost is three messages per node
 per round, however large the cluster.
 """
 
@@ -12,8 +12,8 @@ from distlab import Node
 
 node = Node()
 INTERVAL = 0.1
-FANOUT = 2
-TIMEOUT = 1.5  # a few rounds of spreading, plus slack; well inside the 2 s deadline
+FANOUT = 3
+TIMEOUT = 1.2  # several rounds of spreading; news of a death takes a few more to settle
 counters: dict[str, int] = {}
 grew: dict[str, float] = {}  # node -> when its counter last grew here
 

@@ -1,11 +1,11 @@
-"""Elector 5: gossip-style failure detection. Spread heartbeat counters, two peers a round."""
+"""Elector 5: gossip-style failure detection. Spread heartbeat counters, three peers a round."""
 
 from distlab import Node
 
 node = Node()
 INTERVAL = 0.1
-FANOUT = 2
-TIMEOUT = 1.5
+FANOUT = 3
+TIMEOUT = 1.2
 counters: dict[str, int] = {}  # node -> the highest heartbeat counter seen for it
 grew: dict[str, float] = {}    # node -> when its counter last grew here
 

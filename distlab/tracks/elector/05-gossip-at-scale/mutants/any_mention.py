@@ -5,8 +5,8 @@ from distlab import Node
 
 node = Node()
 INTERVAL = 0.1
-FANOUT = 2
-TIMEOUT = 1.5  # a few rounds of spreading, plus slack; well inside the 2 s deadline
+FANOUT = 3
+TIMEOUT = 1.2  # several rounds of spreading; news of a death takes a few more to settle
 counters: dict[str, int] = {}
 grew: dict[str, float] = {}  # node -> when its counter last grew here
 
