@@ -21,7 +21,7 @@ REQUIRED = ("config.json", "results.json", "history.jsonl")
 a run that skipped its trace still gets plots and a report)."""
 
 
-BODY_LIMIT = 4096
+BODY_LIMIT = 2048
 """Bytes of a message body read and embedded whole; a longer one (a broadcast read of
 thousands of values) is kept as its first BODY_LIMIT characters, unparsed."""
 TRUNCATED = "(truncated)"
