@@ -38,14 +38,14 @@ def test_report_writes_every_file_and_prints_the_page(run_dir: Path, tmp_path: P
     proc = distlab("report", str(copy))
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
-    assert proc.stdout.strip().splitlines()[-1] == str(copy / "report.html")
+    assert proc.stdout.strip().splitlines()[-1] == str((copy / "report.html").resolve())
     for name in ("messages.html", "report.html", *PLOTS, STABLE):
         assert (copy / name).is_file(), name
     page = (copy / "report.html").read_text()
     for plot in (*PLOTS, STABLE):
         assert f'src="{plot}"' in page
     assert '<iframe src="messages.html"' in page and 'href="node-logs/n0.log"' in page
-    assert f"distlab replay {copy}" in page and "broadcast" in page and "seed 4" in page
+    assert f"distlab replay {copy.resolve()}" in page and "broadcast" in page and "seed 4" in page
     assert "http://" not in page and "https://" not in page  # works from file://, offline
     again = distlab("report", str(copy))  # rewriting is fine
     assert again.returncode == 0 and again.stdout == proc.stdout

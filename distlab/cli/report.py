@@ -52,4 +52,4 @@ def report(run_dir: str) -> None:
     the report's path."""
     with as_cli_error(ReportError), _Progress() as progress:
         written = write_report(run_dir, progress.step)
-    out.print(str(written.report), highlight=False, soft_wrap=True)
+    out.print(str(written.report.resolve()), highlight=False, soft_wrap=True)  # store/latest moves on

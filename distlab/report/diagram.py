@@ -233,7 +233,7 @@ def _title(run: RunDir) -> str:
         parts.append(f"{len(run.nodes)} nodes")
     if cfg.get("nemesis"):
         parts.append("nemesis " + ",".join(map(str, cfg["nemesis"])))
-    return " · ".join(parts) + f" — {run.path.name}"
+    return " · ".join(parts) + f" — {run.path.resolve().name}"
 
 
 def embed_json(data: Any) -> str:

@@ -121,12 +121,13 @@ def context(run: RunDir, plots: list[str], diagram: str | None) -> dict[str, Any
     node_errors = [{"node": e.get("node", "?"), "text": e.get("message") or e.get("text") or orjson.dumps(e).decode()}
                    for e in res.get("node_errors") or [] if isinstance(e, dict)]
     mode = str(res.get("mode") or cfg.get("mode") or "")
+    where = run.path.resolve()  # store/latest moves on: name the run itself
     return {
-        "title": f"{cfg.get('workload', 'run')} · seed {res.get('seed', cfg.get('seed'))} · {text} — {run.path.name}",
+        "title": f"{cfg.get('workload', 'run')} · seed {res.get('seed', cfg.get('seed'))} · {text} — {where.name}",
         "workload": cfg.get("workload", "run"),
         "verdict_class": cls,
         "verdict_text": text,
-        "run_dir": str(run.path),
+        "run_dir": str(where),
         "seed": res.get("seed", cfg.get("seed")),
         "mode": mode,
         "sim_seconds": res.get("sim_seconds") if isinstance(res.get("sim_seconds"), int | float) else None,
@@ -140,7 +141,7 @@ def context(run: RunDir, plots: list[str], diagram: str | None) -> dict[str, Any
         "diagram_note": "time runs downwards; wheel scrolls, ctrl + wheel zooms; click an arrow for its body and causal chain",
         "node_errors": node_errors,
         "logs": [{"name": p.name, "href": f"node-logs/{p.name}"} for p in run.node_logs],
-        "replay": f"distlab replay {shlex.quote(str(run.path))}",
+        "replay": f"distlab replay {shlex.quote(str(where))}",
         "config": [(k, cell(v)) for k, v in cfg.items()],
     }
 
