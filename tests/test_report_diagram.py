@@ -271,6 +271,10 @@ const none = types.find(e => e.tagName === 'BUTTON' && e._text === 'none'); none
 out.visibleNone = api.visibleCount();
 const all = types.find(e => e.tagName === 'BUTTON' && e._text === 'all'); all.fire('click'); flush();
 out.visibleAgain = api.visibleCount();
+const lanesMenu = document.getElementById('lanes');
+const merge = lanesMenu.find(e => e.tagName === 'LABEL' && e.textContent.includes('one lane for all clients'));
+merge.children[0].checked = !merge.children[0].checked; merge.children[0].fire('change'); api.fit(); flush();
+out.visibleToggled = api.visibleCount();
 fireWin('keydown', {key: 'Escape', target: {}}); flush();
 out.errorsAfter = api.errors;
 console.log(JSON.stringify(out));
@@ -302,6 +306,7 @@ def test_page_script_runs_without_errors_under_a_stub_dom(run_dir: Path, tmp_pat
     involving_n0 = sum(1 for m in arr["m"] if 0 in (msg["src"][m], msg["dst"][m]))
     assert out["visibleInvolving"] == involving_n0
     assert out["visibleNone"] == 0 and out["visibleAgain"] == out["visibleAll"]
+    assert out["visibleToggled"] == out["visibleAll"]  # clients in one lane or each in its own: all drawn
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed (the real-browser tests cover the page)")
