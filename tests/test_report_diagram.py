@@ -321,3 +321,27 @@ def test_page_script_copes_with_an_empty_trace(tmp_path: Path) -> None:
     assert out["ready"] is True and out["errors"] == [] and out["errorsAfter"] == []
     assert (out["arrows"], out["drops"], out["visibleAll"], out["chain"]) == (0, 0, 0, 0)
     assert out["select0"] is None
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed (the real-browser tests cover the page)")
+def test_page_script_draws_a_dense_trace_as_activity_then_arrows_when_zoomed(tmp_path: Path) -> None:
+    events: list[dict[str, Any]] = []
+    for i in range(6000):  # 12,000 arrows in 6 s: too many to tell apart when the whole run is in view
+        t = i * 1_000_000
+        events += [{"t": t, "ev": "send", "id": 2 * i + 1, "src": "c1", "dest": "n1", "body": {"type": "read", "msg_id": i}},
+                   {"t": t, "ev": "recv", "id": 2 * i + 1},
+                   {"t": t + 300_000, "ev": "send", "id": 2 * i + 2, "src": "n1", "dest": "c1",
+                    "body": {"type": "read_ok", "in_reply_to": i}},
+                   {"t": t + 300_000, "ev": "recv", "id": 2 * i + 2}]
+    page = tmp_path / "messages.html"
+    page.write_text(render(diagram_data(_fake_run(tmp_path, events))))
+    harness = tmp_path / "harness.js"
+    harness.write_text(_HARNESS.replace("const out = {", "api.zoomTo(1, 1.05); flush(); const zoomed = api.visibleCount(); api.fit(); flush();\n"
+                                                      "const out = {zoomed,"))
+    proc = subprocess.run(["node", str(harness), str(page), "10"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["ready"] is True and out["errors"] == [] and out["errorsAfter"] == []
+    assert out["arrows"] == 12000 and out["visibleAll"] == 12000
+    assert 0 < out["zoomed"] < 400  # zoomed in: arrows again, only those in view
+    assert out["chain"] == 2  # a read and its read_ok

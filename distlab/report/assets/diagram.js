@@ -24,7 +24,8 @@
   var KIND_NAMES = ['client', 'server', 'service', 'error'];
   var LANE_COLORS = ['#52606d', '#805ad5', '#9aa5b1'];
   var BAND_COLORS = { partition: '229,62,62', kill: '221,107,32', pause: '214,158,46', clock: '49,130,206', loss: '128,90,213' };
-  var HEAD = 30, GUT = 74, MIN_LANE = 64, STUB = 14;
+  var HEAD = 30, GUT = 74, MIN_LANE = 64, STUB = 14, DENSE = 8000;
+  var LANE_RGB = ['43,108,176', '128,90,213', '82,96,109'];
 
   var M = D.msg, A = D.arr;
   var nA = A.s.length, nM = M.id.length, lanes = D.lanes, nL = lanes.length, types = D.types, whys = D.whys;
@@ -42,7 +43,7 @@
   var kindOn = new Uint8Array(4).fill(1);
   var involving = -1;
   var view = { t0: 0, nsPerPx: 1, xOff: 0 };
-  var laneX = new Float64Array(nL);
+  var laneX = new Float64Array(nL), colOf = new Int32Array(nL);
   var laneW = MIN_LANE, columns = [];  // columns on screen: {x, kind, label}
   var clientLanes = 0;
   for (var l0 = 0; l0 < nL; l0++) { if (D.laneKind[l0] === 2) clientLanes++; }
@@ -101,7 +102,8 @@
     var cw = Math.round(W * dpr), ch = Math.round(H * dpr);
     if (canvas.width !== cw || canvas.height !== ch) { canvas.width = cw; canvas.height = ch; }  // a resize reallocates
     columns = [];
-    var colOf = new Int32Array(nL).fill(-1), clientCol = -1, merged = 0, l, k;
+    colOf.fill(-1);
+    var clientCol = -1, merged = 0, l, k;
     for (l = 0; l < nL; l++) {
       if (!laneOn[l]) continue;
       if (mergeClients && D.laneKind[l] === 2) {
@@ -246,13 +248,65 @@
       if (!passes(AM[i])) continue;
       vis[visCount++] = i;
     }
-    var heads = visCount <= 3000, labels = visCount <= 300, dedupe = visCount > 8000;
-    var seen = dedupe ? new Set() : null;
+    hn = 0;
+    if (visCount > DENSE) drawDense(); else drawArrows();
+
+    // hover and selection on top
+    highlight(hovered, '#1f2933', 2.5);
+    highlight(selected, '#dd6b20', 3.5);
+
+    // lane names
+    ctx.fillStyle = '#f4f5f7';
+    ctx.fillRect(0, 0, W, HEAD);
+    ctx.strokeStyle = '#d5d9e0';
+    ctx.beginPath(); ctx.moveTo(0, HEAD - 0.5); ctx.lineTo(W, HEAD - 0.5); ctx.stroke();
+    ctx.font = '600 12px system-ui, sans-serif';
+    ctx.textAlign = 'center';
+    for (k = 0; k < columns.length; k++) {
+      col = columns[k];
+      if (col.x < GUT || col.x > W) continue;
+      ctx.fillStyle = LANE_COLORS[col.kind] || '#52606d';
+      ctx.fillText(col.label, col.x, HEAD - 10, laneW - 6);
+    }
+    ctx.textAlign = 'left';
+
+    // time gutter
+    ctx.fillStyle = '#fbfbfc';
+    ctx.fillRect(0, HEAD, GUT, H - HEAD);
+    ctx.strokeStyle = '#d5d9e0';
+    ctx.beginPath(); ctx.moveTo(GUT - 0.5, HEAD); ctx.lineTo(GUT - 0.5, H); ctx.stroke();
+    ctx.font = '11px system-ui, sans-serif';
+    ctx.fillStyle = '#616e7c';
+    ctx.textAlign = 'right';
+    for (tick = Math.ceil(tTop / step) * step; tick <= tBot; tick += step) {
+      var ty = yOf(tick);
+      if (ty < HEAD + 6) continue;
+      ctx.fillText(fmtT(tick, step), GUT - 6, ty + 4);
+    }
+    ctx.textAlign = 'left';
+    ctx.fillStyle = '#f4f5f7';
+    ctx.fillRect(0, 0, GUT, HEAD);
+    ctx.fillStyle = '#616e7c';
+    ctx.fillText('time ↓', 8, HEAD - 10);
+
+    if (nA === 0) {
+      ctx.fillStyle = '#616e7c';
+      ctx.font = '14px system-ui, sans-serif';
+      ctx.fillText('This run recorded no messages.', GUT + 20, HEAD + 40);
+    }
+    statusEl.textContent = D.counts.arrows.toLocaleString() + ' arrows, ' + D.counts.drops.toLocaleString() +
+      ' dropped or lost; ' + visCount.toLocaleString() + ' in view; ' + fmtDur(100 * view.nsPerPx) + ' per 100 px' +
+      (chain ? '; chain of ' + chain.count + ' messages' : '') + (visCount > DENSE ? ' (too dense for arrows: messages sent and received per lane; zoom in to see them)' : '');
+  }
+
+  // Arrows, heads and labels of the arrows in `vis` (few enough to tell apart).
+  function drawArrows() {
+    var heads = visCount <= 3000, labels = visCount <= 300;
+    var seen = visCount > 3000 ? new Set() : null;  // one line per pixel row and lane pair
     var lines = [], drops = [], headPaths = [];
     for (var g = 0; g < 4; g++) { lines.push(new Path2D()); drops.push(new Path2D()); headPaths.push(new Path2D()); }
     var dim = new Path2D(), crosses = new Path2D(), bold = [new Path2D(), new Path2D(), new Path2D(), new Path2D()];
     var labelQueue = [];
-    hn = 0;
     for (var v = 0; v < visCount; v++) {
       var a = vis[v], m = AM[a];
       geometry(a);
@@ -315,52 +369,39 @@
       }
     }
 
-    // hover and selection on top
-    highlight(hovered, '#1f2933', 2.5);
-    highlight(selected, '#dd6b20', 3.5);
+  }
 
-    // lane names
-    ctx.fillStyle = '#f4f5f7';
-    ctx.fillRect(0, 0, W, HEAD);
-    ctx.strokeStyle = '#d5d9e0';
-    ctx.beginPath(); ctx.moveTo(0, HEAD - 0.5); ctx.lineTo(W, HEAD - 0.5); ctx.stroke();
-    ctx.font = '600 12px system-ui, sans-serif';
-    ctx.textAlign = 'center';
-    for (k = 0; k < columns.length; k++) {
-      col = columns[k];
-      if (col.x < GUT || col.x > W) continue;
-      ctx.fillStyle = LANE_COLORS[col.kind] || '#52606d';
-      ctx.fillText(col.label, col.x, HEAD - 10, laneW - 6);
+  // Too many to tell apart: each lane as a strip whose shade is how many messages it sent
+  // or received per pixel row (drops in red beside it); zooming in brings the arrows back.
+  function drawDense() {
+    var rows = Math.ceil(H), counts = new Float32Array(columns.length * rows), lost = new Float32Array(columns.length * rows);
+    var a, m, c, r, v, top = 0, topLost = 0;
+    for (v = 0; v < visCount; v++) {
+      a = vis[v]; m = AM[a];
+      c = colOf[MSRC[m]]; r = Math.floor(yOf(S[a]));
+      if (c >= 0 && r >= HEAD && r < rows) { if (++counts[c * rows + r] > top) top = counts[c * rows + r]; }
+      c = colOf[MDST[m]]; r = Math.floor(yOf(E[a]));
+      if (c < 0 || r < HEAD || r >= rows) continue;
+      if (AW[a] >= 0) { if (++lost[c * rows + r] > topLost) topLost = lost[c * rows + r]; }
+      else if (++counts[c * rows + r] > top) top = counts[c * rows + r];
     }
-    ctx.textAlign = 'left';
-
-    // time gutter
-    ctx.fillStyle = '#fbfbfc';
-    ctx.fillRect(0, HEAD, GUT, H - HEAD);
-    ctx.strokeStyle = '#d5d9e0';
-    ctx.beginPath(); ctx.moveTo(GUT - 0.5, HEAD); ctx.lineTo(GUT - 0.5, H); ctx.stroke();
-    ctx.font = '11px system-ui, sans-serif';
-    ctx.fillStyle = '#616e7c';
-    ctx.textAlign = 'right';
-    for (tick = Math.ceil(tTop / step) * step; tick <= tBot; tick += step) {
-      var ty = yOf(tick);
-      if (ty < HEAD + 6) continue;
-      ctx.fillText(fmtT(tick, step), GUT - 6, ty + 4);
+    for (c = 0; c < columns.length; c++) {
+      var x = columns[c].x;
+      if (x < GUT - 10 || x > W + 10) continue;
+      var base = LANE_RGB[columns[c].kind] || LANE_RGB[0];
+      for (r = HEAD; r < rows; r++) {
+        var n = counts[c * rows + r];
+        if (n > 0) {
+          ctx.fillStyle = 'rgba(' + base + ',' + (0.15 + 0.85 * Math.sqrt(n / top)).toFixed(3) + ')';
+          ctx.fillRect(x - 6, r, 12, 1);
+        }
+        n = lost[c * rows + r];
+        if (n > 0) {
+          ctx.fillStyle = 'rgba(197,48,48,' + (0.35 + 0.65 * Math.sqrt(n / topLost)).toFixed(3) + ')';
+          ctx.fillRect(x + 8, r, 6, 1);
+        }
+      }
     }
-    ctx.textAlign = 'left';
-    ctx.fillStyle = '#f4f5f7';
-    ctx.fillRect(0, 0, GUT, HEAD);
-    ctx.fillStyle = '#616e7c';
-    ctx.fillText('time ↓', 8, HEAD - 10);
-
-    if (nA === 0) {
-      ctx.fillStyle = '#616e7c';
-      ctx.font = '14px system-ui, sans-serif';
-      ctx.fillText('This run recorded no messages.', GUT + 20, HEAD + 40);
-    }
-    statusEl.textContent = D.counts.arrows.toLocaleString() + ' arrows, ' + D.counts.drops.toLocaleString() +
-      ' dropped or lost; ' + visCount.toLocaleString() + ' in view; ' + fmtDur(100 * view.nsPerPx) + ' per 100 px' +
-      (chain ? '; chain of ' + chain.count + ' messages' : '') + (dedupe ? ' (dense: zoom in to tell messages apart)' : '');
   }
 
   function highlight(a, color, width) {
