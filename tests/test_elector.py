@@ -273,6 +273,37 @@ def test_leader_flapping_in_a_quiet_stretch() -> None:
     assert ld(early)["valid"] is True
 
 
+def test_leader_no_disruption_of_a_healthy_leader() -> None:
+    nodes = ("n0", "n1", "n2", "n3", "n4")
+
+    def hist(*faults: tuple[float, str, Any]) -> H:
+        h = H()
+        for t, f, v in faults:
+            h.nemesis(t, f, v)
+        return h.call("n0", 5, 5.01, "leader", lead("n1", 1)).call("n2", 9, 9.01, "leader", lead("n3", 2))
+
+    isolate_n4 = {"shape": "isolate-one", "grudge": {"n0": ["n4"], "n1": ["n4"], "n2": ["n4"], "n3": ["n4"],
+                                                     "n4": ["n0", "n1", "n2", "n3"]}}
+    # n4 was cut off and came back; n1 kept its majority throughout: deposing it was a disruption
+    r = ld(hist((6, "start-partition", isolate_n4), (8, "stop-partition", "network healed")), nodes=nodes,
+           no_disruption=True)
+    assert r["valid"] is False and "healthy leader was disrupted" in r["explanation"]
+    assert r["explanation"].startswith("n1 (term 1) was deposed: n2 named n3 leader of term 2 at t=9.0 s")
+    # without the rule the same history is fine (the cluster had a fault: no flapping either)
+    assert ld(hist((6, "start-partition", isolate_n4), (8, "stop-partition", "network healed")),
+              nodes=nodes)["valid"] is True
+    # n1 itself cut off into a minority: replacing it is right
+    minority = {"shape": "halves", "grudge": {"n0": ["n2", "n3", "n4"], "n1": ["n2", "n3", "n4"],
+                                              "n2": ["n0", "n1"], "n3": ["n0", "n1"], "n4": ["n0", "n1"]}}
+    assert ld(hist((6, "start-partition", minority), (8.5, "stop-partition", "network healed")), nodes=nodes,
+              no_disruption=True)["valid"] is True
+    # n1 paused, or a loss burst on: not healthy either
+    assert ld(hist((6, "start-pause", ["n1"]), (7, "stop-pause", ["n1"])), nodes=nodes,
+              no_disruption=True)["valid"] is True
+    assert ld(hist((6, "start-loss", {"loss": 0.4}), (7, "stop-loss", "loss restored")), nodes=nodes,
+              no_disruption=True)["valid"] is True
+
+
 def _went_back_brute(answers: list[tuple[str, float, float, int]]) -> bool:
     return any(a[0] == b[0] and a[2] < b[1] and b[3] < a[3] for a in answers for b in answers)
 
@@ -391,7 +422,8 @@ def test_workloads_record_the_node_asked_and_reject_malformed_replies() -> None:
     ("failure-detector", "02-heartbeats", {"nemesis": ["kill"], "rate": 100}),
     ("bully", "06-bully", {"nemesis": ["kill"], "node_count": 3}),
     ("leader", "07-terms", {"nemesis": ["partition"]}),
-    ("lease", "10-lease", {"nemesis": ["kill"]}),
+    ("sticky-leader", "10-pre-vote", {"nemesis": ["partition"]}),
+    ("lease", "11-lease", {"nemesis": ["kill"]}),
 ])
 def test_reference_passes_a_seeded_run(simulate: Any, workload: str, task: str, extra: dict[str, Any]) -> None:
     opts = {"workload": workload, "node_count": 5, "time_limit": 15, "rate": 50, "nemesis_interval": 4,

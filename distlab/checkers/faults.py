@@ -167,6 +167,14 @@ class Timeline:
         return (self.down_during(a, start, end) or self.down_during(b, start, end)
                 or _overlaps(self.cut.get((a, b), []), start, end) or _overlaps(self.cut.get((b, a), []), start, end))
 
+    def connected(self, node: str, others: list[str], start: float, end: float) -> list[str]:
+        """`node` and the others it could talk to both ways during all of [start, end] (every
+        one up, no link between them cut), or [] if `node` itself was down or a loss burst
+        was on: the nodes a healthy leader could count on."""
+        if self.down_during(node, start, end) or _overlaps(self.lossy, start, end):
+            return []
+        return [node] + [o for o in others if o != node and not self.link_faulted(node, o, start, end)]
+
     def quiet(self, start: float, end: float) -> bool:
         """No fault of any kind during [start, end]."""
         return not _overlaps(self.any_fault, start, end)

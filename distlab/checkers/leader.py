@@ -12,7 +12,11 @@ and against what the nemesis did.
 - no flapping: within a stretch with no fault at all, once `settle` seconds have passed,
   the answers name one leader (one term) at most;
 - after the final heal every node answers and all name the same leader (with
-  `highest_wins`, the highest node id, as the bully algorithm elects).
+  `highest_wins`, the highest node id, as the bully algorithm elects);
+- with `no_disruption`: a leader is never deposed while it is healthy, that is up and
+  connected both ways to a majority (itself included), with no loss burst on, from a
+  second before the last answer naming it until the first answer naming a newer
+  term's leader. A node back from a partition must not unseat it (Raft's pre-vote).
 
 Terms are optional unless `terms` is set (the bully algorithm has none); without them
 the leader itself stands in for the term in the flapping rule.
@@ -36,7 +40,8 @@ def _term_words(term: Any) -> str:
 
 
 def check(history: list[dict[str, Any]], detect_within: float = 4.0, settle: float = 4.0,
-          terms: bool = True, highest_wins: bool = False, nodes: tuple[str, ...] = ()) -> dict[str, Any]:
+          terms: bool = True, highest_wins: bool = False, nodes: tuple[str, ...] = (),
+          no_disruption: bool = False) -> dict[str, Any]:
     tl = Timeline.from_history(history)
     answers: list[tuple[str, float, float, Any, Any, bool]] = []  # node, start, end, leader, term, final
     final_unanswered: list[str] = []
@@ -61,7 +66,7 @@ def check(history: list[dict[str, Any]], detect_within: float = 4.0, settle: flo
         answers.append((node, seconds(inv), seconds(done), leader, term, bool(inv.get("final"))))
 
     problems: dict[str, list[dict[str, Any]]] = {"two_leaders": [], "term_went_back": [], "dead_leader": [],
-                                                 "flapping": [], "final": []}
+                                                 "flapping": [], "disrupted": [], "final": []}
     sentences: dict[str, str] = {}
 
     # one leader per term
@@ -134,6 +139,28 @@ def check(history: list[dict[str, Any]], detect_within: float = 4.0, settle: flo
                     f"leader must be kept)"))
                 break
 
+    # no healthy leader deposed
+    if no_disruption and terms:
+        everyone_now = sorted({n for n, *_ in answers} | set(nodes) | set(tl.down), key=node_order)
+        need = len(everyone_now) // 2 + 1
+        current: tuple[int, str] | None = None  # the newest term named with a leader, and that leader
+        naming = sorted((a for a in answers if a[3] is not None), key=lambda a: a[1])
+        for node, start, _end, leader, term, _ in naming:
+            if current is not None and term > current[0]:
+                last = max((e for _n, _s, e, ld, t, _f in naming if (t, ld) == current and e <= start), default=None)
+                if last is not None:
+                    with_it = tl.connected(current[1], everyone_now, last - 1.0, start)
+                    if len(with_it) >= need:
+                        problems["disrupted"].append({"leader": current[1], "term": current[0], "by": leader,
+                                                      "new_term": term, "time": round(start, 3)})
+                        sentences.setdefault("disrupted", (
+                            f"{current[1]} (term {current[0]}) was deposed: {node} named {leader} leader of term "
+                            f"{term} at t={start:.1f} s, though {current[1]} was up and connected to a majority "
+                            f"({', '.join(sorted(with_it, key=node_order))}) from t={last - 1.0:.1f} s on: a "
+                            f"healthy leader was disrupted"))
+            if current is None or term > current[0]:
+                current = (term, leader)
+
     # the final answers agree
     finals = [(node, leader) for node, _s, _e, leader, _t, final in answers if final]
     named = sorted({leader for _, leader in finals if leader is not None}, key=node_order)
@@ -151,7 +178,7 @@ def check(history: list[dict[str, Any]], detect_within: float = 4.0, settle: flo
     if "final" in sentences:
         problems["final"].append({"finals": [[n, leader] for n, leader in finals], "unanswered": final_unanswered})
 
-    order = ("two_leaders", "term_went_back", "dead_leader", "flapping", "final")
+    order = ("two_leaders", "term_went_back", "dead_leader", "flapping", "disrupted", "final")
     explanation = next((sentences[k] for k in order if k in sentences), None)
     if explanation is None and malformed:
         explanation = f"a leader answer was malformed: {malformed[0]} (leader: a node id or null; term: an integer)"

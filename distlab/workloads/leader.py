@@ -3,6 +3,8 @@
 `leader` (with terms): one leader per term, terms never go back, no dead leader named,
 no flapping while nothing fails, and one agreed leader after the final heal.
 `bully` is the same without terms, and the agreed leader must be the highest node id.
+`sticky-leader` adds: a leader up and connected to a majority is never deposed (a node back
+from a partition must not unseat it, as Raft's pre-vote ensures).
 See distlab/checkers/leader.py. Each client is bound to one node; the invocation records
 which (`{"node": "n1"}`).
 """
@@ -36,6 +38,7 @@ class Leader(Workload):
     final_phase = True
     terms: ClassVar[bool] = True
     highest_wins: ClassVar[bool] = False
+    no_disruption: ClassVar[bool] = False
 
     @classmethod
     def params_from(cls, opts: TestOptions) -> LeaderParams:
@@ -60,11 +63,17 @@ class Leader(Workload):
     def checker(self) -> Checker:
         return FunctionChecker(leader.check, {"detect_within": DETECT_WITHIN, "settle": DETECT_WITHIN,
                                               "terms": self.terms, "highest_wins": self.highest_wins,
-                                              "nodes": self.params.nodes},
-                               anomaly_keys=("two_leaders", "term_went_back", "dead_leader", "flapping", "final"))
+                                              "nodes": self.params.nodes, "no_disruption": self.no_disruption},
+                               anomaly_keys=("two_leaders", "term_went_back", "dead_leader", "flapping", "disrupted",
+                                             "final"))
 
 
 class Bully(Leader):
     name = "bully"
     terms = False
     highest_wins = True
+
+
+class StickyLeader(Leader):
+    name = "sticky-leader"
+    no_disruption = True

@@ -16,7 +16,7 @@ from distlab.workloads.g_set import GSet
 from distlab.workloads.hlc import HLC
 from distlab.workloads.kafka import Kafka
 from distlab.workloads.lamport import Lamport
-from distlab.workloads.leader import Bully, Leader
+from distlab.workloads.leader import Bully, Leader, StickyLeader
 from distlab.workloads.lease import Lease
 from distlab.workloads.lin_kv import LinKV
 from distlab.workloads.lww_register import LWWRegister
@@ -48,6 +48,7 @@ WORKLOADS: dict[str, type[Workload]] = {
     "or-set": ORSet,
     "pn-counter": PNCounter,
     "schema-validation": SchemaValidation,
+    "sticky-leader": StickyLeader,
     "txn-list-append": TxnListAppend,
     "txn-rw-register": TxnRWRegister,
     "unique-ids": UniqueIds,

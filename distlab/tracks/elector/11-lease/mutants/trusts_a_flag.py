@@ -1,7 +1,6 @@
-"""Elector 10, reference: a lease kept in lin-kv. The record says who holds the lease, under
-which epoch, and until when (on the writer's clock). The holder renews it every 0.2 s;
-anyone else takes it over, with the next epoch, once it has expired. The holder itself
-stops claiming it the moment it expires, renewed or not."""
+"""Elector 11, mutant: "do I hold the lease?" is a flag, set by a successful renewal and
+cleared by a failed one. A holder paused for longer than the lease wakes up with the flag
+still set and answers the requests that waited for it before its next renewal fails."""
 
 from distlab import Node, RPCError
 
@@ -37,7 +36,7 @@ async def maintain():
         await kv({"type": "cas", "key": KEY, "from": record, "to": new, "create_if_not_exists": True})
         held["epoch"], held["until"] = epoch, new["expires"]
     except RPCError:
-        pass  # lost the race, or lin-kv was slow: try again on the next round
+        held["epoch"] = None  # lost it (or lin-kv was slow): stop claiming it
     finally:
         busy["now"] = False
 
@@ -47,7 +46,7 @@ node.every(0.2, maintain)
 
 @node.on("lease")
 def lease(msg):
-    holds = held["epoch"] is not None and node.now() < held["until"]
+    holds = held["epoch"] is not None  # cleared when a renewal fails
     return {"type": "lease_ok", "holder": holds, "epoch": held["epoch"]}
 
 

@@ -1,4 +1,4 @@
-"""Elector 11: a lease that is safe whatever the wall clocks say."""
+"""Elector 12: a lease that is safe whatever the wall clocks say."""
 
 import time
 

@@ -1,6 +1,11 @@
-"""Elector 12, mutant: the leader counts its lease from a majority's acknowledgements, but
-the followers promise nothing: one that times out votes at once, and a new leader is
-elected while the old one's lease still runs."""
+"""Elector 13, reference: a leader lease from a majority, with no lock service.
+
+The leader of task 8's election holds the lease while a majority has recently
+acknowledged its heartbeats, and each acknowledgement carries a promise: "for LEASE
+seconds from now I vote for nobody". Any new leader needs a vote from someone in that
+majority, so it cannot be elected until the promise has run out, by which time the old
+leader has stopped claiming. All times are durations on the local monotonic clock.
+"""
 
 import time
 
@@ -100,7 +105,7 @@ node.every(0.02, tick)
 @node.on("vote_request")
 def vote_request(msg):
     global voted_for
-    if False:  # votes are free: the lease is the leader's business
+    if clock() < no_vote_until:
         # still bound by a promise to the current leader: ignore the candidate entirely
         node.send(msg.src, {"type": "vote", "term": term, "granted": False})
         return

@@ -1,4 +1,4 @@
-"""Elector 10, mutant: takes the lease only when nobody holds it, and renews only a lease it
+"""Elector 11, mutant: takes the lease only when nobody holds it, and renews only a lease it
 remembers holding. A holder that crashes never releases it, and after its restart it does
 not remember: the lease is stuck with a dead owner forever."""
 

@@ -1,4 +1,4 @@
-"""Elector 11, reference: a lease that needs no agreement between clocks.
+"""Elector 12, reference: a lease that needs no agreement between clocks.
 
 The record holds no time at all: {"holder", "epoch", "beat"}, and the holder bumps `beat`
 with every renewal. Each node measures durations on its own monotonic clock only:

@@ -1,4 +1,4 @@
-"""Elector 12: a leader lease from a majority, no lock service."""
+"""Elector 13: a leader lease from a majority, no lock service."""
 
 import time
 

@@ -1,4 +1,4 @@
-"""Elector 10: a lease in lin-kv. Renew yours; take over one that has expired."""
+"""Elector 11: a lease in lin-kv. Renew yours; take over one that has expired."""
 
 from distlab import Node, RPCError
 

@@ -1,11 +1,5 @@
-"""Elector 12, reference: a leader lease from a majority, with no lock service.
-
-The leader of task 8's election holds the lease while a majority has recently
-acknowledged its heartbeats, and each acknowledgement carries a promise: "for LEASE
-seconds from now I vote for nobody". Any new leader needs a vote from someone in that
-majority, so it cannot be elected until the promise has run out, by which time the old
-leader has stopped claiming. All times are durations on the local monotonic clock.
-"""
+"""Elector 13, mutant: every leader claims the lease. A leader cut off from the majority,
+or paused, does not know it has been replaced, and keeps claiming."""
 
 import time
 
@@ -158,7 +152,7 @@ def beat_ack(msg):
 
 @node.on("lease")
 def lease(msg):
-    holds = role == "leader" and clock() < lease_until()
+    holds = role == "leader"  # a leader holds the lease
     return {"type": "lease_ok", "holder": holds, "epoch": term if holds else None}
 
 

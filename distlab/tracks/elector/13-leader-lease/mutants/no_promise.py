@@ -1,5 +1,6 @@
-"""Elector 12, mutant: every leader claims the lease. A leader cut off from the majority,
-or paused, does not know it has been replaced, and keeps claiming."""
+"""Elector 13, mutant: the leader counts its lease from a majority's acknowledgements, but
+the followers promise nothing: one that times out votes at once, and a new leader is
+elected while the old one's lease still runs."""
 
 import time
 
@@ -99,7 +100,7 @@ node.every(0.02, tick)
 @node.on("vote_request")
 def vote_request(msg):
     global voted_for
-    if clock() < no_vote_until:
+    if False:  # votes are free: the lease is the leader's business
         # still bound by a promise to the current leader: ignore the candidate entirely
         node.send(msg.src, {"type": "vote", "term": term, "granted": False})
         return
@@ -152,7 +153,7 @@ def beat_ack(msg):
 
 @node.on("lease")
 def lease(msg):
-    holds = role == "leader"  # a leader holds the lease
+    holds = role == "leader" and clock() < lease_until()
     return {"type": "lease_ok", "holder": holds, "epoch": term if holds else None}
 
 

@@ -1,4 +1,4 @@
-"""Elector 11, mutant: task 10's lease, with the expiry written as a wall-clock time. It is
+"""Elector 12, mutant: task 11's lease, with the expiry written as a wall-clock time. It is
 safe while clocks agree; when a contender's clock runs ahead it takes over a lease that
 is still running, and a holder whose clock runs behind keeps claiming an expired one."""
 

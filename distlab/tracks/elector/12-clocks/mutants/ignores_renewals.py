@@ -1,4 +1,4 @@
-"""Elector 11, mutant: the contender starts its watch when the lease changes hands, but a
+"""Elector 12, mutant: the contender starts its watch when the lease changes hands, but a
 renewal (a new beat) does not restart it. So it takes over DURATION + MARGIN after the
 holder first got the lease, however faithfully the holder has renewed since."""
 
