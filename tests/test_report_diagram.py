@@ -156,7 +156,8 @@ def test_nemesis_periods_pair_starts_and_stops() -> None:
 
 def test_page_is_self_contained_and_script_safe(run_dir: Path) -> None:
     html = render(diagram_data(RunDir.load(run_dir)))
-    assert "http://" not in html and "https://" not in html and "<link" not in html and " src=" not in html
+    assert "http://" not in html and "https://" not in html and " src=" not in html
+    assert html.count("<link") == html.count('<link rel="icon" href="data:,">')  # only the inline no-favicon
     script = html[html.index("<script>") + len("<script>"):html.rindex("</script>")]
     assert "</" not in script  # nothing in the script can close its element early
     assert html.count("</script>") == 2

@@ -39,7 +39,7 @@ def get(port: int, path: str) -> tuple[int, dict[str, str], str]:
 def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cwd = tmp_path_factory.mktemp("serve")
     echo = ["test", "-w", "echo", "--node-count", "1", "--time-limit", "2", "--rate", "20", "-q"]
-    assert distlab(*echo, "--bin", node_path("echo"), "--seed", "1", cwd=cwd).returncode == 0
+    assert distlab(*echo, "--bin", node_path("echo"), "--seed", "1", "--no-report", cwd=cwd).returncode == 0
     bad = ["test", "-w", "broadcast", "--bin", node_path("broadcast_once"), "--node-count", "3",
            "--time-limit", "3", "--rate", "20", "--nemesis", "partition", "-q", "--seed", "2"]
     assert distlab(*bad, cwd=cwd).returncode == 1
@@ -87,10 +87,13 @@ def test_filters_by_verdict_workload_and_node(server: int) -> None:
 def test_latest_and_a_run_page_and_its_files(server: int, store: Path) -> None:
     status, headers, _ = get(server, "/latest")
     assert status == 307 and headers["location"].startswith("/runs/broadcast/")
-    status, _, page = get(server, headers["location"])
-    assert status == 200 and "invalid" in page and "history.jsonl" in page
+    status, _, page = get(server, headers["location"])  # the run's report.html
+    assert status == 200 and "INVALID" in page and 'href="messages.html"' in page
     status, _, results = get(server, headers["location"] + "results.json")
     assert status == 200 and json.loads(results)["valid"] is False
+    echo = next(r for r in json.loads(get(server, "/api/runs")[2]) if r["workload"] == "echo")
+    status, _, page = get(server, f"/runs/{echo['path']}/")  # no report: the page made from its files
+    assert status == 200 and "history.jsonl" in page and "distlab report" in page
 
 
 @pytest.mark.parametrize("path", [
@@ -125,5 +128,5 @@ def test_the_run_list_in_a_real_browser(server: int, browser: object) -> None:
     assert colours["invalid"] == "rgba(251, 217, 217, 1)" and colours["valid"] == "rgba(216, 245, 216, 1)"
     assert screenshot(driver, "serve-runs").stat().st_size > 1000
     driver.find_element(By.CSS_SELECTOR, "#runs tbody tr.invalid a").click()
-    assert "/runs/broadcast/" in driver.current_url and "results.json" in driver.page_source
+    assert "/runs/broadcast/" in driver.current_url and "INVALID" in driver.page_source  # its report.html
     assert console_errors(driver) == []

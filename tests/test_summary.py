@@ -48,3 +48,20 @@ def test_an_invalid_run_says_why_in_full_within_80_columns(tmp_path: Path) -> No
     assert "why message 2 was acknowledged but missing from n0's final read" in text
     assert "duplicated" not in text and "lost_count" not in text  # zero counts; a count beside its cases
     assert lines[-1] == "2/2 invalid: seeds 1, 2"
+
+
+def test_a_run_writes_its_report_and_names_it_last_unless_told_not_to(tmp_path: Path) -> None:
+    args = ["test", "-w", "lin-kv", "--bin", node_path("lin-kv-proxy"), "--node-count", "3",
+            "--time-limit", "5", "--rate", "50", "-q", "--seed", "1"]
+    proc = distlab(*args, "--", "lww-kv", cwd=tmp_path)
+    assert proc.returncode == 1
+    run = (tmp_path / "store" / "latest").resolve()
+    assert proc.stdout.splitlines()[-1].split() == ["report", str((run / "report.html").relative_to(tmp_path))]
+    for name in ("report.html", "messages.html", "timeline.html", "linearizability.html", "latency-raw.png",
+                 "latency-quantiles.png", "rate.png"):
+        assert (run / name).is_file(), name
+    page = (run / "report.html").read_text()
+    assert 'src="linearizability.html"' in page and 'href="timeline.html"' in page
+    proc = distlab(*args, "--no-report", "--", "lww-kv", cwd=tmp_path)
+    run = (tmp_path / "store" / "latest").resolve()
+    assert not (run / "report.html").exists() and "report" not in proc.stdout.splitlines()[-1]

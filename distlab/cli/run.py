@@ -116,7 +116,34 @@ def print_summary(result: RunResult, console: Console = out) -> None:
     table.add_row("verdict", verdict)
     table.add_row("seed", str(r["seed"]))
     table.add_row("run dir", str(result.run_dir))
+    report = result.run_dir / "report.html"
+    if report.is_file():
+        table.add_row("report", str(report))
     console.print(table)
+
+
+def _write_report(result: RunResult, quiet: bool = False) -> None:
+    """report.html, plots and the Lamport diagram for a finished run. A report that cannot
+    be written is a warning: the run, its verdict and its files stand without it."""
+    from distlab.report.build import write_report
+    from distlab.report.rundir import ReportError
+
+    if quiet or not err.is_terminal:
+        step = None
+        status = None
+    else:
+        status = err.status("writing the report")
+        status.start()
+
+        def step(what: str) -> None:
+            status.update(f"report: {what}")
+    try:
+        write_report(result.run_dir, step)
+    except (ReportError, OSError) as exc:
+        error_line(f"warning: no report for {result.run_dir}: {exc}")
+    finally:
+        if status is not None:
+            status.stop()
 
 
 def _error_after_summary(result: RunResult) -> None:
@@ -199,9 +226,11 @@ def _exit_code(results: list[RunResult]) -> int:
 @store_option()
 @click.option("--store-keep", type=click.IntRange(1), default=None,
               help="After each run, delete all but the newest N run directories in the store.")
+@click.option("--no-report", is_flag=True,
+              help="Write no report.html, plots or diagram (`distlab report RUN_DIR` writes them later).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def test(bin_path: str, bin_args: tuple[str, ...], test_count: int, quiet: bool, store_keep: int | None,
-         **kw: Any) -> None:
+         no_report: bool, **kw: Any) -> None:
     """Run a workload against a cluster of nodes, under faults, and check the history."""
     seed = kw.pop("seed")
     with as_cli_error(RunError):
@@ -214,6 +243,8 @@ def test(bin_path: str, bin_args: tuple[str, ...], test_count: int, quiet: bool,
         opts = TestOptions(seed=seed + i, **opts_kw)
         with as_cli_error(RunError):
             result = _run_with_progress(opts, quiet)
+        if not no_report:
+            _write_report(result, quiet)
         print_summary(result)
         _error_after_summary(result)
         results.append(result)

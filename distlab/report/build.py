@@ -68,9 +68,50 @@ def write_report(run_dir: Path | str, step: Callable[[str], None] | None = None,
         raise
     if plotting is not None:
         plotting.stop()
+    views = write_views(run, step)
     if step:
         step("writing report.html")
-    return Written(write_page(run, plots, diagram), diagram, plots, count)
+    return Written(write_page(run, plots, diagram, views), diagram, plots, count)
+
+
+def write_views(run: RunDir, step: Callable[[str], None] | None = None) -> dict[str, str]:
+    """The pages and fragments that explain a verdict, beside the plots: timeline.html
+    (operations per process), linearizability.html (a run found not linearizable) and
+    the transaction anomalies' cycles (inline). Returns what report.html links or embeds."""
+    from distlab.report.cycles import cycles_html
+    from distlab.report.lin_view import write_lin_view
+    from distlab.report.timeline import timeline_html
+
+    views: dict[str, str] = {}
+    if step:
+        step("writing timeline.html")
+    page = TIMELINE_PAGE.format(title=f"{run.config.get('workload', 'run')} operations", body=timeline_html(run.history))
+    (run.path / "timeline.html").write_text(page, encoding="utf-8")
+    views["timeline"] = "timeline.html"
+    workload = run.results.get("workload")
+    if isinstance(workload, dict) and workload.get("valid") is False:
+        if step:
+            step("checking linearizability again for its failure view")
+        from distlab.history import read_jsonl
+
+        lin = write_lin_view(run.path, read_jsonl(run.path / "history.jsonl"), False)
+        if lin is not None:
+            views["linearizability"] = lin.name
+        cycles = cycles_html(workload)
+        if cycles:
+            views["cycles"] = cycles
+    return views
+
+
+TIMELINE_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title><link rel="icon" href="data:,">
+<style>body {{ font: 13px system-ui, sans-serif; margin: 12px; }}
+.op.ok {{ background: #bfe6bf; }} .op.fail {{ background: #f6c3c3; }} .op.info {{ background: #ffe39a; }}</style>
+</head><body><h1 style="font-size:16px">{title}</h1>
+<p>One column per client process, time downwards; each bar runs from invocation to completion:
+green ok, red fail, yellow unknown (info). Hover for the operation; shaded bands are faults.</p>
+{body}</body></html>
+"""
 
 
 def _can_fork() -> bool:

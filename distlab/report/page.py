@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import markupsafe
 import orjson
 
 from distlab.report.rundir import RunDir
@@ -99,8 +100,9 @@ def rows(doc: dict[str, Any], skip: frozenset[str] = frozenset()) -> list[tuple[
             if key not in skip and key not in ("valid", "explanation") and informative(value)]
 
 
-def context(run: RunDir, plots: list[str], diagram: str | None) -> dict[str, Any]:
-    """Everything report.html shows."""
+def context(run: RunDir, plots: list[str], diagram: str | None, views: dict[str, str] | None = None) -> dict[str, Any]:
+    """Everything report.html shows (`views`: build.write_views' pages and fragments)."""
+    views = views or {}
     res, cfg = run.results, run.config
     checkers = []
     for name, part in res.items():
@@ -143,15 +145,18 @@ def context(run: RunDir, plots: list[str], diagram: str | None) -> dict[str, Any
         "logs": [{"name": p.name, "href": f"node-logs/{p.name}"} for p in run.node_logs],
         "replay": f"distlab replay {shlex.quote(str(where))}",
         "config": [(k, cell(v)) for k, v in cfg.items()],
+        "timeline": views.get("timeline"),
+        "linearizability": views.get("linearizability"),
+        "cycles": markupsafe.Markup(views["cycles"]) if views.get("cycles") else None,  # escaped by cycles.py
     }
 
 
-def write_page(run: RunDir, plots: list[Path], diagram: Path | None) -> Path:
+def write_page(run: RunDir, plots: list[Path], diagram: Path | None, views: dict[str, str] | None = None) -> Path:
     """Write the run's report.html; `plots` and `diagram` are files in the run directory."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(_ASSETS)), autoescape=True,
                              undefined=jinja2.StrictUndefined)
     page = env.get_template("report.html.j2").render(
-        **context(run, [p.name for p in plots], diagram.name if diagram is not None else None))
+        **context(run, [p.name for p in plots], diagram.name if diagram is not None else None, views))
     target = run.path / "report.html"
     target.write_text(page, encoding="utf-8")
     return target

@@ -258,4 +258,9 @@ def write_plots(run: RunDir, step: Callable[[str], None] | None = None) -> list[
         path = stable_latency(stable, run.path / STABLE, title)
         if path is not None:
             written.append(path)
+    from distlab.report.raft_plot import write_raft_plot
+
+    raft = write_raft_plot(run.path, run.history, run.path / "raft.png")  # runs whose nodes trace Raft
+    if raft is not None:
+        written.append(raft)
     return written

@@ -63,7 +63,7 @@ def explain_text(result: LinResult, limit: int = 30) -> str:
 
 
 _TEMPLATE_TEXT = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,">
 <title>{{ title }}</title>
 <style>
 body { font: 13px/1.4 system-ui, sans-serif; margin: 1.5em; color: #222; }
