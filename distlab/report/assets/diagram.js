@@ -5,7 +5,8 @@
 // For browser tests, window.distlabDiagram: ready, errors (any thrown while drawing),
 // arrows and drops (as embedded), messages, lanes, select(i) (arrow i in send order: shows
 // its body, returns {src, dest, type, kind, body}), chain(i) (follows arrow i's causal
-// chain, returns its size), fit(), zoomTo(t1, t2) (seconds), visibleCount().
+// chain, returns its size), fit(), zoomTo(t1, t2) (seconds), visibleCount(), point(i) (where
+// arrow i is drawn on the canvas now, and its send/arrival seconds, for a real click).
 (function () {
   'use strict';
   var api = { ready: false, errors: [] };
@@ -750,5 +751,10 @@
   api.fit = fit;
   api.zoomTo = function (t1s, t2s) { zoomTo(t1s * 1e9, t2s * 1e9); };
   api.visibleCount = function () { return visCount; };
+  api.point = function (a) {  // where arrow a is drawn now (canvas pixels): for a test's real click
+    if (typeof a !== 'number' || a < 0 || a >= nA) return null;
+    geometry(a);
+    return { x: (geo[0] + geo[2]) / 2, y: (geo[1] + geo[3]) / 2, sent: S[a] / 1e9, until: E[a] / 1e9 };
+  };
   api.ready = true;
 })();
