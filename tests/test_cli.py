@@ -166,14 +166,20 @@ def test_test_count_runs_consecutive_seeds(tmp_path: Path) -> None:
     assert seeds == [40, 41, 42]
 
 
-def test_demo_finishes_with_verdict_and_run_dir(tmp_path: Path) -> None:
+def test_demo_is_a_tour_of_a_raft_store_and_a_caught_proxy(tmp_path: Path) -> None:
     # through the installed console script, which pins PYTHONHASHSEED and re-executes
     script = Path(sys.executable).parent / "distlab"
     proc = subprocess.run([str(script), "demo"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "VALID" in proc.stdout
-    assert "run dir" in proc.stdout
-    assert results(latest(tmp_path))["stats"]["count"] > 20000
+    raft, proxy = sorted((tmp_path / "store" / "lin-kv").iterdir())
+    assert results(raft)["valid"] is True and results(raft)["raft_safety"]["elections"] >= 2
+    assert results(raft)["nemesis_ops"]["start-kill"] >= 1 and results(raft)["nemesis_ops"]["start-partition"] >= 1
+    assert (raft / "raft.png").is_file() and (raft / "report.html").is_file()
+    assert results(proxy)["valid"] is False and (proxy / "linearizability.html").is_file()
+    assert "the proxy was caught: not linearizable" in " ".join(proc.stdout.split())
+    for run in (raft, proxy):
+        assert str((run / "report.html").relative_to(tmp_path)) in proc.stdout
+    assert "distlab serve --store store" in proc.stdout
 
 
 def test_log_stderr_copies_node_logs_live(tmp_path: Path) -> None:

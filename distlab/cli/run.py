@@ -303,22 +303,41 @@ def replay(run_dir: str, keep: bool) -> None:
 @store_option()
 @click.option("--seed", default=1, show_default=True, type=int)
 def demo(store: str, seed: int) -> None:
-    """Unique ids on 3 simulated nodes under partitions, with the built-in reference node."""
-    opts = TestOptions(
-        workload="unique-ids",
-        bin=str(example_path("unique-ids")),
-        node_count=3,
-        time_limit=30,
-        rate=1000,
-        nemesis=["partition"],
-        nemesis_interval=5,
-        availability="total",
-        seed=seed,
-        store=store,
-    )
-    out.print("[bold]distlab demo[/]: unique-ids, 3 nodes, 30 s at 1000 ops/s, partitions every 5 s")
-    with as_cli_error(RunError):
-        result = _run_with_progress(opts)
-    print_summary(result)
-    _error_after_summary(result)
-    sys.exit(result.exit_code)
+    """A tour: a Raft key/value store on 5 simulated nodes under partitions and kills, then a
+    key/value proxy over lww-kv caught as not linearizable, each with its report."""
+    from distlab import systems
+
+    kvraft = Path(systems.__file__).parent / "kvraft" / "node.py"
+    tour = [
+        ("1/2  A Raft key/value store (distlab/systems/kvraft) on 5 simulated nodes; partitions "
+         "and kills every 2 s", True,
+         TestOptions(workload="lin-kv", bin=str(kvraft), node_count=5, concurrency="2n", time_limit=20, rate=50,
+                     nemesis=["partition", "kill"], nemesis_interval=2, seed=seed, store=store)),
+        ("2/2  A lin-kv node that forwards every request to lww-kv: fast, always available, "
+         "and not linearizable", False,
+         TestOptions(workload="lin-kv", bin=str(example_path("lin-kv-proxy")), bin_args=["lww-kv"], node_count=3,
+                     time_limit=10, rate=50, seed=seed, store=store)),
+    ]
+    results: list[tuple[RunResult, bool]] = []
+    for title, expect_valid, opts in tour:
+        out.print(f"\n[bold]{title}[/]", highlight=False)
+        with as_cli_error(RunError):
+            result = _run_with_progress(opts)
+        _write_report(result)
+        print_summary(result)
+        _error_after_summary(result)
+        results.append((result, expect_valid))
+    (raft, raft_ok), (proxy, proxy_ok) = results
+    out.print("\n[bold]What happened[/]", highlight=False)
+    safety = raft.results.get("raft_safety") or {}
+    out.print(f"  the Raft store stayed linearizable through {safety.get('elections', '?')} elections and "
+              f"{raft.results.get('nemesis_ops', {}).get('start-kill', 0)} rounds of kills"
+              if raft.valid is True else "  the Raft store was NOT linearizable: see its report", highlight=False)
+    why = why_rows(proxy.results)
+    out.print(f"  the proxy was caught: {why[0]}" if proxy.valid is False and why
+              else "  the proxy was not caught this time: its stale reads did not show", highlight=False)
+    out.print(f"  reports:  {raft.run_dir / 'report.html'}\n            {proxy.run_dir / 'report.html'}",
+              highlight=False, soft_wrap=True)
+    out.print(f"  browse every run:  distlab serve --store {store}", highlight=False, soft_wrap=True)
+    expected = all((r.valid is True) == ok for r, ok in results)
+    sys.exit(0 if expected else 1)
