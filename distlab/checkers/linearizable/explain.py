@@ -122,7 +122,11 @@ def write_html(result: LinResult, path: Path | str) -> Path:
         for k, op in enumerate(fail.partial):
             order[op.id] = k + 1
             after[op.id] = fail.states[k + 1]
-    end = max([len(result.history)] + [op.ret or op.call for op in ops]) or 1
+    # the axis spans the operations shown (a failing partition's few dozen operations
+    # would otherwise be slivers somewhere in a whole run's records)
+    start = min((op.call for op in ops), default=0)
+    end = max([op.ret if op.ret is not None else op.call for op in ops] + [start + 1])
+    span = end - start
     lanes: dict[Any, list[dict[str, Any]]] = {}
     for op in ops:
         ret = op.ret if op.ret is not None else end
@@ -139,8 +143,8 @@ def write_html(result: LinResult, path: Path | str) -> Path:
             title += (f"\nlinearized #{order[op.id]}; state after: "
                       f"{model.describe_state(after[op.id])}")
         lanes.setdefault(op.process, []).append({
-            "cls": cls, "left": f"{100 * op.call / end:.3f}",
-            "width": f"{100 * max(ret - op.call, 0.5) / end:.3f}", "title": title,
+            "cls": cls, "left": f"{100 * (op.call - start) / span:.3f}",
+            "width": f"{100 * max(ret - op.call, 0.5) / span:.3f}", "title": title,
             "label": label})
     lane_list = [{"name": f"process {p}", "bars": bars}
                  for p, bars in sorted(lanes.items(), key=lambda kv: str(kv[0]))]
