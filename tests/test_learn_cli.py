@@ -46,6 +46,8 @@ def test_start_check_hint_solution(env: dict[str, str], tmp_path: Path) -> None:
     assert r.returncode == 1
     assert "FAIL  one node  (seed 1): echo request" in r.stdout
     assert "replay: distlab replay" in r.stdout and "run dir: " in r.stdout
+    reports = [line.split("report: ", 1)[1] for line in r.stdout.splitlines() if line.startswith("  report: ")]
+    assert len(reports) == 1 and Path(reports[0]).is_file()  # the first failure gets its pictures
 
     r = distlab(env, ws, "solution", "messenger/echo")
     assert r.returncode == 1 and "not yet" in r.stderr and "msg.body" not in r.stdout

@@ -38,6 +38,18 @@ def _find_marker(start: Path | None = None) -> Path | None:
     return None
 
 
+def _first_failure_report(run_dir: Path) -> Path | None:
+    """report.html for a failed scenario's run (the Lamport diagram, the timeline, the
+    failure view), or None for a run that is not a distlab test run (raft, module tasks)."""
+    from distlab.report.build import write_report
+    from distlab.report.rundir import ReportError
+
+    try:
+        return write_report(run_dir).report
+    except (ReportError, OSError):
+        return None
+
+
 def _default_workspace(track: str) -> Path:
     """Where `start` puts a task with no DIR given: inside a workspace already, that
     workspace for its own track and a sibling folder for another (never a distlab-work/
@@ -271,6 +283,8 @@ def check(args: tuple[str, ...], bin_spec: str | None) -> None:
     target = bin_spec or default_target(task, base)
     out.print(f"[bold]check {task.id}[/]: {target}", highlight=False, soft_wrap=True)
 
+    reported: list[object] = []
+
     def show(r: ScenarioResult) -> None:
         if r.passed:
             out.print(Text.assemble(("PASS", "green"), f"  {r.name}  (seed {r.seed})"))
@@ -281,6 +295,11 @@ def check(args: tuple[str, ...], bin_spec: str | None) -> None:
             out.print(f"  {label}: {r.replay}", highlight=False, soft_wrap=True, markup=False)
         if r.run_dir is not None:
             out.print(f"  run dir: {r.run_dir}", highlight=False, soft_wrap=True, markup=False)
+            if not reported:  # the first failure gets the pictures (about a second's work)
+                reported.append(r.run_dir)
+                report = _first_failure_report(Path(r.run_dir))
+                if report is not None:
+                    out.print(f"  report: {report}", highlight=False, soft_wrap=True, markup=False)
 
     try:
         results = grade(task, target, bin_args=rest, store=base / "store", on_result=show)
