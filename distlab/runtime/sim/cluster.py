@@ -16,6 +16,7 @@ from typing import IO, Any
 
 import orjson
 
+from distlab import fail
 from distlab.node.core import SDK_TAG, Node
 from distlab.node.host import ADOPT
 from distlab.node.storage import MemoryDisk, SimStorage
@@ -132,6 +133,7 @@ class SimCluster(Wire):
         self.bin_args = list(bin_args or [])
         self.bin_path = bin_path
         self.seed = seed
+        fail.seed(self.seed_for("fail"))  # p% fail points repeat with the run's seed
         source = bin_path.read_bytes()
         try:
             self._code = compile(source, str(bin_path), "exec")

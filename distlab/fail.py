@@ -1,0 +1,395 @@
+"""Fail points: named places in the code where a test, an operator or the environment can
+inject a failure at run time, with fail-rs's semantics (TiKV's fail point library).
+
+Why: the crash that matters in a storage engine happens in a window a few instructions
+wide (after the write, before the fsync; half-way through a compaction). A fail point puts
+a name on that window so a test can stop, fail or crash the program exactly there, every
+time, instead of hoping a kill -9 lands in it.
+
+In code::
+
+    from distlab import fail
+
+    fail.fail_point("kvs_before_fsync")               # may panic, sleep, pause, print...
+    if (r := fail.fail_return("kvs_before_fsync")) is not None:
+        raise OSError(errno.EIO, r.arg or "injected")  # the ``return(arg)`` form
+
+Configuration is a chain of actions ``action[->action...]``; an action is
+``[p%][cnt*]task[(arg)]``: ``p%`` the chance it fires (default 100), ``cnt*`` the most times
+it may fire (default unlimited). Each evaluation takes the first action in the chain that
+fires (still has a count, wins its draw) and does its task:
+
+==============  ==========================================================================
+off             nothing (with a count, lets the first calls through: ``2*off->panic``)
+return(arg)     the caller's early return; ``arg`` (a string, optional) goes to the caller
+sleep(ms)       sleep ``ms`` milliseconds
+panic(msg)      raise :class:`FailPointPanic` (a BaseException: ``except Exception`` does not
+                swallow it), or call the handler set with :func:`set_panic_handler`
+print(msg)      log ``msg`` (default ``failpoint NAME executed.``) at INFO on ``distlab.fail``
+pause           block until the point is configured again, removed or torn down
+yield           give up the CPU (``time.sleep(0)``)
+delay(ms)       busy-wait ``ms`` milliseconds (holds the GIL: a stall, not a nap)
+==============  ==========================================================================
+
+Set points with :func:`cfg` / :func:`remove` / :func:`cfg_callback`, scoped with
+:class:`FailScenario` (``with FailScenario(): ...`` clears every point on entry, applies
+``FAILPOINTS``, and clears everything again on exit, waking paused threads), one point at a
+time with :func:`guard`, or from the environment: ``FAILPOINTS="name=actions;name2=actions"``
+(:func:`setup_from_env`). Probabilities are drawn from one module RNG: :func:`seed` makes a
+run repeatable (the simulator seeds it from the run's seed). Thread-safe throughout; with no
+point configured a fail point costs one dict lookup.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "ENV_VAR",
+    "FailPointError",
+    "FailPointPanic",
+    "FailScenario",
+    "Returned",
+    "cfg",
+    "cfg_callback",
+    "fail_point",
+    "fail_return",
+    "guard",
+    "list_points",
+    "parse_actions",
+    "parse_env",
+    "remove",
+    "seed",
+    "set_panic_handler",
+    "setup_from_env",
+    "teardown",
+]
+
+ENV_VAR = "FAILPOINTS"
+
+log = logging.getLogger("distlab.fail")
+
+
+class FailPointError(ValueError):
+    """A configuration that does not parse; the message is one line naming what is wrong."""
+
+
+class FailPointPanic(BaseException):  # noqa: N818 - named for what it models: a Rust panic
+    """A ``panic`` task fired. A BaseException so the code under test cannot catch it by
+    accident with ``except Exception``: like a panic, it unwinds to the test or kills
+    the thread."""
+
+
+@dataclass(frozen=True)
+class Returned:
+    """A ``return`` task fired; ``arg`` is its argument (None for a bare ``return``)."""
+
+    arg: str | None
+
+
+@dataclass
+class _Action:
+    task: str
+    arg: str | None = None  # message, return value, or milliseconds as text
+    ms: int = 0
+    freq: float = 1.0
+    count: int | None = None  # remaining firings; None = unlimited
+    callback: Callable[[], None] | None = None
+
+
+_INT = re.compile(r"[0-9]+")
+_FLOAT = re.compile(r"[0-9]+(\.[0-9]*)?|\.[0-9]+")
+
+
+def _parse_action(text: str) -> _Action:
+    """One ``[p%][cnt*]task[(arg)]``; the argument is split off first so it may hold % or *."""
+    rest = text.strip()
+    arg: str | None = None
+    head, paren, tail = rest.partition("(")
+    if paren:
+        if not tail.endswith(")"):
+            raise FailPointError(f"parentheses do not match in {text.strip()!r}")
+        rest, arg = head, tail[:-1]
+    freq = 1.0
+    pct, sep, after = rest.partition("%")
+    if sep:
+        if not _FLOAT.fullmatch(pct.strip()):
+            raise FailPointError(f"bad probability {pct!r} in {text.strip()!r} (want e.g. 20%)")
+        freq, rest = float(pct) / 100.0, after
+    count: int | None = None
+    cnt, sep, after = rest.partition("*")
+    if sep:
+        if not _INT.fullmatch(cnt.strip()):
+            raise FailPointError(f"bad count {cnt!r} in {text.strip()!r} (want e.g. 3*)")
+        count, rest = int(cnt), after
+    task = rest.strip()
+    action = _Action(task=task, arg=arg, freq=freq, count=count)
+    if task in ("sleep", "delay"):
+        if arg is None or not _INT.fullmatch(arg.strip()):
+            raise FailPointError(f"{task} needs milliseconds, as {task}(100), in {text.strip()!r}")
+        action.ms = int(arg)
+    elif task in ("pause", "yield", "off") and arg is not None:
+        raise FailPointError(f"{task} takes no argument, in {text.strip()!r}")
+    elif task not in ("return", "panic", "print", "pause", "yield", "off"):
+        raise FailPointError(
+            f"unknown task {task!r} in {text.strip()!r}; tasks are "
+            "off, return, sleep, panic, print, pause, yield, delay"
+        )
+    return action
+
+
+def parse_actions(actions: str) -> list[_Action]:
+    """Parse ``action[->action...]``; raise FailPointError on the first bad action."""
+    if not actions.strip():
+        raise FailPointError("empty action list (use 'off', or remove the fail point)")
+    return [_parse_action(part) for part in actions.split("->")]
+
+
+class _FailPoint:
+    """One configured point: its actions, their text, and what ``pause`` waits on."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition(threading.Lock())
+        self.actions: list[_Action] = []
+        self.text = ""
+        self.version = 0  # bumped by every reconfiguration: wakes paused threads
+
+    def set(self, text: str, actions: list[_Action]) -> None:
+        with self.cond:
+            self.actions = actions
+            self.text = text
+            self.version += 1
+            self.cond.notify_all()
+
+    def _pick(self) -> tuple[_Action | None, int]:
+        """The first action that fires now (its count taken), and the config version."""
+        with self.cond:
+            for action in self.actions:
+                if action.count is not None and action.count <= 0:
+                    continue
+                if action.freq < 1.0 and not _draw(action.freq):
+                    continue
+                if action.count is not None:
+                    action.count -= 1
+                return action, self.version
+            return None, self.version
+
+    def eval(self, name: str) -> Returned | None:
+        action, version = self._pick()
+        if action is None:
+            return None
+        task = action.task
+        if task == "off":
+            return None
+        if task == "return":
+            return Returned(action.arg)
+        if task == "sleep":
+            time.sleep(action.ms / 1000)
+        elif task == "panic":
+            _panic(name, action.arg if action.arg is not None else f"failpoint {name} panic")
+        elif task == "print":
+            log.info("%s", action.arg if action.arg is not None else f"failpoint {name} executed.")
+        elif task == "pause":
+            with self.cond:
+                while self.version == version:
+                    self.cond.wait()
+        elif task == "yield":
+            time.sleep(0)
+        elif task == "delay":
+            deadline = time.monotonic() + action.ms / 1000
+            while time.monotonic() < deadline:
+                pass
+        elif task == "callback" and action.callback is not None:
+            action.callback()
+        return None
+
+
+_registry: dict[str, _FailPoint] = {}
+_registry_lock = threading.Lock()
+_rng = random.Random()
+_rng_lock = threading.Lock()
+_panic_handler: Callable[[str, str], None] | None = None
+_scenario_lock = threading.Lock()
+
+
+def _draw(freq: float) -> bool:
+    with _rng_lock:
+        return _rng.random() < freq
+
+
+def _panic(name: str, message: str) -> None:
+    handler = _panic_handler
+    if handler is not None:
+        handler(name, message)
+    raise FailPointPanic(message)
+
+
+def seed(value: int | None) -> None:
+    """Seed the RNG that decides ``p%`` actions (None: from the OS), so runs repeat."""
+    with _rng_lock:
+        _rng.seed(value)
+
+
+def set_panic_handler(handler: Callable[[str, str], None] | None) -> None:
+    """Call ``handler(name, message)`` when a ``panic`` fires, before raising FailPointPanic.
+
+    A server that should die like a Rust process with ``panic = "abort"`` passes a handler
+    that logs and calls ``os._exit``: a panic in a worker thread then kills the process
+    instead of one request. None restores the default (just raise)."""
+    global _panic_handler
+    _panic_handler = handler
+
+
+def fail_point(name: str) -> None:
+    """Evaluate the point ``name``. ``return`` is not meaningful here: use fail_return."""
+    if not _registry:
+        return
+    point = _registry.get(name)
+    if point is None:
+        return
+    if point.eval(name) is not None:
+        _panic(name, f'return is not supported for the fail point "{name}" (use fail_return)')
+
+
+def fail_return(name: str) -> Returned | None:
+    """Evaluate ``name``; a Returned when a ``return`` task fired (the caller returns early)."""
+    if not _registry:
+        return None
+    point = _registry.get(name)
+    if point is None:
+        return None
+    return point.eval(name)
+
+
+def cfg(name: str, actions: str) -> None:
+    """Configure ``name`` with ``actions`` (replacing what it had; wakes paused threads)."""
+    if not name or "=" in name or ";" in name or name != name.strip():
+        raise FailPointError(f"bad fail point name {name!r}")
+    parsed = parse_actions(actions)
+    with _registry_lock:
+        point = _registry.setdefault(name, _FailPoint())
+        point.set(actions, parsed)
+
+
+def cfg_callback(name: str, callback: Callable[[], None]) -> None:
+    """Make ``name`` call ``callback()`` each time it is reached (as fail-rs's cfg_callback)."""
+    with _registry_lock:
+        point = _registry.setdefault(name, _FailPoint())
+        point.set("callback", [_Action(task="callback", callback=callback)])
+
+
+def remove(name: str) -> bool:
+    """Remove ``name`` (waking threads paused on it); whether it was configured."""
+    with _registry_lock:
+        point = _registry.pop(name, None)
+    if point is None:
+        return False
+    point.set("", [])
+    return True
+
+
+def list_points() -> list[tuple[str, str]]:
+    """``(name, actions)`` of every configured point, sorted by name."""
+    with _registry_lock:
+        return sorted((name, p.text) for name, p in _registry.items())
+
+
+def teardown() -> None:
+    """Remove every point, waking every paused thread."""
+    with _registry_lock:
+        points = list(_registry.values())
+        _registry.clear()
+    for point in points:
+        point.set("", [])
+
+
+def parse_env(value: str) -> list[tuple[str, str]]:
+    """``name=actions;name=actions`` into pairs, checking every action list; empty parts skip."""
+    pairs: list[tuple[str, str]] = []
+    for part in value.split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        name, eq, actions = part.partition("=")
+        name = name.strip()
+        if not eq or not name:
+            raise FailPointError(f"{ENV_VAR}: expected NAME=ACTIONS, got {part!r}")
+        try:
+            parse_actions(actions)
+        except FailPointError as exc:
+            raise FailPointError(f"{ENV_VAR}: fail point {name!r}: {exc}") from None
+        pairs.append((name, actions.strip()))
+    return pairs
+
+
+def setup_from_env(environ: Mapping[str, str] | None = None) -> list[str]:
+    """Configure the points named in ``FAILPOINTS``; all or nothing (FailPointError on a
+    bad entry, nothing configured). Returns the names configured."""
+    value = (os.environ if environ is None else environ).get(ENV_VAR)
+    if value is None:
+        return []
+    pairs = parse_env(value)
+    for name, actions in pairs:
+        cfg(name, actions)
+    return [name for name, _ in pairs]
+
+
+class FailScenario:
+    """A scope for fail points: ``with FailScenario(): ...``.
+
+    Entering takes a process-wide lock (one scenario at a time, so tests in threads do not
+    see each other's points), clears every point and applies ``FAILPOINTS``; leaving clears
+    every point again, waking paused threads, and releases the lock. ``setup()`` /
+    ``teardown()`` do the same without ``with``."""
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        self._environ = environ
+        self._held = False
+
+    @classmethod
+    def setup(cls, environ: Mapping[str, str] | None = None) -> FailScenario:
+        scenario = cls(environ)
+        scenario.__enter__()
+        return scenario
+
+    def teardown(self) -> None:
+        self.__exit__(None, None, None)
+
+    def __enter__(self) -> FailScenario:
+        _scenario_lock.acquire()
+        self._held = True
+        try:
+            teardown()
+            setup_from_env(self._environ)
+        except BaseException:
+            self.teardown()
+            raise
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if not self._held:
+            return
+        self._held = False
+        try:
+            teardown()
+        finally:
+            _scenario_lock.release()
+
+
+@contextmanager
+def guard(name: str, actions: str) -> Iterator[None]:
+    """Configure one point for the ``with`` block, then remove it (fail-rs's FailGuard)."""
+    cfg(name, actions)
+    try:
+        yield
+    finally:
+        remove(name)
