@@ -50,21 +50,31 @@ record the index pointed to into generation N+1 (written as ``.compact``, fsynce
 ``.log``); then, under the lock for one pass over the copied keys, it repoints each key that was
 not written meanwhile. Old files are unlinked oldest first (so a crash mid-way never drops a
 tombstone while keeping the value it deleted); a reader that already holds an old file object
-keeps reading it, since its descriptor stays open until the last reference goes.
+keeps reading it, since its descriptor stays open until the last reference goes. A compaction
+that fails part-way leaves the store serving the same data: a copy that never went live is
+deleted, and old files it could not delete are deleted first by the next compaction.
+
+Fail points (:mod:`distlab.fail`, listed in ``FAIL_POINTS``) name the windows where a crash or
+an I/O error matters: around each fdatasync of the active log and between the steps of a
+compaction; ``tests/test_kvs_failpoints.py`` uses them to crash or fail the store exactly there.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import logging
 import mmap
 import os
 import struct
 import threading
+import time
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from distlab.fail import FailPointPanic, fail_return
 from distlab.systems.kvs.engines import (
     FSYNC_POLICIES,
     KeyNotFound,
@@ -73,7 +83,20 @@ from distlab.systems.kvs.engines import (
     fsync_dir,
 )
 
-__all__ = ["HEADER", "KvStore", "encode_record"]
+__all__ = ["FAIL_POINTS", "HEADER", "KvStore", "encode_record"]
+
+# Fail points (distlab.fail) at the windows where a crash or an error matters. ``return(msg)``
+# at any of them makes the step fail with EIO (msg as the error text), as a bad disk would.
+FAIL_POINTS = {
+    "kvs_before_fsync": "a write is in the file (the OS has it) but not yet fdatasync'ed",
+    "kvs_after_fsync": "the fdatasync returned; the writes it covered are not yet acknowledged",
+    "kvs_compact_before_copy": "compaction froze the old files and opened the next active one",
+    "kvs_compact_before_rename": "the live records are copied and fsynced as NNN.compact",
+    "kvs_compact_before_switch": "the copy is renamed to NNN.log; the index still points "
+    "at the old files",
+    "kvs_compact_before_delete": "the index points at the copy; no old file deleted yet",
+    "kvs_compact_between_deletes": "after each old file's unlink but the last (oldest first)",
+}
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +106,13 @@ TOMBSTONE = 1
 _LOCK_FILE = "kvs.lock"
 _COPY_CHUNK = 1 << 20
 _fdatasync = getattr(os, "fdatasync", os.fsync)
+
+
+def _fail_io(name: str) -> None:
+    """Evaluate fail point ``name``; its ``return(msg)`` becomes an I/O error (EIO)."""
+    r = fail_return(name)
+    if r is not None:
+        raise OSError(errno.EIO, r.arg or f"I/O error injected by fail point {name}")
 
 
 def encode_record(key: bytes, value: bytes, flags: int = 0) -> bytes:
@@ -214,6 +244,14 @@ class KvStore:
         self._repair = False
         self._deferred = False  # always policy: set/remove leave the fsync to wait_durable
         self.last_write: DurabilityPoint | None = None  # where the newest record ends
+        # Counters for metrics, read at scrape time (plain ints: no cost on the hot path).
+        self.bytes_written = 0  # record bytes appended by set/remove
+        self.compacted_bytes = 0  # bytes written into compacted generations
+        self.compaction_failures = 0
+        self._orphans: list[Path] = []  # old files a failed compaction did not delete
+        self.fsyncs = 0  # fdatasyncs of the active log (write path and compaction start)
+        # Called with each such fdatasync's duration in seconds (kvs-server's histogram).
+        self.on_fsync: Callable[[float], None] | None = None
 
     # ----------------------------------------------------------------- opening
 
@@ -342,6 +380,7 @@ class KvStore:
             f = self._active
             offset = f.append(record)
             self._total += len(record)
+            self.bytes_written += len(record)
             old = self._index.get(key)
             self._index[key] = (f, offset, len(record))
             self._live += len(record) - (old[2] if old is not None else 0)
@@ -381,6 +420,7 @@ class KvStore:
             f = self._active
             offset = f.append(record)
             self._total += len(record)
+            self.bytes_written += len(record)
             old = self._index.pop(key)
             self._live -= old[2]
             self._count_unsynced()
@@ -461,9 +501,14 @@ class KvStore:
         target = f.size  # every byte below it is written: size moves after the pwrite
         error: OSError | None = None
         try:
-            f.sync()
+            self._fsync(f)
         except OSError as exc:
             error = exc
+        except BaseException:  # a fail point's panic: let the other writers go on waiting
+            with cond:
+                self._syncing = False
+                cond.notify_all()
+            raise
         with cond:
             self._syncing = False
             if error is None:
@@ -490,10 +535,20 @@ class KvStore:
             self._unsynced = 0
             f = self._active
         try:
-            f.sync()
+            self._fsync(f)
         except OSError as exc:
             self._failed = f"fsync of {f.path}: {exc.strerror or exc}"
             log.error("kvs: %s", self._failed)
+
+    def _fsync(self, f: _LogFile) -> None:
+        """fdatasync ``f`` between the fsync fail points, counted and timed for metrics."""
+        _fail_io("kvs_before_fsync")
+        t0 = time.perf_counter()
+        f.sync()
+        self.fsyncs += 1
+        if self.on_fsync is not None:
+            self.on_fsync(time.perf_counter() - t0)
+        _fail_io("kvs_after_fsync")
 
     # -------------------------------------------------------------- compaction
 
@@ -534,7 +589,11 @@ class KvStore:
             with self._compact_lock:
                 self._compact()
         except OSError as exc:
+            self.compaction_failures += 1
             raise KvsError(f"compaction of {self.path} failed: {exc.strerror or exc}") from exc
+        except Exception:
+            self.compaction_failures += 1
+            raise
 
     def _compact(self) -> None:
         """Freeze, copy, switch, delete: the steps of compact() (caller holds _compact_lock)."""
@@ -542,7 +601,7 @@ class KvStore:
         with self._wlock:
             self._check_writable()
             old_files = [self._files[g] for g in sorted(self._files)]
-            self._active.sync()
+            self._fsync(self._active)
             with self._sync_cond:
                 self._active.synced = self._active.size
             self._unsynced = 0
@@ -555,15 +614,26 @@ class KvStore:
         # 2. Copy without the lock: readers and writers go on.
         cgen = base + 1
         tmp = _gen_path(self.path, cgen, ".compact")
+        _fail_io("kvs_compact_before_copy")
         try:
             moved = self._copy_live(snapshot, tmp)
+            _fail_io("kvs_compact_before_rename")
             final = _gen_path(self.path, cgen)
             os.replace(tmp, final)
             fsync_dir(self.path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
+        except BaseException as exc:
+            if not isinstance(exc, FailPointPanic):  # a fail point's panic is a crash: the
+                tmp.unlink(missing_ok=True)  # file stays, as it would (open deletes it)
             raise
-        compacted = _LogFile(final, cgen, writable=False)
+        try:
+            _fail_io("kvs_compact_before_switch")
+            compacted = _LogFile(final, cgen, writable=False)
+        except Exception:
+            # The copy never went live. Kept, it would outlive the tombstones a later
+            # compaction drops and bring the keys they deleted back at the next open.
+            final.unlink(missing_ok=True)
+            fsync_dir(self.path)
+            raise
         # 3. Switch: repoint keys nobody rewrote meanwhile, forget the old files.
         with self._wlock:
             index = self._index
@@ -575,10 +645,18 @@ class KvStore:
                 self._total -= f.size
             self._files[cgen] = compacted
             self._total += compacted.size
+            self.compacted_bytes += compacted.size
             self.compactions += 1
-        # 4. Delete oldest first; readers holding an old file keep its descriptor.
-        for f in old_files:
-            f.path.unlink(missing_ok=True)
+        # 4. Delete oldest first; readers holding an old file keep its descriptor. Files a
+        # failed deletion left go first next time: they are older, and must be gone before
+        # any newer tombstone is (else the values those tombstones deleted come back).
+        self._orphans.extend(f.path for f in old_files)
+        _fail_io("kvs_compact_before_delete")
+        while self._orphans:
+            self._orphans[0].unlink(missing_ok=True)
+            del self._orphans[0]
+            if self._orphans:
+                _fail_io("kvs_compact_between_deletes")
         fsync_dir(self.path)
 
     def _copy_live(
