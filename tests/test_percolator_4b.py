@@ -118,6 +118,7 @@ def test_get_locked_4b(b: Builder) -> None:
     resp0 = get(b, 99, 55)
     assert resp0["error"] is None and resp0["value"] == bytes([42])
     resp1 = get(b, 99, 300)
+    assert resp1["error"] is not None, "a read past a lock from ts 200 must report the lock"
     info = resp1["error"]["locked"]
     assert info == {
         "key": bytes([99]),
@@ -380,7 +381,7 @@ def test_commit_ts_must_follow_start_ts(b: Builder) -> None:
         err = b.run(
             "KvCommit", {"keys": [b"\x03"], "start_version": 100, "commit_version": commit_ts}
         )["error"]
-        assert "abort" in err
+        assert err is not None and "abort" in err, f"commit at {commit_ts} after start 100 accepted"
     b.assert_state((1, 1, 0))
 
 
@@ -396,5 +397,5 @@ def test_commit_with_one_bad_key_writes_nothing(b: Builder) -> None:
     err = b.run(
         "KvCommit", {"keys": [b"\x03", b"\x04"], "start_version": 100, "commit_version": 110}
     )["error"]
-    assert "abort" in err
+    assert err is not None and "abort" in err
     b.assert_state((1, 1, 1))

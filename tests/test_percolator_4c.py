@@ -400,9 +400,11 @@ def test_scan_reports_locked_keys(b: Builder) -> None:
         bytes([3, 47]),
         bytes([3, 48]),
     ]
+    assert pairs[1]["error"] is not None, "the locked key must come back with its lock"
     assert pairs[1]["error"]["locked"]["lock_version"] == 130 and pairs[1]["value"] is None
     pairs = scan(b, [3, 49], 2, version=140)
     assert [p["key"] for p in pairs] == [bytes([3, 50]), bytes([4])]
+    assert pairs[0]["error"] is not None
     assert pairs[0]["error"]["locked"]["primary_lock"] == bytes([3, 46])
     # A scan older than the lock does not care about it.
     assert [p["key"] for p in scan(b, [3, 49], 2, version=125)] == [bytes([4]), bytes([4, 45])]
