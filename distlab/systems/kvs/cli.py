@@ -14,7 +14,10 @@ usage error (exit 2); a store error prints ``error: ...`` on stderr and exits 1.
 ``kvs-server`` (:func:`server_main`): a data directory served over RESP, by the asyncio
 server (:mod:`~distlab.systems.kvs.aio_server`) or a thread pool
 (:mod:`~distlab.systems.kvs.pools`); SIGTERM/SIGINT stop accepting, let in-flight requests
-finish, then close the engine.
+finish, then close the engine. ``--status-addr`` adds an HTTP status server
+(:mod:`~distlab.systems.kvs.status`: fail points as TiKV's, Prometheus ``/metrics``); the
+``FAILPOINTS`` environment variable configures fail points at start (:mod:`distlab.fail`),
+and a ``panic`` fail point ends the process with exit status 101, as a crash would.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from typing import Any
 
 import click
 
-from distlab import __version__
+from distlab import __version__, fail
 from distlab.systems.kvs.aio_server import OFFLOAD_MODES, OFFLOAD_THREADS, AsyncServer
 from distlab.systems.kvs.engines import (
     ENGINES,
@@ -225,6 +228,11 @@ def _fmt_addr(host: str, port: int) -> str:
     ),
 )
 @click.option(
+    "--status-addr",
+    default=None,
+    help="HOST:PORT for the HTTP status server: /metrics (Prometheus) and /fail (fail points).",
+)
+@click.option(
     "--max-bulk-len",
     type=click.IntRange(min=1),
     default=DEFAULT_MAX_BULK_LEN,
@@ -239,6 +247,7 @@ def server_main(
     threads: int | None,
     fsync: str,
     offload: str,
+    status_addr: str | None,
     max_bulk_len: int,
 ) -> None:
     """Serve a kvs data directory over RESP (redis-cli, redis-py, redis-benchmark)."""
@@ -246,15 +255,29 @@ def server_main(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s kvs-server %(message)s"
     )
     host, port = parse_addr(addr)
+    status_at = None
+    if status_addr is not None:
+        try:
+            status_at = parse_addr(status_addr)
+        except click.BadParameter as exc:
+            _usage_error(f"--status-addr: {exc.message}")
+    try:
+        fail.setup_from_env()
+    except fail.FailPointError as exc:
+        _usage_error(str(exc))
+    fail.set_panic_handler(_die_on_panic)
     try:
         store = open_engine(data_dir, engine, fsync=fsync)
     except Exception as exc:  # noqa: BLE001 - one line, non-zero, no traceback
         click.echo(f"kvs-server: error: {exc}", err=True)
         sys.exit(1)
+    status = None
+    if status_at is not None:
+        status = _start_status(store, *status_at)
     try:
         if pool == "asyncio":
             n = (threads or OFFLOAD_THREADS) if offload == "on" else 0
-            _serve_asyncio(store, host, port, engine, data_dir, max_bulk_len, fsync, n)
+            _serve_asyncio(store, host, port, engine, data_dir, max_bulk_len, fsync, n, status)
         else:
             n = threads or DEFAULT_THREADS
             _serve_threaded(
@@ -268,8 +291,11 @@ def server_main(
                 n,
                 max_bulk_len,
                 fsync,
+                status,
             )
     except OSError as exc:
+        if status is not None:
+            status.close()
         store.close()
         click.echo(
             f"kvs-server: error: cannot listen on {_fmt_addr(host, port)}: {exc.strerror or exc}",
@@ -279,8 +305,46 @@ def server_main(
     except BaseException:
         store.close()
         raise
+    if status is not None:
+        status.close()
     store.close()
     log.info("engine closed; bye")
+
+
+def _usage_error(message: str) -> None:
+    """Bad input before anything ran: one line, exit 2 (as click's usage errors)."""
+    click.echo(f"kvs-server: error: {message}", err=True)
+    sys.exit(2)
+
+
+def _die_on_panic(name: str, message: str) -> None:
+    """A ``panic`` fail point ends the process at once, like a Rust panic with abort:
+    no engine close, no fsync, whichever thread it fired in."""
+    log.critical("fail point %s panicked: %s; exiting", name, message)
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    os._exit(101)
+
+
+def _start_status(store: Engine, host: str, port: int) -> Any:
+    """Bind and start the status server; a busy port is one line, exit 1, as for --addr."""
+    from distlab.systems.kvs.metrics import KvsMetrics
+    from distlab.systems.kvs.status import StatusServer
+
+    metrics = KvsMetrics(store)
+    try:
+        status = StatusServer(host, port, metrics)
+    except OSError as exc:
+        store.close()
+        click.echo(
+            f"kvs-server: error: cannot listen on {_fmt_addr(host, port)} (--status-addr): "
+            f"{exc.strerror or exc}",
+            err=True,
+        )
+        sys.exit(1)
+    status.start()
+    log.info("status server at %s (/metrics, /fail)", _fmt_addr(*status.address))
+    return status
 
 
 def _banner(engine: str, addr: tuple[str, int], pool: str, data_dir: str, fsync: str) -> None:
@@ -304,11 +368,14 @@ def _serve_asyncio(
     max_bulk_len: int,
     fsync: str,
     offload_threads: int,
+    status: Any = None,
 ) -> None:
     async def run() -> None:
         server = AsyncServer(
             store, host, port, max_bulk_len=max_bulk_len, offload_threads=offload_threads
         )
+        if status is not None:  # count and time commands for /metrics
+            server.handler = status.metrics.handler(store)
         addr = await server.start()
         pool = f"asyncio+offload({offload_threads})" if offload_threads else "asyncio"
         _banner(engine, addr, pool, data_dir, fsync)
@@ -333,12 +400,15 @@ def _serve_threaded(
     threads: int,
     max_bulk_len: int,
     fsync: str,
+    status: Any = None,
 ) -> None:
     try:
         server = ThreadedServer(store, pool, host, port, max_bulk_len=max_bulk_len)
     except OSError:
         pool.shutdown(0.0)
         raise
+    if status is not None:
+        server.handler = status.metrics.handler(store)
     _banner(
         engine, server.address, f"{kind}({threads})" if kind != "naive" else kind, data_dir, fsync
     )
