@@ -415,3 +415,13 @@ def test_scan_end_key(b: Builder) -> None:
     req = {"start_key": bytes([3]), "end_key": bytes([4]), "limit": 100, "version": 200}
     pairs = b.run("KvScan", req)["pairs"]
     assert [p["key"] for p in pairs] == [bytes([3])] + [bytes([3, k]) for k in (45, 46, 47, 48)]
+
+
+def test_rollback_keeps_a_commit_at_the_same_ts(b: Builder) -> None:
+    """Not in TinyKV: a rollback of txn 100 must not overwrite txn 90's commit made at ts 100."""
+    b.init([kv(D, [3], [42], ts=90), kv(W, [3], [1, 0, 0, 0, 0, 0, 0, 0, 90], ts=100)])
+    assert b.run("KvBatchRollback", b.rollback(bytes([3])))["error"] is None  # start ts 100
+    b.assert_state((1, 0, 1), [kv(D, [3], ts=90), kv(W, [3], ts=100)])
+    assert b.run("KvGet", {"key": b"\x03", "version": 200})["value"] == bytes([42])
+    late = {"mutations": [{"op": "put", "key": b"\x03", "value": b"x"}], "start_version": 100}
+    assert b.run("KvPrewrite", late)["errors"][0]["conflict"]["conflict_ts"] == 100

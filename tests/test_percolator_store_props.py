@@ -263,3 +263,26 @@ def test_concurrent_transfers_keep_the_total(engine: str, tmp_path) -> None:
         check_invariants(storage)
     finally:
         storage.close()
+
+
+def test_rocksdb_server_survives_restart_between_prewrite_and_commit(tmp_path) -> None:
+    """Locks are durable: a store restarted mid-transaction still blocks readers and commits."""
+    s = RocksStorage(tmp_path / "db")
+    server = Server(s)
+    req = {
+        "mutations": [{"op": "put", "key": b"k", "value": b"v"}],
+        "primary_lock": b"k",
+        "start_version": 10,
+        "lock_ttl": 5,
+    }
+    assert server.kv_prewrite(req)["errors"] == []
+    s.close()
+    s = RocksStorage(tmp_path / "db")
+    server = Server(s)
+    assert server.kv_get({"key": b"k", "version": 15})["error"]["locked"]["lock_version"] == 10
+    assert (
+        server.kv_commit({"keys": [b"k"], "start_version": 10, "commit_version": 12})["error"]
+        is None
+    )
+    assert server.kv_get({"key": b"k", "version": 15})["value"] == b"v"
+    s.close()

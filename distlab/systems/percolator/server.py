@@ -12,7 +12,7 @@ client must act on come back as KeyError dicts::
 
 The hooks ``_read_blocked_by``, ``_record_rollback``, ``_commit_ts_ok``, ``_lock_expired`` and
 ``_scan_locked`` are the single places where each guarantee is enforced, which is also what lets
-:mod:`distlab.systems.percolator.mutants` break exactly one guarantee at a time.
+:mod:`distlab.systems.percolator.server_mutants` break exactly one guarantee at a time.
 """
 
 from __future__ import annotations
@@ -88,7 +88,16 @@ class Server:
         return lock is not None and lock.ts <= version
 
     def _record_rollback(self, txn: MvccTxn, key: bytes) -> None:
-        """Leave a rollback record at start_ts so a late prewrite or commit of it is refused."""
+        """Leave a rollback record at start_ts so a late prewrite or commit of it is refused.
+
+        If another transaction committed this key *at* our start_ts (timestamps from different
+        oracles, or a restored one), its record already sits at that slot; overwriting it would
+        erase a committed write. We keep it: it is >= start_ts, so it refuses a late prewrite
+        just as well (TiKV marks such a record "overlapped rollback" for the same reason).
+        """
+        existing = txn.reader.get_cf(CF_WRITE, encode_key(key, txn.start_ts))
+        if existing is not None and Write.parse(existing).start_ts != txn.start_ts:
+            return
         txn.put_write(key, txn.start_ts, Write(txn.start_ts, WriteKind.ROLLBACK))
 
     def _commit_ts_ok(self, start_ts: int, commit_ts: int) -> bool:
