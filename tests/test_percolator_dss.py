@@ -344,6 +344,22 @@ def test_client_dies_after_prewrite_locks_resolved_by_reader(net: Net) -> None:
     assert net.server.kv_commit(late)["error"]  # the rollback record refuses the late commit
 
 
+def test_prewrite_meets_lock_with_oracle_down_aborts(net: Net) -> None:
+    """A writer that meets another's lock and cannot reach the oracle to ask about
+    it gives up cleanly: commit says aborted, it does not raise."""
+    c0 = net.client(0)
+    write_3_4_5(c0)
+    txn = c0.txn
+    assert txn is not None
+    keys = list(txn.writes)
+    assert c0._run(txn._prewrite(keys, keys[0])) is True
+    c1 = net.client(1)
+    c1.begin()
+    c1.set(b"4", b"41")
+    net.tso_enabled_at[1] = 10**12  # client 1's oracle link goes down after begin
+    assert c1.commit() == ABORTED
+
+
 # -- client-side mutants: each caught by one of the tests above -------------------------------
 
 

@@ -221,9 +221,12 @@ class Txn:
                 return True
             if any("locked" not in e for e in errors):
                 return False  # a write after our snapshot (conflict) or an abort: first committer wins
-            # Locks of other transactions: help them along (forward, or back if expired), retry once more.
-            for e in errors:
-                yield from resolve_lock(e["locked"])
+            # Locks of other transactions: help them along (forward, or back if expired), retry.
+            try:
+                for e in errors:
+                    yield from resolve_lock(e["locked"])
+            except (TransportError, TsoTimeout):
+                return False  # cannot even ask: give up (nothing of ours is committed)
         return False
 
     def _commit_secondaries(self, keys: list[bytes], commit_ts: int) -> Steps:

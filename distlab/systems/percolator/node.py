@@ -20,8 +20,9 @@ start_ts plus the transaction's own earlier writes; a list append reads the
 list and writes it back whole, so two concurrent appends to one key conflict
 (first committer wins) rather than lose one. Replies tell the truth about the
 outcome: txn_ok once the primary committed; error 30 (txn-conflict, definite)
-when it aborted; error 13 (crash, indefinite) when the primary's commit went
-unanswered -- the transaction may have committed.
+when it aborted; error 0 (timeout, indefinite) when the primary's commit went
+unanswered -- the transaction may have committed. (Not 13, crash: that code
+says the handler raised, and the runner counts it against the node.)
 
 Guarantee: snapshot isolation. Write skew (G2-item) is allowed, as in TiKV.
 
@@ -52,7 +53,7 @@ from distlab.systems.percolator.client import (
 )
 
 KEY_DOES_NOT_EXIST, PRECONDITION_FAILED = 20, 22
-TEMPORARILY_UNAVAILABLE, CRASH, TXN_CONFLICT = 11, 13, 30
+TIMEOUT, TEMPORARILY_UNAVAILABLE, TXN_CONFLICT = 0, 11, 30
 SERVICE_TIMEOUT = 0.5  # seconds before a lin-kv / lin-tso request counts as lost
 CAS_TRIES = 30
 _ABSENT = {"absent": True}  # a cas `from` no row ever equals: with create_if_not_exists it creates
@@ -196,7 +197,7 @@ async def transact(msg: Any) -> dict[str, Any]:
     if outcome == COMMITTED:
         return {"type": "txn_ok", "txn": result}
     if outcome == UNKNOWN:
-        raise RPCError(CRASH, "the primary's commit went unanswered: the transaction may have committed")
+        raise RPCError(TIMEOUT, "the primary's commit went unanswered: the transaction may have committed")
     raise RPCError(TXN_CONFLICT, f"transaction {txn.start_ts} aborted (a conflicting write, or a lost commit)")
 
 
