@@ -28,6 +28,7 @@ from distlab.systems.shardctrler.rebalance import (
     rebuild,
     to_wire,
 )
+from tests.conftest import node_path
 
 
 # ----- rebalancing ------------------------------------------------------------------------
@@ -263,3 +264,14 @@ def test_known_bad_controllers_are_caught(mutant: str, scenario: str, phrase: st
     with pytest.raises(AssertionError, match=phrase):
         lab.run(scenario)
 
+
+
+def test_a_controller_without_replication_is_caught(tmp_path: Path) -> None:
+    """Each node with its own configurations (tests/nodes/shardctrler_local.py): the
+    lab runs it (it writes no Raft trace, so there is no Raft check) and catches it once
+    a clerk has to turn to another server."""
+    lab = Lab(node_path("shardctrler_local"), store=str(tmp_path / "store"))
+    assert lab.run("4a_basic_leave_join")  # one clerk, one server: it looks right
+    assert "raft_safety" not in lab.runs[-1].results
+    with pytest.raises(AssertionError, match=r"query\(1\) with n0 down answered configuration 0 instead of 1"):
+        lab.run("4a_historical_queries")

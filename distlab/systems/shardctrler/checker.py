@@ -40,28 +40,30 @@ def _gids(config: dict[str, Any]) -> list[int]:
 def check_history(history: History, nshards: int = NSHARDS) -> dict[str, Any]:
     """The verdict dict (valid, figures, anomalies, explanation) for a history."""
     problems: list[str] = []
-    invoked_at: dict[Any, int] = {}  # process -> time of its open invocation
-    done_ok: list[int] = []  # completion times of ok mutating operations
-    started: list[int] = []  # invocation times of mutating operations (ok, info or open)
+    invoked_at: dict[Any, int] = {}  # process -> position of its open invocation
+    done_ok: list[int] = []  # positions of ok mutating operations' completions
+    started: list[int] = []  # positions of mutating invocations (ok, info or open)
     queries: list[tuple[int, int, dict[str, Any], dict[str, Any]]] = []  # (invoke, done, asked, config)
-    for rec in history:
+    # Positions in the history, not times, order events: records are in real-time order,
+    # and two events of a fast simulated run may share a time stamp.
+    for pos, rec in enumerate(history):
         p = rec.get("process")
         if p == "nemesis" or rec.get("f") not in (*MUTATING, "query"):
             continue
         if rec["type"] == "invoke":
-            invoked_at[p] = rec["time"]
+            invoked_at[p] = pos
             if rec["f"] in MUTATING:
-                started.append(rec["time"])
+                started.append(pos)
             continue
-        t0 = invoked_at.pop(p, rec["time"])
+        t0 = invoked_at.pop(p, pos)
         if rec["type"] == "fail" and rec["f"] in MUTATING and t0 in started:
             started.remove(t0)  # refused: it made no configuration
         if rec["type"] != "ok":
             continue
         if rec["f"] in MUTATING:
-            done_ok.append(rec["time"])
+            done_ok.append(pos)
         else:
-            queries.append((t0, rec["time"], rec["value"], rec["value"]["config"]))
+            queries.append((t0, pos, rec["value"], rec["value"]["config"]))
 
     seen: dict[int, dict[str, Any]] = {}
     for t0, t1, asked, config in queries:
@@ -111,7 +113,7 @@ def check_history(history: History, nshards: int = NSHARDS) -> dict[str, Any]:
         need = min_moves(prev["shards"], _gids(cur))
         if n_moved > need:
             problems.append(f"configuration {num} moved {n_moved} shards from configuration {num - 1} "
-                            f"where {need} were enough (groups {_gids(prev)} -> {_gids(cur)}; shards "
+                            f"where {need} {'was' if need == 1 else 'were'} enough (groups {_gids(prev)} -> {_gids(cur)}; shards "
                             f"{prev['shards']} -> {cur['shards']})")
     out: dict[str, Any] = {
         "valid": not problems,

@@ -45,7 +45,8 @@ from distlab.workloads.base import Op, Workload
 NODE_PATH = str(Path(__file__).with_name("node.py"))
 ATTEMPT_TIMEOUT = 2.0  # a clerk's wait at one server before it tries the next
 OP_DEADLINE = 30.0  # simulated seconds a clerk keeps trying before the scenario fails
-MALFORMED = 12
+FATAL = {10: "not supported: no handler for it", 12: "malformed request",
+         13: "crash: the handler raised"}  # a retry elsewhere cannot help
 
 
 class ShardCtrlerWorkload(Workload):
@@ -168,9 +169,10 @@ class Clerk:
             try:
                 reply = await r.call(self.client, node, copy.deepcopy(body), ATTEMPT_TIMEOUT)
             except RPCError as exc:
-                if exc.code == MALFORMED:
+                if exc.code in FATAL:
                     r.history.add(r.loop.time(), self.process, FAIL, f, value, error=[exc.code, exc.text])
-                    raise AssertionError(f"{node} refused {f} {value}: {exc.text}") from None
+                    raise AssertionError(f"{node} answered {f} {value} with error {exc.code} "
+                                         f"({FATAL[exc.code]}): {exc.text}") from None
                 last = f"{node}: {exc.text or exc.code}"
                 self.next += 1
                 continue
@@ -356,7 +358,8 @@ async def concurrent(h: Harness) -> str:
     gids = await concurrent_leave_join(h)
     c = await check(ck, gids)
     if c["num"] != 3 * len(gids):
-        raise AssertionError(f"{3 * len(gids)} operations made configuration {c['num']}")
+        raise AssertionError(f"{3 * len(gids)} operations made configuration {c['num']} "
+                             "(an operation applied twice, or lost)")
     return f"{len(gids)} clerks at once, configuration {c['num']}"
 
 
