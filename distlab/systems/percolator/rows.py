@@ -90,7 +90,9 @@ def commit(row: Row, start_ts: int, commit_ts: int) -> tuple[Row, dict[str, Any]
             return row, None
         if done is not None:
             return row, {"abort": "transaction was rolled back"}
-        return row, {"retryable": "lock not found"}
+        if lock is not None:
+            return row, {"retryable": f"locked by transaction {lock['ts']}, not {start_ts}"}
+        return row, None  # never prewritten here: nothing to commit (TinyKV's CommitMissingPrewrite)
     new = copy.deepcopy(row)
     new["lock"] = None
     new["writes"] = sorted(new["writes"] + [[commit_ts, start_ts, lock["kind"]]], reverse=True)
