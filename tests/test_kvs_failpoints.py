@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 import queue
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -264,3 +266,33 @@ def test_counters_for_metrics(tmp_path):
     assert store.compactions == 1
     assert store.compacted_bytes == len(encode_record(b"b", b"2"))
     store.close()
+
+
+# --------------------------------------------------------------------- the kvs command
+
+
+def kvs(tmp_path: Path, *args: str, failpoints: str | None = None):
+    env = {k: v for k, v in os.environ.items() if k != "FAILPOINTS"}
+    if failpoints is not None:
+        env["FAILPOINTS"] = failpoints
+    return subprocess.run(
+        [sys.executable, "-m", "distlab.systems.kvs.cli", "--dir", str(tmp_path), *args],
+        capture_output=True, text=True, timeout=30, env=env,
+    )  # fmt: skip
+
+
+def test_kvs_command_panics_at_a_fail_point_from_the_environment(tmp_path):
+    assert kvs(tmp_path, "set", "a", "1").returncode == 0
+    res = kvs(tmp_path, "set", "b", "2", failpoints="kvs_before_fsync=panic(power cut)")
+    assert res.returncode == 101
+    assert res.stderr == "kvs: fail point kvs_before_fsync panicked: power cut; exiting\n"
+    assert kvs(tmp_path, "get", "a").stdout == "1\n"
+    assert kvs(tmp_path, "get", "b").stdout == "2\n"  # the kernel had it; only fsync was skipped
+
+
+def test_kvs_command_rejects_bad_failpoints_before_touching_the_store(tmp_path):
+    res = kvs(tmp_path / "d", "set", "a", "1", failpoints="kvs_before_fsync=sleep")
+    assert res.returncode == 2
+    assert res.stderr.count("\n") == 1
+    assert res.stderr.startswith("error: FAILPOINTS: fail point 'kvs_before_fsync': sleep needs")
+    assert not (tmp_path / "d").exists()

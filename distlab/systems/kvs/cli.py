@@ -9,15 +9,15 @@
 
 ``--dir`` (default: the current directory, as in the course), ``--engine`` and ``--fsync`` may
 come before or after the subcommand. Keys and values are UTF-8 strings. Wrong arguments are a
-usage error (exit 2); a store error prints ``error: ...`` on stderr and exits 1.
+usage error (exit 2); a store error prints ``error: ...`` on stderr and exits 1. Both
+commands read fail points from ``FAILPOINTS`` (:mod:`distlab.fail`; a bad value is one line,
+exit 2); a ``panic`` fail point ends the process at once with exit status 101.
 
 ``kvs-server`` (:func:`server_main`): a data directory served over RESP, by the asyncio
 server (:mod:`~distlab.systems.kvs.aio_server`) or a thread pool
 (:mod:`~distlab.systems.kvs.pools`); SIGTERM/SIGINT stop accepting, let in-flight requests
 finish, then close the engine. ``--status-addr`` adds an HTTP status server
-(:mod:`~distlab.systems.kvs.status`: fail points as TiKV's, Prometheus ``/metrics``); the
-``FAILPOINTS`` environment variable configures fail points at start (:mod:`distlab.fail`),
-and a ``panic`` fail point ends the process with exit status 101, as a crash would.
+(:mod:`~distlab.systems.kvs.status`: fail points as TiKV's, Prometheus ``/metrics``).
 """
 
 from __future__ import annotations
@@ -95,7 +95,26 @@ def main(ctx: click.Context, directory: Path, engine: str, fsync: str) -> None:
     """A log-structured key/value store (distlab's Talent Plan kvs)."""
     if ctx.invoked_subcommand is None:
         raise click.UsageError("missing command: set, get or rm", ctx)
+    _setup_fail_points("kvs", "error: ")
     ctx.obj = {"directory": directory, "engine": engine, "fsync": fsync}
+
+
+def _setup_fail_points(prog: str, error_prefix: str) -> None:
+    """FAILPOINTS from the environment (bad: one line, exit 2, nothing run); a ``panic``
+    fail point then ends the process at once with status 101, as a Rust panic would: no
+    engine close, no fsync, whichever thread it fired in."""
+    try:
+        fail.setup_from_env()
+    except fail.FailPointError as exc:
+        click.echo(f"{error_prefix}{exc}", err=True)
+        sys.exit(2)
+
+    def die(name: str, message: str) -> None:
+        sys.stderr.write(f"{prog}: fail point {name} panicked: {message}; exiting\n")
+        sys.stderr.flush()
+        os._exit(101)
+
+    fail.set_panic_handler(die)
 
 
 @contextmanager
@@ -261,11 +280,7 @@ def server_main(
             status_at = parse_addr(status_addr)
         except click.BadParameter as exc:
             _usage_error(f"--status-addr: {exc.message}")
-    try:
-        fail.setup_from_env()
-    except fail.FailPointError as exc:
-        _usage_error(str(exc))
-    fail.set_panic_handler(_die_on_panic)
+    _setup_fail_points("kvs-server", "kvs-server: error: ")
     try:
         store = open_engine(data_dir, engine, fsync=fsync)
     except Exception as exc:  # noqa: BLE001 - one line, non-zero, no traceback
@@ -315,15 +330,6 @@ def _usage_error(message: str) -> None:
     """Bad input before anything ran: one line, exit 2 (as click's usage errors)."""
     click.echo(f"kvs-server: error: {message}", err=True)
     sys.exit(2)
-
-
-def _die_on_panic(name: str, message: str) -> None:
-    """A ``panic`` fail point ends the process at once, like a Rust panic with abort:
-    no engine close, no fsync, whichever thread it fired in."""
-    log.critical("fail point %s panicked: %s; exiting", name, message)
-    for handler in logging.getLogger().handlers:
-        handler.flush()
-    os._exit(101)
 
 
 def _start_status(store: Engine, host: str, port: int) -> Any:
