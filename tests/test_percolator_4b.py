@@ -399,3 +399,16 @@ def test_commit_with_one_bad_key_writes_nothing(b: Builder) -> None:
     )["error"]
     assert err is not None and "abort" in err
     b.assert_state((1, 1, 1))
+
+
+def test_get_not_blocked_by_lock_only_lock(b: Builder) -> None:
+    """Not in TinyKV: a ``lock`` mutation's lock changes no value, so reads pass it."""
+    b.init([kv(D, [99], [42], ts=50), kv(W, [99], put_at(50), ts=54)])
+    assert (
+        b.run("KvPrewrite", b.prewrite(mutation(99, None, "lock"), primary=bytes([99])))["errors"]
+        == []
+    )
+    resp = get(b, 99, 300)
+    assert resp["error"] is None and resp["value"] == bytes([42])
+    b.run("KvPrewrite", b.prewrite(mutation(98, [1], "put"), primary=bytes([99])))
+    assert get(b, 98, 300)["error"]["locked"]["lock_version"] == b.prev_ts  # a put's lock blocks

@@ -84,8 +84,12 @@ class Server:
 
     # -- the guarantees (overridden one at a time by the mutants) --------------------------------
     def _read_blocked_by(self, lock: Lock | None, version: int) -> bool:
-        """A lock from a transaction that started at or before the read may commit before it."""
-        return lock is not None and lock.ts <= version
+        """A lock from a transaction that started at or before the read may commit before it.
+
+        A LOCK-kind lock does not block: committing it changes no value, so whatever the read
+        returns is right either way (TiKV skips such locks on reads for the same reason).
+        """
+        return lock is not None and lock.ts <= version and lock.kind != WriteKind.LOCK
 
     def _record_rollback(self, txn: MvccTxn, key: bytes) -> None:
         """Leave a rollback record at start_ts so a late prewrite or commit of it is refused.
