@@ -23,7 +23,8 @@ process_*                                   prometheus_client's process collecto
 
 The engine's counters are plain integers on :class:`~distlab.systems.kvs.store.KvStore` read
 at scrape time, so they cost nothing per request; only the per-command counter and histogram
-are updated on the request path, and only when a status address is given.
+are updated on the request path, and only when a status address is given (measured here: a
+GET through the handler goes from ~3.3 to ~5.2 us, the histogram's locks most of it).
 """
 
 from __future__ import annotations
