@@ -401,14 +401,11 @@ def test_commit_with_one_bad_key_writes_nothing(b: Builder) -> None:
     b.assert_state((1, 1, 1))
 
 
-def test_get_not_blocked_by_lock_only_lock(b: Builder) -> None:
-    """Not in TinyKV: a ``lock`` mutation's lock changes no value, so reads pass it."""
+def test_get_blocked_by_every_lock_kind(b: Builder) -> None:
+    """Not in TinyKV's tests: put, delete and lock-only locks all block a later read."""
     b.init([kv(D, [99], [42], ts=50), kv(W, [99], put_at(50), ts=54)])
-    assert (
-        b.run("KvPrewrite", b.prewrite(mutation(99, None, "lock"), primary=bytes([99])))["errors"]
-        == []
-    )
-    resp = get(b, 99, 300)
-    assert resp["error"] is None and resp["value"] == bytes([42])
-    b.run("KvPrewrite", b.prewrite(mutation(98, [1], "put"), primary=bytes([99])))
-    assert get(b, 98, 300)["error"]["locked"]["lock_version"] == b.prev_ts  # a put's lock blocks
+    for op in ("lock", "del", "put"):
+        b.run("KvPrewrite", b.prewrite(mutation(99, [1], op), primary=bytes([99])))
+        resp = get(b, 99, 300)
+        assert resp["error"] is not None and resp["error"]["locked"]["lock_version"] == b.prev_ts
+        b.run("KvBatchRollback", {"keys": [bytes([99])], "start_version": b.prev_ts})

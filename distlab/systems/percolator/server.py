@@ -86,10 +86,11 @@ class Server:
     def _read_blocked_by(self, lock: Lock | None, version: int) -> bool:
         """A lock from a transaction that started at or before the read may commit before it.
 
-        A LOCK-kind lock does not block: committing it changes no value, so whatever the read
-        returns is right either way (TiKV skips such locks on reads for the same reason).
+        Every kind blocks, LOCK included (TinyKV's IsLockedFor). TiKV lets reads pass a
+        LOCK-kind lock, since committing it changes no value; rows.py (the node's per-row
+        handlers) mirrors this rule, so the two would have to change together.
         """
-        return lock is not None and lock.ts <= version and lock.kind != WriteKind.LOCK
+        return lock is not None and lock.ts <= version
 
     def _record_rollback(self, txn: MvccTxn, key: bytes) -> None:
         """Leave a rollback record at start_ts so a late prewrite or commit of it is refused.
