@@ -24,6 +24,8 @@ LAZY_COMMANDS: dict[str, str] = {
     "progress": "distlab.cli.learn:progress_cmd",
     "solution": "distlab.cli.learn:solution",
     "serve": "distlab.cli.serve:serve",
+    "mr": "distlab.cli.mr:mr",
+    "mr-test": "distlab.cli.mr:mr_test",
 }
 """Command name: "module:attribute" of a command imported only when it is named."""
 
