@@ -122,7 +122,7 @@ class Server:
         """The value visible at ``version``, or the lock that makes it unknowable yet."""
         key, version = _b(req["key"]), int(req["version"])
         txn = MvccTxn(self.storage.reader(), version)
-        lock = txn.get_lock(key)  # the lock first: see the README on why the order matters
+        lock = txn.get_lock(key)  # one snapshot: the lock and the versions agree
         if self._read_blocked_by(lock, version):
             assert lock is not None
             return {"value": None, "not_found": False, "error": {"locked": lock.info(key)}}
