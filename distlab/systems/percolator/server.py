@@ -17,6 +17,7 @@ The hooks ``_read_blocked_by``, ``_record_rollback``, ``_commit_ts_ok``, ``_lock
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -28,7 +29,14 @@ from distlab.systems.percolator.codec import (
 )
 from distlab.systems.percolator.latches import Latches
 from distlab.systems.percolator.mvcc import Lock, MvccTxn, Write, WriteKind
-from distlab.systems.percolator.storage import CF_LOCK, CF_WRITE, MemoryStorage, Storage
+from distlab.systems.percolator.storage import (
+    CF_DEFAULT,
+    CF_LOCK,
+    CF_WRITE,
+    MemoryStorage,
+    Modify,
+    Storage,
+)
 
 __all__ = ["ACTIONS", "METHODS", "Server"]
 
@@ -116,6 +124,29 @@ class Server:
     def _scan_locked(self, key: bytes, lock: Lock) -> dict | None:
         """A scan that meets a blocking lock reports it in the pair, never silently skips the key."""
         return {"key": key, "value": None, "error": {"locked": lock.info(key)}}
+
+    # -- raw API (TinyKV project 1): one column family, no transactions ---------------------------
+    def raw_get(self, req: dict) -> dict:
+        """The stored bytes at ``key`` in column family ``cf``, no MVCC decoding."""
+        value = self.storage.reader().get_cf(req.get("cf", CF_DEFAULT), _b(req["key"]))
+        return {"value": value, "not_found": value is None, "error": None}
+
+    def raw_put(self, req: dict) -> dict:
+        """Overwrite one raw entry; for tools and tests, it bypasses every transaction rule."""
+        self.storage.write([Modify(req.get("cf", CF_DEFAULT), _b(req["key"]), _b(req["value"]))])
+        return {"error": None}
+
+    def raw_delete(self, req: dict) -> dict:
+        """Delete one raw entry (absent is fine)."""
+        self.storage.write([Modify(req.get("cf", CF_DEFAULT), _b(req["key"]), None)])
+        return {"error": None}
+
+    def raw_scan(self, req: dict) -> dict:
+        """Up to ``limit`` raw entries of ``cf`` from ``start_key``, in byte order."""
+        cf, limit = req.get("cf", CF_DEFAULT), int(req["limit"])
+        it = self.storage.reader().iter_cf(cf, _b(req.get("start_key", b"")))
+        kvs = [{"key": k, "value": v} for k, v in itertools.islice(it, max(limit, 0))]
+        return {"kvs": kvs, "error": None}
 
     # -- reads ----------------------------------------------------------------------------------
     def kv_get(self, req: dict) -> dict:
@@ -362,7 +393,7 @@ def _lock_ts(raw: bytes | None) -> int | None:
 
 def _snake(name: str) -> str:
     out = "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
-    return out if out.startswith("kv_") else "kv_" + out
+    return out if out.startswith(("kv_", "raw_")) else "kv_" + out
 
 
 METHODS: dict[str, Callable[[Server, dict], dict]] = {
@@ -373,4 +404,8 @@ METHODS: dict[str, Callable[[Server, dict], dict]] = {
     "kv_batch_rollback": Server.kv_batch_rollback,
     "kv_check_txn_status": Server.kv_check_txn_status,
     "kv_resolve_lock": Server.kv_resolve_lock,
+    "raw_get": Server.raw_get,
+    "raw_put": Server.raw_put,
+    "raw_delete": Server.raw_delete,
+    "raw_scan": Server.raw_scan,
 }
