@@ -341,7 +341,7 @@ def test_acquire_latches() -> None:
     assert not latches.try_acquire([bytes([3, 0, 42])])
 
 
-# Every test of TinyKV's project 4 (and its latch test) has a namesake here, so a reader can
+# Every test of TinyKV's project 4 (with its latch test) and project 1's server_test.go has a namesake here, so a reader can
 # line the two suites up; this list is TinyKV's, the check is that none was dropped.
 TINYKV_TESTS = {
     "test_percolator_4a": """TestEncodeKey TestDecodeKey TestPutLock4A TestPutWrite4A TestPutValue4A
@@ -363,6 +363,9 @@ TINYKV_TESTS = {
         TestCheckTxnStatusNoLockNoWrite4C TestEmptyResolve4C TestResolveCommit4C
         TestResolveRollback4C TestResolveCommitWritten4C TestResolveRollbackWritten4C
         TestScanEmpty4C TestScanLimitZero4C TestScanAll4C TestScanLimit4C TestScanDeleted4C""",
+    "test_percolator_raw": """TestRawGet1 TestRawGetNotFound1 TestRawPut1 TestRawGetAfterRawPut1
+        TestRawGetAfterRawDelete1 TestRawDelete1 TestRawScan1 TestRawScanAfterRawPut1
+        TestRawScanAfterRawDelete1 TestIterWithRawDelete1""",
 }
 
 
