@@ -2,8 +2,8 @@
 
 Each handler is one atomic step: latch the keys it may write, read through an :class:`MvccTxn`,
 decide, and hand the engine one batch. Requests and responses are dicts shaped like TinyKV's
-kvrpcpb messages (see /tmp/h/percolator_api.md and the README "Percolator" section); errors a
-client must act on come back as KeyError dicts::
+kvrpcpb messages (field names as the proto's, in snake case); errors a client must act on come
+back as KeyError dicts::
 
     {"locked": {"primary_lock", "lock_version", "key", "lock_ttl"}}   back off, resolve, retry
     {"conflict": {"start_ts", "conflict_ts", "key", "primary"}}      a newer write: restart
