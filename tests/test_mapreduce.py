@@ -304,3 +304,20 @@ def _children_of_ours() -> set[int]:
             if b"distlab.systems.mapreduce" in cmdline and int(entry.name) != os.getpid():
                 pids.add(int(entry.name))
     return pids
+
+
+def test_a_failing_application_stops_distlab_mr_with_its_error(tmp_path: Path) -> None:
+    """An exception in the app is not a crash to retry forever: the job stops, naming it."""
+    app = tmp_path / "bad.py"
+    app.write_text("def map_fn(f, c):\n    return [('x', '1')]\n\n"
+                   "def reduce_fn(k, v):\n    raise ValueError('boom')\n")
+    files = write_inputs(tmp_path / "in", seed=5, words=20)
+    proc = distlab("mr", str(app), *files, "-o", str(tmp_path / "out"), "-r", "2")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "failed: ValueError: boom" in proc.stdout
+
+
+def test_a_check_names_a_coordinator_that_exits_with_an_error() -> None:
+    [outcome] = run_checks(["false"], ["true"], ["wc"], FAST)
+    assert not outcome.passed
+    assert "no output lines" in outcome.reason and "coordinator exited with status 1" in outcome.reason

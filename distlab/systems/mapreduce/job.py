@@ -11,6 +11,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from distlab.systems.mapreduce.transport import CoordinatorGone, call
+from distlab.systems.mapreduce.worker import APP_FAILED
 
 _OWN_FILES = re.compile(r"^(mr-out-\d+|mr-\d+-\d+|mr-worker-.*|mr-socket|\.mr-tmp-.*)$")
 
@@ -52,11 +54,21 @@ def run_job(app: str, files: list[str], workers: int, n_reduce: int, out_dir: Pa
     env.pop("DISTLAB_MR_WORKER_PID", None)
     procs: list[subprocess.Popen[bytes]] = []
 
+    logs: dict[int, Any] = {}
+
     def start(cmd: list[str], stdout: int | None = None) -> subprocess.Popen[bytes]:
+        log = tempfile.TemporaryFile()
         proc = subprocess.Popen(cmd, cwd=out_dir, env=env, stdin=subprocess.DEVNULL,
-                                stdout=stdout, start_new_session=True)
+                                stdout=stdout, stderr=log, start_new_session=True)
         procs.append(proc)
+        logs[proc.pid] = log
         return proc
+
+    def last_error(proc: subprocess.Popen[bytes]) -> str:
+        log = logs[proc.pid]
+        log.seek(0)
+        lines = log.read().decode(errors="replace").strip().splitlines()
+        return lines[-1] if lines else f"exit status {proc.returncode}"
 
     started = time.monotonic()
     status: dict[str, Any] = {}
@@ -76,6 +88,8 @@ def run_job(app: str, files: list[str], workers: int, n_reduce: int, out_dir: Pa
             if time_limit is not None and now - started > time_limit:
                 raise JobError(f"the job did not finish within {time_limit:g} s")
             for i, proc in enumerate(slots):
+                if proc.poll() == APP_FAILED:
+                    raise JobError(f"a worker stopped: {last_error(proc).removeprefix('error: ')}")
                 if proc.poll() not in (None, 0):  # died mid-job: replace it
                     slots[i] = start(worker_cmd)
                     restarts += 1
@@ -90,7 +104,7 @@ def run_job(app: str, files: list[str], workers: int, n_reduce: int, out_dir: Pa
         assert coordinator.stdout is not None
         last = coordinator.stdout.read().decode(errors="replace").strip().splitlines()
         if coordinator.returncode != 0:
-            raise JobError(f"the coordinator exited with status {coordinator.returncode}")
+            raise JobError(f"the coordinator stopped: {last_error(coordinator)}")
         if last:
             status = json.loads(last[-1])
     finally:
@@ -103,6 +117,8 @@ def run_job(app: str, files: list[str], workers: int, n_reduce: int, out_dir: Pa
             proc.wait()
             if proc.stdout:
                 proc.stdout.close()
+        for log in logs.values():
+            log.close()
     if not keep_intermediate:
         for path in out_dir.iterdir():
             if re.match(r"^(mr-\d+-\d+|mr-worker-.*|\.mr-tmp-.*)$", path.name):

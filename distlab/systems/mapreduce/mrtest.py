@@ -103,7 +103,15 @@ class _Run:
     def _coordinator_note(self) -> str:
         if self.coordinator is not None and self.coordinator.poll() is None:
             return " (the coordinator was still running: is some task never finished?)"
-        return ""
+        return " (the coordinator had exited: a worker must exit once the job is over)"
+
+    def exit_note(self) -> str:
+        """Why the coordinator stopped, if it failed: its status and last log line."""
+        if self.coordinator is None or self.coordinator.returncode in (None, 0):
+            return ""
+        lines = (self.cwd / "log-coordinator.txt").read_text(errors="replace").strip().splitlines()
+        return (f" (the coordinator exited with status {self.coordinator.returncode}"
+                + (f": {lines[-1][:200]}" if lines else "") + ")")
 
     def close(self) -> None:
         for proc in self.procs:
@@ -285,7 +293,7 @@ def run_checks(coordinator: list[str], worker: list[str], names: list[str] | Non
                 _CHECK_FUNCTIONS[name](run, files)
                 passed, reason = True, ""
             except CheckFailed as exc:
-                passed, reason = False, str(exc)
+                passed, reason = False, str(exc) + run.exit_note()
             finally:
                 run.close()
             yield Outcome(name, passed, reason, time.monotonic() - started)

@@ -18,6 +18,9 @@ from distlab.systems.mapreduce.transport import CoordinatorGone, call, socket_pa
 BUGS = ("exit-on-wait",)
 """A deliberate mistake, for testing the checks: take "no task for you now" for "done"."""
 
+APP_FAILED = 3
+"""Exit status when the application raised: running the task again would fail again."""
+
 POLL = 0.2
 """Seconds between asks while there is no task to hand out."""
 
@@ -54,13 +57,18 @@ def main(argv: list[str] | None = None) -> int:
                 return 0
             time.sleep(POLL)
             continue
-        if kind == "map":
-            run_map(app, int(task["task"]), str(task["file"]), int(task["n_reduce"]))
-        elif kind == "reduce":
-            run_reduce(app, int(task["task"]), int(task["n_map"]))
-        else:
-            print(f"error: the coordinator sent an unknown task {task!r}", file=sys.stderr)
-            return 1
+        try:
+            if kind == "map":
+                run_map(app, int(task["task"]), str(task["file"]), int(task["n_reduce"]))
+            elif kind == "reduce":
+                run_reduce(app, int(task["task"]), int(task["n_map"]))
+            else:
+                print(f"error: the coordinator sent an unknown task {task!r}", file=sys.stderr)
+                return 1
+        except Exception as exc:  # the application's bug (or an unreadable file), not a crash
+            where = f"map of {task.get('file')}" if kind == "map" else f"reduce task {task.get('task')}"
+            print(f"error: {args.app}'s {where} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return APP_FAILED
         try:
             call(path, "done", {"kind": kind, "task": task["task"]})
         except CoordinatorGone:
