@@ -15,6 +15,7 @@ from distlab.cli.shared import OneLineErrors
 LAZY_COMMANDS: dict[str, str] = {
     "raft-test": "distlab.cli.raft_test:raft_test",
     "kv-lab": "distlab.cli.kv_lab:kv_lab",
+    "shard-lab": "distlab.cli.shard_lab:shard_lab",
     "analyze": "distlab.cli.analyze:analyze",
     "report": "distlab.cli.report:report",
     "tracks": "distlab.cli.learn:tracks",

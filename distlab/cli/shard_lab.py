@@ -1,0 +1,75 @@
+"""`distlab shard-lab`: MIT 6.824's shard controller scenarios (4A) on a controller node."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from distlab.cli.kv_lab import _seed
+from distlab.cli.shared import (
+    SCENARIO_MARKS,
+    CliError,
+    as_cli_error,
+    list_option,
+    mode_option,
+    out,
+    pins_hash,
+    scenario_option,
+    store_option,
+)
+from distlab.options import RunError
+
+
+@pins_hash
+@click.command("shard-lab")
+@click.option("--bin", "bin_path", type=click.Path(dir_okay=False),
+              help="The shard controller node: a Python SDK file (simulated) or any executable "
+                   "(real processes). Default: distlab's own (distlab/systems/shardctrler/node.py).")
+@click.argument("bin_args", nargs=-1, type=click.UNPROCESSED)
+@scenario_option("4a_move*")
+@mode_option()
+@click.option("--seed", default=1, show_default=True, type=int, help="The scenarios' seed.")
+@store_option()
+@list_option()
+def shard_lab(bin_path: str | None, bin_args: tuple[str, ...], patterns: tuple[str, ...], mode: str,
+              seed: int, store: str, list_only: bool) -> None:
+    """Run MIT 6.824's shard controller scenarios (TestBasic, TestMulti and three under
+    faults) on a node serving join/leave/move/query; arguments after the options (or
+    after --) go to the node. Each checks 6.824's assertions, minimal balanced moves and
+    Raft safety from the node logs."""
+    from distlab.systems.raft.suite import SuiteError, select
+    from distlab.systems.shardctrler.lab import NODE_PATH, SCENARIOS, Lab
+
+    with as_cli_error(SuiteError):
+        names = select(list(patterns), SCENARIOS)
+    if list_only:
+        for name in names:
+            out.print(name)
+        return
+    node = bin_path or NODE_PATH
+    if not Path(node).is_file():
+        raise CliError(f"--bin {node}: no such file")
+    out.print(f"[bold]shard-lab[/]: {len(names)} scenarios on {node}"
+              + (f" {' '.join(bin_args)}" if bin_args else ""), soft_wrap=True, highlight=False)
+    failed = 0
+    for name in names:
+        lab = Lab(node, list(bin_args), store=store, mode=mode, seed=seed)
+        start = time.perf_counter()
+        with out.status(f"{name} ...", spinner="dots"), as_cli_error(RunError):
+            try:
+                detail, status = lab.run(name), "pass"
+            except AssertionError as exc:
+                detail, status = str(exc).splitlines()[0] if str(exc) else "failed", "fail"
+        run_dir = lab.runs[-1].run_dir if lab.runs else None
+        if status == "fail":
+            failed += 1
+            if run_dir is not None:
+                detail += f" (seed {_seed(run_dir)}; run {run_dir})"
+        out.print(f"{SCENARIO_MARKS[status]} {name:<44} {time.perf_counter() - start:6.1f} s  {detail}",
+                  highlight=False, soft_wrap=True)
+    out.print(f"[bold]{len(names)} scenarios[/]: {len(names) - failed} pass"
+              + (f", {failed} fail" if failed else ""))
+    sys.exit(1 if failed else 0)
