@@ -3,6 +3,7 @@ workers; `distlab mr-test` runs test-mr.sh's seven checks on any implementation.
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import signal
@@ -92,7 +93,9 @@ def _command(text: str, option: str) -> list[str]:
         raise CliError(f"{option} is empty")
     if shutil.which(cmd[0]) is None:
         raise CliError(f"{option}: cannot find the program {cmd[0]!r}")
-    return cmd
+    # the checks run it in a directory of their own: paths relative to here must still work
+    return [arg if (i == 0 and os.sep not in arg) or os.path.isabs(arg) or not os.path.exists(arg)
+            else os.path.abspath(arg) for i, arg in enumerate(cmd)]
 
 
 @click.command("mr-test")
@@ -113,7 +116,16 @@ def mr_test(coordinator: str | None, worker: str | None, checks: tuple[str, ...]
             task_timeout: float, check_timeout: float, seed: int) -> None:
     """Run 6.824's seven MapReduce checks (test-mr.sh) on a coordinator and worker given
     as commands, in any language, or on distlab's own if both are omitted. Exit 0 when
-    every check passes, 1 otherwise."""
+    every check passes, 1 otherwise.
+
+    \b
+    Each check runs in a fresh directory: the coordinator gets the input files, each
+    worker the app's name (wc, indexer, mtiming, rtiming, jobcount, early_exit, crash);
+    outputs are read from mr-out-*. Environment given to both: DISTLAB_MR_SOCKET (a
+    socket path they may use), DISTLAB_MR_TASK_TIMEOUT, DISTLAB_MR_TIME_SCALE, and
+    DISTLAB_MR_APP, a command running the apps for a worker in any language:
+    `$DISTLAB_MR_APP APP map FILE` prints JSON lines ["key", "value"];
+    `$DISTLAB_MR_APP APP reduce` reads such lines, prints `key value` lines."""
     from distlab.systems.mapreduce.mrtest import OWN_COORDINATOR, OWN_WORKER, Settings, run_checks
 
     if (coordinator is None) != (worker is None):

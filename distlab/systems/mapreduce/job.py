@@ -52,6 +52,8 @@ def run_job(app: str, files: list[str], workers: int, n_reduce: int, out_dir: Pa
     clean(out_dir)
     env = {**os.environ, "DISTLAB_MR_SOCKET": "mr-socket", "DISTLAB_MR_TIME_SCALE": str(time_scale)}
     env.pop("DISTLAB_MR_WORKER_PID", None)
+    # the processes run in out_dir; an app given as a module path is found from here
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (os.getcwd(), env.get("PYTHONPATH")) if p)
     procs: list[subprocess.Popen[bytes]] = []
 
     logs: dict[int, Any] = {}
