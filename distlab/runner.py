@@ -387,6 +387,7 @@ class Runner:
             server_msgs=self.cluster.server_msgs,
             client_msgs=self.cluster.client_msgs,
             dropped=self.cluster.dropped,
+            lost=getattr(self.cluster, "lost", 0),
             node_errors=[e for e in node_error_list(self.cluster.node_events, unanswered, self.cluster.clients)
                          if not (e["kind"] == "not-supported" and e["type"] in self.workload.probe_types)],
             error=error,
@@ -396,6 +397,9 @@ class Runner:
             results["verdict_note"] = note
         results["mode"] = self.mode
         results["net"]["delay"] = self.opts.delay_text()
+        kernel = getattr(self.cluster, "kernel_stats", None)
+        if kernel:  # --mode net: what nftables dropped and TCP retransmitted, per node
+            results["net"]["kernel"] = kernel
         if isinstance(self.cluster, SimCluster):
             results["disks"] = self.cluster.save_disks(self.run_dir / "disks")
         results["sim_seconds"] = round(self.loop.time(), 6)

@@ -72,7 +72,8 @@ def print_summary(result: RunResult, console: Console = out) -> None:
     table.add_row("availability", f"{avail['ok_fraction']:.4f}{req}" + ("" if avail["valid"] else "  [red]too low[/]"))
     table.add_row(
         "messages",
-        f"msgs-per-op {net['msgs_per_op']:.2f}  (server {net['server_msgs']}, client {net['client_msgs']}, dropped {net['dropped']})",
+        f"msgs-per-op {net['msgs_per_op']:.2f}  (server {net['server_msgs']}, client {net['client_msgs']}, "
+        f"dropped {net['dropped']}" + (f", lost {net['lost']}" if net.get("lost") else "") + ")",
     )
     if net.get("delay"):
         table.add_row("network delay", net["delay"])

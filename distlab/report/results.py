@@ -45,6 +45,7 @@ def summarize(
     client_msgs: int,
     dropped: int,
     node_errors: list[dict[str, Any]],
+    lost: int = 0,
     error: str | None,
 ) -> dict[str, Any]:
     """results.json: each checker's verdict under its name (workload, stats, availability,
@@ -70,6 +71,7 @@ def summarize(
             "server_msgs": server_msgs,
             "all_msgs": client_msgs + server_msgs,
             "dropped": dropped,
+            "lost": lost,
             "msgs_per_op": round(server_msgs / total, 4) if total else 0.0,
         },
         "latency_ms": quantiles(latencies),

@@ -17,6 +17,7 @@ from distlab.runtime.network import Network
 CAPABILITIES: dict[str, frozenset[str]] = {
     "sim": frozenset({"virtual-clock"}),
     "process": frozenset(),
+    "net": frozenset({"kernel-network"}),  # plus "netem" where the kernel has tc's netem qdisc
 }
 """What each runtime can do beyond the common seam; a fault's `needs` names these."""
 
@@ -65,6 +66,7 @@ class Cluster(Protocol):
     server_msgs: int
     client_msgs: int
     dropped: int
+    lost: int
 
     def start(self, node_id: str) -> None: ...
     def crash(self, node_id: str) -> None: ...

@@ -65,6 +65,7 @@ class Wire(ABC):
         self.server_msgs = 0
         self.client_msgs = 0
         self.dropped = 0
+        self.lost = 0  # copies the network's loss (--loss, loss bursts) never delivered: no trace line
         self.node_errors: dict[str, int] = {}  # "n1: what went wrong" -> times
         self.clients: set[str] = set()
         self.services: dict[str, Any] = {}  # name -> distlab.services.Service
@@ -156,10 +157,16 @@ class Wire(ABC):
         network = self.network
         if dest in self.nodes:
             if network.fifo:
-                for at in network.arrivals(src, dest, now):
+                times = network.arrivals(src, dest, now)
+                if not times:
+                    self.lost += 1
+                for at in times:
                     loop.call_harness_at(at, self._arrive, mid, src, dest, data)
                 return
-            for delay in network.delays(src, dest):
+            delays = network.delays(src, dest)
+            if not delays:
+                self.lost += 1
+            for delay in delays:
                 if delay:
                     loop.call_harness_at(now + delay, self._arrive, mid, src, dest, data)
                 else:
@@ -167,7 +174,10 @@ class Wire(ABC):
             return
         service = self.services.get(dest)
         if service is not None:
-            for at in network.arrivals(src, dest, now):
+            times = network.arrivals(src, dest, now)
+            if not times:
+                self.lost += 1
+            for at in times:
                 loop.call_harness_at(at, self._at_service, mid, service, src, data)
             return
         # Nowhere to go: tell the sender at once rather than let it time out.
