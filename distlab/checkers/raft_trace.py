@@ -27,6 +27,11 @@ A Raft node writes one `raft {json}` line to its log (`node.log`) for each of:
   lines are time-stamped when the harness reads them, too late to order events across
   nodes.
 
+Several Raft groups in one run (a sharded store: a controller group and replica groups)
+each check alone: a line may carry "g": the group's name, and lines are checked per group
+(lines without it form one group; a node's "started" counts for every group, so one node
+may even hold replicas of several groups).
+
 `distlab/systems/kvraft/node.py` writes these lines; a KV on your own Raft can too.
 `RaftTrace` is the same check as a run's checker (its `raft_safety` in results.json):
 every run has it, and it has nothing to say about a run whose nodes write no trace.
@@ -70,10 +75,13 @@ def term_runs(first_index: int, first_term: int, terms: list[int]) -> list[list[
 class Tracer:
     """The node side: writes the trace lines through a node's `log`."""
 
-    def __init__(self, log: Callable[[str], None]) -> None:
+    def __init__(self, log: Callable[[str], None], group: str | None = None) -> None:
         self._log = log
+        self._group = group  # names this Raft group when a run has several
 
     def _write(self, event: dict[str, Any]) -> None:
+        if self._group is not None:
+            event["g"] = self._group
         self._log(PREFIX + orjson.dumps(event).decode())
 
     def leader(self, term: int, last: int, runs: list[list[int]]) -> None:
@@ -158,7 +166,22 @@ def check_logs(run_dir: str | Path, ordered: bool = True) -> TraceReport:
     log_dir = Path(run_dir) / "node-logs"
     events, problems, nodes = _read_events(log_dir)
     report = TraceReport(nodes=nodes, violations=problems)
-    bad = report.violations.append
+    groups = sorted({str(ev.data["g"]) for ev in events if "g" in ev.data})
+    if not groups:
+        _check_group(events, ordered, report, report.violations.append)
+        return report
+    names = [None, *groups] if any(ev.kind != "started" and "g" not in ev.data for ev in events) else groups
+    for name in names:
+        own = [ev for ev in events
+               if ev.kind == "started" or (str(ev.data["g"]) if "g" in ev.data else None) == name]
+        label = f"group {name}: " if name is not None else "ungrouped lines: "
+        _check_group(own, ordered, report, lambda v, label=label: report.violations.append(label + v))
+    return report
+
+
+def _check_group(events: list[_Event], ordered: bool, report: TraceReport,
+                 bad: Callable[[str], None]) -> None:
+    """The checks on one Raft group's events (in time order), counted into `report`."""
     leaders: dict[int, str] = {}
     committed: dict[int, tuple[int, str]] = {}  # index -> (term, command id)
     # index -> the highest term that had a leader when some node first applied it: the
@@ -211,7 +234,6 @@ def check_logs(run_dir: str | Path, ordered: bool = True) -> TraceReport:
             leader_logs.append(ev)
             if ordered:
                 _check_completeness(ev, committed, commit_times, commit_bound, bad)
-    return report
 
 
 @dataclass

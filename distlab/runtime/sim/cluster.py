@@ -140,6 +140,10 @@ class SimCluster(Wire):
         except SyntaxError as exc:
             raise SimulationAbort(f"{bin_path}: syntax error on line {exc.lineno}: {exc.msg}") from None
         self.node_events = NodeEvents()
+        # Crashed incarnations, kept for the run: their tasks wait forever on handles in
+        # their graveyard, and once a restart drops the last reference the cycle collector
+        # would destroy those tasks, which asyncio reports as an error of the harness.
+        self._buried: list[Incarnation] = []
         super().__init__(loop, node_ids, network, trace, log_dir, log_stderr, flood_limit)
         loop.exception_sink = self._loop_exception
 
@@ -174,6 +178,8 @@ class SimCluster(Wire):
     def start(self, node_id: str) -> None:
         """Load a fresh instance of the node's file (first start or restart)."""
         slot = self.nodes[node_id]
+        if slot.inc is not None and slot.inc.dead:
+            self._buried.append(slot.inc)
         slot.incarnations += 1
         inc = Incarnation(node_id, slot.incarnations)
         slot.inc = inc

@@ -1,0 +1,707 @@
+"""shardkv: 6.824's sharded key/value store (lab 4B) on distlab's Raft, with both
+challenges (garbage collection of shards handed away; serving during a migration).
+
+One file plays every part of the cluster, chosen by the node's id in `--layout`:
+  --layout=ctl=m0,m1,m2;100=a0,a1,a2;101=b0,b1,b2
+"ctl" names the shard controller's servers (a Raft group whose state machine is
+distlab/systems/shardctrler/rebalance.py's `Controller`); every other entry is a replica
+group: its gid and its servers. The replica groups must be joined to the controller
+(`join {"groups": {"100": ["a0", "a1", "a2"]}}`) before they own anything.
+
+Each group is a Raft KV for lin-kv's read, write and cas. The key space is cut into 10
+shards (`key2shard`: an integer key k is in shard k mod 10; a string key, as in 6.824, in
+shard (its first byte) mod 10, the empty string in shard 0). A request carries "client"
+and "seq" (a clerk's id and its request number, increasing); it goes through the group's
+log, and is applied only if the group serves the key's shard at that point of the log,
+else answered error 1001 ("wrong group": ask the controller for the configuration and
+try the group it names) or, while the shard is on its way here, error 11 (try again).
+
+The group's leader polls the controller every 100 ms for the configuration after its
+own and puts it in the log; configurations are applied one at a time, and the next only
+once every shard has finished moving. A shard that changes owner is pulled: the new
+owner's leader asks the old owner's servers for it (`shard_pull`; any replica that has
+applied the same configuration has the final copy: no write to it is applied after),
+and logs what it got, key/values with the shard's session table, so that a request
+applied by the old owner and retried at the new one is applied once. Then it asks the
+old owner to delete its copy (`shard_delete`, logged there too: challenge 1) and,
+once the old owner says it is gone, logs that the shard is settled. Shards are served
+one by one: those a change does not touch all along, those received as soon as they are
+installed (challenge 2).
+
+Arguments (after the file name):
+  --layout=...              as above (required)
+  --snapshot-every=N        compact the log once N applied entries follow the snapshot (50)
+  --mutant=serve-pulling    known-bad: serve a shard's keys before its data arrived
+  --mutant=no-sessions      known-bad: a shard moves without its session table
+  --mutant=no-gc            known-bad: a shard handed away is never deleted
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from distlab import Node, RPCError
+from distlab.systems.raft import (
+    LEADER,
+    Config,
+    Entry,
+    HardState,
+    Message,
+    NotLeader,
+    Persisted,
+    RaftCore,
+    Ready,
+    Snapshot,
+)
+from distlab.systems.raft.trace import Tracer, term_runs
+from distlab.systems.shardctrler.rebalance import NSHARDS, Controller, to_wire
+
+TICK = 0.05
+POLL = 0.1  # a group leader's interval between looks at the controller and its shards
+CLIENT_DEADLINE = 3.0
+FORWARD_TIMEOUT = 1.5
+ATTEMPT_TIMEOUT = 1.0
+PEER_TIMEOUT = 1.0
+
+TEMPORARILY_UNAVAILABLE = 11
+MALFORMED = 12
+KEY_DOES_NOT_EXIST = 20
+PRECONDITION_FAILED = 22
+WRONG_GROUP = 1001
+
+SERVING = "serving"  # owned and here
+PULLING = "pulling"  # owned in this configuration, still at the previous owner
+SENDING = "sending"  # owned by another group now, kept until it has pulled the shard
+SETTLING = "settling"  # received (and served); the previous owner's copy not yet deleted
+KEPT = "kept"  # the no-gc mutant's leftover: handed away but never deleted
+
+
+def _flag(name: str, default: str | None = None) -> str | None:
+    for arg in sys.argv[1:]:
+        if arg == name:
+            return ""
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+    return default
+
+
+def parse_layout(text: str) -> dict[str, list[str]]:
+    """`ctl=m0,m1;100=a0,a1` -> {"ctl": [m0, m1], "100": [a0, a1]}."""
+    out: dict[str, list[str]] = {}
+    for part in text.split(";"):
+        if part.strip():
+            name, _, servers = part.partition("=")
+            out[name.strip()] = [s.strip() for s in servers.split(",") if s.strip()]
+    return out
+
+
+def key2shard(key: Any) -> int:
+    """6.824's key2shard for strings (first byte mod 10); an integer key k: k mod 10."""
+    if isinstance(key, bool):
+        key = int(key)
+    if isinstance(key, int):
+        return key % NSHARDS
+    text = str(key)
+    return text.encode()[0] % NSHARDS if text else 0
+
+
+MUTANT = _flag("--mutant") or ""
+SNAPSHOT_EVERY = int(_flag("--snapshot-every") or 50)
+LAYOUT = parse_layout(_flag("--layout") or "")
+CTL_SERVERS = LAYOUT.get("ctl", [])
+
+node = Node()
+
+
+def _error(code: int, text: str) -> dict[str, Any]:
+    return {"type": "error", "code": code, "text": text}
+
+
+def _raise_error(reply: dict[str, Any]) -> dict[str, Any]:
+    if reply.get("type") == "error":
+        raise RPCError(reply["code"], reply.get("text", ""))
+    return reply
+
+
+# ----- the two state machines --------------------------------------------------------------
+class CtlMachine:
+    """The shard controller's state machine: configurations and clerks' sessions."""
+
+    def __init__(self) -> None:
+        self.ctl = Controller(NSHARDS)
+        self.sessions: dict[str, list[Any]] = {}
+
+    def is_read(self, cmd: dict[str, Any]) -> bool:
+        return bool(cmd["op"] == "query")
+
+    def read(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        return {"type": "query_ok", "config": to_wire(self.ctl.query(int(cmd["num"])))}
+
+    def precheck(self, cmd: dict[str, Any]) -> dict[str, Any] | None:
+        s = self.sessions.get(cmd["c"])
+        return s[1] if s is not None and s[0] == cmd["id"] else None
+
+    def apply(self, cmd: dict[str, Any]) -> tuple[Any, dict[str, Any] | None]:
+        client, seq = cmd["c"], cmd["id"]
+        s = self.sessions.get(client)
+        if s is not None and s[0] >= seq:
+            return (client, seq), (s[1] if s[0] == seq else None)
+        result = self.ctl.apply(cmd)
+        self.sessions[client] = [seq, result]
+        return (client, seq), result
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"configs": self.ctl.snapshot(), "sessions": self.sessions}
+
+    def restore(self, data: dict[str, Any]) -> None:
+        self.ctl.restore(data["configs"])
+        self.sessions = {c: list(s) for c, s in data["sessions"].items()}
+
+
+def empty_config() -> dict[str, Any]:
+    return {"num": 0, "shards": [0] * NSHARDS, "groups": {}}
+
+
+class KVMachine:
+    """A replica group's state machine: the configuration it is in (and the one before),
+    and per shard its state, key/values and session table (client -> [seq, reply])."""
+
+    def __init__(self, gid: int, log: Callable[[str], None] = lambda text: None) -> None:
+        self.gid = gid
+        self.log = log  # a line per configuration and per shard installed or deleted
+        self.config = empty_config()
+        self.prev = empty_config()
+        self.shards: dict[int, dict[str, Any]] = {}  # shard -> {"state", "kv", "sessions"}
+
+    # what a request may see
+    def is_read(self, cmd: dict[str, Any]) -> bool:
+        return False  # reads go through the log too: served where the log says it owns the key
+
+    def read(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        raise AssertionError("no unlogged reads")
+
+    def serving(self, shard: int) -> dict[str, Any] | None:
+        """The error a request for this shard gets now, or None if it is served."""
+        sh = self.shards.get(shard)
+        if self.config["shards"][shard] != self.gid:
+            return _error(WRONG_GROUP, f"shard {shard} is not group {self.gid}'s in "
+                                       f"configuration {self.config['num']}")
+        if sh is None or sh["state"] == PULLING and MUTANT != "serve-pulling":
+            return _error(TEMPORARILY_UNAVAILABLE, f"shard {shard} is still on its way to group "
+                                                   f"{self.gid}")
+        return None
+
+    def precheck(self, cmd: dict[str, Any]) -> dict[str, Any] | None:
+        shard = key2shard(cmd["k"])
+        err = self.serving(shard)
+        if err is not None:
+            return err
+        s = self.shards[shard]["sessions"].get(cmd["c"])
+        return s[1] if s is not None and s[0] == cmd["id"] else None
+
+    def stable(self) -> bool:
+        return all(sh["state"] in (SERVING, KEPT) for sh in self.shards.values())
+
+    # applying the log
+    def apply(self, cmd: dict[str, Any]) -> tuple[Any, dict[str, Any] | None]:
+        op = cmd["op"]
+        if op == "config":
+            self.apply_config(cmd["config"])
+            return None, None
+        if op == "install":
+            sh = self.shards.get(cmd["shard"])
+            if cmd["num"] == self.config["num"] and sh is not None and sh["state"] == PULLING:
+                sh["kv"] = {k: v for k, v in cmd["kv"]}
+                sh["sessions"] = {c: list(s) for c, s in cmd["sessions"].items()}
+                sh["state"] = SETTLING
+                self.log(f"shard {cmd['shard']} installed ({len(sh['kv'])} keys), configuration {cmd['num']}")
+            return None, None
+        if op == "delete":  # the new owner has the shard: forget this copy
+            sh = self.shards.get(cmd["shard"])
+            if cmd["num"] == self.config["num"] and sh is not None and sh["state"] == SENDING:
+                if MUTANT == "no-gc":
+                    sh["state"] = KEPT
+                else:
+                    del self.shards[cmd["shard"]]
+                self.log(f"shard {cmd['shard']} deleted, configuration {cmd['num']}")
+            return None, None
+        if op == "settled":
+            sh = self.shards.get(cmd["shard"])
+            if cmd["num"] == self.config["num"] and sh is not None and sh["state"] == SETTLING:
+                sh["state"] = SERVING
+            return None, None
+        return self.apply_client(cmd)
+
+    def apply_client(self, cmd: dict[str, Any]) -> tuple[Any, dict[str, Any] | None]:
+        client, seq = cmd["c"], cmd["id"]
+        shard = key2shard(cmd["k"])
+        err = self.serving(shard)
+        if err is not None:
+            return (client, seq), err  # not applied, so not in any session: a retry elsewhere is fine
+        sh = self.shards.setdefault(shard, {"state": SERVING, "kv": {}, "sessions": {}})
+        s = sh["sessions"].get(client)
+        if s is not None and s[0] >= seq:
+            return (client, seq), (s[1] if s[0] == seq else None)
+        result = self.execute(sh["kv"], cmd)
+        sh["sessions"][client] = [seq, result]
+        return (client, seq), result
+
+    @staticmethod
+    def execute(kv: dict[Any, Any], cmd: dict[str, Any]) -> dict[str, Any]:
+        key, op = cmd["k"], cmd["op"]
+        if op == "read":
+            if key not in kv:
+                return _error(KEY_DOES_NOT_EXIST, f"key {key} does not exist")
+            return {"type": "read_ok", "value": kv[key]}
+        if op == "write":
+            kv[key] = cmd["v"]
+            return {"type": "write_ok"}
+        if key not in kv:
+            return _error(KEY_DOES_NOT_EXIST, f"key {key} does not exist")
+        if kv[key] != cmd["f"]:
+            return _error(PRECONDITION_FAILED, f"expected {cmd['f']}, have {kv[key]}")
+        kv[key] = cmd["t"]
+        return {"type": "cas_ok"}
+
+    def apply_config(self, new: dict[str, Any]) -> None:
+        """The next configuration, only once every shard has settled from the last one."""
+        if new["num"] != self.config["num"] + 1 or not self.stable():
+            return
+        old = self.config
+        for s in range(NSHARDS):
+            was, now = old["shards"][s] == self.gid, new["shards"][s] == self.gid
+            if now and not was:
+                if old["shards"][s] == 0:  # nobody had it: it starts empty
+                    self.shards[s] = {"state": SERVING, "kv": {}, "sessions": {}}
+                else:
+                    self.shards[s] = {"state": PULLING, "kv": {}, "sessions": {}}
+            elif was and not now:
+                sh = self.shards.setdefault(s, {"state": SERVING, "kv": {}, "sessions": {}})
+                sh["state"] = SENDING
+        self.prev, self.config = self.config, copy.deepcopy(new)
+        self.log(f"configuration {new['num']}: shards {new['shards']}")
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"config": self.config, "prev": self.prev,
+                "shards": [[s, sh["state"], [[k, v] for k, v in sh["kv"].items()], sh["sessions"]]
+                           for s, sh in sorted(self.shards.items())]}
+
+    def restore(self, data: dict[str, Any]) -> None:
+        self.config, self.prev = data["config"], data["prev"]
+        self.shards = {s: {"state": st, "kv": {k: v for k, v in kv}, "sessions": {c: list(x) for c, x in ss.items()}}
+                       for s, st, kv, ss in data["shards"]}
+
+
+# ----- one replica: Raft core + a state machine (the runtime of kvraft/node.py) ---------------
+class Replica:
+    def __init__(self, name: str, peers: list[str], machine: Any) -> None:
+        self.machine = machine
+        self.trace = Tracer(node.log, name)
+        st = node.storage
+        hard = st.get("raft/hard") or {}
+        snap = st.get("raft/snap")
+        snapshot = Snapshot(*snap) if snap else None
+        first = snapshot.index + 1 if snapshot else 1
+        entries: list[Entry] = []
+        for i in range(first, st.get("raft/last", 0) + 1):
+            rec = st.get(f"raft/log/{i}")
+            floor = entries[-1].term if entries else (snapshot.term if snapshot else 0)
+            if rec is None or rec[0] < floor:
+                break  # a torn write: keep the prefix whose terms never go down
+            entries.append(Entry(i, rec[0], rec[1]))
+        self.stored_first = first
+        self.stored_last = first - 1 + len(entries)
+        self.core = RaftCore(node.id, peers, node.random, Config(),  # type: ignore[arg-type]
+                             Persisted(HardState(hard.get("term", 0), hard.get("vote")), snapshot, entries))
+        if snapshot is not None and snapshot.data is not None:
+            machine.restore(snapshot.data)
+        if snapshot is not None:
+            self.trace.restore(snapshot.index, snapshot.term)
+        self.results: dict[Any, list[asyncio.Future[dict[str, Any]]]] = {}
+        self.reads: dict[int, asyncio.Future[int | None]] = {}
+        self.next_read = 0
+        self.role = self.core.role
+
+    def pump(self) -> None:
+        core = self.core
+        while core.has_ready():
+            rd = core.ready()
+            self.persist(rd)
+            for m in rd.messages:
+                node.send(m.dest, {"type": "raft", "m": m.to_dict()})
+            if rd.restore is not None:
+                self.machine.restore(rd.restore.data)
+                self.trace.restore(rd.restore.index, rd.restore.term)
+            for entry in rd.committed:
+                if entry.command is not None:
+                    key, result = self.machine.apply(entry.command)
+                    for fut in self.results.pop(key, []) if key is not None else []:
+                        if not fut.done() and result is not None:
+                            fut.set_result(result)
+                self.trace.apply(entry.index, entry.term, entry.command)
+            for rs in rd.read_states:
+                fut = self.reads.pop(rs.ctx, None)
+                if fut is not None and not fut.done():
+                    fut.set_result(rs.index)
+            for ctx in rd.dropped_reads:
+                fut = self.reads.pop(ctx, None)
+                if fut is not None and not fut.done():
+                    fut.set_result(None)
+            core.advance(rd)
+            if core.applied - core.log.snapshot_index >= SNAPSHOT_EVERY:
+                core.compact(core.applied, self.machine.snapshot())
+        if core.role != self.role:
+            self.role = core.role
+            node.log(f"now {core.role} in term {core.term}")
+            if core.role == LEADER:
+                log = core.log
+                terms = [e.term for e in log.slice(log.snapshot_index + 1, log.last_index + 1)]
+                self.trace.leader(core.term, log.last_index,
+                                  term_runs(log.snapshot_index, log.snapshot.term, terms))
+
+    def persist(self, rd: Ready) -> None:
+        st = node.storage
+        if rd.snapshot is not None:
+            s = rd.snapshot
+            st["raft/snap"] = [s.index, s.term, s.data]
+            for i in range(self.stored_first, min(s.index, self.stored_last) + 1):
+                if f"raft/log/{i}" in st:
+                    del st[f"raft/log/{i}"]
+            self.stored_first = s.index + 1
+            self.stored_last = max(self.stored_last, s.index)
+        for e in rd.entries:
+            st[f"raft/log/{e.index}"] = [e.term, e.command]
+        if rd.last_index is not None:
+            for i in range(max(rd.last_index + 1, self.stored_first), self.stored_last + 1):
+                if f"raft/log/{i}" in st:
+                    del st[f"raft/log/{i}"]
+            st["raft/last"] = rd.last_index
+            self.stored_last = rd.last_index
+        if rd.hard_state is not None:
+            st["raft/hard"] = {"term": rd.hard_state.term, "vote": rd.hard_state.vote}
+        if st.dirty:
+            st.sync()
+
+    def propose(self, cmd: dict[str, Any]) -> bool:
+        """Log an internal command (no one waits for it); False if not the leader."""
+        try:
+            self.core.propose(cmd)
+        except NotLeader:
+            return False
+        self.pump()
+        return True
+
+    async def attempt(self, cmd: dict[str, Any], timeout: float) -> dict[str, Any] | None:
+        """One try at the leader: a reply, or None (timed out or lost leadership)."""
+        loop = asyncio.get_running_loop()
+        if self.machine.is_read(cmd):
+            ctx = self.next_read = self.next_read + 1
+            fut_index: asyncio.Future[int | None] = loop.create_future()
+            self.reads[ctx] = fut_index
+            self.core.read_index(ctx)
+            self.pump()
+            try:
+                index = await asyncio.wait_for(fut_index, timeout)
+            except TimeoutError:
+                self.reads.pop(ctx, None)
+                return None
+            if index is None or self.core.applied < index:
+                return None
+            return self.machine.read(cmd)
+        early = self.machine.precheck(cmd)
+        if early is not None:
+            return early
+        key = (cmd["c"], cmd["id"])
+        fut: asyncio.Future[dict[str, Any]] = loop.create_future()
+        self.results.setdefault(key, []).append(fut)
+        self.core.propose(cmd)
+        self.pump()
+        try:
+            return await asyncio.wait_for(fut, timeout)
+        except TimeoutError:
+            waiting = self.results.get(key, [])
+            if fut in waiting:
+                waiting.remove(fut)
+                if not waiting:
+                    del self.results[key]
+            return None
+
+    async def submit(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        """Serve a request here or at the leader, until answered or the deadline."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + CLIENT_DEADLINE
+        sent = False
+        while (remaining := deadline - loop.time()) > 0:
+            core = self.core
+            if core.role == LEADER:
+                sent = True
+                try:
+                    reply = await self.attempt(cmd, min(ATTEMPT_TIMEOUT, remaining))
+                except NotLeader:
+                    reply = None
+                if reply is not None:
+                    return _raise_error(reply)
+                continue
+            leader = core.leader_id
+            if leader is None or leader == node.id:
+                await asyncio.sleep(min(0.1, remaining))
+                continue
+            sent = True
+            try:
+                reply_msg = await node.rpc(leader, {"type": "forward", "cmd": cmd},
+                                           timeout=min(FORWARD_TIMEOUT, remaining))
+            except RPCError as exc:
+                if exc.code != 0 and exc.code != TEMPORARILY_UNAVAILABLE:
+                    raise  # a definite answer (wrong group, no such key, precondition)
+                await asyncio.sleep(min(0.05, max(0.0, deadline - loop.time())))
+                continue
+            return {k: v for k, v in reply_msg.body.items() if k != "in_reply_to"}
+        if not sent or cmd["op"] in ("read", "query"):
+            raise RPCError(TEMPORARILY_UNAVAILABLE, "no leader")
+        raise RPCError(0, "no answer from the group in time; the operation may still happen")
+
+    async def forwarded(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        if self.core.role != LEADER:
+            raise RPCError(TEMPORARILY_UNAVAILABLE, f"not the leader (try {self.core.leader_id})")
+        try:
+            reply = await self.attempt(cmd, ATTEMPT_TIMEOUT)
+        except NotLeader:
+            reply = None
+        if reply is None:
+            raise RPCError(0, "not applied in time here")
+        return _raise_error(reply)
+
+
+# ----- a replica group's leader: configurations and shards ------------------------------------
+class GroupDriver:
+    """What a replica group's leader does on its own: look for the next configuration,
+    pull the shards it now owns, have the old owners delete theirs."""
+
+    def __init__(self, replica: Replica, machine: KVMachine) -> None:
+        self.r = replica
+        self.m = machine
+        self.busy: set[Any] = set()  # pulls and deletes under way (one of each per shard)
+        self.ctl_next = 0
+
+    async def ask(self, servers: list[str], body: dict[str, Any]) -> dict[str, Any] | None:
+        """The first good answer from any of `servers` (tried in turn), or None."""
+        for _ in range(len(servers)):
+            dest = servers[self.ctl_next % len(servers)]
+            try:
+                reply = await node.rpc(dest, dict(body), timeout=PEER_TIMEOUT)
+                return reply.body
+            except RPCError:
+                self.ctl_next += 1
+        return None
+
+    def poll(self) -> None:
+        if self.r.core.role != LEADER:
+            return
+        m = self.m
+        if m.stable():
+            self.spawn_once("config", self.next_config)
+        for s, sh in list(m.shards.items()):
+            if sh["state"] == PULLING:
+                self.spawn_once(("pull", s), lambda s=s: self.pull(s))
+            elif sh["state"] == SETTLING:
+                self.spawn_once(("delete", s), lambda s=s: self.delete(s))
+
+    def spawn_once(self, key: Any, job: Callable[[], Any]) -> None:
+        if key in self.busy:
+            return
+        self.busy.add(key)
+        task = node.spawn(job())
+        task.add_done_callback(lambda _t: self.busy.discard(key))
+
+    async def next_config(self) -> None:
+        num = self.m.config["num"]
+        reply = await self.ask(CTL_SERVERS, {"type": "query", "num": num + 1})
+        if reply is None or reply.get("type") != "query_ok":
+            return
+        c = reply["config"]
+        if c["num"] == num + 1 and self.m.config["num"] == num:
+            cfg = {"num": c["num"], "shards": [int(g) for g in c["shards"]],
+                   "groups": {str(g): list(v) for g, v in c["groups"].items()}}
+            self.r.propose({"op": "config", "config": cfg})
+
+    def old_owner(self, s: int) -> list[str]:
+        prev = self.m.prev
+        return list(prev["groups"].get(str(prev["shards"][s]), []))
+
+    async def pull(self, s: int) -> None:
+        num = self.m.config["num"]
+        reply = await self.ask(self.old_owner(s), {"type": "shard_pull", "shard": s, "num": num})
+        if reply is None or reply.get("type") != "shard_pull_ok":
+            return
+        sh = self.m.shards.get(s)
+        if self.m.config["num"] == num and sh is not None and sh["state"] == PULLING:
+            sessions = {} if MUTANT == "no-sessions" else reply["sessions"]
+            self.r.propose({"op": "install", "num": num, "shard": s, "kv": reply["kv"],
+                            "sessions": sessions})
+
+    async def delete(self, s: int) -> None:
+        num = self.m.config["num"]
+        reply = await self.ask(self.old_owner(s), {"type": "shard_delete", "shard": s, "num": num})
+        if reply is None or reply.get("type") != "shard_delete_ok":
+            return
+        self.r.propose({"op": "settled", "num": num, "shard": s})
+
+
+# ----- the node ----------------------------------------------------------------------------
+replica: Replica | None = None
+kv: KVMachine | None = None
+driver: GroupDriver | None = None
+
+
+@node.on("init")
+def start(msg: Any) -> None:
+    global replica, kv, driver
+    mine = [(name, servers) for name, servers in LAYOUT.items() if node.id in servers]
+    if not mine:
+        raise RuntimeError(f"{node.id} is in no group of --layout {LAYOUT}")
+    name, servers = mine[0]
+    if name == "ctl":
+        replica = Replica("ctl", servers, CtlMachine())
+    else:
+        kv = KVMachine(int(name), node.log)
+        replica = Replica(name, servers, kv)
+        driver = GroupDriver(replica, kv)
+
+
+@node.on("raft")
+def on_raft(msg: Any) -> None:
+    if replica is None:
+        return
+    replica.core.step(Message.from_dict(msg.body["m"]))
+    replica.pump()
+
+
+def tick() -> None:
+    if replica is not None:
+        replica.core.tick()
+        replica.pump()
+
+
+def poll() -> None:
+    if driver is not None:
+        driver.poll()
+
+
+node.every(TICK, tick)
+node.every(POLL, poll)
+
+
+def _ready(want_kv: bool) -> Replica:
+    if replica is None:
+        raise RPCError(TEMPORARILY_UNAVAILABLE, "starting")
+    if want_kv != (kv is not None):
+        raise RPCError(WRONG_GROUP if want_kv else MALFORMED,
+                       f"{node.id} is {'a controller' if kv is None else 'a replica group'} server")
+    return replica
+
+
+async def kv_request(msg: Any) -> dict[str, Any]:
+    r = _ready(True)
+    b = msg.body
+    cmd: dict[str, Any] = {"op": b["type"], "k": b["key"]}
+    if b["type"] == "write":
+        cmd["v"] = b["value"]
+    elif b["type"] == "cas":
+        cmd.update(f=b["from"], t=b["to"])
+    cmd.update(c=str(b.get("client", msg.src)), id=int(b.get("seq", b["msg_id"])))
+    return await r.submit(cmd)
+
+
+async def ctl_request(msg: Any) -> dict[str, Any]:
+    r = _ready(False)
+    b = msg.body
+    kind = b["type"]
+    try:
+        if kind == "query":
+            return await r.submit({"op": "query", "num": int(b.get("num", -1))})
+        if kind == "join":
+            cmd: dict[str, Any] = {"op": "join", "groups": {str(int(g)): [str(s) for s in v]
+                                                            for g, v in b["groups"].items()}}
+        elif kind == "leave":
+            cmd = {"op": "leave", "gids": [int(g) for g in b["gids"]]}
+        else:
+            cmd = {"op": "move", "shard": int(b["shard"]), "gid": int(b["gid"])}
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise RPCError(MALFORMED, f"bad {kind} request: {exc}") from None
+    cmd.update(c=str(b.get("client", msg.src)), id=int(b.get("seq", b["msg_id"])))
+    return await r.submit(cmd)
+
+
+for _kind in ("read", "write", "cas"):
+    node.on(_kind)(kv_request)
+for _kind in ("join", "leave", "move", "query"):
+    node.on(_kind)(ctl_request)
+
+
+@node.on("forward")
+async def forward(msg: Any) -> dict[str, Any]:
+    if replica is None:
+        raise RPCError(TEMPORARILY_UNAVAILABLE, "starting")
+    return await replica.forwarded(msg.body["cmd"])
+
+
+@node.on("shard_pull")
+def shard_pull(msg: Any) -> dict[str, Any]:
+    """The shard as this replica holds it, if it has applied the same configuration and
+    the shard is waiting here to be pulled (then no write to it can be applied any more)."""
+    _ready(True)
+    assert kv is not None
+    s, num = int(msg.body["shard"]), int(msg.body["num"])
+    sh = kv.shards.get(s)
+    if kv.config["num"] != num or sh is None or sh["state"] != SENDING:
+        raise RPCError(TEMPORARILY_UNAVAILABLE, f"shard {s} of configuration {num} not ready here "
+                                                f"(at configuration {kv.config['num']})")
+    return {"type": "shard_pull_ok", "kv": [[k, v] for k, v in sh["kv"].items()],
+            "sessions": copy.deepcopy(sh["sessions"])}
+
+
+@node.on("shard_delete")
+async def shard_delete(msg: Any) -> dict[str, Any]:
+    """The new owner has installed the shard: log its deletion here, answer once done."""
+    r = _ready(True)
+    assert kv is not None
+    s, num = int(msg.body["shard"]), int(msg.body["num"])
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + PEER_TIMEOUT * 0.8
+    proposed = False
+    while loop.time() < deadline:
+        sh = kv.shards.get(s)
+        # past configuration num, every shard had settled here: this one was deleted
+        if kv.config["num"] > num or (kv.config["num"] == num and (sh is None or sh["state"] == KEPT)):
+            return {"type": "shard_delete_ok"}
+        if kv.config["num"] == num and sh is not None and sh["state"] == SENDING and not proposed:
+            proposed = r.propose({"op": "delete", "num": num, "shard": s})
+            if not proposed:
+                break  # not the leader: the asker tries the next server
+        await asyncio.sleep(0.05)
+    raise RPCError(TEMPORARILY_UNAVAILABLE, f"shard {s} of configuration {num} not deleted yet")
+
+
+@node.on("shard_status")
+def shard_status(msg: Any) -> dict[str, Any]:
+    """What this replica holds: its configuration and, per shard, its state and size."""
+    if kv is None:
+        raise RPCError(TEMPORARILY_UNAVAILABLE, "not a replica group server")
+    return {"type": "shard_status_ok", "gid": kv.gid, "num": kv.config["num"],
+            "shards": {str(s): {"state": sh["state"], "keys": len(sh["kv"])}
+                       for s, sh in sorted(kv.shards.items())}}
+
+
+@node.on("raft_status")
+def raft_status(msg: Any) -> dict[str, Any]:
+    if replica is None:
+        raise RPCError(TEMPORARILY_UNAVAILABLE, "starting")
+    return {"type": "raft_status_ok", **replica.core.status()}
+
+
+if __name__ == "__main__":
+    node.run()
