@@ -292,3 +292,92 @@ class Pair:
         if check_store:
             expect(self.mine, self.theirs, f"after {what}")
         return got
+
+
+# -- a client's world: one store, an oracle on a fake clock, a network that can lose requests --------
+
+
+class Lost(ConnectionError):
+    """What `send` raises when the grader's network dropped the request."""
+
+
+class World:
+    """What a learner's Client(send, oracle, sleep) talks to; every request is logged.
+
+    Timestamps are ``clock_ms << 18 | counter``; ``sleep`` moves the clock on (nothing really
+    waits), so TTLs expire in simulated time and a check takes milliseconds.
+    """
+
+    def __init__(self) -> None:
+        self.storage = MemoryStorage()
+        self.server = Server(self.storage)
+        self.clock_ms = 1_000
+        self.counter = 0
+        self.log: list[tuple[str, dict]] = []
+        self.issued: list[int] = []
+        self.slept = 0.0
+        self.drop: Callable[[str, dict], bool] = lambda method, req: False
+        self.lose_reply: Callable[[str, dict], bool] = lambda method, req: False
+        self.before: Callable[[str, dict], None] = lambda method, req: None
+        self.on_sleep: Callable[[], None] = lambda: None
+
+    def oracle(self) -> int:
+        self.counter += 1
+        ts = self.clock_ms << 18 | self.counter
+        self.issued.append(ts)
+        return ts
+
+    def sleep(self, seconds: float) -> None:
+        seconds = max(float(seconds), 0.001)
+        self.slept += seconds
+        if self.slept > 120:
+            raise Wrong("the client slept more than 120 s (simulated) in one call: a lock it waits for "
+                        "never goes away, or it never gives up")
+        self.clock_ms += int(seconds * 1000) + 1
+        self.on_sleep()
+
+    def send(self, method: str, req: dict) -> dict:
+        if not isinstance(req, dict):
+            raise Wrong(f"the client sent {method} with {req!r}; expected a request dict")
+        if method not in ("kv_get", "kv_scan", "kv_prewrite", "kv_commit", "kv_batch_rollback",
+                          "kv_check_txn_status", "kv_resolve_lock"):
+            raise Wrong(f"the client sent an unknown method {method!r}")
+        self.log.append((method, req))
+        if len(self.log) > 5_000:
+            raise Wrong("the client sent more than 5,000 requests in one scenario: it retries without end")
+        self.before(method, req)
+        if self.drop(method, req):
+            raise Lost(f"{method} request lost")
+        try:
+            resp = self.server.handle(method, req)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise Wrong(f"the server could not read the client's {method} request {req!r}: "
+                        f"{type(exc).__name__}: {exc}") from None
+        if self.lose_reply(method, req):
+            raise Lost(f"{method} reply lost")
+        return resp
+
+    def client(self, target: Any) -> Any:
+        if not callable(target):
+            raise Wrong(f"{target!r} is not a class: the grader builds Client(send, oracle, sleep)")
+        return call("Client(send, oracle, sleep)", target, self.send, self.oracle, self.sleep)
+
+    def locks(self) -> dict[bytes, Lock]:
+        return {k: Lock.parse(v) for k, v in self.storage.dump(CF_LOCK).items()}
+
+    def records(self, key: bytes) -> list[tuple[int, Write]]:
+        """key's write records, newest first."""
+        out = []
+        for enc, raw in sorted(self.storage.dump(CF_WRITE).items()):
+            user, ts = decode_key(enc)
+            if user == key:
+                out.append((ts, Write.parse(raw)))
+        return out
+
+    def read(self, key: bytes) -> bytes | None:
+        """What a fresh snapshot reads after resolving every lock on key (distlab's client)."""
+        from distlab.systems.percolator.client import Client as Reader
+
+        reader = Reader(self.server.handle, self.oracle, self.sleep)
+        reader.begin()
+        return reader.get(key)  # type: ignore[no-any-return]

@@ -1,0 +1,63 @@
+"""A Percolator client: buffered writes, prewrite, commit the primary, then the secondaries."""
+
+from __future__ import annotations
+
+TTL_MS = 3000
+
+
+class Client:
+    def __init__(self, send, oracle, sleep) -> None:
+        self.send, self.oracle, self.sleep = send, oracle, sleep
+        self.start_ts = 0
+        self.writes: dict[bytes, bytes] = {}
+
+    def begin(self) -> None:
+        self.start_ts = self.oracle()
+        self.writes = {}
+
+    def get(self, key: bytes) -> bytes | None:
+        resp = self.send("kv_get", {"key": key, "version": self.start_ts})
+        if resp["error"]:
+            raise RuntimeError(f"{key!r} is locked: {resp['error']}")
+        return None if resp["not_found"] else resp["value"]
+
+    def set(self, key: bytes, value: bytes) -> None:
+        self.writes[key] = value
+
+    def commit(self) -> bool:
+        """Two-phase commit; True iff the transaction committed."""
+        if not self.writes:
+            return True
+        keys = list(self.writes)
+        primary, secondaries = keys[0], keys[1:]
+        mutations = [{"op": "put", "key": k, "value": self.writes[k]} for k in keys]
+        try:
+            resp = self.send("kv_prewrite", {"mutations": mutations, "primary_lock": primary,
+                                             "start_version": self.start_ts, "lock_ttl": TTL_MS})
+        except ConnectionError:
+            resp = {"errors": ["lost"]}
+        if resp["errors"]:
+            self._rollback(keys)
+            return False
+        commit_ts = self.oracle()
+        if secondaries:
+            try:
+                self.send("kv_commit", {"keys": secondaries, "start_version": self.start_ts,
+                                        "commit_version": commit_ts})
+            except ConnectionError:
+                pass
+        try:
+            resp = self.send("kv_commit", {"keys": [primary], "start_version": self.start_ts,
+                                           "commit_version": commit_ts})
+        except ConnectionError:
+            resp = {"error": "lost"}
+        if resp["error"]:
+            self._rollback(keys)
+            return False
+        return True
+
+    def _rollback(self, keys: list[bytes]) -> None:
+        try:
+            self.send("kv_batch_rollback", {"keys": keys, "start_version": self.start_ts})
+        except ConnectionError:
+            pass  # the locks expire and readers roll them back
