@@ -13,7 +13,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Real third-party peers the tests talk to: redis-cli speaks RESP to kvs-server; Debian's
-# chromium and its chromedriver load report pages and `distlab serve` in a real browser.
+# chromium and its chromedriver load report pages and `distlab serve` in a real browser;
+# iproute2 (ip, tc) and nftables build --mode net's namespaces and make its faults.
 system-deps:
 	@command -v redis-cli >/dev/null 2>&1 || { \
 		echo "installing redis-tools (redis-cli) from Debian's packages"; \
@@ -21,6 +22,9 @@ system-deps:
 	@{ command -v chromium && command -v chromedriver; } >/dev/null 2>&1 || { \
 		echo "installing chromium and chromium-driver from Debian's packages"; \
 		apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; }
+	@{ command -v ip && command -v tc && command -v nft; } >/dev/null 2>&1 || { \
+		echo "installing iproute2 and nftables (distlab test --mode net) from Debian's packages"; \
+		apt-get update -qq && apt-get install -y -qq iproute2 nftables >/dev/null; }
 
 demo: $(STAMP)
 	$(BIN)/distlab demo

@@ -96,7 +96,7 @@ class TestOptions:
     key_count: int | None = None
     op_timeout: float = 5.0
     seed: int = 0
-    mode: str = "auto"  # sim for Python SDK nodes, process for anything else
+    mode: str = "auto"  # sim for Python SDK nodes, process for anything else; net: namespaces + TCP
     max_memory_mb: int | None = 2048
     max_open_files: int | None = 1024
     max_cpu_seconds: int | None = None
@@ -172,8 +172,8 @@ class TestOptions:
             raise RunError("--nemesis-interval must be positive")
         if self.nemesis_schedule not in SCHEDULES:
             raise RunError(f"--nemesis-schedule {self.nemesis_schedule}: use {' or '.join(SCHEDULES)}")
-        if self.mode not in ("auto", "sim", "process"):
-            raise RunError(f"--mode {self.mode}: use sim or process")
+        if self.mode not in ("auto", "sim", "process", "net"):
+            raise RunError(f"--mode {self.mode}: use sim, process or net")
         self.worker_count()
         self.required_availability()
         if self.latency is not None and self.jitter:
@@ -193,11 +193,28 @@ class TestOptions:
         self.jitter = self.resolved_jitter()
         if self.mode == "sim" and path.suffix != ".py":
             raise RunError(f"--bin {self.bin}: the simulator runs Python SDK nodes (a .py file); use --mode process")
-        why = unsupported(self.nemesis, CAPABILITIES[self.mode])
+        capabilities = CAPABILITIES[self.mode]
+        if self.mode == "net":
+            capabilities = self._net_capabilities()
+        why = unsupported(self.nemesis, capabilities)
         if why is not None:
             raise RunError(why)
-        if self.mode == "process":
+        if self.mode in ("process", "net"):
             self.command()
+
+    def _net_capabilities(self) -> frozenset[str]:
+        """--mode net: one clear line (a RunError) where this machine cannot build namespaces;
+        what the kernel offers decides which faults and options are available."""
+        from distlab.runtime.net.kernel import NetUnavailable, probe
+
+        try:
+            found = probe()
+        except NetUnavailable as exc:
+            raise RunError(str(exc)) from None
+        if not found["netem"] and (self.latency or self.duplication):
+            raise RunError("--mode net: --latency and --duplication need tc netem, which this kernel lacks "
+                           "(--loss works: nftables drops packets)")
+        return CAPABILITIES["net"] | ({"netem"} if found["netem"] else set())
 
     def resolved_jitter(self) -> float:
         """The default delay's mean (ms): only in the simulator, only without --latency.
@@ -213,6 +230,11 @@ class TestOptions:
 
     def network(self, rng: random.Random) -> Network:
         """The run's network model: --latency as given, or else the default jitter."""
+        if self.resolved_mode() == "net":  # the kernel makes the faults: see distlab.runtime.net.kernel
+            from distlab.runtime.net.kernel import KernelNetwork
+
+            return KernelNetwork(rng, Latency((self.latency or 0.0) / 1000, self.latency_dist),
+                                 loss=self.loss, duplication=self.duplication)
         jitter = self.resolved_jitter()
         if jitter:
             latency, fifo = Latency(jitter / 1000, "exponential"), True
@@ -222,6 +244,9 @@ class TestOptions:
 
     def delay_text(self) -> str:
         """What delay server messages get, in words (for the summary and results.json)."""
+        if self.resolved_mode() == "net":
+            return (f"tc netem: {self.latency_dist}, mean {self.latency:g} ms" if self.latency
+                    else "none added (the kernel's own: TCP between namespaces)")
         if self.latency is None:
             jitter = self.resolved_jitter()
             if jitter:

@@ -253,9 +253,10 @@ def store_option() -> Callable[[F], F]:
 
 
 def mode_option() -> Callable[[F], F]:
-    """--mode: the simulator or real processes."""
-    return run_option("--mode", type=click.Choice(["auto", "sim", "process"]),
-                      help="auto: the simulator for Python SDK nodes, real processes for anything else.")
+    """--mode: the simulator, real processes, or real processes on a real network."""
+    return run_option("--mode", type=click.Choice(["auto", "sim", "process", "net"]),
+                      help="auto: the simulator for Python SDK nodes, real processes for anything else; "
+                           "net: each node in its own network namespace, TCP between them (root).")
 
 
 def scenario_option(example: str) -> Callable[[F], F]:

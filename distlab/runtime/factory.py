@@ -24,7 +24,8 @@ from distlab.runtime.sim.loop import VirtualLoop
 def make_runtime(
     opts: TestOptions, network: Network, run_dir: Path, trace: IO[bytes] | None,
 ) -> tuple[HarnessLoop, Cluster]:
-    """The loop and cluster for `opts.resolved_mode()`: the simulator, or real processes.
+    """The loop and cluster for `opts.resolved_mode()`: the simulator, real processes, or
+    real processes in network namespaces (--mode net).
 
     Node logs go to run_dir/node-logs (and, with --log-stderr, to stderr stamped
     with the loop's time); process-mode nodes work in run_dir/nodes.
@@ -44,6 +45,8 @@ def make_runtime(
             bin_args=opts.bin_args,
         )
         return sim_loop, sim
+    if opts.resolved_mode() == "net":
+        return _net_runtime(opts, network, run_dir, trace)
     real_loop = RealLoop()
     processes = ProcessCluster(
         real_loop,
@@ -57,6 +60,42 @@ def make_runtime(
         limits=Limits(opts.max_memory_mb, opts.max_open_files, opts.max_cpu_seconds),
     )
     return real_loop, processes
+
+
+def _net_runtime(
+    opts: TestOptions, network: Network, run_dir: Path, trace: IO[bytes] | None,
+) -> tuple[HarnessLoop, Cluster]:
+    """--mode net: build the namespaces and bridge first; a failure removes them and is a RunError."""
+    from distlab.options import RunError
+    from distlab.runtime.net.cluster import NetCluster
+    from distlab.runtime.net.kernel import Fabric, KernelNetwork, NetUnavailable, probe
+
+    if not isinstance(network, KernelNetwork):
+        raise TypeError("--mode net runs need the network from TestOptions.network()")
+    try:
+        fabric = Fabric(opts.node_ids(), netem=probe()["netem"])
+        fabric.setup()
+    except (NetUnavailable, RuntimeError) as exc:
+        raise RunError(str(exc)) from None
+    try:
+        network.attach(fabric)
+        real_loop = RealLoop()
+        cluster = NetCluster(
+            real_loop,
+            opts.command(),
+            opts.node_ids(),
+            network,
+            work_dir=run_dir / "nodes",
+            fabric=fabric,
+            trace=trace,
+            log_dir=run_dir / "node-logs",
+            log_stderr=_stderr_log(real_loop) if opts.log_stderr else None,
+            limits=Limits(opts.max_memory_mb, opts.max_open_files, opts.max_cpu_seconds),
+        )
+    except BaseException:
+        fabric.close()
+        raise
+    return real_loop, cluster
 
 
 def _stderr_log(loop: HarnessLoop) -> Callable[[str, str], None]:

@@ -129,7 +129,7 @@ class ProcessCluster(Wire):
         slot.incarnations += 1
         try:
             proc = subprocess.Popen(
-                self.command,
+                self.command_for(node_id),
                 cwd=workdir,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
@@ -153,6 +153,10 @@ class ProcessCluster(Wire):
         slot.pidfd = os.pidfd_open(proc.pid)
         self.loop.add_reader(slot.pidfd, self._on_exit, slot, proc)
         slot.log(f"[distlab] started pid {proc.pid} (incarnation {slot.incarnations})")
+
+    def command_for(self, node_id: str) -> list[str]:
+        """The command line that starts this node (the same for all here; --mode net wraps it)."""
+        return self.command
 
     def crash(self, node_id: str) -> None:
         """SIGKILL the node's whole process group; it is restarted later by start()."""
