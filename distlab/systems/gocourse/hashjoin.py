@@ -28,9 +28,10 @@ import shutil
 import tempfile
 import zlib
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 
 MASK64 = (1 << 64) - 1
@@ -101,8 +102,17 @@ def read_table(path: str) -> list[list[str]]:
         return [line.split(",") for line in f.read().splitlines() if line]
 
 
+Key = str | tuple[str, ...]
+
+
 def _key(row: Sequence[str], offsets: Sequence[int]) -> tuple[str, ...]:
     return tuple(row[i] for i in offsets)
+
+
+def _key_getter(offsets: Sequence[int]) -> Callable[[Sequence[str]], Key]:
+    """A row's join key: the field itself for one column, a tuple for several (itemgetter's
+    C loop, not a Python one, as this runs once per row)."""
+    return itemgetter(*offsets)
 
 
 def join_example(f0: str, f1: str, offsets0: Sequence[int], offsets1: Sequence[int]) -> int:
@@ -118,20 +128,21 @@ def join_example(f0: str, f1: str, offsets0: Sequence[int], offsets1: Sequence[i
     return total & MASK64
 
 
-def _sums(lines: Iterable[str], offsets: Sequence[int]) -> dict[tuple[str, ...], int]:
-    sums: defaultdict[tuple[str, ...], int] = defaultdict(int)
+def _sums(lines: Iterable[str], offsets: Sequence[int]) -> dict[Key, int]:
+    key = _key_getter(offsets)
+    sums: defaultdict[Key, int] = defaultdict(int)
     for line in lines:
         if line:
             row = line.split(",")
-            sums[_key(row, offsets)] += int(row[0])
+            sums[key(row)] += int(row[0])
     return sums
 
 
-def _counts(lines: Iterable[str], offsets: Sequence[int]) -> Counter[tuple[str, ...]]:
-    return Counter(_key(line.split(","), offsets) for line in lines if line)
+def _counts(lines: Iterable[str], offsets: Sequence[int]) -> Counter[Key]:
+    return Counter(map(_key_getter(offsets), (line.split(",") for line in lines if line)))
 
 
-def _combine(sums: dict[tuple[str, ...], int], counts: dict[tuple[str, ...], int]) -> int:
+def _combine(sums: dict[Key, int], counts: dict[Key, int]) -> int:
     if len(counts) < len(sums):
         return sum(n * sums.get(k, 0) for k, n in counts.items())
     return sum(s * counts.get(k, 0) for k, s in sums.items())
@@ -145,8 +156,9 @@ def join(f0: str, f1: str, offsets0: Sequence[int], offsets1: Sequence[int]) -> 
     return _combine(sums, counts) & MASK64
 
 
-def _partition(key: tuple[str, ...], n: int) -> int:
-    return zlib.crc32(",".join(key).encode()) % n
+def _partition(key: Key, n: int) -> int:
+    """Stable across processes (str hashes are salted per process)."""
+    return zlib.crc32((key if isinstance(key, str) else ",".join(key)).encode()) % n
 
 
 def _line_slices(path: str, n: int) -> list[tuple[int, int]]:
@@ -193,8 +205,8 @@ def _join_task(args: tuple[int, int, str]) -> int:
     import pickle
 
     p, n_tasks, spill = args
-    sums: defaultdict[tuple[str, ...], int] = defaultdict(int)
-    counts: Counter[tuple[str, ...]] = Counter()
+    sums: defaultdict[Key, int] = defaultdict(int)
+    counts: Counter[Key] = Counter()
     for index in range(n_tasks):
         with open(os.path.join(spill, f"a{index}-p{p}"), "rb") as f:
             part_sums, part_counts = pickle.load(f)
