@@ -321,3 +321,11 @@ def test_a_check_names_a_coordinator_that_exits_with_an_error() -> None:
     [outcome] = run_checks(["false"], ["true"], ["wc"], FAST)
     assert not outcome.passed
     assert "no output lines" in outcome.reason and "coordinator exited with status 1" in outcome.reason
+
+
+def test_sequential_module_writes_mr_out_0(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "a.txt").write_text("x y x")
+    monkeypatch.chdir(tmp_path)
+    assert sequential.main(["wc", "a.txt"]) == 0
+    assert (tmp_path / "mr-out-0").read_text() == "x 2\ny 1\n"
+    assert sequential.main(["nope", "a.txt"]) == 2
