@@ -5,8 +5,8 @@ Nine nodes: data groups A (n0-n2) and B (n3-n5) each replicate a percolator Serv
 seeds: snapshot isolation under partition, kill, pause, clock and loss with Raft safety
 checked per group; strong SI even with the oracle members' clocks 20 and 40 s apart; a
 client dying between prewrite and commit has its locks rolled back by other nodes (never
-forward); a leader committing outside the log, and an oracle that keeps no ceiling, are
-caught.
+forward); a leader committing outside the log, an oracle that keeps no ceiling, and reads
+served without ReadIndex are caught.
 """
 
 from __future__ import annotations
@@ -197,3 +197,17 @@ def test_mutant_oracle_without_ceiling_is_caught(tmp_path: Path) -> None:
     result = run(tmp_path, "txn-list-append", 1, "kill,partition", args=args, models=STRONG_SI)
     assert result.valid is False
     assert "G-single-realtime" in anomalies(result)
+
+
+def test_mutant_stale_reads_is_caught(tmp_path: Path) -> None:
+    """Reads served by any member from its own state, without ReadIndex: a replica cut off
+    by a partition misses a commit, and a read-modify-write built on that stale list
+    commits over it (no write-write conflict: the missed commit is older than start_ts)."""
+    caught = []
+    for seed in (3, 7, 8):  # caught on each; one is enough
+        result = run(tmp_path / str(seed), "txn-list-append", seed, "partition",
+                     args=("--mutants=stale-reads",))
+        if result.valid is False:
+            caught.append(anomalies(result))
+            break
+    assert caught and caught[0] & {"G0", "G1c", "G-single", "incompatible-order"}

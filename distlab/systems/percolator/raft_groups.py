@@ -59,10 +59,12 @@ TSO_GROUP = "T"
 READS = frozenset({"kv_get", "kv_scan"})
 WRITES = frozenset({"kv_prewrite", "kv_commit", "kv_batch_rollback", "kv_check_txn_status",
                     "kv_resolve_lock"})
-MUTANTS = ("commit-without-log", "tso-no-ceiling")
+MUTANTS = ("commit-without-log", "tso-no-ceiling", "stale-reads")
 """Known-bad variants: a data-group leader applies kv_commit to its own state without the
 log (a new leader never heard of the commit); the oracle keeps no ceiling in the log (a
-new leader starts from its own clock, so timestamps go back when that clock is behind)."""
+new leader starts from its own clock, so timestamps go back when that clock is behind);
+reads served by any member from its own state, without ReadIndex (a lagging or cut-off
+replica misses locks and commits)."""
 
 
 # ----- layout ---------------------------------------------------------------------------
@@ -435,12 +437,14 @@ class Router:
         self.hints.pop(group, None)
         self.turn[group] = self.turn.get(group, 0) + 1
 
-    async def call(self, group: str, body: dict[str, Any], writes: bool) -> Any:
+    async def call(self, group: str, body: dict[str, Any], writes: bool, anywhere: bool = False) -> Any:
+        """The group's answer to `body`; `anywhere`: any member may answer (stale-reads)."""
         loop = asyncio.get_running_loop()
         end = loop.time() + self.deadline
         maybe_applied = False
         while (left := end - loop.time()) > 0:
-            dest = self._target(group)
+            members = self.layout.groups[group]
+            dest = members[self.node.random.randrange(len(members))] if anywhere else self._target(group)
             try:
                 reply = await self.node.rpc(dest, {"type": "grp", "g": group, **body},
                                             timeout=min(self.rpc_timeout, left))

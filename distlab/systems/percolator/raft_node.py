@@ -95,6 +95,7 @@ if _unknown:
 TTL = int(_flag("--ttl", "1500"))
 DIE_EVERY = int(_flag("--die-after-prewrite", "0"))
 SNAPSHOT_EVERY = int(_flag("--snapshot-every", "100"))
+STALE_READS = "stale-reads" in MUTANTS
 TSO_CLOCK_OFFSETS = [float(x) for x in _flag("--tso-clock-offsets").split(",") if x]
 
 node = Node()
@@ -126,7 +127,12 @@ class Member:
     async def serve(self, body: dict[str, Any]) -> dict[str, Any]:
         """One group request at this member: answered if it leads, else a redirect."""
         rep = self.replica
-        if body.get("g") != self.group or not rep.serving:
+        if body.get("g") != self.group:
+            return self.redirect()
+        if STALE_READS and body.get("m") in READS:
+            assert isinstance(self.machine, DataMachine)
+            return {"type": "grp_ok", "r": self.machine.read(body["m"], body["req"])}
+        if not rep.serving:
             return self.redirect()
         try:
             if self.tso is not None:
@@ -231,7 +237,8 @@ async def send(method: str, request: dict[str, Any]) -> dict[str, Any]:
     lay, r = _ready()
     req = to_wire(request)
     if method == "kv_get":
-        return await r.call(lay.group_of_key(req["key"]), {"m": method, "req": req}, False)  # type: ignore[no-any-return]
+        return await r.call(lay.group_of_key(req["key"]), {"m": method, "req": req}, False,  # type: ignore[no-any-return]
+                            anywhere=STALE_READS)
     if method == "kv_scan":
         parts = await _fan_out([(g, {"m": method, "req": req}) for g in lay.data_groups], False)
         pairs = sorted((p for part in parts for p in part["pairs"]), key=lambda p: p["key"])
