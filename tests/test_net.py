@@ -187,6 +187,8 @@ def test_raft_kv_over_tcp_stays_linearizable_through_partitions_kills_and_pauses
     assert set(r["net"]["kernel"]) == {"n0", "n1", "n2"}
     trace = (result.run_dir / "messages.jsonl").read_bytes()
     assert b'"src":"n0","dest":"n1"' in trace or b'"src":"n1","dest":"n0"' in trace
+    log = (result.run_dir / "node-logs" / "n1.log").read_text()
+    assert "peers over TCP through the SDK's TCP transport" in log  # no proxy for an SDK node
 
 
 @needs_net
@@ -215,6 +217,7 @@ def test_a_raw_protocol_node_forwarding_as_its_client_works_over_tcp(run_net: An
     assert result.valid is True
     assert result.results["availability"]["ok_fraction"] == 1.0
     assert result.results["net"]["server_msgs"] > 0  # forwarded to n0 over TCP
+    assert "through a proxy that keeps its stdin/stdout" in (result.run_dir / "node-logs" / "n1.log").read_text()
 
 
 @needs_net
@@ -234,3 +237,49 @@ def test_faults_the_kernel_cannot_make_here_are_refused(tmp_path: Path) -> None:
     clock = TestOptions(workload="lin-kv", bin=KVRAFT, mode="net", nemesis=["clock"], store=str(tmp_path))
     with pytest.raises(RunError, match="--nemesis clock needs"):
         clock.validate()
+
+
+# ----- the TCP links themselves (no namespaces needed) -----------------------------------
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_links_carry_lines_in_order_and_report_every_send_receive_and_drop() -> None:
+    import asyncio
+
+    from distlab.runtime.net.links import Links
+
+    pa, pb, dead = _free_port(), _free_port(), _free_port()
+    peers = {"a": ("127.0.0.1", pa), "b": ("127.0.0.1", pb), "gone": ("127.0.0.1", dead)}
+    got: list[bytes] = []
+    events: dict[str, list[bytes]] = {"a": [], "b": []}
+
+    async def main() -> None:
+        a = Links("a", peers["a"], peers, lambda line: None, events["a"].append)
+        b = Links("b", peers["b"], peers, got.append, events["b"].append)
+        await a.start()
+        await b.start()
+        lines = [b'{"src":"a","dest":"b","body":{"i":%d}}\n' % i for i in range(50)]
+        for line in lines:
+            assert a.send("b", line)
+        assert not a.send("c0", b'{"src":"a","dest":"c0","body":{}}\n')  # no peer: the caller routes it
+        assert a.send("gone", b'{"src":"a","dest":"gone","body":{}}\n')
+        for _ in range(200):
+            if len(got) == 50 and any(e.startswith(b"#d") for e in events["a"]):
+                break
+            await asyncio.sleep(0.01)
+        a.close()
+        b.close()
+        assert got == lines
+
+    asyncio.run(main())
+    sends = [e for e in events["a"] if e.startswith(b"#s ")]
+    assert len(sends) == 51 and sends[0].startswith(b"#s 1 {")
+    assert events["a"][-1] == b"#d 51 refused\n"
+    assert events["b"] == [b"#r a %d\n" % i for i in range(1, 51)]

@@ -1,4 +1,8 @@
-"""Run a Node as a real process speaking JSON lines on stdin/stdout (Maelstrom's transport)."""
+"""Run a Node as a real process speaking JSON lines on stdin/stdout (Maelstrom's transport).
+
+In `distlab test --mode net` (DISTLAB_NET set) messages to other nodes go over TCP
+instead (distlab.runtime.net.links); clients and services stay on stdin/stdout.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from distlab.node.storage import FileStorage, Storage
 from distlab.protocol import MAX_LINE_BYTES, ProtocolError, decode, encode
+from distlab.runtime.net.links import Links, from_env
 
 if TYPE_CHECKING:
     from distlab.node.core import Node
@@ -26,9 +31,18 @@ class StdioHost:
         self._err = err
         self.random = random.Random()
         self._storage: FileStorage | None = None
+        self.links: Links | None = None
 
     def send(self, dest: str, body: dict[str, Any]) -> None:
-        self._out.write(encode({"src": self._node.id or "?", "dest": dest, "body": body}))
+        line = encode({"src": self._node.id or "?", "dest": dest, "body": body})
+        if self.links is not None and self.links.send(dest, line):
+            return
+        self._out.write(line)
+        self._out.flush()
+
+    def event(self, line: bytes) -> None:
+        """A line for the harness only (--mode net's send/receive events)."""
+        self._out.write(line)
         self._out.flush()
 
     def now(self) -> float:
@@ -69,6 +83,10 @@ async def _serve(node: Node, out: BinaryIO, err: BinaryIO) -> None:
     node.attach(host)
     loop = asyncio.get_running_loop()
     inbox: asyncio.Queue[bytes | None] = asyncio.Queue()
+    net = from_env()
+    if net is not None:  # --mode net: peers over TCP, delivered through the same inbox as stdin
+        host.links = Links(*net, deliver=inbox.put_nowait, event=host.event)
+        await host.links.start()
     threading.Thread(target=_read_stdin, args=(loop, inbox), daemon=True).start()
     while True:
         line = await inbox.get()
@@ -91,6 +109,8 @@ async def _serve(node: Node, out: BinaryIO, err: BinaryIO) -> None:
         await asyncio.sleep(0.01)
     for task in list(node._tasks):
         task.cancel()
+    if host.links is not None:
+        host.links.close()
 
 
 def serve(node: Node) -> None:

@@ -87,6 +87,7 @@ def _net_runtime(
             network,
             work_dir=run_dir / "nodes",
             fabric=fabric,
+            sdk=_is_sdk_node(opts.bin),
             trace=trace,
             log_dir=run_dir / "node-logs",
             log_stderr=_stderr_log(real_loop) if opts.log_stderr else None,
@@ -96,6 +97,19 @@ def _net_runtime(
         fabric.close()
         raise
     return real_loop, cluster
+
+
+def _is_sdk_node(bin_path: str) -> bool:
+    """A Python file that imports distlab: it can speak TCP itself (no proxy needed)."""
+    from distlab.options import SDK_IMPORT
+
+    path = Path(bin_path)
+    if path.suffix != ".py":
+        return False
+    try:
+        return SDK_IMPORT.search(path.read_text(errors="replace")) is not None
+    except OSError:
+        return False
 
 
 def _stderr_log(loop: HarnessLoop) -> Callable[[str, str], None]:

@@ -1,12 +1,14 @@
 """Nodes as processes in their own network namespaces, talking TCP through a bridge.
 
-Process mode with a real network in the middle: each node runs behind its proxy
-(`agent.py`) inside its namespace; node-to-node messages are TCP between the
-proxies, so the kernel delivers, delays and drops them, and the nemesis acts on
-the kernel (`kernel.Fabric`). Clients and services still reach a node through
-its proxy's stdin/stdout, as in process mode, and are never faulted. Kill and
-pause are SIGKILL and SIGSTOP of the proxy's process group (proxy and node).
-The trace and the counters come from the proxies' event lines.
+Process mode with a real network in the middle. A node written with distlab's
+SDK opens its TCP links itself (the SDK's stdio host reads DISTLAB_NET); any
+other node runs behind its proxy (`agent.py`), which keeps the node's
+stdin/stdout and speaks TCP for it. Either way node-to-node messages are TCP
+between namespaces, so the kernel delivers, delays and drops them, and the
+nemesis acts on the kernel (`kernel.Fabric`). Clients and services still reach
+a node over its stdin/stdout, as in process mode, and are never faulted. Kill
+and pause are SIGKILL and SIGSTOP of the node's process group. The trace and
+the counters come from the event lines of `links.Links`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import orjson
 
 from distlab.runtime.net import agent
 from distlab.runtime.net.kernel import PORT, Fabric, KernelNetwork
+from distlab.runtime.net.links import ENV
 from distlab.runtime.process.cluster import Limits, NodeProcess, ProcessCluster
 from distlab.runtime.process.loop import RealLoop
 from distlab.runtime.protocols import CAPABILITIES
@@ -38,12 +41,14 @@ class NetCluster(ProcessCluster):
         network: KernelNetwork,
         work_dir: Path,
         fabric: Fabric,
+        sdk: bool = False,
         trace: IO[bytes] | None = None,
         log_dir: Path | None = None,
         log_stderr: Callable[[str, str], None] | None = None,
         limits: Limits | None = None,
     ) -> None:
         self.fabric = fabric
+        self.sdk = sdk  # the node speaks TCP itself; otherwise a proxy does it for the node
         self._mids: dict[tuple[str, bytes], int] = {}  # (sending proxy, its seq) -> trace id
         self.kernel_stats: dict[str, dict[str, int]] = {}
         super().__init__(loop, command, node_ids, network, work_dir, trace, log_dir, log_stderr, limits=limits)
@@ -52,13 +57,22 @@ class NetCluster(ProcessCluster):
 
     def command_for(self, node_id: str) -> list[str]:
         peers = ",".join(f"{n}={self.fabric.addresses[n]}:{PORT}" for n in self.node_ids)
+        listen = f"{self.fabric.addresses[node_id]}:{PORT}"
+        if self.sdk:
+            return [*self.fabric.exec_prefix(node_id), "env", f"{ENV}={node_id}|{listen}|{peers}", *self.command]
         return [
             *self.fabric.exec_prefix(node_id), sys.executable, agent.__file__,
-            "--me", node_id, "--listen", f"{self.fabric.addresses[node_id]}:{PORT}", "--peers", peers,
+            "--me", node_id, "--listen", listen, "--peers", peers,
             "--", *self.command,
         ]
 
-    # ----- the proxies' event lines -----------------------------------------------------
+    def start(self, node_id: str) -> None:
+        super().start(node_id)
+        how = "the SDK's TCP transport" if self.sdk else "a proxy that keeps its stdin/stdout"
+        self.nodes[node_id].log(f"[distlab] in namespace {self.fabric.namespaces[node_id]} at "
+                                f"{self.fabric.addresses[node_id]}:{PORT}; peers over TCP through {how}")
+
+    # ----- the event lines -----------------------------------------------------
     def _mid(self, key: tuple[str, bytes]) -> int:
         mid = self._mids.get(key)
         if mid is None:
