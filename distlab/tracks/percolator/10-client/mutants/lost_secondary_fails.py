@@ -18,7 +18,7 @@ class Client:
     def get(self, key: bytes) -> bytes | None:
         resp = self.send("kv_get", {"key": key, "version": self.start_ts})
         if resp["error"]:
-            raise RuntimeError(f"{key!r} is locked: {resp['error']}")
+            raise RuntimeError(f"{key!r} is locked (resolving locks is the next task)")
         return None if resp["not_found"] else resp["value"]
 
     def set(self, key: bytes, value: bytes) -> None:
