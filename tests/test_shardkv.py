@@ -74,6 +74,25 @@ def test_a_snapshot_keeps_every_shard_state() -> None:
     assert copy.config == m.config and copy.prev == m.prev and copy.shards == m.shards
 
 
+def test_a_snapshot_does_not_change_as_commands_are_applied_after_it() -> None:
+    """The Raft core keeps the snapshot to send to followers that lag: if it shared the
+    session table with the live state, a follower installing it would skip commands."""
+    m = skv.KVMachine(100)
+    m.apply({"op": "config", "config": config(1, [100] * 10)})
+    m.apply(write(4, 2, seq=1))
+    snap = m.snapshot()
+    before = orjson.dumps(snap)
+    m.apply(write(4, 3, seq=2))
+    m.apply({"op": "config", "config": config(2, [101] * 10)})
+    assert orjson.dumps(snap) == before
+    ctl = skv.CtlMachine()
+    ctl.apply({"op": "join", "groups": {"100": ["a"]}, "c": "k", "id": 1})
+    snap = ctl.snapshot()
+    before = orjson.dumps(snap)
+    ctl.apply({"op": "leave", "gids": [100], "c": "k", "id": 2})
+    assert orjson.dumps(snap) == before
+
+
 # ----- the Raft trace of several groups in one run ------------------------------------------------
 def write_logs(root: Path, logs: dict[str, list[tuple[float, str]]]) -> Path:
     (root / "node-logs").mkdir(parents=True)

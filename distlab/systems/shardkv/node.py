@@ -155,7 +155,10 @@ class CtlMachine:
         return (client, seq), result
 
     def snapshot(self) -> dict[str, Any]:
-        return {"configs": self.ctl.snapshot(), "sessions": self.sessions}
+        # copies: the Raft core keeps this object to send to followers that lag behind, so
+        # it must not change as later commands are applied (a session table that runs ahead
+        # of the state would make a follower that installs it skip commands)
+        return {"configs": self.ctl.snapshot(), "sessions": {c: list(s) for c, s in self.sessions.items()}}
 
     def restore(self, data: dict[str, Any]) -> None:
         self.ctl.restore(data["configs"])
@@ -286,12 +289,14 @@ class KVMachine:
         self.log(f"configuration {new['num']}: shards {new['shards']}")
 
     def snapshot(self) -> dict[str, Any]:
-        return {"config": self.config, "prev": self.prev,
-                "shards": [[s, sh["state"], [[k, v] for k, v in sh["kv"].items()], sh["sessions"]]
+        """A copy of the state (the Raft core keeps it, to send to followers: see CtlMachine)."""
+        return {"config": copy.deepcopy(self.config), "prev": copy.deepcopy(self.prev),
+                "shards": [[s, sh["state"], [[k, v] for k, v in sh["kv"].items()],
+                            {c: list(x) for c, x in sh["sessions"].items()}]
                            for s, sh in sorted(self.shards.items())]}
 
     def restore(self, data: dict[str, Any]) -> None:
-        self.config, self.prev = data["config"], data["prev"]
+        self.config, self.prev = copy.deepcopy(data["config"]), copy.deepcopy(data["prev"])
         self.shards = {s: {"state": st, "kv": {k: v for k, v in kv}, "sessions": {c: list(x) for c, x in ss.items()}}
                        for s, st, kv, ss in data["shards"]}
 
