@@ -283,3 +283,26 @@ def test_links_carry_lines_in_order_and_report_every_send_receive_and_drop() -> 
     assert len(sends) == 51 and sends[0].startswith(b"#s 1 {")
     assert events["a"][-1] == b"#d 51 refused\n"
     assert events["b"] == [b"#r a %d\n" % i for i in range(1, 51)]
+
+
+@needs_net
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_a_stopped_harness_still_deletes_its_network(sig: str, tmp_path: Path) -> None:
+    import signal
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "distlab", "test", "-w", "lin-kv", "--bin", KVRAFT, "--mode", "net",
+         "--node-count", "3", "--time-limit", "60", "--rate", "10", "--store", str(tmp_path / "store")],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path,
+    )
+    tag = f"{proc.pid:06x}"
+    deadline = time.monotonic() + 30
+    while len(kernel.leftovers(tag)) < 4 and time.monotonic() < deadline:  # the bridge and three namespaces
+        time.sleep(0.2)
+    assert kernel.leftovers(tag), "the run never built its network"
+    time.sleep(1.0)
+    proc.send_signal(getattr(signal, sig))
+    proc.communicate(timeout=30)
+    assert kernel.leftovers(tag) == []
+    assert processes_mentioning("kvraft/node.py", under=tmp_path) == []

@@ -13,6 +13,8 @@ the counters come from the event lines of `links.Links`.
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -54,6 +56,10 @@ class NetCluster(ProcessCluster):
         super().__init__(loop, command, node_ids, network, work_dir, trace, log_dir, log_stderr, limits=limits)
         if fabric.netem:
             self.capabilities = self.capabilities | {"netem"}
+        # SIGTERM and SIGHUP end the run like a node failure would, so close() still deletes
+        # the network (Ctrl-C already does: KeyboardInterrupt unwinds through the runner).
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            loop.add_signal_handler(sig, loop.abort, f"the harness got {signal.Signals(sig).name}")
 
     def command_for(self, node_id: str) -> list[str]:
         peers = ",".join(f"{n}={self.fabric.addresses[n]}:{PORT}" for n in self.node_ids)
@@ -122,6 +128,9 @@ class NetCluster(ProcessCluster):
     # ----- the end ----------------------------------------------------------------------
     def close(self, grace: float = 1.0) -> None:
         """Stop the processes, read the kernel's counters, then delete the network."""
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            with contextlib.suppress(Exception):
+                self.loop.remove_signal_handler(sig)
         try:
             super().close(grace)
         finally:
