@@ -147,6 +147,15 @@ def test_the_trace_is_checked_group_by_group(tmp_path: Path) -> None:
                                        for v in doctored.violations), doctored.violations
 
 
+def test_twelve_nodes_make_three_data_groups(tmp_path: Path) -> None:
+    result = run(tmp_path, "txn-list-append", 3, ALL_FAULTS, node_count=12)
+    assert result.valid is True, anomalies(result)
+    assert stats(result)["ok"] >= 40
+    events = read_events(result.run_dir / "node-logs")
+    assert {d.get("g") for _, _, k, d in events if k == "leader"} == {"A", "B", "C", "T"}
+    assert result.results["raft_safety"]["valid"] is True
+
+
 def test_snapshots_restore_under_kills(tmp_path: Path) -> None:
     """Compacting every 10 entries: restarted and lagging replicas load snapshots."""
     result = run(tmp_path, "txn-list-append", 4, "kill,partition", args=("--snapshot-every=10",))
