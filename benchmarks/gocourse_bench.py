@@ -74,6 +74,25 @@ def machine() -> str:
             f"(a shared machine: figures move with the load)")
 
 
+def top10_duckdb(duckdb: Any, workers: int, files: list[str]) -> str:
+    con = duckdb.connect()
+    con.execute(f"SET threads = {workers}")
+    rows = con.execute(
+        "SELECT url, count(*) AS n FROM read_csv(?, header = false, delim = '\t', "
+        "quote = '', escape = '', columns = {'url': 'VARCHAR'}) "
+        "GROUP BY url ORDER BY n DESC, url LIMIT 10", [files]).fetchall()
+    con.close()
+    return datagen.format_top(rows)
+
+
+def top10_polars(polars: Any, files: list[str]) -> str:
+    frame = (polars.scan_csv(files, has_header=False, new_columns=["url"], separator="\t",
+                             quote_char=None)
+             .group_by("url").len()
+             .sort(["len", "url"], descending=[True, False]).head(10).collect())
+    return datagen.format_top(frame.iter_rows())
+
+
 def bench_top10(size_label: str, repeat: int, workers: int, data: Path,
                 example: bool = True) -> None:
     size, n_files = next((s, n) for s, n in datagen.SIZES if datagen.size_label(s) == size_label)
@@ -84,23 +103,6 @@ def bench_top10(size_label: str, repeat: int, workers: int, data: Path,
     totals: dict[str, float] = {}
     per_case: list[str] = []
 
-    def top_duckdb(files: list[str]) -> str:
-        con = duckdb.connect()
-        con.execute(f"SET threads = {workers}")
-        rows = con.execute(
-            "SELECT url, count(*) AS n FROM read_csv(?, header = false, delim = '\t', "
-            "quote = '', escape = '', columns = {'url': 'VARCHAR'}) "
-            "GROUP BY url ORDER BY n DESC, url LIMIT 10", [files]).fetchall()
-        con.close()
-        return datagen.format_top(rows)
-
-    def top_polars(files: list[str]) -> str:
-        frame = (polars.scan_csv(files, has_header=False, new_columns=["url"], separator="\t",
-                                 quote_char=None)
-                 .group_by("url").len()
-                 .sort(["len", "url"], descending=[True, False]).head(10).collect())
-        return datagen.format_top(frame.iter_rows())
-
     ways: list[tuple[str, Callable[[list[str], str], str]]] = [
         ("one process (baseline)", lambda files, work: urltop10.sequential_top10(files)),
         ("process pool", lambda files, work: urltop10.parallel_top10(files, workers)),
@@ -110,9 +112,9 @@ def bench_top10(size_label: str, repeat: int, workers: int, data: Path,
         ways.append(("distlab mr, course example apps",
                      lambda files, work: urltop10.mr_top10(files, work, workers, example=True)))
     if duckdb:
-        ways.append(("DuckDB", lambda files, work: top_duckdb(files)))
+        ways.append(("DuckDB", lambda files, work: top10_duckdb(duckdb, workers, files)))
     if polars:
-        ways.append(("Polars", lambda files, work: top_polars(files)))
+        ways.append(("Polars", lambda files, work: top10_polars(polars, files)))
     for index, case in enumerate(cases):
         line = [f"  case{index:<2} {case.spec.name:16}"]
         for name, fn in ways:

@@ -224,3 +224,48 @@ def test_course_tables_give_the_course_sums() -> None:
     for case in hashjoin.CASES:
         assert hashjoin.join(*_args(case, paths)) == case.course_sum, case.describe()
         assert hashjoin.parallel_join(*_args(case, paths), workers=2) == case.course_sum
+
+
+# --- the benchmark's comparisons compute the same answers --------------------------------
+
+
+def _bench_module():
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "gocourse_bench.py"
+    spec = importlib.util.spec_from_file_location("_gocourse_bench_test", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bench_skips_a_missing_tool_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    bench = _bench_module()
+    assert bench.optional("no_such_package_for_gocourse") is None
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and "no_such_package_for_gocourse not installed" in out[0]
+
+
+def test_bench_tools_agree_on_top10(cases: list[datagen.Case]) -> None:
+    bench = _bench_module()
+    duckdb, polars = pytest.importorskip("duckdb"), pytest.importorskip("polars")
+    for case in cases:
+        assert bench.top10_duckdb(duckdb, 2, case.files) == case.expected(), case.spec.name
+        assert bench.top10_polars(polars, case.files) == case.expected(), case.spec.name
+
+
+def test_bench_tools_agree_on_the_seven_joins(tables: dict[str, str]) -> None:
+    bench = _bench_module()
+    duckdb, polars = pytest.importorskip("duckdb"), pytest.importorskip("polars")
+    for case in (*hashjoin.CASES, hashjoin.BENCH_CASE):
+        want = hashjoin.join(*_args(case, tables))
+        f0, f1 = tables[case.left], tables[case.right]
+        assert bench.join_duckdb(duckdb, 2, case, f0, f1) == want, case.describe()
+        assert bench.join_polars(polars, case, f0, f1) == want, case.describe()
+
+
+def test_bench_sort_numpy_agrees() -> None:
+    numpy = pytest.importorskip("numpy")
+    values = mergesort.random_int64(1 << 12, seed=9)
+    assert numpy.sort(numpy.frombuffer(values, dtype=numpy.int64)).tolist() == sorted(values)
