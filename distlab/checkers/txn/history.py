@@ -104,6 +104,16 @@ def _answers(invoked: Any, value: list[Any]) -> bool:
     return True
 
 
+def _non_list_read(value: Any) -> tuple[Any, Any] | None:
+    """(key, value) of the first read in an ok list-append completion whose value is neither
+    a list nor null, or None when every read is one."""
+    for mop in value:
+        if isinstance(mop, list | tuple) and len(mop) == 3 and mop[0] == READ \
+                and mop[2] is not None and not isinstance(mop[2], list | tuple):
+            return mop[1], mop[2]
+    return None
+
+
 def mismatch_case(irec: dict[str, Any], rec: dict[str, Any]) -> dict[str, Any]:
     """A completion whose micro-ops are not the ones invoked: the node did something else."""
     return {
@@ -144,6 +154,14 @@ def parse(
         if type_ == OK and not _answers(started.get("value"), rec["value"]):
             if mismatches is not None:
                 mismatches.append(mismatch_case(started, rec))
+            append(Txn(0, INFO, rec.get("process"), ipos, None, _mops(started, False, workload), rec))
+            continue
+        if type_ == OK and workload == "list-append" and (bad := _non_list_read(rec["value"])) is not None:
+            if mismatches is not None:  # a read that is no list: nothing it says can be used
+                case = mismatch_case(started, rec)
+                case["text"] = (f"index {rec.get('index')} read {bad[1]!r} of key {bad[0]!r}: "
+                                "a list-append read must return a list (or null for an empty key)")
+                mismatches.append(case)
             append(Txn(0, INFO, rec.get("process"), ipos, None, _mops(started, False, workload), rec))
             continue
         append(Txn(0, type_, rec.get("process"), ipos, ret if type_ == OK else None,
