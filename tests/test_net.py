@@ -8,6 +8,7 @@ must leave no namespace, link or process behind.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -306,3 +307,21 @@ def test_a_stopped_harness_still_deletes_its_network(sig: str, tmp_path: Path) -
     proc.communicate(timeout=30)
     assert kernel.leftovers(tag) == []
     assert processes_mentioning("kvraft/node.py", under=tmp_path) == []
+
+
+@needs_net
+def test_the_loss_nemesis_drops_packets_in_the_kernel_and_the_summary_says_so(run_net: Any) -> None:
+    from rich.console import Console
+
+    from distlab.cli.run import print_summary
+
+    result = run_net(KVRAFT, workload="lin-kv", time_limit=5.0, rate=20.0, nemesis=["loss"], nemesis_interval=10.0,
+                     nemesis_schedule="stagger", seed=2)
+    r = result.results
+    assert r["workload"]["valid"] is True
+    assert r["nemesis_ops"].get("start-loss") == 1
+    kernel_stats = r["net"]["kernel"]
+    assert sum(s["packets_dropped_loss"] for s in kernel_stats.values()) > 0, kernel_stats
+    console = Console(record=True, width=200)
+    print_summary(result, console)
+    assert re.search(r"kernel +packets dropped: partition 0, loss [1-9]\d*; TCP retransmits \d+", console.export_text())

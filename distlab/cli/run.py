@@ -77,6 +77,11 @@ def print_summary(result: RunResult, console: Console = out) -> None:
     )
     if net.get("delay"):
         table.add_row("network delay", net["delay"])
+    if net.get("kernel"):  # --mode net: what the kernel did to node-to-node packets
+        kern = net["kernel"]
+        total = {k: sum(per[k] for per in kern.values()) for k in next(iter(kern.values()))}
+        table.add_row("kernel", f"packets dropped: partition {total['packets_dropped_partition']}, "
+                                f"loss {total['packets_dropped_loss']}; TCP retransmits {total['tcp_retransmits']}")
     if lat:
         text = "  ".join(f"{name} {lat[q]:g}" for name, q in (("min", "0.0"), ("p50", "0.5"), ("p95", "0.95"), ("p99", "0.99"), ("max", "1.0")))
         if r.get("mode", "sim") == "sim":  # say what a simulated millisecond is made of
