@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -34,10 +35,12 @@ FAST = Settings(time_scale=0.2, task_timeout=2.0, check_timeout=40.0)
 FAST_FLAGS = ["--time-scale", "0.2", "--task-timeout", "2"]
 
 
-def distlab(*args: str, cwd: Path | None = None, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+def distlab(*args: str, cwd: Path | None = None, timeout: float = 60.0,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run the CLI; on a timeout, SIGTERM it so that it kills its job's processes."""
     proc = subprocess.Popen([sys.executable, "-m", "distlab", *args], cwd=cwd, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, **(env or {})})
     try:
         stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -78,14 +81,20 @@ def _own(module: str, *extra: str) -> str:
 
 def test_a_coordinator_that_never_reassigns_fails_the_crash_check_and_leaves_no_process() -> None:
     """The check fails by timing out, and still kills everything it started."""
-    before = _children_of_ours()
+    token = f"{os.getpid()}-{time.monotonic_ns()}"
+    probe = subprocess.Popen(["sleep", "30"], env={**os.environ, "MR_TEST_TOKEN": token})
+    try:  # the leak detector sees a process given the token
+        assert _processes_with(f"MR_TEST_TOKEN={token}") == {probe.pid}
+    finally:
+        probe.kill()
+        probe.wait()
     proc = distlab("mr-test", "--coordinator", _own("coordinator", "--bug", "never-reassign"),
                    "--worker", _own("worker"), "-c", "crash", "--check-timeout", "4",
-                   "--time-scale", "0.1", "--task-timeout", "1")
+                   "--time-scale", "0.1", "--task-timeout", "1", env={"MR_TEST_TOKEN": token})
     assert proc.returncode == 1, proc.stdout + proc.stderr
     [fail] = _lines(proc.stdout, "FAIL")
     assert "crash" in fail and "did not finish within 4 s" in fail and "crashed worker" in fail
-    assert not _children_of_ours() - before  # whatever it started is gone
+    assert not _processes_with(f"MR_TEST_TOKEN={token}")  # whatever it started is gone
 
 
 def test_a_coordinator_that_hands_a_map_out_twice_fails_job_count() -> None:
@@ -169,15 +178,30 @@ FOREIGN_WORKER = textwrap.dedent('''
 
 
 def test_a_worker_running_the_apps_through_the_runner_passes(tmp_path: Path) -> None:
-    """The runner stands in for its parent worker: mtiming counts the worker (not the
-    runner) and crash kills the worker. The worker is given by a relative path: the checks
-    run in directories of their own, and mr-test makes it absolute."""
+    """wc, and crash, where the runner kills its parent worker as a crash would. The worker
+    is given by a relative path: the checks run in directories of their own, and mr-test
+    makes it absolute."""
     (tmp_path / "foreign_worker.py").write_text(FOREIGN_WORKER)
     proc = distlab("mr-test", "--coordinator", _own("coordinator"),
-                   "--worker", f"{sys.executable} foreign_worker.py", "-c", "map-parallelism",
-                   "-c", "crash", "--time-scale", "0.2", "--task-timeout", "1", cwd=tmp_path)
+                   "--worker", f"{sys.executable} foreign_worker.py", "-c", "wc", cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert [line.split()[1] for line in _lines(proc.stdout, "PASS")] == ["map-parallelism", "crash"]
+    assert [line.split()[1] for line in _lines(proc.stdout, "PASS")] == ["wc"]
+    [crash] = run_checks(OWN_COORDINATOR, [sys.executable, str(tmp_path / "foreign_worker.py")],
+                         ["crash"], FASTER)
+    assert crash.passed, crash.reason
+
+
+def test_the_runner_speaks_for_its_parent_worker(tmp_path: Path) -> None:
+    """mtiming names (and counts) the worker that started the runner, not the runner."""
+    text = tmp_path / "t.txt"
+    text.write_text("x")
+    script = ("import subprocess, sys, os; print(os.getpid()); sys.stdout.flush(); "
+              "subprocess.run([sys.executable, '-m', 'distlab.systems.mapreduce.app', "
+              f"'mtiming', 'map', {str(text)!r}], check=True)")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path,
+                          env={**os.environ, "DISTLAB_MR_TIME_SCALE": "0"}, check=True)
+    parent, times, parallel = proc.stdout.splitlines()
+    assert times.startswith(f'["times-{parent}", ') and parallel == f'["parallel-{parent}", "1"]'
 
 
 def test_the_runner_maps_and_reduces(tmp_path: Path) -> None:
@@ -292,16 +316,17 @@ def test_every_app_loads_and_unknown_ones_do_not() -> None:
         load("wordcount")
 
 
-def _children_of_ours() -> set[int]:
-    """Live processes running our coordinator or worker modules."""
+def _processes_with(variable: str) -> set[int]:
+    """Live processes whose environment holds `variable` (NAME=value): the descendants of
+    the one process that was given it, even once orphaned."""
     pids = set()
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                cmdline = (entry / "cmdline").read_bytes()
+                environ = (entry / "environ").read_bytes()
             except OSError:
                 continue
-            if b"distlab.systems.mapreduce" in cmdline and int(entry.name) != os.getpid():
+            if variable.encode() in environ.split(b"\0"):
                 pids.add(int(entry.name))
     return pids
 
