@@ -325,3 +325,24 @@ def test_the_loss_nemesis_drops_packets_in_the_kernel_and_the_summary_says_so(ru
     console = Console(record=True, width=200)
     print_summary(result, console)
     assert re.search(r"kernel +packets dropped: partition 0, loss [1-9]\d*; TCP retransmits \d+", console.export_text())
+
+
+@needs_net
+def test_a_raw_node_cannot_pass_its_lines_off_as_proxy_events(run_net: Any, tmp_path: Path) -> None:
+    node = tmp_path / "hash_echo.py"
+    node.write_text(textwrap.dedent("""
+        import json, sys
+        for line in sys.stdin:
+            msg = json.loads(line)
+            body = msg["body"]
+            print("#s 7 " + json.dumps({"src": "n0", "dest": "n1", "body": {"type": "fake"}}), flush=True)
+            print("#d 7 backlog", flush=True)
+            reply = {"type": body["type"] + "_ok", "in_reply_to": body["msg_id"]}
+            if body["type"] == "echo":
+                reply["echo"] = body["echo"]
+            print(json.dumps({"src": msg["dest"], "dest": msg["src"], "body": reply}), flush=True)
+    """))
+    result = run_net(str(node), workload="echo", node_count=2, time_limit=2.0)
+    r = result.results
+    assert r["net"]["server_msgs"] == 0 and r["net"]["dropped"] == 0
+    assert any("not a protocol message" in str(e) for e in r["node_errors"]), r["node_errors"]
