@@ -346,3 +346,25 @@ def test_a_raw_node_cannot_pass_its_lines_off_as_proxy_events(run_net: Any, tmp_
     r = result.results
     assert r["net"]["server_msgs"] == 0 and r["net"]["dropped"] == 0
     assert any("not a protocol message" in str(e) for e in r["node_errors"]), r["node_errors"]
+
+
+def test_netem_command_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What tc is asked for (the kernel here may lack netem: the commands are checked, not run)."""
+    from distlab.runtime.network import Latency
+
+    calls: list[list[str]] = []
+    monkeypatch.setattr(kernel, "_run", lambda args, stdin=None, check=True: calls.append(args))
+    fabric = Fabric(["a", "b"], netem=True, tag="abcdef0")
+    fabric.set_netem(Latency(0.02, "uniform"), duplication=0.05, reorder=0.25)
+    ns = fabric.namespaces["a"]
+    assert calls[0] == ["tc", "-n", ns, "qdisc", "replace", "dev", "eth0", "root", "netem",
+                        "delay", "20.000ms", "20.000ms", "reorder", "25.000%", "duplicate", "5.000%"]
+    assert len(calls) == 2
+    fabric.set_netem(Latency(0.02, "uniform"), duplication=0.05, reorder=0.25)  # unchanged: nothing to do
+    assert len(calls) == 2
+    fabric.set_netem(Latency())  # cleared
+    assert calls[2:] == [["tc", "-n", n, "qdisc", "del", "dev", "eth0", "root"] for n in fabric.namespaces.values()]
+    without = Fabric(["a"], netem=False, tag="abcdef1")
+    with pytest.raises(RuntimeError, match="no tc netem"):
+        without.set_netem(Latency(0.01))
+    without.set_netem(Latency())  # nothing asked: fine without netem
