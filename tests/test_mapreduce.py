@@ -32,6 +32,8 @@ from distlab.systems.mapreduce.mrtest import (
 )
 
 FAST = Settings(time_scale=0.2, task_timeout=2.0, check_timeout=40.0)
+PROC = Path("/proc/self/environ").exists()
+"""Linux: the leak check reads the processes' environments there."""
 FAST_FLAGS = ["--time-scale", "0.2", "--task-timeout", "2"]
 
 
@@ -82,19 +84,21 @@ def _own(module: str, *extra: str) -> str:
 def test_a_coordinator_that_never_reassigns_fails_the_crash_check_and_leaves_no_process() -> None:
     """The check fails by timing out, and still kills everything it started."""
     token = f"{os.getpid()}-{time.monotonic_ns()}"
-    probe = subprocess.Popen(["sleep", "30"], env={**os.environ, "MR_TEST_TOKEN": token})
-    try:  # the leak detector sees a process given the token
-        assert _processes_with(f"MR_TEST_TOKEN={token}") == {probe.pid}
-    finally:
-        probe.kill()
-        probe.wait()
+    if PROC:
+        probe = subprocess.Popen(["sleep", "30"], env={**os.environ, "MR_TEST_TOKEN": token})
+        try:  # the leak detector sees a process given the token
+            assert _processes_with(f"MR_TEST_TOKEN={token}") == {probe.pid}
+        finally:
+            probe.kill()
+            probe.wait()
     proc = distlab("mr-test", "--coordinator", _own("coordinator", "--bug", "never-reassign"),
                    "--worker", _own("worker"), "-c", "crash", "--check-timeout", "4",
                    "--time-scale", "0.1", "--task-timeout", "1", env={"MR_TEST_TOKEN": token})
     assert proc.returncode == 1, proc.stdout + proc.stderr
     [fail] = _lines(proc.stdout, "FAIL")
     assert "crash" in fail and "did not finish within 4 s" in fail and "crashed worker" in fail
-    assert not _processes_with(f"MR_TEST_TOKEN={token}")  # whatever it started is gone
+    if PROC:
+        assert not _processes_with(f"MR_TEST_TOKEN={token}")  # whatever it started is gone
 
 
 def test_a_coordinator_that_hands_a_map_out_twice_fails_job_count() -> None:
