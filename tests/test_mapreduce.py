@@ -93,7 +93,8 @@ def test_a_coordinator_that_never_reassigns_fails_the_crash_check_and_leaves_no_
             probe.wait()
     proc = distlab("mr-test", "--coordinator", _own("coordinator", "--bug", "never-reassign"),
                    "--worker", _own("worker"), "-c", "crash", "--check-timeout", "4",
-                   "--time-scale", "0.1", "--task-timeout", "1", env={"MR_TEST_TOKEN": token})
+                   "--time-scale", "0.1", "--task-timeout", "1",
+                   env={"MR_TEST_TOKEN": token, "DISTLAB_MR_CRASH_SEED": "4"})  # seed 4: the first task crashes
     assert proc.returncode == 1, proc.stdout + proc.stderr
     [fail] = _lines(proc.stdout, "FAIL")
     assert "crash" in fail and "did not finish within 4 s" in fail and "crashed worker" in fail

@@ -3,11 +3,16 @@ stalls it for up to 10 s another third: the job must survive both."""
 
 from __future__ import annotations
 
+import os
 import random
 
 from distlab.systems.mapreduce.apps import crash_worker, nocrash, sleep
 
-_rng = random.SystemRandom()  # every worker process rolls its own dice
+# Every worker process rolls its own dice, as 6.824's crash app does. A test that must see
+# a crash sets DISTLAB_MR_CRASH_SEED: then every worker rolls the same seeded sequence
+# (so a seed whose first roll crashes makes every worker crash on its first task).
+_seed = os.environ.get("DISTLAB_MR_CRASH_SEED")
+_rng = random.Random(f"mr-crash/{_seed}") if _seed else random.SystemRandom()
 
 
 def _maybe_crash() -> None:
