@@ -1,7 +1,8 @@
 """Fault campaign: Percolator over Raft groups (raft_node.py, 9 nodes) under every nemesis.
 
     .venv/bin/python benchmarks/percolator_raft_campaign.py [--seeds 40] [--workers N]
-        [--first S] [--time-limit 10] [--rate 50] [--key-count 4] [--nemesis-interval 2]
+        [--first S] [--time-limit 10] [--rate 50] [--key-count 4] [--max-writes-per-key 16]
+        [--nemesis-interval 2]
         [--model snapshot-isolation] [--node-args --mutants=stale-reads]
 
 Each seed is one simulated run of
@@ -46,7 +47,7 @@ def run_seed(job: dict[str, Any]) -> dict[str, Any]:
         result = run_test(TestOptions(
             workload=job["workload"], bin=NODE_PATH, bin_args=job["node_args"], node_count=9,
             time_limit=job["time_limit"], rate=job["rate"], concurrency="1n", latency=5.0,
-            key_count=job["key_count"], nemesis=NEMESIS, nemesis_interval=job["interval"],
+            key_count=job["key_count"], max_writes_per_key=job["max_writes"], nemesis=NEMESIS, nemesis_interval=job["interval"],
             nemesis_schedule="stagger", consistency_models=[job["model"]], seed=job["seed"],
             mode="sim", store=store, no_trace=True))
         w, r = result.results["workload"], result.results
@@ -74,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--time-limit", type=float, default=10.0)
     p.add_argument("--rate", type=float, default=50.0)
     p.add_argument("--key-count", type=int, default=4)
+    p.add_argument("--max-writes-per-key", type=int, default=16,
+                   help="rotate keys after this many writes (1000: never; the mutants show more)")
     p.add_argument("--nemesis-interval", type=float, default=2.0)
     p.add_argument("--model", default="snapshot-isolation")
     p.add_argument("--node-args", default="", help="space-separated arguments for the node")
@@ -81,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
 
     root = tempfile.mkdtemp(prefix="percolator-raft-campaign-")
     jobs = [{"seed": s, "workload": WORKLOADS[i % 2], "time_limit": args.time_limit, "rate": args.rate,
-             "key_count": args.key_count, "interval": args.nemesis_interval, "model": args.model,
+             "key_count": args.key_count, "max_writes": args.max_writes_per_key, "interval": args.nemesis_interval, "model": args.model,
              "node_args": args.node_args.split(), "root": root}
             for i, s in enumerate(range(args.first, args.first + args.seeds))]
     print(f"{args.seeds} seeds, 9 nodes (A n0-n2, B n3-n5, T n6-n8), nemesis {','.join(NEMESIS)} every "

@@ -26,6 +26,10 @@ from distlab.systems.percolator.storage import CFS
 NODE = str(Path(__file__).resolve().parent.parent / "distlab/systems/percolator/raft_node.py")
 SI, STRONG_SI = ("snapshot-isolation",), ("strong-snapshot-isolation",)
 ALL_FAULTS = "partition,kill,pause,clock,loss"
+# For the mutants: keys that never retire and 20 s runs, so the same lists are read before
+# and after the leader changes that expose a bug (12 of 12 seeds, against 3 of 12 with the
+# workload's default rotation every 16 writes and 10 s).
+LONG_LISTS: dict[str, Any] = {"max_writes_per_key": 1000, "time_limit": 20.0}
 
 
 def run(tmp_path: Path, workload: str, seed: int, nemesis: str = "", args: tuple[str, ...] = (),
@@ -215,12 +219,12 @@ def test_mutant_commit_without_the_log_is_caught(tmp_path: Path) -> None:
     """The leader applies kv_commit to its own Server only: after a leader change the
     committed transaction's locks are found again, rolled back, and its writes lost."""
     caught = []
-    for seed in (4, 8, 2):  # caught on 4 and 8 (one seed is enough; the rest is margin)
+    for seed in (1, 2, 3):  # caught on each (one is enough; the rest is margin)
         result = run(tmp_path / str(seed), "txn-list-append", seed, "partition,kill",
-                     args=("--mutants=commit-without-log",))
+                     args=("--mutants=commit-without-log",), **LONG_LISTS)
         # Raft itself stays safe: the bug is above the log
         assert result.results["raft_safety"]["valid"] is True
-        if result.valid is False:
+        if result.results["workload"]["valid"] is False:  # not "unknown": anomalies found
             caught.append(anomalies(result))
             break
     assert caught and caught[0] & {"G-nonadjacent", "G1c", "G-single", "incompatible-order"}
@@ -243,10 +247,10 @@ def test_mutant_stale_reads_is_caught(tmp_path: Path) -> None:
     by a partition misses a commit, and a read-modify-write built on that stale list
     commits over it (no write-write conflict: the missed commit is older than start_ts)."""
     caught = []
-    for seed in (3, 7, 8):  # caught on each; one is enough
+    for seed in (2, 3, 4):  # caught on each; one is enough
         result = run(tmp_path / str(seed), "txn-list-append", seed, "partition",
-                     args=("--mutants=stale-reads",))
-        if result.valid is False:
+                     args=("--mutants=stale-reads",), **LONG_LISTS)
+        if result.results["workload"]["valid"] is False:  # not "unknown": anomalies found
             caught.append(anomalies(result))
             break
     assert caught and caught[0] & {"G0", "G1c", "G-single", "incompatible-order"}
