@@ -187,11 +187,13 @@ _ABANDONED = re.compile(r"abandoned txn (\d+) after prewrite")
 _RESOLVED = re.compile(r"resolve txn (\d+): (?:lock rolled (back|forward)|primary \S+ (\w+) commit_version (\d+))")
 
 
-def test_a_client_dying_between_prewrite_and_commit(tmp_path: Path) -> None:
+@pytest.mark.parametrize("seed,nemesis,least", [(1, "", 10), (4, "partition,kill", 5)])
+def test_a_client_dying_between_prewrite_and_commit(tmp_path: Path, seed: int, nemesis: str,
+                                                    least: int) -> None:
     """Every 4th writing transaction of each node stops after its prewrite (no commit, no
     rollback). Other nodes meet its locks, find its primary uncommitted and, after the TTL,
     roll it back; none is ever rolled forward (its primary never committed)."""
-    result = run(tmp_path, "txn-list-append", 1, args=("--die-after-prewrite=4",))
+    result = run(tmp_path, "txn-list-append", seed, nemesis, args=("--die-after-prewrite=4",))
     assert result.valid is True, anomalies(result)
     abandoned: dict[str, str] = {}  # start_ts -> the node whose client died
     resolved: list[tuple[str, str, str]] = []  # (resolver, start_ts, "back" | "forward")
@@ -205,7 +207,7 @@ def test_a_client_dying_between_prewrite_and_commit(tmp_path: Path) -> None:
                 else:
                     way = "forward" if int(m.group(4)) else "back"
                 resolved.append((log.stem, m.group(1), way))
-    assert len(abandoned) >= 10
+    assert len(abandoned) >= least
     by_others = {ts for node, ts, way in resolved if ts in abandoned and node != abandoned[ts]}
     assert len(by_others) >= len(abandoned) // 2, (len(by_others), len(abandoned))
     assert not [r for r in resolved if r[1] in abandoned and r[2] == "forward"]
