@@ -264,3 +264,16 @@ def test_same_seed_replays_byte_for_byte(tmp_path: Path) -> None:
     assert runs[0].results["trace_hash"] == runs[1].results["trace_hash"]
     same = ("ok", "fail", "info", "edges")
     assert [stats(runs[0])[k] for k in same] == [stats(runs[1])[k] for k in same]
+
+
+def test_as_nine_real_processes_with_kills(tmp_path: Path) -> None:
+    """One python process per node, SIGKILLed for real: persistence is the disk's, and
+    the trace (unordered across processes) is still checked per group."""
+    result = run(tmp_path, "txn-list-append", 5, "kill", mode="process", time_limit=6.0, rate=10.0,
+                 nemesis_interval=1.5)
+    assert result.results["mode"] == "process"
+    assert result.results["workload"]["valid"] is True, anomalies(result)
+    assert stats(result)["ok"] >= 5
+    assert "start-kill" in result.results["nemesis_ops"]
+    assert result.results["raft_safety"]["valid"] is True
+    assert check_logs(result.run_dir, ordered=False).ok
