@@ -368,3 +368,16 @@ def test_netem_command_lines(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(RuntimeError, match="no tc netem"):
         without.set_netem(Latency(0.01))
     without.set_netem(Latency())  # nothing asked: fine without netem
+
+
+@needs_net
+@pytest.mark.skipif(__import__("shutil").which("node") is None, reason="needs node (JavaScript)")
+def test_a_javascript_node_gossips_over_tcp_through_partitions(run_net: Any) -> None:
+    js = str(Path(__file__).resolve().parents[1] / "examples" / "js" / "node.js")
+    result = run_net(js, workload="broadcast", node_count=5, time_limit=6.0, rate=10.0,
+                     nemesis=["partition"], nemesis_interval=1.5, nemesis_schedule="stagger", seed=4)
+    r = result.results
+    assert result.valid is True, r
+    assert r["net"]["server_msgs"] > 0
+    assert sum(s["packets_dropped_partition"] for s in r["net"]["kernel"].values()) > 0
+    assert "through a proxy" in (result.run_dir / "node-logs" / "n4.log").read_text()
