@@ -1,5 +1,11 @@
 """The default kvs-server: one asyncio event loop, one :class:`asyncio.Protocol` per connection.
 
+The loop is uvloop's (libuv) when installed, and requests are parsed by hiredis's C reader
+(:class:`~distlab.systems.kvs.resp.FastCommandParser`), as redis-py parses replies: on
+redis-benchmark's one-request-per-read traffic those were most of the per-request cost
+(``benchmarks/kvs_bench.py`` has the figures). Without them the stock loop and the
+pure-Python parser serve, with the same behaviour.
+
 Engine calls run in the loop thread: they take microseconds (kvs, lmdb, rocksdb, sqlite
 reads), and a thread hop per request costs more than it saves (measured; ``offload_threads``
 runs them on threads instead, see :class:`AsyncServer`). On the kvs engine under
@@ -28,9 +34,10 @@ from distlab.systems.kvs.resp import (
     DEFAULT_MAX_BULK_LEN,
     CommandParser,
     ProtocolError,
+    make_command_parser,
 )
 
-__all__ = ["MAX_BATCH", "OFFLOAD_MODES", "OFFLOAD_THREADS", "AsyncServer"]
+__all__ = ["MAX_BATCH", "OFFLOAD_MODES", "OFFLOAD_THREADS", "AsyncServer", "new_event_loop"]
 
 log = logging.getLogger("kvs-server")
 
@@ -38,6 +45,15 @@ log = logging.getLogger("kvs-server")
 MAX_BATCH = 256
 OFFLOAD_MODES = ("off", "on")
 OFFLOAD_THREADS = 32
+
+
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop's event loop (libuv) when installed, else asyncio's own."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
 
 
 class _RespProtocol(asyncio.Protocol):
@@ -56,8 +72,7 @@ class _RespProtocol(asyncio.Protocol):
         self.group = server.group_commit
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = transport  # type: ignore[assignment]  # uvloop's is no subclass
         self.server.connections.add(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -68,38 +83,41 @@ class _RespProtocol(asyncio.Protocol):
         if self.closing:
             return  # lingering after a protocol error: discard
         parser = self.parser
-        parser.feed(data)
-        if self.server.executor is not None:
-            if not self.busy and not self.paused:
-                self._dispatch()
+        if self.busy or self.paused or self.server.executor is not None:
+            parser.feed(data)
+            if self.server.executor is not None:
+                if not self.busy and not self.paused:
+                    self._dispatch()
+                elif self.busy and parser.buffered > FLUSH_AT and self.transport is not None:
+                    self.transport.pause_reading()  # bound what piles up behind a batch
             elif self.busy and parser.buffered > FLUSH_AT and self.transport is not None:
-                self.transport.pause_reading()  # bound what piles up behind a batch
+                self.transport.pause_reading()  # replies wait for an fsync: bound the backlog
             return
-        if self.busy:  # replies wait for an fsync: keep the bytes, bound the backlog
-            if parser.buffered > FLUSH_AT and self.transport is not None:
-                self.transport.pause_reading()
+        # Hot path (one request per read, as redis-benchmark sends): no queue, no list, no join.
+        try:
+            cmd = parser.take(data)
+        except ProtocolError as exc:
+            self._send_and_close(protocol_error_reply(self.session, exc))
             return
-        if not self.paused:
-            # Hot path (one request per read, as redis-benchmark sends): no list, no join.
-            try:
-                cmd = parser.next_command()
-            except ProtocolError as exc:
-                self._send_and_close(protocol_error_reply(self.session, exc))
-                return
-            if cmd is not None:
-                if not parser.pending:
-                    group = self.group
-                    before = group.store.last_write if group is not None else None
-                    reply, close = self.execute(cmd, self.session)
-                    if group is not None and group.store.last_write is not before:
-                        self._after_fsync(group.store.last_write, [reply], close)
-                    elif close:
-                        self._send_and_close(reply)
-                    else:
-                        self.transport.write(reply)  # type: ignore[union-attr]
-                    return
-                parser.push_back(cmd)
-        self._process()
+        if cmd is None:
+            self._process()
+            return
+        group = self.group
+        if group is None:
+            reply, close = self.execute(cmd, self.session)
+            if close:
+                self._send_and_close(reply)
+            else:
+                self.transport.write(reply)  # type: ignore[union-attr]
+            return
+        before = group.store.last_write
+        reply, close = self.execute(cmd, self.session)
+        if group.store.last_write is not before:
+            self._after_fsync(group.store.last_write, [reply], close)
+        elif close:
+            self._send_and_close(reply)
+        else:
+            self.transport.write(reply)  # type: ignore[union-attr]
 
     def _process(self) -> None:
         handler = self.server.handler
@@ -293,7 +311,7 @@ class AsyncServer:
         self._server: asyncio.Server | None = None
 
     def new_parser(self) -> CommandParser:
-        return CommandParser(max_bulk_len=self.max_bulk_len, max_array_len=self.max_array_len)
+        return make_command_parser(self.max_bulk_len, self.max_array_len)
 
     async def start(self) -> tuple[str, int]:
         loop = asyncio.get_running_loop()

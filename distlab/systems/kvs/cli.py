@@ -35,7 +35,12 @@ from typing import Any
 import click
 
 from distlab import __version__, fail
-from distlab.systems.kvs.aio_server import OFFLOAD_MODES, OFFLOAD_THREADS, AsyncServer
+from distlab.systems.kvs.aio_server import (
+    OFFLOAD_MODES,
+    OFFLOAD_THREADS,
+    AsyncServer,
+    new_event_loop,
+)
 from distlab.systems.kvs.engines import (
     ENGINES,
     FSYNC_POLICIES,
@@ -392,7 +397,8 @@ def _serve_asyncio(
         await server.serve(stop)
         log.info("stopped accepting; closing the engine")
 
-    asyncio.run(run())
+    with asyncio.Runner(loop_factory=new_event_loop) as runner:
+        runner.run(run())
 
 
 def _serve_threaded(

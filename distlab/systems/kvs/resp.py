@@ -16,12 +16,21 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Iterator
 
+try:  # hiredis: the C reply reader redis-py uses; optional, see FastCommandParser
+    import hiredis as _hiredis
+except ImportError:  # pragma: no cover - the pure-Python parser serves alone
+    _hiredis = None
+
+HIREDIS = _hiredis is not None
+
 __all__ = [
     "DEFAULT_MAX_ARRAY_LEN",
     "DEFAULT_MAX_BULK_LEN",
     "DEFAULT_MAX_INLINE_LEN",
     "INCOMPLETE",
+    "HIREDIS",
     "CommandParser",
+    "FastCommandParser",
     "ProtocolError",
     "ReplyError",
     "ReplyParser",
@@ -163,6 +172,19 @@ class CommandParser:
         if data:
             self._more.append(bytes(data))
             self._more_len += len(data)
+
+    def take(self, data: bytes) -> list[bytes] | None:
+        """Feed ``data``; return the command it completes if that is the only one waiting
+        (a server's hot path: one request per read), else None with everything queued.
+
+        Raises ProtocolError as :meth:`next_command` does.
+        """
+        self.feed(data)
+        cmd = self.next_command()
+        if cmd is not None and self.pending:
+            self.push_back(cmd)
+            return None
+        return cmd
 
     def commands(self) -> Iterator[list[bytes]]:
         """Yield every complete command buffered so far, in order."""
@@ -325,6 +347,148 @@ class CommandParser:
         if args is None:
             raise ProtocolError("Protocol error: unbalanced quotes in request")
         return args
+
+
+# Canonical encodings of 1..3-argument commands in one %-format (GET k, SET k v, PING).
+_FORMAT2 = b"*2\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n"
+_FORMAT3 = b"*3\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n"
+_FORMAT1 = b"*1\r\n$%d\r\n%b\r\n"
+
+
+def _canonical(cmd: list[bytes]) -> bytes:
+    """The only bytes a well-formed request parsing to ``cmd`` can be (TypeError if not bytes)."""
+    n = len(cmd)
+    if n == 3:
+        a, b, c = cmd
+        return _FORMAT3 % (len(a), a, len(b), b, len(c), c)
+    if n == 2:
+        a, b = cmd
+        return _FORMAT2 % (len(a), a, len(b), b)
+    if n == 1:
+        a = cmd[0]
+        return _FORMAT1 % (len(a), a)
+    if n == 0:
+        raise TypeError("empty array")  # *0: the Python parser skips it; let it
+    return b"*%d\r\n" % n + b"".join([b"$%d\r\n%b\r\n" % (len(x), x) for x in cmd])
+
+
+class FastCommandParser(CommandParser):
+    """:class:`CommandParser` with hiredis's C reader in front, for whole requests.
+
+    hiredis parses replies, and a request is an array of bulk strings, which is a reply
+    too; but it is laxer than redis about requests (it takes ``+``, ``:``, ``=`` ...
+    elements, and does not check the CRLF after a bulk string) and knows neither inline
+    commands nor our limits. So it is used speculatively: a chunk that arrives while the
+    Python parser holds nothing is parsed by hiredis, and the commands it yields are kept
+    only if their canonical encoding is exactly the chunk's prefix (one %-format and a
+    memcmp per command, much cheaper than parsing in Python). Whatever is not such a
+    prefix (a partial request, inline commands, anything malformed or over a limit) goes
+    to the Python parser as if hiredis had never seen it, so errors and their messages,
+    limits and chunking behave exactly as :class:`CommandParser`'s.
+    """
+
+    def __init__(
+        self,
+        max_bulk_len: int = DEFAULT_MAX_BULK_LEN,
+        max_array_len: int = DEFAULT_MAX_ARRAY_LEN,
+        max_inline_len: int = DEFAULT_MAX_INLINE_LEN,
+    ) -> None:
+        super().__init__(max_bulk_len, max_array_len, max_inline_len)
+        self._reader = _hiredis.Reader() if _hiredis is not None else None
+
+    def feed(self, data: bytes | bytearray | memoryview) -> None:
+        if not data:
+            return
+        reader = self._reader
+        if (
+            reader is None
+            or data[0] != 0x2A  # not '*': inline, or the rest of a request Python holds
+            or self._more
+            or self._pos < len(self._buf)
+            or self._args is not None
+            or self.failed
+        ):
+            super().feed(data)
+            return
+        if type(data) is not bytes:
+            data = bytes(data)
+        done = self._speculate(reader, data)
+        if done < len(data):
+            super().feed(data[done:] if done else data)
+
+    def take(self, data: bytes) -> list[bytes] | None:
+        """The request if ``data`` is exactly one whole request and nothing is queued;
+        else None, and ``data`` is fed as by :meth:`feed`. The server's hot path."""
+        reader = self._reader
+        if (
+            reader is not None
+            and data[:1] == b"*"
+            and not self._ready
+            and not self._more
+            and self._pos >= len(self._buf)
+            and self._args is None
+            and not self.failed
+        ):
+            try:
+                reader.feed(data)
+                cmd = reader.gets()
+                # hiredis reads canonical bytes exactly, so equality means it read all of them.
+                if (
+                    cmd is not False
+                    and _canonical(cmd) == data
+                    and len(cmd) <= self.max_array_len
+                    and (len(data) <= self.max_bulk_len or max(map(len, cmd)) <= self.max_bulk_len)
+                ):
+                    return cmd  # type: ignore[no-any-return]
+            except Exception:  # noqa: BLE001 - anything odd: the Python parser decides
+                pass
+            reader = self._reader = _hiredis.Reader()  # start over: several requests, or odd
+            done = self._speculate(reader, data)
+            if done < len(data):
+                super().feed(data[done:] if done else data)
+            return None
+        self.feed(data)
+        return None
+
+    def _speculate(self, reader: object, data: bytes) -> int:
+        """Parse ``data`` with hiredis; queue the commands that check out. Returns the
+        bytes consumed; on any surprise the reader is replaced and 0 returned."""
+        cmds: list[list[bytes]] = []
+        done = 0
+        try:
+            reader.feed(data)  # type: ignore[attr-defined]
+            while True:
+                cmd = reader.gets()  # type: ignore[attr-defined]
+                if cmd is False:
+                    break
+                enc = _canonical(cmd)
+                if (
+                    not data.startswith(enc, done)
+                    or len(cmd) > self.max_array_len
+                    or (len(enc) > self.max_bulk_len and max(map(len, cmd)) > self.max_bulk_len)
+                ):
+                    raise TypeError("not a canonical request")
+                done += len(enc)
+                cmds.append(cmd)
+        except Exception:  # noqa: BLE001 - anything odd: the Python parser decides
+            cmds.clear()
+            done = 0
+            self._reader = _hiredis.Reader()
+        else:
+            if done < len(data):  # a partial request: Python takes the rest from here
+                self._reader = _hiredis.Reader()
+        self._ready.extend(cmds)
+        return done
+
+
+def make_command_parser(
+    max_bulk_len: int = DEFAULT_MAX_BULK_LEN,
+    max_array_len: int = DEFAULT_MAX_ARRAY_LEN,
+    max_inline_len: int = DEFAULT_MAX_INLINE_LEN,
+) -> CommandParser:
+    """The fastest request parser available: hiredis-backed if hiredis is installed."""
+    cls = FastCommandParser if HIREDIS else CommandParser
+    return cls(max_bulk_len, max_array_len, max_inline_len)
 
 
 def _parse_int(buf: bytes, start: int, end: int, what: str) -> int:

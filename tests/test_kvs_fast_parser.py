@@ -1,0 +1,163 @@
+"""The hiredis-backed request parser must behave exactly as the pure-Python one.
+
+hiredis reads replies and is laxer than redis about requests, so FastCommandParser keeps
+its output only when it re-encodes to the very bytes received; these tests drive both
+parsers with the same bytes, chunked the same way, through feed/next_command and take,
+and compare every command and every error message. Inputs include requests hiredis
+accepts and redis does not (simple strings, integers, a bulk string without its CRLF,
+leading zeros), so a parser trusting hiredis blindly fails here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from distlab.systems.kvs.resp import (
+    HIREDIS,
+    CommandParser,
+    FastCommandParser,
+    ProtocolError,
+    encode_command,
+    make_command_parser,
+)
+
+pytestmark = [
+    pytest.mark.timeout(120),
+    pytest.mark.skipif(not HIREDIS, reason="hiredis is not installed"),
+]
+
+LIMITS = {"max_bulk_len": 1000, "max_array_len": 100, "max_inline_len": 200}
+
+
+def run(parser: CommandParser, pieces: list[bytes], use_take: bool) -> list[object]:
+    """Everything a server would see: commands in order, then the error that ends it."""
+    seen: list[object] = []
+    try:
+        for piece in pieces:
+            if not piece:
+                continue
+            if use_take:
+                cmd = parser.take(piece)
+                if cmd is not None:
+                    seen.append(cmd)
+                    continue
+            else:
+                parser.feed(piece)
+            seen.extend(parser.commands())
+    except ProtocolError as exc:
+        seen.append(f"error: {exc}")
+    seen.append(("idle", parser.idle))
+    return seen
+
+
+def agree(data: bytes, cuts: list[int], **limits: int) -> list[object]:
+    cuts = sorted({c for c in cuts if 0 < c < len(data)})
+    pieces = [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)]
+    want = run(CommandParser(**limits), pieces, use_take=False)
+    for use_take in (False, True):
+        assert run(FastCommandParser(**limits), pieces, use_take) == want, (data, cuts, use_take)
+    return want
+
+
+LAX = [
+    b"*1\r\n+PING\r\n",  # simple string element
+    b"*2\r\n$3\r\nGET\r\n:5\r\n",  # integer element
+    b"*1\r\n$4\r\nPINGX\n",  # bulk string not ended by CRLF (hiredis does not check)
+    b"*1\r\n$04\r\nPING\r\n",  # leading zero (redis takes it, hiredis does not)
+    b"*01\r\n$4\r\nPING\r\n",
+    b"*2\r\n+abcdefghij\r\n=8\r\ntxt:abcd\r\n",  # same length as two canonical bulks
+    b"*1\r\n(123\r\n",
+    b"*1\r\n_\r\n",
+    b"*2\r\n$3\r\nGET\r\n$-1\r\n",
+    b"*1\r\n*1\r\n$1\r\na\r\n",  # nested array
+    b"*0\r\n*-1\r\n*1\r\n$4\r\nPING\r\n",
+    b"*1\r\n$4\r\nPING\r\nPING\r\n*1\r\n$4\r\nPING\r\n",  # inline in the middle of a pipeline
+    b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1001\r\n",  # over max_bulk_len, body not sent
+    b"*101\r\n",  # over max_array_len
+    b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*1\r\n$1\r\n",  # a whole request, then a partial one
+]
+
+
+@pytest.mark.parametrize("data", LAX)
+def test_requests_hiredis_reads_differently_get_the_python_answer(data: bytes) -> None:
+    for cut in range(len(data) + 1):
+        agree(data, [cut], **LIMITS)
+
+
+def test_lax_requests_are_refused_as_redis_refuses_them() -> None:
+    assert agree(b"*1\r\n+PING\r\n", [])[0] == "error: Protocol error: expected '$', got '+'"
+    assert agree(b"*1\r\n$4\r\nPINGX\n", [])[0] == (
+        "error: Protocol error: bulk string not terminated by CRLF"
+    )
+    assert agree(b"*1\r\n$04\r\nPING\r\n", [])[0] == [b"PING"]
+
+
+def test_take_returns_a_lone_request_and_queues_a_pipeline() -> None:
+    p = FastCommandParser()
+    assert p.take(encode_command("GET", "k")) == [b"GET", b"k"]
+    assert p.idle
+    assert p.take(encode_command("GET", "a") + encode_command("GET", "b")) is None
+    assert list(p.commands()) == [[b"GET", b"a"], [b"GET", b"b"]]
+    big = encode_command("SET", "k", b"x" * 5000)
+    assert p.take(big[:100]) is None  # partial: the Python parser holds it
+    assert p.take(big[100:]) is None
+    assert list(p.commands()) == [[b"SET", b"k", b"x" * 5000]]
+    assert p.take(encode_command("PING")) == [b"PING"]  # and hiredis takes over again
+
+
+def test_make_command_parser_picks_hiredis() -> None:
+    assert type(make_command_parser()) is FastCommandParser
+
+
+args_st = st.lists(st.binary(max_size=40), min_size=1, max_size=6)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    cmds=st.lists(args_st, min_size=1, max_size=10),
+    cuts=st.lists(st.integers(min_value=0, max_value=2000), max_size=6),
+)
+def test_property_any_commands_any_chunking(cmds: list[list[bytes]], cuts: list[int]) -> None:
+    data = b"".join(encode_command(*c) for c in cmds)
+    assert agree(data, cuts)[:-1] == cmds
+
+
+@settings(max_examples=600, deadline=None, derandomize=True)
+@given(
+    cmds=st.lists(args_st, min_size=1, max_size=4),
+    edits=st.lists(
+        st.tuples(st.integers(min_value=0, max_value=400), st.sampled_from(b"*$+-:=(_0\r\nX")),
+        min_size=1,
+        max_size=3,
+    ),
+    cuts=st.lists(st.integers(min_value=0, max_value=400), max_size=3),
+)
+def test_property_damaged_requests(
+    cmds: list[list[bytes]], edits: list[tuple[int, int]], cuts: list[int]
+) -> None:
+    data = bytearray(b"".join(encode_command(*c) for c in cmds))
+    for pos, byte in edits:
+        data[pos % len(data)] = byte
+    agree(bytes(data), cuts, **LIMITS)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(garbage=st.binary(max_size=300), cut=st.integers(min_value=0, max_value=300))
+def test_property_garbage(garbage: bytes, cut: int) -> None:
+    agree(b"*" + garbage, [cut], **LIMITS)
+
+
+def test_server_runs_on_uvloop_when_installed() -> None:
+    uvloop = pytest.importorskip("uvloop")
+    from distlab.systems.kvs.aio_server import new_event_loop
+
+    loop = new_event_loop()
+    try:
+        assert isinstance(loop, uvloop.Loop)
+        assert loop.run_until_complete(asyncio.sleep(0, "ok")) == "ok"
+    finally:
+        loop.close()
