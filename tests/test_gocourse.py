@@ -269,3 +269,12 @@ def test_bench_sort_numpy_agrees() -> None:
     numpy = pytest.importorskip("numpy")
     values = mergesort.random_int64(1 << 12, seed=9)
     assert numpy.sort(numpy.frombuffer(values, dtype=numpy.int64)).tolist() == sorted(values)
+
+
+def test_join_command_checks_the_course_sums(tables: dict[str, str],
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """`python -m ...hashjoin` passes on generated tables, and fails (exit 1, FAIL lines)
+    when tables that are not the course's are checked against the course's sums."""
+    assert hashjoin.main(["--workers", "2"]) == 0
+    assert hashjoin.main(["--tables", str(Path(tables["r0"]).parent), "--workers", "2"]) == 1
+    assert "FAIL (want 23904045)" in capsys.readouterr().out

@@ -240,3 +240,41 @@ def nested_loop(f0: str, f1: str, offsets0: Sequence[int], offsets1: Sequence[in
     tbl0, tbl1 = read_table(f0), read_table(f1)
     return sum(int(a[0]) for a in tbl0 for b in tbl1
                if _key(a, offsets0) == _key(b, offsets1)) & MASK64
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the seven cases: on the course's tables (`--tables DIR`, its t/ folder) against
+    its published sums, else on generated tables against the course's example join."""
+    import argparse
+    import sys
+    import time
+
+    parser = argparse.ArgumentParser(prog="python -m distlab.systems.gocourse.hashjoin",
+                                     description=main.__doc__)
+    parser.add_argument("--tables", default=os.environ.get("DISTLAB_TALENTPLAN_JOIN_T"),
+                        help="a folder with r0.tbl, r1.tbl, r2.tbl (the course's t/)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="hashjoin-tables-") as tmp:
+        course = bool(args.tables)
+        paths = ({t: str(Path(args.tables) / f"{t}.tbl") for t in ROWS} if course
+                 else write_tables(tmp, args.seed))
+        failed = 0
+        for case in CASES:
+            call = (paths[case.left], paths[case.right], case.offsets0, case.offsets1)
+            want = case.course_sum if course else join_example(*call)
+            start = time.perf_counter()
+            got = parallel_join(*call, workers=args.workers)
+            cost = time.perf_counter() - start
+            failed += got != want
+            print(f"{case.describe():60} {got:>14} {'PASS' if got == want else f'FAIL (want {want})'}"
+                  f" {cost:.3f} s")
+    print("the course's tables and sums" if course else
+          "generated tables (--tables DIR for the course's own), checked against the example join",
+          file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
