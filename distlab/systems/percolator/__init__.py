@@ -2,7 +2,9 @@
 
 Storage side: :mod:`codec` (TinyKV-exact key and record encodings), :mod:`mvcc` (locks, writes,
 the per-request transaction), :mod:`storage` (memory and RocksDB engines), :mod:`latches`,
-:mod:`server` (the KvGet ... KvResolveLock handlers). Client side: tso, client, node.
+:mod:`server` (the KvGet ... KvResolveLock handlers). Client side: tso, client, rows (a key's
+row in one lin-kv value), node (a Maelstrom node over lin-kv + lin-tso) and raft_node +
+raft_groups (the same over data and oracle groups on distlab's Raft).
 """
 
 from distlab.systems.percolator.codec import TS_MAX, decode_key, encode_key
