@@ -12,6 +12,10 @@ numbering its requests ("client", "seq") so that a request sent twice is applied
 6.824's Put/Append/Get become lin-kv's write, cas and read: an Append becomes a cas from
 the value the clerk last saw to a new one (it must succeed: each key has one writer).
 
+One scenario goes beyond 6.824's: 4b_unreliable_churn, appends over a lossy network while
+shards move every few hundred milliseconds (a server that moves a shard without its
+session table applies a retried request twice there, and is caught).
+
 Every scenario must pass, on top of its own checks (6.824's):
 * linearizability of every key (the lin-kv checker on the clerks' history);
 * Raft safety of every group (the `raft {...}` trace lines, one group per "g");
@@ -688,6 +692,38 @@ async def challenge2_partial(h: Harness) -> str:
     return f"group 101 served the {len(owned)} shards it got from 102 while 100's never came"
 
 
+# ----- beyond the anchor ----------------------------------------------------------------------
+async def unreliable_churn(h: Harness) -> str:
+    """Appends over a lossy network while shards move every few hundred milliseconds: a
+    reply lost just before its shard moves is retried at the new owner, which must answer
+    it from the session table that moved with the shard instead of applying it again."""
+    ck = h.clerk()
+    await h.join(100)
+    keys = Keys()
+    await keys.put_all(ck)
+    rng = random.Random(5)
+    moves = 0
+
+    async def body() -> None:
+        nonlocal moves
+        groups = {100}
+        for _ in range(12):
+            g = rng.choice(GIDS)
+            if g in groups and len(groups) > 1:
+                groups.discard(g)
+                await h.leave(g)
+            elif g not in groups:
+                groups.add(g)
+                await h.join(g)
+            moves += 1
+            await h.sleep(rng.uniform(0.1, 0.5))
+        await h.sleep(2.0)
+
+    n = await appenders(h, keys, 0.01, body)
+    await keys.check_all(ck)
+    return f"{n} appends through {moves} configuration changes"
+
+
 SCENARIOS: dict[str, Script] = {
     "4b_static_shards": static_shards,
     "4b_join_leave": join_leave,
@@ -702,6 +738,7 @@ SCENARIOS: dict[str, Script] = {
     "4b_challenge1_delete": challenge1_delete,
     "4b_challenge2_unaffected": challenge2_unaffected,
     "4b_challenge2_partial": challenge2_partial,
+    "4b_unreliable_churn": unreliable_churn,
 }
 
 UNRELIABLE = {"loss": 0.1, "duplication": 0.1}
@@ -709,6 +746,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "4b_unreliable1": UNRELIABLE,
     "4b_unreliable2": UNRELIABLE,
     "4b_unreliable3": UNRELIABLE,
+    "4b_unreliable_churn": UNRELIABLE,
 }
 NODE_ARGS: dict[str, list[str]] = {  # 6.824 runs these with a small maxraftstate
     "4b_snapshot": ["--snapshot-every=20"],

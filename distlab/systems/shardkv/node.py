@@ -65,7 +65,7 @@ POLL = 0.1  # a group leader's interval between looks at the controller and its 
 CLIENT_DEADLINE = 3.0
 FORWARD_TIMEOUT = 1.5
 ATTEMPT_TIMEOUT = 1.0
-PEER_TIMEOUT = 1.0
+PEER_TIMEOUT = 0.5  # a request to another group's server (replies take milliseconds)
 
 TEMPORARILY_UNAVAILABLE = 11
 MALFORMED = 12
@@ -490,17 +490,18 @@ class GroupDriver:
         self.r = replica
         self.m = machine
         self.busy: set[Any] = set()  # pulls and deletes under way (one of each per shard)
-        self.ctl_next = 0
+        self.first: dict[str, int] = {}  # a server list's first: the one that answered last
 
     async def ask(self, servers: list[str], body: dict[str, Any]) -> dict[str, Any] | None:
         """The first good answer from any of `servers` (tried in turn), or None."""
+        key = ",".join(servers)
         for _ in range(len(servers)):
-            dest = servers[self.ctl_next % len(servers)]
+            i = self.first.get(key, 0) % len(servers)
             try:
-                reply = await node.rpc(dest, dict(body), timeout=PEER_TIMEOUT)
+                reply = await node.rpc(servers[i], dict(body), timeout=PEER_TIMEOUT)
                 return reply.body
             except RPCError:
-                self.ctl_next += 1
+                self.first[key] = i + 1
         return None
 
     def poll(self) -> None:
