@@ -399,9 +399,8 @@ class FastCommandParser(CommandParser):
     def feed(self, data: bytes | bytearray | memoryview) -> None:
         if not data:
             return
-        reader = self._reader
         if (
-            reader is None
+            self._reader is None
             or data[0] != 0x2A  # not '*': inline, or the rest of a request Python holds
             or self._more
             or self._pos < len(self._buf)
@@ -410,75 +409,71 @@ class FastCommandParser(CommandParser):
         ):
             super().feed(data)
             return
-        if type(data) is not bytes:
-            data = bytes(data)
-        done = self._speculate(reader, data)
-        if done < len(data):
-            super().feed(data[done:] if done else data)
+        self._speculate(data if type(data) is bytes else bytes(data), None)
 
     def take(self, data: bytes) -> list[bytes] | None:
         """The request if ``data`` is exactly one whole request and nothing is queued;
         else None, and ``data`` is fed as by :meth:`feed`. The server's hot path."""
         reader = self._reader
         if (
-            reader is not None
-            and data[:1] == b"*"
-            and not self._ready
-            and not self._more
-            and self._pos >= len(self._buf)
-            and self._args is None
-            and not self.failed
+            reader is None
+            or data[:1] != b"*"
+            or self._ready
+            or self._more
+            or self._pos < len(self._buf)
+            or self._args is not None
+            or self.failed
         ):
-            try:
-                reader.feed(data)
-                cmd = reader.gets()
-                # hiredis reads canonical bytes exactly, so equality means it read all of them.
-                if (
-                    cmd is not False
-                    and _canonical(cmd) == data
-                    and len(cmd) <= self.max_array_len
-                    and (len(data) <= self.max_bulk_len or max(map(len, cmd)) <= self.max_bulk_len)
-                ):
-                    return cmd  # type: ignore[no-any-return]
-            except Exception:  # noqa: BLE001 - anything odd: the Python parser decides
-                pass
-            reader = self._reader = _hiredis.Reader()  # start over: several requests, or odd
-            done = self._speculate(reader, data)
-            if done < len(data):
-                super().feed(data[done:] if done else data)
+            self.feed(data)
             return None
-        self.feed(data)
+        try:
+            reader.feed(data)
+            cmd = reader.gets()
+            # hiredis reads canonical bytes exactly, so equality means it read all of them.
+            if (
+                cmd is not False
+                and _canonical(cmd) == data
+                and len(cmd) <= self.max_array_len
+                and (len(data) <= self.max_bulk_len or max(map(len, cmd)) <= self.max_bulk_len)
+            ):
+                return cmd  # type: ignore[no-any-return]
+        except Exception:  # noqa: BLE001 - anything odd: the Python parser decides
+            self._reader = _hiredis.Reader()
+            super().feed(data)
+            return None
+        self._speculate(data, cmd)  # several requests, a partial one, or an odd one
         return None
 
-    def _speculate(self, reader: object, data: bytes) -> int:
-        """Parse ``data`` with hiredis; queue the commands that check out. Returns the
-        bytes consumed; on any surprise the reader is replaced and 0 returned."""
+    def _speculate(self, data: bytes, cmd: object) -> None:
+        """Queue the requests hiredis parses from ``data`` (``cmd``: the first, if already
+        taken) while they re-encode to its prefix; the Python parser gets the rest. On any
+        surprise it gets all of ``data``, as if hiredis had never seen it."""
+        reader = self._reader
+        assert reader is not None
         cmds: list[list[bytes]] = []
         done = 0
         try:
-            reader.feed(data)  # type: ignore[attr-defined]
-            while True:
-                cmd = reader.gets()  # type: ignore[attr-defined]
-                if cmd is False:
-                    break
-                enc = _canonical(cmd)
+            if cmd is None:
+                reader.feed(data)
+                cmd = reader.gets()
+            while cmd is not False:
+                enc = _canonical(cmd)  # type: ignore[arg-type]
                 if (
                     not data.startswith(enc, done)
-                    or len(cmd) > self.max_array_len
-                    or (len(enc) > self.max_bulk_len and max(map(len, cmd)) > self.max_bulk_len)
+                    or len(cmd) > self.max_array_len  # type: ignore[arg-type]
+                    or (len(enc) > self.max_bulk_len and max(map(len, cmd)) > self.max_bulk_len)  # type: ignore[call-overload]
                 ):
                     raise TypeError("not a canonical request")
                 done += len(enc)
-                cmds.append(cmd)
+                cmds.append(cmd)  # type: ignore[arg-type]
+                cmd = reader.gets()
         except Exception:  # noqa: BLE001 - anything odd: the Python parser decides
             cmds.clear()
             done = 0
+        if done < len(data):  # hiredis holds a partial request, or garbage: drop it
             self._reader = _hiredis.Reader()
-        else:
-            if done < len(data):  # a partial request: Python takes the rest from here
-                self._reader = _hiredis.Reader()
+            super().feed(data[done:] if done else data)
         self._ready.extend(cmds)
-        return done
 
 
 def make_command_parser(
