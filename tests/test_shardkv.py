@@ -14,7 +14,7 @@ import pytest
 
 from distlab.checkers.raft_trace import Tracer, check_logs, command_id
 from distlab.systems.shardkv import node as skv
-from distlab.systems.shardkv.lab import SCENARIOS, Harness, Lab
+from distlab.systems.shardkv.lab import SCENARIOS, Harness, Lab, lin_kv
 
 
 # ----- the state machine ----------------------------------------------------------------------
@@ -191,3 +191,21 @@ def test_a_restarted_nodes_old_tasks_are_not_collected_mid_run(lab: Lab) -> None
 
     assert lab.run_script("restart", script) == "restarted"
     assert lab.runs[-1].results.get("error") is None
+
+
+# ----- any lin-kv client, through --route, while shards keep moving ----------------------------
+def test_lin_kv_clients_through_any_server_while_shards_move(tmp_path: Path) -> None:
+    result = lin_kv(str(tmp_path / "store"))
+    r = result.results
+    assert r["workload"]["valid"] is True, r["workload"].get("explanation")
+    assert r["raft_safety"]["valid"] is True and r["stats"]["ok"] > 100
+    assert r["nemesis_ops"].get("start-partition", 0) > 0
+    logs = (result.run_dir / "node-logs" / "g100-0.log").read_text()
+    assert logs.count(" configuration ") >= 10  # shards kept moving
+
+
+def test_lin_kv_catches_a_server_that_serves_a_shard_before_it_arrived(tmp_path: Path) -> None:
+    """Random lin-kv runs are a weaker net than the scripted scenarios (a read of a key that
+    should exist fails with error 20, which constrains nothing): 2 of seeds 1-8 catch it."""
+    result = lin_kv(str(tmp_path / "store"), seed=2, node_args=["--mutant=serve-pulling"])
+    assert result.results["workload"]["valid"] is False

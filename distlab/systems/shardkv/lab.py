@@ -809,6 +809,21 @@ class Lab:
         return detail
 
 
+def lin_kv(store: str = "store", seed: int = 1, node_args: list[str] | None = None,
+           churn: float = 0.3, **opts: Any) -> RunResult:
+    """A random lin-kv run (`distlab test -w lin-kv`) against the whole cluster, its
+    servers started with --route, --auto-join and --churn: clients that know nothing of
+    shards use any server while shards keep moving, under the faults in `opts`."""
+    from distlab.runner import run_test
+
+    nodes = CTL + [n for g in GIDS for n in group_servers(g)]
+    args = [f"--layout={layout()}", "--route", "--auto-join", f"--churn={churn}", *(node_args or [])]
+    kw: dict[str, Any] = {"time_limit": 20.0, "rate": 100.0, "key_count": 5, "nemesis": ["partition"],
+                          "loss": 0.05, "duplication": 0.05, **opts}
+    return run_test(TestOptions(workload="lin-kv", bin=NODE_PATH, bin_args=args, nodes=nodes,
+                                store=store, seed=seed, **kw))
+
+
 def main(argv: list[str] | None = None) -> int:
     """python -m distlab.systems.shardkv.lab [NODE [ARGS...]] [--only NAME]: every
     scenario against NODE (distlab's shardkv when none), one line each."""

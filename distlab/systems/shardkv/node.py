@@ -28,6 +28,15 @@ once the old owner says it is gone, logs that the shard is settled. Shards are s
 one by one: those a change does not touch all along, those received as soon as they are
 installed (challenge 2).
 
+So that any lin-kv client can use the cluster (`distlab test -w lin-kv`, whose clients
+know nothing of shards), three more arguments:
+  --route       any server takes any key: it forwards the request, with the client's id
+                and msg_id as its session, to the group the latest configuration names
+                (asking the controller again on error 1001), and answers what that says
+  --auto-join   each group's leader joins its own group to the controller at start
+  --churn=S     the controller's leader moves a random shard to a random group every S
+                seconds once every group has joined: configurations change all run long
+
 Arguments (after the file name):
   --layout=...              as above (required)
   --snapshot-every=N        compact the log once N applied entries follow the snapshot (50)
@@ -113,6 +122,9 @@ MUTANT = _flag("--mutant") or ""
 SNAPSHOT_EVERY = int(_flag("--snapshot-every") or 50)
 LAYOUT = parse_layout(_flag("--layout") or "")
 CTL_SERVERS = LAYOUT.get("ctl", [])
+ROUTE = _flag("--route") is not None
+AUTO_JOIN = _flag("--auto-join") is not None
+CHURN = float(_flag("--churn") or 0)
 
 node = Node()
 
@@ -491,6 +503,7 @@ class GroupDriver:
         self.m = machine
         self.busy: set[Any] = set()  # pulls and deletes under way (one of each per shard)
         self.first: dict[str, int] = {}  # a server list's first: the one that answered last
+        self.joined = False  # --auto-join: the controller has been seen to know this group
 
     async def ask(self, servers: list[str], body: dict[str, Any]) -> dict[str, Any] | None:
         """The first good answer from any of `servers` (tried in turn), or None."""
@@ -508,6 +521,8 @@ class GroupDriver:
         if self.r.core.role != LEADER:
             return
         m = self.m
+        if AUTO_JOIN and not self.joined:
+            self.spawn_once("join", self.join)
         if m.stable():
             self.spawn_once("config", self.next_config)
         for s, sh in list(m.shards.items()):
@@ -522,6 +537,19 @@ class GroupDriver:
         self.busy.add(key)
         task = node.spawn(job())
         task.add_done_callback(lambda _t: self.busy.discard(key))
+
+    async def join(self) -> None:
+        """--auto-join: join this group unless the latest configuration has it (one
+        client id and seq for the group: a join sent twice, by two leaders, applies once)."""
+        gid = str(self.m.gid)
+        latest = await self.ask(CTL_SERVERS, {"type": "query", "num": -1})
+        if latest is None or latest.get("type") != "query_ok":
+            return
+        if gid in latest["config"]["groups"]:
+            self.joined = True
+            return
+        await self.ask(CTL_SERVERS, {"type": "join", "groups": {gid: LAYOUT[gid]},
+                                     "client": f"auto-join-{gid}", "seq": 1})
 
     async def next_config(self) -> None:
         num = self.m.config["num"]
@@ -557,6 +585,93 @@ class GroupDriver:
         self.r.propose({"op": "settled", "num": num, "shard": s})
 
 
+# ----- --route and --churn ----------------------------------------------------------------------
+class Router:
+    """--route: take a request for any key to the group that owns it, as a clerk would."""
+
+    def __init__(self) -> None:
+        self.config: dict[str, Any] | None = None
+        self.first: dict[str, int] = {}
+
+    async def refresh(self, timeout: float) -> None:
+        for k in range(len(CTL_SERVERS)):
+            server = CTL_SERVERS[(self.first.get("ctl", 0) + k) % len(CTL_SERVERS)]
+            try:
+                reply = await node.rpc(server, {"type": "query", "num": -1}, timeout=timeout)
+            except RPCError:
+                continue
+            self.config = reply.body["config"]
+            return
+
+    async def route(self, body: dict[str, Any], client: str, seq: int) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + CLIENT_DEADLINE
+        out = {k: v for k, v in body.items() if k != "msg_id"}
+        out.update(client=client, seq=seq, routed=True)
+        shard = key2shard(body["key"])
+        sent = False  # once a copy may be in some log, only an indefinite error is honest
+        while (remaining := deadline - loop.time()) > 0:
+            if self.config is None:
+                await self.refresh(min(PEER_TIMEOUT, remaining))
+                if self.config is None:
+                    await asyncio.sleep(min(0.1, max(0.0, deadline - loop.time())))
+                    continue
+            gid = str(self.config["shards"][shard])
+            servers = self.config["groups"].get(gid, [])
+            for k in range(len(servers)):
+                if (remaining := deadline - loop.time()) <= 0:
+                    break
+                i = (self.first.get(gid, 0) + k) % len(servers)
+                try:
+                    reply = await node.rpc(servers[i], dict(out), timeout=min(FORWARD_TIMEOUT, remaining))
+                except RPCError as exc:
+                    if exc.code in (KEY_DOES_NOT_EXIST, PRECONDITION_FAILED):
+                        raise
+                    if exc.code == WRONG_GROUP:
+                        break
+                    if exc.code != TEMPORARILY_UNAVAILABLE:
+                        sent = True  # a timeout or an indefinite answer: it may apply
+                    continue
+                self.first[gid] = i
+                return {k: v for k, v in reply.body.items() if k != "in_reply_to"}
+            self.config = None  # a wrong group, or no answer: ask the controller again
+            await asyncio.sleep(min(0.05, max(0.0, deadline - loop.time())))
+        if sent and body["type"] != "read":
+            raise RPCError(0, "no answer from the group in time; the operation may still happen")
+        raise RPCError(TEMPORARILY_UNAVAILABLE, f"no group served shard {shard} in time")
+
+
+router = Router()
+
+
+class Churn:
+    """--churn: the controller's leader moves shards now and then, so that every test
+    runs through configuration changes."""
+
+    def __init__(self) -> None:
+        self.client = f"churn-{node.id}-{node.random.randrange(1 << 30)}"
+        self.seq = 0
+        self.last = 0.0
+
+    def step(self) -> None:
+        if replica is None or replica.core.role != LEADER or not isinstance(replica.machine, CtlMachine):
+            return
+        now = asyncio.get_running_loop().time()
+        if now - self.last < CHURN:
+            return
+        self.last = now
+        latest = replica.machine.ctl.latest()
+        gids = sorted(int(g) for g in LAYOUT if g != "ctl")
+        if any(g not in latest["groups"] for g in gids):
+            return  # until every group has joined
+        self.seq += 1
+        replica.propose({"op": "move", "shard": node.random.randrange(NSHARDS),
+                         "gid": node.random.choice(gids), "c": self.client, "id": self.seq})
+
+
+churn: Churn | None = None
+
+
 # ----- the node ----------------------------------------------------------------------------
 replica: Replica | None = None
 kv: KVMachine | None = None
@@ -565,13 +680,15 @@ driver: GroupDriver | None = None
 
 @node.on("init")
 def start(msg: Any) -> None:
-    global replica, kv, driver
+    global replica, kv, driver, churn
     mine = [(name, servers) for name, servers in LAYOUT.items() if node.id in servers]
     if not mine:
         raise RuntimeError(f"{node.id} is in no group of --layout {LAYOUT}")
     name, servers = mine[0]
     if name == "ctl":
         replica = Replica("ctl", servers, CtlMachine())
+        if CHURN > 0:
+            churn = Churn()
     else:
         kv = KVMachine(int(name), node.log)
         replica = Replica(name, servers, kv)
@@ -595,6 +712,8 @@ def tick() -> None:
 def poll() -> None:
     if driver is not None:
         driver.poll()
+    if churn is not None:
+        churn.step()
 
 
 node.every(TICK, tick)
@@ -611,8 +730,12 @@ def _ready(want_kv: bool) -> Replica:
 
 
 async def kv_request(msg: Any) -> dict[str, Any]:
-    r = _ready(True)
     b = msg.body
+    if ROUTE and not b.get("routed"):
+        if replica is None:
+            raise RPCError(TEMPORARILY_UNAVAILABLE, "starting")
+        return await router.route(b, str(b.get("client", msg.src)), int(b.get("seq", b["msg_id"])))
+    r = _ready(True)
     cmd: dict[str, Any] = {"op": b["type"], "k": b["key"]}
     if b["type"] == "write":
         cmd["v"] = b["value"]
