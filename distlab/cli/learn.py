@@ -110,12 +110,17 @@ def _next_task(cat: Catalogue, progress: Progress, after: Task | None = None,
 @click.option("--json", "as_json", is_flag=True, help="Print the catalogue as JSON (for tools).")
 @click.option("--verify", is_flag=True,
               help="Maintainers: check every task's reference passes and every mutant fails.")
-def tracks(only: tuple[str, ...], as_json: bool, verify: bool) -> None:
+@click.option("--scheduler", default="local", show_default=True, metavar="local|dask|ADDRESS",
+              help="With --verify: where tasks run: this machine's processes, a Dask cluster "
+                   "started here, or a Dask scheduler's address (tcp://HOST:8786).")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 256),
+              help="With --verify: processes here, or workers of the Dask cluster started here.")
+def tracks(only: tuple[str, ...], as_json: bool, verify: bool, scheduler: str, workers: int) -> None:
     """Every track by category, with your progress (done/total); with TRACK names, their
     tasks (or, with --verify, the tracks to verify)."""
     cat = _catalogue()
     if verify:
-        _verify(cat, list(only))
+        _verify(cat, list(only), scheduler, workers)
         return
     if only and not as_json:
         _show_tracks_tasks(cat, list(only))
@@ -152,15 +157,20 @@ def _show_tracks_tasks(cat: Catalogue, only: list[str]) -> None:
             out.print(Text.assemble("  ", mark, f"  {t.id:<36} {t.title}: {t.summary}"), soft_wrap=True)
 
 
-def _verify(cat: Catalogue, only: list[str]) -> None:
+def _verify(cat: Catalogue, only: list[str], scheduler: str = "local", workers: int = 2) -> None:
+    from distlab.fanout import FanoutError, describe
     from distlab.tracks.verify import verify_many
 
     unknown = [t for t in only if cat.track(t) is None]
     if unknown:
         raise CliError(f"no track {unknown[0]!r} (see `distlab tracks`)")
     ids = [t.id for tr in cat.tracks if not only or tr.id in only for t in tr.tasks]
-    out.print(f"verifying {len(ids)} task(s) on up to 2 workers ...")
-    verdicts = verify_many(ids)
+    where = "up to 2 workers" if (scheduler, workers) == ("local", 2) else describe(scheduler, workers)
+    out.print(f"verifying {len(ids)} task(s) on {where} ...")
+    try:
+        verdicts = verify_many(ids, workers=workers, scheduler=scheduler)
+    except FanoutError as exc:
+        raise CliError(str(exc)) from None
     table = Table("task", "reference", "mutants caught", "seconds")
     for v in verdicts:
         table.add_row(v.task_id, "[green]pass[/]" if v.reference_ok else "[red]FAIL[/]",

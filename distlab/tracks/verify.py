@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,9 +87,11 @@ def _verify_id(task_id: str) -> TaskVerdict:
     return verify_task(task)
 
 
-def verify_many(task_ids: list[str], workers: int = MAX_WORKERS) -> list[TaskVerdict]:
-    """Verify tasks in parallel (at most `workers` processes), results in the given order."""
-    if workers <= 1 or len(task_ids) <= 1:
-        return [_verify_id(t) for t in task_ids]
-    with ProcessPoolExecutor(max_workers=min(workers, len(task_ids))) as pool:
-        return list(pool.map(_verify_id, task_ids))
+def verify_many(task_ids: list[str], workers: int = MAX_WORKERS,
+                scheduler: str | None = None) -> list[TaskVerdict]:
+    """Verify tasks in parallel (at most `workers` processes, or on the Dask cluster that
+    `scheduler` names: distlab.fanout), results in the given order. Dask workers load
+    the catalogue themselves, so a remote one needs the same distlab (and DISTLAB_TRACKS)."""
+    from distlab.fanout import run_all
+
+    return run_all(_verify_id, task_ids, scheduler=scheduler, workers=workers)
