@@ -104,6 +104,7 @@ class TestOptions:
     log_net_send: bool = False  # copy each message to stderr as it is sent
     log_net_recv: bool = False  # ... and as it is received
     no_trace: bool = False  # write no messages.jsonl (long campaigns); counts and verdicts are unchanged
+    metrics_addr: str | None = None  # HOST:PORT serving /metrics while a process or net run goes on
     store: str = "store"
 
     def __post_init__(self) -> None:
@@ -201,6 +202,22 @@ class TestOptions:
             raise RunError(why)
         if self.mode in ("process", "net"):
             self.command()
+        self._validate_metrics_addr()
+
+    def _validate_metrics_addr(self) -> None:
+        """--metrics-addr: a HOST:PORT, and only where a run takes real time (a simulated
+        run is over in an instant; its metrics.prom has the same series)."""
+        if self.metrics_addr is None:
+            return
+        from distlab.runmetrics import parse_addr
+
+        try:
+            parse_addr(self.metrics_addr)
+        except ValueError as exc:
+            raise RunError(str(exc)) from None
+        if self.mode == "sim":
+            raise RunError("--metrics-addr serves /metrics during process and net runs; a simulated run "
+                           "writes the same metrics to metrics.prom in its run directory")
 
     def _net_capabilities(self) -> frozenset[str]:
         """--mode net: one clear line (a RunError) where this machine cannot build namespaces;

@@ -27,6 +27,7 @@ from distlab.options import RunError, TestOptions
 from distlab.protocol import CRASH, NOT_SUPPORTED, TIMEOUT, RPCError, is_definite
 from distlab.report.node_errors import node_error_list, verdict_note
 from distlab.report.results import run_checker, summarize, trace_hash
+from distlab.runmetrics import MetricsServer, MetricsTrace, RunMetrics
 from distlab.runtime.factory import make_runtime
 from distlab.runtime.process.cluster import ProcessError
 from distlab.runtime.protocols import ClockCluster, Cluster, HarnessLoop
@@ -84,6 +85,7 @@ class Runner:
         workload_cls: type[Workload] | None = None,
         progress: Callable[[float, float, int], None] | None = None,
         phase: Callable[[str], None] | None = None,
+        metrics_server: MetricsServer | None = None,
     ) -> None:
         self.opts = opts
         self.phase = phase or (lambda name: None)
@@ -97,10 +99,19 @@ class Runner:
         self._trace: Any = _NoTrace() if opts.no_trace else open(run_dir / "messages.jsonl", "wb")  # noqa: SIM115
         if opts.log_net_send or opts.log_net_recv:
             self._trace = NetLog(self._trace, opts.log_net_send, opts.log_net_recv)
+        # Metrics: counted from the trace as it is written with real processes; in the
+        # simulator from messages.jsonl after the run, so its hot path pays nothing.
+        self.metrics = RunMetrics()
+        self.metrics_server = metrics_server
+        if self.mode in ("process", "net"):
+            self._trace = MetricsTrace(self._trace, self.metrics)
         self.loop: HarnessLoop
         self.cluster: Cluster
         self.loop, self.cluster = make_runtime(opts, self.network, run_dir, self._trace)
         self.cluster.client_handler = self._on_client_message
+        self.metrics.bind(self.cluster)
+        if metrics_server is not None:
+            metrics_server.serve(self.metrics)
         self.cluster.services = make_services(seed)
         cls = workload_cls or load_workload(opts.workload)
         self.workload = cls(cls.params_from(opts), random.Random(f"{seed}/workload"))
@@ -350,6 +361,13 @@ class Runner:
 
     # ----- the whole run --------------------------------------------------------------
     def run(self) -> RunResult:
+        try:
+            return self._run()
+        finally:
+            if self.metrics_server is not None:
+                self.metrics_server.close()
+
+    def _run(self) -> RunResult:
         wall_start = time.perf_counter()
         error: str | None = None
         try:
@@ -372,6 +390,10 @@ class Runner:
         self.phase("checking the history")
         history_path = self.run_dir / "history.jsonl"
         self.history.write(history_path)
+        trace_path = self.run_dir / "messages.jsonl"
+        if self.mode == "sim" and trace_path.exists():
+            self.metrics.read_trace(trace_path)
+        self.metrics.write(self.run_dir / "metrics.prom")
         records = {name: r for name, svc in self.cluster.services.items() if (r := svc.record()) is not None}
         if records:  # before checking: a checker may hold the history against a service's own record
             (self.run_dir / "services.json").write_bytes(orjson.dumps(records))
@@ -510,14 +532,25 @@ def run_test(
     """Validate options, make the run directory, run, and write everything out."""
     if workload_cls is None:
         opts.validate()
-    run_dir = new_run_dir(opts.store, opts.workload)
-    opts.jitter = opts.resolved_jitter()  # recorded even when validate() was skipped
-    config = asdict(opts)
-    config["bin"] = str(Path(opts.bin).resolve())
-    config["bin_sha256"] = hashlib.sha256(Path(opts.bin).read_bytes()).hexdigest()
-    (run_dir / "config.json").write_bytes(orjson.dumps(config, option=orjson.OPT_INDENT_2))
+    server = None
+    if opts.metrics_addr is not None and opts.resolved_mode() != "sim":
+        try:  # bound before anything starts: a busy port is one line, and no run directory
+            server = MetricsServer(opts.metrics_addr)
+        except ValueError as exc:
+            raise RunError(str(exc)) from None
     try:
-        runner = Runner(opts, run_dir, workload_cls=workload_cls, progress=progress, phase=phase)
-    except SimulationAbort as exc:
-        raise RunError(str(exc)) from None
+        run_dir = new_run_dir(opts.store, opts.workload)
+        opts.jitter = opts.resolved_jitter()  # recorded even when validate() was skipped
+        config = asdict(opts)
+        config["bin"] = str(Path(opts.bin).resolve())
+        config["bin_sha256"] = hashlib.sha256(Path(opts.bin).read_bytes()).hexdigest()
+        (run_dir / "config.json").write_bytes(orjson.dumps(config, option=orjson.OPT_INDENT_2))
+        runner = Runner(opts, run_dir, workload_cls=workload_cls, progress=progress, phase=phase,
+                        metrics_server=server)
+    except BaseException as exc:
+        if server is not None:
+            server.close()
+        if isinstance(exc, SimulationAbort):
+            raise RunError(str(exc)) from None
+        raise
     return runner.run()

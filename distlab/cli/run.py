@@ -228,6 +228,9 @@ def _exit_code(results: list[RunResult]) -> int:
 @run_option("--log-net-send", is_flag=True, help="Log each message to stderr as it is sent (all are in messages.jsonl).")
 @run_option("--log-net-recv", is_flag=True, help="Log each message to stderr as it is received.")
 @run_option("--no-trace", is_flag=True, help="Write no messages.jsonl (long campaigns): message counts, verdicts and replay still work.")
+@run_option("--metrics-addr", metavar="HOST:PORT",
+            help="Process and net modes: serve Prometheus metrics on http://HOST:PORT/metrics during the run "
+                 "(every run writes metrics.prom).")
 @click.option("--test-count", default=1, show_default=True, type=click.IntRange(1), help="Runs, with seeds seed, seed+1, ...")
 @store_option()
 @click.option("--store-keep", type=click.IntRange(1), default=None,

@@ -66,6 +66,7 @@ class Wire(ABC):
         self.client_msgs = 0
         self.dropped = 0
         self.lost = 0  # copies the network's loss (--loss, loss bursts) never delivered: no trace line
+        self.lost_to: dict[str, int] = {}  # those losses by destination (for the run's metrics)
         self.node_errors: dict[str, int] = {}  # "n1: what went wrong" -> times
         self.clients: set[str] = set()
         self.services: dict[str, Any] = {}  # name -> distlab.services.Service
@@ -160,12 +161,14 @@ class Wire(ABC):
                 times = network.arrivals(src, dest, now)
                 if not times:
                     self.lost += 1
+                    self.lost_to[dest] = self.lost_to.get(dest, 0) + 1
                 for at in times:
                     loop.call_harness_at(at, self._arrive, mid, src, dest, data)
                 return
             delays = network.delays(src, dest)
             if not delays:
                 self.lost += 1
+                self.lost_to[dest] = self.lost_to.get(dest, 0) + 1
             for delay in delays:
                 if delay:
                     loop.call_harness_at(now + delay, self._arrive, mid, src, dest, data)
@@ -177,6 +180,7 @@ class Wire(ABC):
             times = network.arrivals(src, dest, now)
             if not times:
                 self.lost += 1
+                self.lost_to[dest] = self.lost_to.get(dest, 0) + 1
             for at in times:
                 loop.call_harness_at(at, self._at_service, mid, service, src, data)
             return
