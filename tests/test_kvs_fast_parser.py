@@ -41,9 +41,9 @@ def run(parser: CommandParser, pieces: list[bytes], use_take: bool) -> list[obje
             if not piece:
                 continue
             if use_take:
-                cmd = parser.take(piece)
-                if cmd is not None:
-                    seen.append(cmd)
+                cmds = parser.take(piece)
+                if cmds is not None:
+                    seen.extend(cmds)
                     continue
             else:
                 parser.feed(piece)
@@ -96,17 +96,22 @@ def test_lax_requests_are_refused_as_redis_refuses_them() -> None:
     assert agree(b"*1\r\n$04\r\nPING\r\n", [])[0] == [b"PING"]
 
 
-def test_take_returns_a_lone_request_and_queues_a_pipeline() -> None:
+def test_take_returns_whole_requests_and_queues_the_rest() -> None:
     p = FastCommandParser()
-    assert p.take(encode_command("GET", "k")) == [b"GET", b"k"]
+    assert p.take(encode_command("GET", "k")) == [[b"GET", b"k"]]
     assert p.idle
-    assert p.take(encode_command("GET", "a") + encode_command("GET", "b")) is None
-    assert list(p.commands()) == [[b"GET", b"a"], [b"GET", b"b"]]
+    two = encode_command("GET", "a") + encode_command("GET", "b")
+    assert p.take(two) == [[b"GET", b"a"], [b"GET", b"b"]]
+    assert p.take(two + b"*1\r\n") is None  # whole requests, then part of one: queued
+    assert p.next_command() == [b"GET", b"a"]
+    assert p.take(b"$4\r\nPING\r\n") is None  # GET b is queued: this waits behind it
+    assert list(p.commands()) == [[b"GET", b"b"], [b"PING"]]
+    assert p.take(b"*1\r\n") is None
+    assert p.take(b"$4\r\nPING\r\n") == [[b"PING"]]  # the Python parser completes it
     big = encode_command("SET", "k", b"x" * 5000)
     assert p.take(big[:100]) is None  # partial: the Python parser holds it
-    assert p.take(big[100:]) is None
-    assert list(p.commands()) == [[b"SET", b"k", b"x" * 5000]]
-    assert p.take(encode_command("PING")) == [b"PING"]  # and hiredis takes over again
+    assert p.take(big[100:]) == [[b"SET", b"k", b"x" * 5000]]
+    assert p.take(encode_command("PING")) == [[b"PING"]]  # and hiredis takes over again
 
 
 def test_make_command_parser_picks_hiredis() -> None:
@@ -161,3 +166,63 @@ def test_server_runs_on_uvloop_when_installed() -> None:
         assert loop.run_until_complete(asyncio.sleep(0, "ok")) == "ok"
     finally:
         loop.close()
+
+
+async def _exchange(store_dir: str, fsync: str, steps: list[tuple[bytes, int]]) -> bytes:
+    """Send each payload in one write to an in-process AsyncServer and read the number of
+    bytes given (-1: half-close, then read to the end); everything read."""
+    from distlab.systems.kvs.aio_server import AsyncServer
+    from distlab.systems.kvs.engines import open_engine
+
+    store = open_engine(store_dir, "kvs", fsync=fsync)
+    server = AsyncServer(store, port=0)
+    got = b""
+    try:
+        host, port = await server.start()
+        reader, writer = await asyncio.open_connection(host, port)
+        for payload, size in steps:
+            writer.write(payload)
+            if size < 0:
+                writer.write_eof()
+                got += await asyncio.wait_for(reader.read(-1), 30)
+            else:
+                got += await asyncio.wait_for(reader.readexactly(size), 30)
+        writer.close()
+        return got
+    finally:
+        await server.stop()
+        store.close()
+
+
+@pytest.mark.parametrize("fsync", ["never", "always"])
+def test_pipeline_in_one_read_answered_in_order_up_to_quit(tmp_path, fsync: str) -> None:  # noqa: ANN001
+    from distlab.systems.kvs.aio_server import new_event_loop
+
+    big = b"v" * 600_000  # four replies cross FLUSH_AT (1 MiB)
+    pipeline = (
+        encode_command("SET", "a", "1")
+        + encode_command("GET", "a")
+        + encode_command("GET", "big") * 4
+        + encode_command("QUIT")
+        + encode_command("GET", "a")  # after QUIT: never answered
+    )
+    want = b"+OK\r\n$1\r\n1\r\n" + (b"$600000\r\n" + big + b"\r\n") * 4 + b"+OK\r\n"
+    loop = new_event_loop()
+    try:
+        got = loop.run_until_complete(
+            _exchange(
+                str(tmp_path / "d"),
+                fsync,
+                [(encode_command("SET", "big", big), 5), (pipeline, -1)],
+            )
+        )
+    finally:
+        loop.close()
+    assert got == b"+OK\r\n" + want
+    small = encode_command("SET", "b", "2") + encode_command("QUIT") + encode_command("GET", "b")
+    loop = new_event_loop()
+    try:
+        got = loop.run_until_complete(_exchange(str(tmp_path / "d"), fsync, [(small, -1)]))
+    finally:
+        loop.close()
+    assert got == b"+OK\r\n+OK\r\n"

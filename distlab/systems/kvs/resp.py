@@ -173,18 +173,23 @@ class CommandParser:
             self._more.append(bytes(data))
             self._more_len += len(data)
 
-    def take(self, data: bytes) -> list[bytes] | None:
+    def take(self, data: bytes) -> list[list[bytes]] | None:
         """Feed ``data``; return the command it completes if that is the only one waiting
-        (a server's hot path: one request per read), else None with everything queued.
-
-        Raises ProtocolError as :meth:`next_command` does.
+        (a server's hot path: one request per read), as a one-element list, else None with
+        everything queued. Raises ProtocolError as :meth:`next_command` does.
         """
         self.feed(data)
         cmd = self.next_command()
-        if cmd is not None and self.pending:
+        if cmd is None:
+            return None
+        if self.pending:
             self.push_back(cmd)
             return None
-        return cmd
+        return [cmd]
+
+    def push_back_all(self, cmds: list[list[bytes]]) -> None:
+        """Queue commands taken by :meth:`take` but not run, to be taken again first."""
+        self._ready.extendleft(reversed(cmds))
 
     def commands(self) -> Iterator[list[bytes]]:
         """Yield every complete command buffered so far, in order."""
@@ -409,11 +414,15 @@ class FastCommandParser(CommandParser):
         ):
             super().feed(data)
             return
-        self._speculate(data if type(data) is bytes else bytes(data), None)
+        cmds = self._speculate(data if type(data) is bytes else bytes(data), None)
+        if cmds:
+            self._ready.extend(cmds)
 
-    def take(self, data: bytes) -> list[bytes] | None:
-        """The request if ``data`` is exactly one whole request and nothing is queued;
-        else None, and ``data`` is fed as by :meth:`feed`. The server's hot path."""
+    def take(self, data: bytes) -> list[list[bytes]] | None:
+        """The requests ``data`` holds if it is nothing but whole requests and nothing else
+        is queued (or, as :meth:`CommandParser.take`, the one request it completes); else
+        None, and ``data`` is fed as by :meth:`feed`. The server's hot path: no queue
+        between parsing and answering."""
         reader = self._reader
         if (
             reader is None
@@ -424,8 +433,7 @@ class FastCommandParser(CommandParser):
             or self._args is not None
             or self.failed
         ):
-            self.feed(data)
-            return None
+            return super().take(data)  # the Python parser holds something: it decides
         try:
             reader.feed(data)
             cmd = reader.gets()
@@ -436,18 +444,18 @@ class FastCommandParser(CommandParser):
                 and len(cmd) <= self.max_array_len
                 and (len(data) <= self.max_bulk_len or max(map(len, cmd)) <= self.max_bulk_len)
             ):
-                return cmd  # type: ignore[no-any-return]
+                return [cmd]
         except Exception:  # noqa: BLE001 - anything odd: the Python parser decides
             self._reader = _hiredis.Reader()
             super().feed(data)
             return None
-        self._speculate(data, cmd)  # several requests, a partial one, or an odd one
-        return None
+        return self._speculate(data, cmd)  # several requests, a partial one, or an odd one
 
-    def _speculate(self, data: bytes, cmd: object) -> None:
-        """Queue the requests hiredis parses from ``data`` (``cmd``: the first, if already
-        taken) while they re-encode to its prefix; the Python parser gets the rest. On any
-        surprise it gets all of ``data``, as if hiredis had never seen it."""
+    def _speculate(self, data: bytes, cmd: object) -> list[list[bytes]] | None:
+        """The requests hiredis parses from ``data`` (``cmd``: the first, if already taken)
+        while they re-encode to its prefix. If they cover all of ``data`` they are returned;
+        else they are queued, the Python parser gets the rest, and None is returned. On any
+        surprise the Python parser gets all of ``data``, as if hiredis had never seen it."""
         reader = self._reader
         assert reader is not None
         cmds: list[list[bytes]] = []
@@ -470,10 +478,13 @@ class FastCommandParser(CommandParser):
         except Exception:  # noqa: BLE001 - anything odd: the Python parser decides
             cmds.clear()
             done = 0
-        if done < len(data):  # hiredis holds a partial request, or garbage: drop it
-            self._reader = _hiredis.Reader()
-            super().feed(data[done:] if done else data)
+        if done == len(data):
+            return cmds
+        # hiredis holds a partial request, or garbage: drop it, Python takes it from here
+        self._reader = _hiredis.Reader()
         self._ready.extend(cmds)
+        super().feed(data[done:] if done else data)
+        return None
 
 
 def make_command_parser(
