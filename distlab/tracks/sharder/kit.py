@@ -95,7 +95,8 @@ def check_rebalance(fn: Callable[..., Any], what: str, shards: list[int], gids: 
                     f"(the largest may hold at most one more than the smallest)")
     moved = sum(1 for a, b in zip(shards, got, strict=True) if a != b)
     if moved != fewest:
-        raise Wrong(f"{what} moved {moved} shards where {fewest} were enough: {shards} -> {got}")
+        raise Wrong(f"{what} moved {moved} shards where {fewest} {'was' if fewest == 1 else 'were'} "
+                    f"enough: {shards} -> {got}")
     return got
 
 
@@ -104,9 +105,29 @@ def say(fn: Any) -> str:
 
 
 def module_file(target: Any) -> str:
-    """The file the learner's object was loaded from (what the simulator runs as a node)."""
-    module = sys.modules.get(getattr(target, "__module__", ""), None)
-    path = getattr(module, "__file__", None)
+    """The file the learner's object was loaded from (what the simulator runs as a node):
+    a function's module globals name it even when the file exec'd another's code."""
+    path = getattr(target, "__globals__", {}).get("__file__")
+    if not path:
+        module = sys.modules.get(getattr(target, "__module__", ""), None)
+        path = getattr(module, "__file__", None)
     if not path:
         raise Wrong("cannot tell which file to run as the node; check it with --bin node.py:start")
     return str(path)
+
+
+def run_lab(kind: str, target: Any, name: str, seed: int) -> str | None:
+    """One scenario of the controller's lab ("ctl") or the sharded KV's ("kv") on the
+    learner's node file: None when it passed, else the lab's sentence. The runs are kept
+    under ./store, as `distlab check` keeps a node task's."""
+    if kind == "ctl":
+        from distlab.systems.shardctrler.lab import Lab
+    else:
+        from distlab.systems.shardkv.lab import Lab  # type: ignore[assignment]
+    lab = Lab(bin=module_file(target), seed=seed)
+    try:
+        lab.run(name)
+    except AssertionError as exc:
+        where = f" (run: {lab.runs[-1].run_dir})" if lab.runs else ""
+        return f"{exc}{where}"
+    return None
