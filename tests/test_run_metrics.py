@@ -9,6 +9,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections import Counter
@@ -22,6 +23,7 @@ from distlab.examples import example_path
 from distlab.options import RunError, TestOptions
 from distlab.runmetrics import RunMetrics, parse_addr
 from distlab.runner import run_test
+from tests.test_net import needs_net
 
 CLIENT = re.compile(r"c\d+")
 
@@ -69,12 +71,12 @@ def trace_counts(run_dir: Path) -> dict[str, Counter[tuple[str, ...]]]:
                 sent[(src, body["type"])] += 1
                 if CLIENT.fullmatch(dest) and (dest, body.get("in_reply_to")) in asked:
                     replies[asked.pop((dest, body["in_reply_to"]))] += 1
-        elif rec["ev"] == "recv":
+        elif rec["ev"] == "recv" and rec["id"] in messages:  # net mode: a receipt may come before its send
             _, dest, name = messages[rec["id"]]
             if not CLIENT.fullmatch(dest):
                 received[(dest, name)] += 1
         elif rec["ev"] == "drop":
-            dropped[(messages[rec["id"]][1], rec["why"])] += 1
+            dropped[(messages.get(rec["id"], ("", "unknown"))[1], rec["why"])] += 1
     return {"sent": sent, "received": received, "dropped": dropped, "replies": replies}
 
 
@@ -239,3 +241,41 @@ def test_the_cli_says_one_line_and_exits_2(tmp_path: Path, case: str) -> None:
     assert len(lines) == 1 and "--metrics-addr" in lines[0], proc.stderr
     assert ("use HOST:PORT" if case == "bad" else "in use") in lines[0]
     assert not list(tmp_path.iterdir())  # no run directory for a run that never started
+
+
+@needs_net
+def test_a_net_run_is_scraped_and_kernel_loss_shows_in_its_metrics(tmp_path: Path) -> None:
+    """--mode net: the kernel drops packets (nftables), TCP resends them; both are counted."""
+    port = free_port()
+    scrapes: list[str] = []
+    done = threading.Event()
+
+    def scrape() -> None:
+        while not done.is_set():
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as reply:
+                    scrapes.append(reply.read().decode())
+            except OSError:
+                pass
+            done.wait(0.3)
+
+    scraper = threading.Thread(target=scrape, daemon=True)
+    scraper.start()
+    opts = TestOptions(workload="broadcast", bin=str(example_path("broadcast")), node_count=3, time_limit=4,
+                       rate=10, loss=0.2, mode="net", seed=1, metrics_addr=f"127.0.0.1:{port}",
+                       store=str(tmp_path))
+    try:
+        result = run_test(opts)  # in this thread: the net runtime installs signal handlers
+    finally:
+        done.set()
+        scraper.join(10)
+    assert any("distlab_messages_sent_total{" in text for text in scrapes)
+    got = assert_matches_trace((result.run_dir / "metrics.prom").read_text(), result.run_dir,
+                               lost=result.results["net"]["lost"])
+    kernel_stats = result.results["net"]["kernel"]
+    packets = by(got["distlab_kernel_packets_dropped_total"], "node", "reason")
+    assert {node: packets[(node, "loss")] for node in kernel_stats} == {
+        node: s["packets_dropped_loss"] for node, s in kernel_stats.items()}
+    assert sum(packets[(node, "loss")] for node in kernel_stats) > 0
+    retransmits = by(got["distlab_kernel_tcp_retransmits_total"], "node")
+    assert sum(retransmits.values()) == sum(s["tcp_retransmits"] for s in kernel_stats.values())
