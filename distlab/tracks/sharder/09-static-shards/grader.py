@@ -1,0 +1,32 @@
+"""Runs 6.824 lab 4B's first tests (distlab/systems/shardkv/lab.py) on the learner's
+node file: static shards served by their groups, joins and leaves moving every key, and
+servers restarted from snapshots; linearizable per key, Raft-safe per group."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+
+def _kit() -> Any:
+    spec = importlib.util.spec_from_file_location("_sharder_kit", Path(__file__).resolve().parent.parent / "kit.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+kit = _kit()
+SCENARIOS = ["4b_static_shards", "4b_join_leave", "4b_snapshot"]
+
+
+def scenarios() -> list[str]:
+    return list(SCENARIOS)
+
+
+def run(name: str, target: object, seed: int) -> str | None:
+    try:
+        return kit.run_lab("kv", target, name, seed)  # type: ignore[no-any-return]
+    except kit.Wrong as exc:
+        return str(exc)
