@@ -226,3 +226,98 @@ def test_pipeline_in_one_read_answered_in_order_up_to_quit(tmp_path, fsync: str)
     finally:
         loop.close()
     assert got == b"+OK\r\n+OK\r\n"
+
+
+def test_set_many_equals_sets_in_order_and_fails_whole(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    from distlab.systems.kvs import store as store_module
+    from distlab.systems.kvs.engines import KvsError
+    from distlab.systems.kvs.store import KvStore
+
+    pairs = [(b"a", b"1"), (b"b", b"2"), (b"a", b"3"), (b"c", b"")]
+    one = KvStore.open(tmp_path / "one", fsync="never")
+    many = KvStore.open(tmp_path / "many", fsync="never")
+    for k, v in pairs:
+        one.set(k, v)
+    many.set_many(pairs)
+    for store in (one, many):
+        assert {k: store.get(k) for k in (b"a", b"b", b"c")} == {b"a": b"3", b"b": b"2", b"c": b""}
+    assert many.stats() == one.stats()
+    assert many.bytes_written == one.bytes_written
+    assert (tmp_path / "many").joinpath("0000000001.log").read_bytes() == (
+        (tmp_path / "one").joinpath("0000000001.log").read_bytes()
+    )
+
+    def no_space(fd: int, data: bytes, offset: int) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(store_module, "_pwrite", no_space)
+    with pytest.raises(KvsError, match="No space left"):
+        many.set_many([(b"a", b"new"), (b"d", b"4")])
+    monkeypatch.undo()
+    assert many.get(b"a") == b"3" and many.get(b"d") is None  # none of them happened
+    one.close()
+    many.close()
+    reopened = KvStore.open(tmp_path / "many", fsync="never")
+    assert reopened.get(b"a") == b"3" and reopened.get(b"c") == b"" and reopened.get(b"d") is None
+    reopened.close()
+
+
+@pytest.mark.parametrize("engine", ["kvs", "sqlite"])
+def test_pipelined_sets_are_batched_and_counted(tmp_path, monkeypatch, engine: str) -> None:  # noqa: ANN001
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from distlab.systems.kvs.aio_server import AsyncServer, _RespProtocol
+    from distlab.systems.kvs.engines import open_engine
+    from distlab.systems.kvs.metrics import KvsMetrics
+
+    class Transport:
+        def __init__(self) -> None:
+            self.sent = b""
+
+        def write(self, data: bytes) -> None:
+            self.sent += data
+
+    from distlab.systems.kvs import store as store_module
+
+    store = open_engine(tmp_path / "d", engine, fsync="never")
+    metrics = KvsMetrics(store)
+    writes: list[int] = []
+    real_pwrite = store_module._pwrite
+
+    def pwrite(fd: int, data: bytes, offset: int) -> int:
+        writes.append(len(data))
+        return real_pwrite(fd, data, offset)
+
+    monkeypatch.setattr(store_module, "_pwrite", pwrite)
+
+    async def go() -> bytes:
+        server = AsyncServer(store)
+        server.handler = metrics.handler(store)
+        conn = _RespProtocol(server)
+        transport = Transport()
+        conn.connection_made(transport)  # type: ignore[arg-type]
+        conn.data_received(
+            encode_command("SET", "a", "1")
+            + encode_command("SET", "b", "2")
+            + encode_command("GET", "a")
+            + encode_command("SET", "a", "3")
+            + encode_command("SET", "c", "4")
+            + encode_command("SET", "d", "5")
+            + encode_command("GET", "a")
+        )
+        return transport.sent
+
+    sent = asyncio.run(go())
+    assert sent == b"+OK\r\n+OK\r\n$1\r\n1\r\n+OK\r\n+OK\r\n+OK\r\n$1\r\n3\r\n"
+    assert store.get(b"d") == b"5"
+    counts = {
+        (s.name, s.labels.get("command")): s.value
+        for fam in text_string_to_metric_families(metrics.exposition().decode())
+        for s in fam.samples
+    }
+    assert counts[("kvs_requests_total", "set")] == 5
+    assert counts[("kvs_requests_total", "get")] == 2
+    assert counts[("kvs_request_duration_seconds_count", "set")] == 5
+    if engine == "kvs":
+        assert len(writes) == 2  # SET a, SET b; then SET a, SET c, SET d
+    store.close()

@@ -125,17 +125,30 @@ class _RespProtocol(asyncio.Protocol):
             else:
                 self.transport.write(reply)  # type: ignore[union-attr]
             return
-        out = []
+        out: list[bytes] = []
         size = 0
-        for i, cmd in enumerate(cmds):
+        i, n = 0, len(cmds)
+        while i < n:
+            cmd = cmds[i]
+            if cmd[0] == b"SET" and len(cmd) == 3 and i + 1 < n:
+                j = i + 1  # a run of plain SETs: one append to the log for all of them
+                while j < n and cmds[j][0] == b"SET" and len(cmds[j]) == 3:
+                    j += 1
+                if j - i > 1:
+                    replies = self.server.handler.execute_sets(cmds[i:j], session)
+                    out += replies
+                    size += sum(map(len, replies))
+                    i = j
+                    continue
             reply, close = execute(cmd, session)
             out.append(reply)
+            i += 1
             if close:
                 self._send_and_close(b"".join(out))
                 return
             size += len(reply)
             if size >= FLUSH_AT:  # bound what one read makes us buffer; see _process
-                parser.push_back_all(cmds[i + 1 :])
+                parser.push_back_all(cmds[i:])
                 self.transport.write(b"".join(out))  # type: ignore[union-attr]
                 self._process()
                 return

@@ -89,6 +89,20 @@ class CommandHandler:
             log.warning("%s failed: %s", name.decode(), exc)
             return encode_error(f"ERR {exc or type(exc).__name__}"), False
 
+    def execute_sets(self, cmds: list[list[bytes]], session: Session) -> list[bytes]:
+        """Replies to consecutive ``SET key value`` commands of one pipeline, written to the
+        engine together when it can (``set_many``: one append for them all); the replies
+        are those ``execute`` would give one by one."""
+        set_many = getattr(self.engine, "set_many", None)
+        if set_many is None:
+            return [self.execute(cmd, session)[0] for cmd in cmds]
+        try:
+            set_many([(cmd[1], cmd[2]) for cmd in cmds])
+        except Exception as exc:  # noqa: BLE001 - none of them was written: say so to each
+            log.warning("SET failed: %s", exc)
+            return [encode_error(f"ERR {exc or type(exc).__name__}")] * len(cmds)
+        return [OK] * len(cmds)
+
     @staticmethod
     def _arity(args: list[bytes]) -> bytes:
         return encode_error(

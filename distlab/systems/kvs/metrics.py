@@ -156,3 +156,17 @@ class InstrumentedHandler(CommandHandler):
             series[1].inc()
         series[2].observe(elapsed)
         return reply, close
+
+    def execute_sets(self, cmds: list[list[bytes]], session: Session) -> list[bytes]:
+        if getattr(self.engine, "set_many", None) is None:
+            return super().execute_sets(cmds, session)  # one execute each, counted there
+        t0 = time.perf_counter()
+        replies = super().execute_sets(cmds, session)
+        each = (time.perf_counter() - t0) / len(cmds)  # one write served them all
+        requests, errors, latency = self._series[b"SET"]
+        for reply in replies:
+            requests.inc()
+            if reply[:1] == b"-":
+                errors.inc()
+            latency.observe(each)
+        return replies

@@ -400,6 +400,9 @@ class FastCommandParser(CommandParser):
     ) -> None:
         super().__init__(max_bulk_len, max_array_len, max_inline_len)
         self._reader = _hiredis.Reader() if _hiredis is not None else None
+        # A chunk this short cannot hold a bulk string over the limit, nor an array over
+        # it (an element takes at least 6 bytes: "$0\r\n\r\n").
+        self._small = min(max_bulk_len, 6 * max_array_len)
 
     def feed(self, data: bytes | bytearray | memoryview) -> None:
         if not data:
@@ -464,17 +467,24 @@ class FastCommandParser(CommandParser):
             if cmd is None:
                 reader.feed(data)
                 cmd = reader.gets()
+            got = []
             while cmd is not False:
-                enc = _canonical(cmd)  # type: ignore[arg-type]
+                got.append(cmd)
+                cmd = reader.gets()
+            # A pipeline of whole requests (-P 16): one join and one compare check them all;
+            # so short a chunk cannot hold an argument or an array over the limits.
+            if got and len(data) <= self._small and b"".join(map(_canonical, got)) == data:
+                return got  # type: ignore[return-value]
+            for cmd in got:  # else find the prefix that checks out
+                enc = _canonical(cmd)
                 if (
                     not data.startswith(enc, done)
-                    or len(cmd) > self.max_array_len  # type: ignore[arg-type]
-                    or (len(enc) > self.max_bulk_len and max(map(len, cmd)) > self.max_bulk_len)  # type: ignore[call-overload]
+                    or len(cmd) > self.max_array_len
+                    or (len(enc) > self.max_bulk_len and max(map(len, cmd)) > self.max_bulk_len)
                 ):
-                    raise TypeError("not a canonical request")
+                    break
                 done += len(enc)
-                cmds.append(cmd)  # type: ignore[arg-type]
-                cmd = reader.gets()
+                cmds.append(cmd)
         except Exception:  # noqa: BLE001 - anything odd: the Python parser decides
             cmds.clear()
             done = 0

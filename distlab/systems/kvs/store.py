@@ -407,6 +407,45 @@ class KvStore:
         if self.auto_compact and self._total - self._live > self.compact_threshold:
             self._maybe_compact()
 
+    def set_many(self, pairs: list[tuple[bytes, bytes]]) -> None:
+        """``set`` each pair in order, with one write to the log for all of them.
+
+        For a server answering a pipeline of SETs: the records are appended together (one
+        pwrite instead of one per record), then indexed in order, so the outcome is that of
+        the sets in sequence; if the write fails, none of them happened (the log is cut
+        back) and KvsError is raised. Durable per the fsync policy when it returns."""
+        records = [
+            encode_record(
+                k if type(k) is bytes else _as_bytes(k, "key"),
+                v if type(v) is bytes else _as_bytes(v, "value"),
+            )
+            for k, v in pairs
+        ]
+        data = b"".join(records)
+        index = self._index
+        with self._wlock:
+            self._check_writable()
+            f = self._active
+            offset = f.append(data)
+            self._total += len(data)
+            self.bytes_written += len(data)
+            live = 0
+            for (key, _), record in zip(pairs, records, strict=True):
+                size = len(record)
+                old = index.get(key)
+                index[key] = (f, offset, size)
+                live += size - (old[2] if old is not None else 0)
+                offset += size
+            self._live += live
+            if self._batch:
+                self._unsynced += len(records) - 1
+                self._count_unsynced()
+            self.last_write = (f, offset)
+        if self._sync_each:
+            self._sync_to(f, offset)
+        if self.auto_compact and self._total - self._live > self.compact_threshold:
+            self._maybe_compact()
+
     def get(self, key: bytes) -> bytes | None:
         """The value stored under ``key`` or None; never blocks on writers or compaction."""
         if type(key) is not bytes:
