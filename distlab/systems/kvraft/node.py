@@ -198,7 +198,11 @@ class KVRaft:
         return {"type": "read_ok", "value": self.kv[key]}
 
     def snapshot(self) -> dict[str, Any]:
-        return {"kv": [[k, v] for k, v in self.kv.items()], "sessions": self.sessions}
+        # copies: the Raft core keeps this object and sends it to followers that lag behind,
+        # so it must not change as later commands apply (a session table ahead of the data
+        # would make a follower that installs it skip commands it never applied)
+        return {"kv": [[k, v] for k, v in self.kv.items()],
+                "sessions": {c: list(s) for c, s in self.sessions.items()}}
 
     def restore(self, data: dict[str, Any] | None) -> None:
         data = data or {}

@@ -183,7 +183,8 @@ class ShardCtrler:
                 fut.set_result(result)
 
     def snapshot(self) -> dict[str, Any]:
-        return {"configs": self.ctl.snapshot(), "sessions": self.sessions}
+        # copies, as kvraft's: the Raft core keeps the snapshot to send to lagging followers
+        return {"configs": self.ctl.snapshot(), "sessions": {c: list(s) for c, s in self.sessions.items()}}
 
     def restore(self, data: dict[str, Any] | None) -> None:
         data = data or {}
