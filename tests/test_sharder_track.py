@@ -26,7 +26,7 @@ from distlab.tracks.verify import verify_task
 
 TRACK = ROOT / "sharder"
 MODULE_TASKS = ["key-to-shard", "rebalance-join", "rebalance-leave", "deterministic-ties",
-                "configurations", "region-split", "balance"]
+                "configurations", "region-split", "balance", "heartbeats"]
 
 
 def _load(path: Path, name: str) -> Any:

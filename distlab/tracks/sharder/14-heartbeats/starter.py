@@ -1,0 +1,43 @@
+"""The placement driver's region table, fed by region heartbeats, as TinyKV's
+processRegionHeartbeat (project 3C): a heartbeat older than what is known is refused."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Region:
+    """[start, end) (end b"": no end) with its epoch: version grows with splits and merges,
+    conf_ver with membership changes."""
+
+    id: int
+    start: bytes
+    end: bytes
+    version: int = 1
+    conf_ver: int = 1
+
+
+def overlaps(a: Region, b: Region) -> bool:
+    return (not a.end or b.start < a.end) and (not b.end or a.start < b.end)
+
+
+def stale(reported: Region, known: Region) -> bool:
+    """Older in either part of the epoch: it describes a layout that has been replaced."""
+    return reported.version < known.version or reported.conf_ver < known.conf_ver
+
+
+class RegionTable:
+    """What the placement driver believes: the regions by id, none overlapping."""
+
+    def __init__(self) -> None:
+        self.by_id: dict[int, Region] = {}
+
+    def heartbeat(self, region: Region) -> bool:
+        """TODO: take a region's report; False (and nothing changes) if it is stale."""
+        self.by_id[region.id] = region
+        return True
+
+    def regions(self) -> list[Region]:
+        """The table in key order."""
+        return sorted(self.by_id.values(), key=lambda r: r.start)
