@@ -29,3 +29,10 @@ def test_list_and_bad_input(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "no scenario matches 'nope'" in proc.stderr and "Traceback" not in proc.stderr
     proc = distlab("shard-lab", "--bin", str(tmp_path / "missing.py"), cwd=tmp_path)
     assert proc.returncode == 2 and "no such file" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_the_sharded_kv_scenarios_run_and_catch_a_store_that_never_deletes(tmp_path: Path) -> None:
+    proc = distlab("shard-lab", "--kv", "-s", "4b_static_shards", "-s", "4b_challenge1_delete", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    proc = distlab("shard-lab", "--kv", "-s", "4b_challenge1_delete", "--", "--mutant=no-gc", cwd=tmp_path)
+    assert proc.returncode == 1 and "shards handed away were not deleted" in proc.stdout

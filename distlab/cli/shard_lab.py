@@ -30,18 +30,25 @@ from distlab.options import RunError
                    "(real processes). Default: distlab's own (distlab/systems/shardctrler/node.py).")
 @click.argument("bin_args", nargs=-1, type=click.UNPROCESSED)
 @scenario_option("4a_move*")
+@click.option("--kv", is_flag=True,
+              help="The sharded KV's scenarios (6.824 4B, on a shardkv node) instead of the controller's (4A).")
 @mode_option()
 @click.option("--seed", default=1, show_default=True, type=int, help="The scenarios' seed.")
 @store_option()
 @list_option()
-def shard_lab(bin_path: str | None, bin_args: tuple[str, ...], patterns: tuple[str, ...], mode: str,
+def shard_lab(bin_path: str | None, bin_args: tuple[str, ...], patterns: tuple[str, ...], kv: bool, mode: str,
               seed: int, store: str, list_only: bool) -> None:
     """Run MIT 6.824's shard controller scenarios (TestBasic, TestMulti and three under
-    faults) on a node serving join/leave/move/query; arguments after the options (or
-    after --) go to the node. Each checks 6.824's assertions, minimal balanced moves and
-    Raft safety from the node logs."""
+    faults) on a node serving join/leave/move/query, or with --kv the sharded KV's (the
+    thirteen shardkv tests and one with shards moving under loss) on a node playing every
+    server; arguments after the options (or after --) go to the node. Each checks 6.824's
+    assertions (for the KV: linearizability per key) and Raft safety from the node logs."""
     from distlab.systems.raft.suite import SuiteError, select
-    from distlab.systems.shardctrler.lab import NODE_PATH, SCENARIOS, Lab
+
+    if kv:
+        from distlab.systems.shardkv.lab import NODE_PATH, SCENARIOS, Lab
+    else:
+        from distlab.systems.shardctrler.lab import NODE_PATH, SCENARIOS, Lab  # type: ignore[assignment]
 
     with as_cli_error(SuiteError):
         names = select(list(patterns), SCENARIOS)
