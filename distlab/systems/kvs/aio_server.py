@@ -64,6 +64,8 @@ class _RespProtocol(asyncio.Protocol):
         self.session = Session(server.new_parser())
         self.parser = self.session.parser
         self.execute = server.handler.execute
+        self.pipeline = server.handler.execute_pipeline
+        self.offload = server.executor is not None
         self.transport: asyncio.Transport | None = None
         self.paused = False
         self.closing = False
@@ -83,9 +85,9 @@ class _RespProtocol(asyncio.Protocol):
         if self.closing:
             return  # lingering after a protocol error: discard
         parser = self.parser
-        if self.busy or self.paused or self.server.executor is not None:
+        if self.busy or self.paused or self.offload:
             parser.feed(data)
-            if self.server.executor is not None:
+            if self.offload:
                 if not self.busy and not self.paused:
                     self._dispatch()
                 elif self.busy and parser.buffered > FLUSH_AT and self.transport is not None:
@@ -103,56 +105,23 @@ class _RespProtocol(asyncio.Protocol):
             self._process()
             return
         group = self.group
-        if group is not None:
-            before = group.store.last_write
-            if len(cmds) == 1:
-                reply, close = self.execute(cmds[0], self.session)
-                if group.store.last_write is not before:
-                    self._after_fsync(group.store.last_write, [reply], close)
-                elif close:
-                    self._send_and_close(reply)
-                else:
-                    self.transport.write(reply)  # type: ignore[union-attr]
-                return
-            parser.push_back_all(cmds)
-            self._process()
-            return
-        execute, session = self.execute, self.session
+        before = group.store.last_write if group is not None else None
         if len(cmds) == 1:
-            reply, close = execute(cmds[0], session)
-            if close:
-                self._send_and_close(reply)
-            else:
-                self.transport.write(reply)  # type: ignore[union-attr]
-            return
-        out: list[bytes] = []
-        size = 0
-        i, n = 0, len(cmds)
-        while i < n:
-            cmd = cmds[i]
-            if cmd[0] == b"SET" and len(cmd) == 3 and i + 1 < n:
-                j = i + 1  # a run of plain SETs: one append to the log for all of them
-                while j < n and cmds[j][0] == b"SET" and len(cmds[j]) == 3:
-                    j += 1
-                if j - i > 1:
-                    replies = self.server.handler.execute_sets(cmds[i:j], session)
-                    out += replies
-                    size += sum(map(len, replies))
-                    i = j
-                    continue
-            reply, close = execute(cmd, session)
-            out.append(reply)
-            i += 1
-            if close:
-                self._send_and_close(b"".join(out))
-                return
-            size += len(reply)
-            if size >= FLUSH_AT:  # bound what one read makes us buffer; see _process
-                parser.push_back_all(cmds[i:])
-                self.transport.write(b"".join(out))  # type: ignore[union-attr]
+            reply, close = self.execute(cmds[0], self.session)
+            done = 1
+        else:
+            replies, close, done = self.pipeline(cmds, self.session)
+            reply = b"".join(replies)
+            if done < len(cmds) and not close:  # FLUSH_AT bytes of replies: the rest waits
+                parser.push_back_all(cmds[done:])
+        if group is not None and group.store.last_write is not before:
+            self._after_fsync(group.store.last_write, [reply], close)  # then _process
+        elif close:
+            self._send_and_close(reply)
+        else:
+            self.transport.write(reply)  # type: ignore[union-attr]
+            if done < len(cmds):
                 self._process()
-                return
-        self.transport.write(b"".join(out))  # type: ignore[union-attr]
 
     def _process(self) -> None:
         handler = self.server.handler

@@ -37,7 +37,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessColl
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
 
-from distlab.systems.kvs.commands import CommandHandler, Session
+from distlab.systems.kvs.commands import FLUSH_AT, CommandHandler, Session
 from distlab.systems.kvs.engines import Engine
 
 __all__ = ["COMMANDS", "InstrumentedHandler", "KvsMetrics"]
@@ -157,16 +157,19 @@ class InstrumentedHandler(CommandHandler):
         series[2].observe(elapsed)
         return reply, close
 
-    def execute_sets(self, cmds: list[list[bytes]], session: Session) -> list[bytes]:
-        if getattr(self.engine, "set_many", None) is None:
-            return super().execute_sets(cmds, session)  # one execute each, counted there
+    def execute_pipeline(
+        self, cmds: list[list[bytes]], session: Session, limit: int = FLUSH_AT
+    ) -> tuple[list[bytes], bool, int]:
+        # Commands of one pipeline run back to back (a run of SETs in one write), so each
+        # is timed as the pipeline's average.
         t0 = time.perf_counter()
-        replies = super().execute_sets(cmds, session)
-        each = (time.perf_counter() - t0) / len(cmds)  # one write served them all
-        requests, errors, latency = self._series[b"SET"]
-        for reply in replies:
-            requests.inc()
+        replies, close, done = super().execute_pipeline(cmds, session, limit)
+        each = (time.perf_counter() - t0) / max(done, 1)
+        series_of, other = self._series, self._other
+        for cmd, reply in zip(cmds, replies, strict=False):
+            series = series_of.get(cmd[0]) or series_of.get(cmd[0].upper(), other)
+            series[0].inc()
             if reply[:1] == b"-":
-                errors.inc()
-            latency.observe(each)
-        return replies
+                series[1].inc()
+            series[2].observe(each)
+        return replies, close, done
