@@ -1,0 +1,21 @@
+"""multiraft: TiKV's Multi-Raft layout as pure state machines.
+
+`region.py` holds regions (key ranges with an epoch and peers; split, add and remove peer,
+the split checker, key lookup); `pd.py` the placement driver (region heartbeats refused when
+stale by epoch, store heartbeats, the balance-region scheduler of TinyKV project 3C and its
+move-peer operators).
+"""
+
+from .pd import (
+           MovePeer,
+           PlacementDriver,
+           RegionInfo,
+           StoreInfo,
+           StoreState,
+           Verdict,
+           balance_region,
+)
+from .region import Epoch, Peer, Region, RegionError, RegionMap, split_check
+
+__all__ = ["Epoch", "MovePeer", "Peer", "PlacementDriver", "Region", "RegionError", "RegionInfo",
+           "RegionMap", "StoreInfo", "StoreState", "Verdict", "balance_region", "split_check"]
