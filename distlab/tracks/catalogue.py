@@ -16,7 +16,7 @@ KINDS = ("node", "raft", "kvlab", "module")
 NAME = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 TASK_DIR = re.compile(r"(\d\d)-([a-z0-9]+(?:-[a-z0-9]+)*)")
 CATEGORY_ORDER = ("Foundations", "Replication", "Consistency", "Time", "Storage", "Consensus",
-                  "Transactions")
+                  "Transactions", "Batch")
 """Categories in the order a learner meets them; others follow, alphabetically."""
 
 
