@@ -156,6 +156,18 @@ def test_region_with_stale_version_3c():
         assert pd.regions() == infos
 
 
+def test_epoch_is_stale_when_behind_in_either_counter():
+    """Not a lexicographic comparison: ahead in version but behind in conf_ver is stale too
+    (it cannot come from the same history as what is known)."""
+    known = Epoch(3, 2)
+    assert Epoch(2, 9).older_than(known) and Epoch(4, 1).older_than(known)
+    assert not Epoch(3, 2).older_than(known) and not Epoch(4, 2).older_than(known)
+    pd, infos = three_regions()
+    ahead_behind = replace(infos[0], region=replace(infos[0].region, epoch=Epoch(3, 1)))
+    verdict = pd.region_heartbeat(ahead_behind)
+    assert not verdict.accepted and "version 2, conf_ver 2 is already known" in verdict.reason
+
+
 def test_region_update_version_and_confver_3c():
     pd, infos = three_regions()
     for i, info in enumerate(infos):
