@@ -85,7 +85,7 @@ def test_program_starters_load_and_name_their_main(name: str) -> None:
 
 def test_a_miscount_is_said_as_a_word_and_two_counts() -> None:
     assert kit.compare({"été": "4", "mat": "2"}, {"été": "3", "mat": "2"}) == "word 'été' counted 3 times, expected 4"
-    assert kit.compare({"a": "1"}, {}) == "word 'a' is missing from the output; expected it counted 1 times"
+    assert kit.compare({"a": "1"}, {}) == "word 'a' is missing from the output; expected it counted 1 time"
     assert "is not a word of the input" in kit.compare({}, {"mat.": "1"})
     assert kit.compare({"a": "1"}, {"a": "1"}) is None
 

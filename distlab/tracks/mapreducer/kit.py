@@ -9,12 +9,12 @@ with its own `_kit()` so the staging copy and the installed copy each use their 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import sys
 import sysconfig
 import traceback
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from itertools import groupby
 from pathlib import Path
 from types import ModuleType
@@ -105,34 +105,35 @@ def run_job(map_fn: Callable[..., Any], reduce_fn: Callable[..., Any], files: li
 
 def compare(expected: dict[str, str], got: dict[str, str], noun: str = "word",
             verb: str = "counted", unit: str = " times") -> str | None:
-    """None if equal, else the first difference as a sentence."""
+    """None if equal, else the first difference (in key order) as a sentence."""
+
+    def amount(value: str) -> str:
+        return f"{value}{' time' if unit == ' times' and value == '1' else unit}"
+
     for key in sorted(expected):
         if key not in got:
-            return f"{noun} {key!r} is missing from the output; expected it {verb} {expected[key]}{unit}"
+            return f"{noun} {key!r} is missing from the output; expected it {verb} {amount(expected[key])}"
         if got[key] != expected[key]:
-            return f"{noun} {key!r} {verb} {got[key]}{unit}, expected {expected[key]}"
+            return f"{noun} {key!r} {verb} {amount(got[key])}, expected {expected[key]}"
     extra = sorted(set(got) - set(expected))
     if extra:
-        return (f"{noun} {extra[0]!r} is in the output ({verb} {got[extra[0]]}{unit}) but is not a {noun} "
+        return (f"{noun} {extra[0]!r} is in the output ({verb} {amount(got[extra[0]])}) but is not a {noun} "
                 f"of the input ({len(extra)} such keys)")
     return None
-
-
-def distribution(keys: Iterable[str], n: int, partition: Callable[[str, int], int]) -> Counter[int]:
-    return Counter(partition(k, n) for k in keys)
 
 
 FAST = Settings(time_scale=0.1, task_timeout=0.5, check_timeout=20.0)
 """6.824's timings at a tenth (apps' sleeps) and a 0.5 s task timeout: every check in seconds."""
 
 
-def mr_check(name: str, target: object, role: str, settings: Settings = FAST) -> str | None:
+def mr_check(name: str, target: object, role: str, settings: Settings = FAST, seed: int = 1) -> str | None:
     """Run one of distlab mr-test's checks with the learner's program in `role`
-    ("coordinator" or "worker") and distlab's in the other; None if it passed."""
+    ("coordinator" or "worker") and distlab's in the other, on inputs from `seed`; None if
+    it passed."""
     cmd = [PYTHON, str(learner_file(target))]
     coordinator, worker = (cmd, OWN_WORKER) if role == "coordinator" else (OWN_COORDINATOR, cmd)
     with salted_hashes():
-        for outcome in run_checks(coordinator, worker, [name], settings):
+        for outcome in run_checks(coordinator, worker, [name], dataclasses.replace(settings, seed=seed)):
             if not outcome.passed:
                 return f"the {name} check failed: {outcome.reason}"
     return None
@@ -160,7 +161,7 @@ def program_grader(role: str, checks: dict[str, Settings]) -> tuple[Callable[[],
         return list(checks)
 
     def run(name: str, target: object, seed: int) -> str | None:
-        return mr_check(name, target, role, checks[name])
+        return mr_check(name, target, role, checks[name], seed)
 
     return scenarios, run
 
