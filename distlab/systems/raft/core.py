@@ -66,6 +66,7 @@ VOTE_RESP = "vote_resp"
 APPEND = "append"
 APPEND_RESP = "append_resp"
 SNAPSHOT = "snapshot"
+TIMEOUT_NOW = "timeout_now"  # leader transfer: "campaign now, without waiting or pre-voting"
 REQUESTS = frozenset({PREVOTE, VOTE, APPEND, SNAPSHOT})  # what a server of any role answers
 
 MUTANTS: dict[str, str] = {
@@ -243,6 +244,7 @@ class RaftCore:
             VOTE: self._on_request_vote,
             APPEND: self._on_append_entries,
             SNAPSHOT: self._on_install_snapshot,
+            TIMEOUT_NOW: self._on_timeout_now,
         }
         self.leader_id: str | None = None
         self.commit_index = self.log.snapshot_index
@@ -263,6 +265,8 @@ class RaftCore:
         self._pending_reads: list[list[Any]] = []  # [ctx, round, index or None]
         self._read_states: list[ReadState] = []
         self._dropped_reads: list[Any] = []
+        self.transferee: str | None = None  # leader transfer in progress: to this peer
+        self._transfer_elapsed = 0
 
     # ----- observation (for runtimes and testers) -------------------------------------
     @property
@@ -297,6 +301,10 @@ class RaftCore:
         """Append a client command to the leader's log (§5.3); returns its index."""
         if self.role != LEADER:
             raise NotLeader(self.leader_id)
+        if self.transferee is not None:
+            # a command appended now could leave the transferee's log behind, and it would
+            # then lose the election the transfer is for
+            raise NotLeader(self.transferee)
         entry = Entry(self.log.last_index + 1, self.term, command)
         self.log.append(entry)
         self._broadcast_append()
@@ -314,6 +322,23 @@ class RaftCore:
         if self.peers:
             self._broadcast_append()
         self._release_reads()
+
+    def transfer_leader(self, target: str) -> None:
+        """Hand leadership to `target` (dissertation §3.10): stop taking proposals, bring
+        its log up to date, then tell it to campaign at once (TimeoutNow); its higher term
+        deposes this leader. Given up after an election timeout if `target` never catches
+        up or never wins, and proposals are taken again. Used to move a leader off a node
+        about to be drained or removed, without waiting for an election timeout."""
+        if self.role != LEADER:
+            raise NotLeader(self.leader_id)
+        if target not in self.progress:
+            raise ValueError(f"{target!r} is not a peer of {self.id!r}")
+        self.transferee = target
+        self._transfer_elapsed = 0
+        if self.progress[target].match == self.log.last_index:
+            self._send(Message(TIMEOUT_NOW, self.id, target, self.term))
+        else:
+            self._send_append(target)
 
     def compact(self, index: int, data: Any) -> None:
         """The state machine's snapshot at applied `index` replaces the log up to it (§7)."""
@@ -389,6 +414,10 @@ class RaftCore:
         if self._heartbeat_elapsed >= self.config.heartbeat_ticks:
             self._heartbeat_elapsed = 0
             self._broadcast_append()
+        if self.transferee is not None:
+            self._transfer_elapsed += 1
+            if self._transfer_elapsed >= self.config.election_ticks:
+                self.transferee = None  # the target did not take over: lead on
         if self._elapsed >= self.config.election_ticks:
             self._elapsed = 0
             self._check_quorum()
@@ -399,6 +428,7 @@ class RaftCore:
     def _set_role(self, role: Role) -> None:
         """Enter `role`: its step and tick functions replace the previous role's."""
         self.role = role
+        self.transferee = None
         self._step = getattr(self, self._STEPS[role])
         self._tick = self._tick_heartbeat if role is Role.LEADER else self._tick_election
 
@@ -642,6 +672,8 @@ class RaftCore:
                 self._maybe_commit()
             if pr.next <= self.log.last_index:
                 self._send_append(m.src)
+            elif m.src == self.transferee and pr.match == self.log.last_index:
+                self._send(Message(TIMEOUT_NOW, self.id, m.src, self.term))
             return
         if m.index < pr.match:
             return  # a rejection of an old probe, already superseded
@@ -714,6 +746,15 @@ class RaftCore:
         self._restore = snap
         self.commit_index = snap.index
         self._reply_append(m, snap.index)
+
+    # ----- leader transfer (dissertation §3.10) ---------------------------------------
+    def _on_timeout_now(self, m: Message) -> None:
+        """The leader says our log is as long as its own: stand for election right away.
+        No pre-vote: the leader asked for this, and pre-vote would be refused by peers
+        that have just heard from it."""
+        if self.role == LEADER:
+            return
+        self._become_candidate()
 
     # ----- ReadIndex (§6.4) -----------------------------------------------------------
     def _release_reads(self) -> None:
