@@ -146,19 +146,16 @@ class _RespProtocol(asyncio.Protocol):
     def _after_fsync(self, point: Any, out: list[bytes], close: bool) -> None:
         self.busy = True
         assert self.group is not None
-        fut = self.group.wait(point)
-        self.server.inflight.add(fut)  # type: ignore[arg-type]
-        fut.add_done_callback(lambda f: self._durable(f, out, close))
+        self.group.wait(point, lambda error: self._durable(error, out, close))
 
-    def _durable(self, fut: asyncio.Future[None], out: list[bytes], close: bool) -> None:
-        self.server.inflight.discard(fut)  # type: ignore[arg-type]
+    def _durable(self, error: BaseException | None, out: list[bytes], close: bool) -> None:
         self.busy = False
         transport = self.transport
         if transport is None:
             return  # the client left; its writes stand
-        if fut.cancelled() or fut.exception() is not None:
+        if error is not None:
             log.error("connection %d: fsync failed (%s); closing it without replies",
-                      self.session.id, None if fut.cancelled() else fut.exception())
+                      self.session.id, error)
             transport.abort()  # an acknowledgement now would be a lie
             return
         transport.write(b"".join(out))
@@ -332,6 +329,8 @@ class AsyncServer:
             self._server.close()
         if self.inflight:  # let running batches finish and answer before closing
             await asyncio.wait(list(self.inflight), timeout=10)
+        if self.group_commit is not None:  # and writes waiting for their fsync
+            await self.group_commit.drain(10)
         if self.executor is not None:
             self.executor.shutdown(wait=False, cancel_futures=True)
         if self.group_commit is not None:
