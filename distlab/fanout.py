@@ -17,14 +17,15 @@ rather than a silently different replay. Dask is optional (`pip install distlab[
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import multiprocessing
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -144,16 +145,13 @@ def _run_dask(fn: Callable[[T], R], items: Sequence[T], address: str | None, wor
             if address is not None:
                 _wait_for_workers(client, 1, address, CONNECT_TIMEOUT)
             _check_hash_seed(client, address or "the LocalCluster")
-            futures = client.map(fn, items, pure=False)
-            index = {f.key: i for i, f in enumerate(futures)}
-            results: list[Any] = [None] * len(items)
-            for future in distributed.as_completed(futures):
-                i = index[future.key]
-                results[i] = future.result()
-                if on_result is not None:
-                    on_result(i, results[i])
-                future.release()
-            return results
+            import cloudpickle
+
+            # each call travels as one cloudpickle blob: dask pickles task arguments by
+            # reference where it can, and a worker cannot import a script's classes
+            blobs = [cloudpickle.dumps((fn, item)) for item in items]
+            futures = client.map(_call_pickled, blobs, pure=False)
+            return _gather(distributed, client, futures, on_result, address or "the LocalCluster")
     finally:
         for proc in procs:
             proc.terminate()
@@ -167,13 +165,54 @@ def _run_dask(fn: Callable[[T], R], items: Sequence[T], address: str | None, wor
             cluster.close()
 
 
+def _call_pickled(blob: bytes) -> bytes:
+    """On a worker: run one `(fn, item)` and send its result back pickled the same way."""
+    import cloudpickle
+
+    fn, item = cloudpickle.loads(blob)
+    return cloudpickle.dumps(fn(item))
+
+
+def _gather(distributed: Any, client: Any, futures: list[Any],
+            on_result: Callable[[int, Any], None] | None, where: str) -> list[Any]:
+    """Results in item order, passed to `on_result` as they come. A worker without a
+    nanny that dies (a task killed it) is not replaced: when none is left, say so rather
+    than wait forever."""
+    import cloudpickle
+
+    index = {f.key: i for i, f in enumerate(futures)}
+    results: list[Any] = [None] * len(futures)
+    pending = distributed.as_completed(futures)
+    last_look = time.monotonic()
+    got = 0
+    while not pending.is_empty():
+        done = pending.next_batch(block=False)
+        if not done:
+            if time.monotonic() - last_look >= 2.0:
+                last_look = time.monotonic()
+                if not client.scheduler_info(n_workers=-1).get("workers"):
+                    raise FanoutError(f"no Dask worker is left at {where} ({len(futures)} "
+                                      f"item(s), {got} done): a "
+                                      "task may have killed its worker; see the workers' logs")
+            time.sleep(0.02)
+            continue
+        for future in done:
+            i = index[future.key]
+            results[i] = cloudpickle.loads(future.result())
+            got += 1
+            if on_result is not None:
+                on_result(i, results[i])
+            future.release()
+    return results
+
+
 def _start_worker(address: str, i: int) -> subprocess.Popen[bytes]:
     """One single-threaded Dask worker process with this process's environment."""
     return subprocess.Popen(
         [sys.executable, "-m", "distributed.cli.dask_worker", address, "--no-nanny",
          "--nthreads", "1", "--no-dashboard", "--name", f"fanout-{i}",
          "--death-timeout", "60"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=None if os.environ.get("DISTLAB_FANOUT_DEBUG") else subprocess.DEVNULL)
 
 
 def _wait_for_workers(client: Any, n: int, where: str, timeout: float) -> None:
@@ -211,20 +250,22 @@ def _hash_probe() -> tuple[int, str | None]:
 
 
 def _ship_by_value(fn: Callable[..., Any]) -> None:
-    """A function from a script loaded by path (benchmarks/*.py under test) cannot be
-    imported by name on a worker: send its module's code along instead."""
+    """Code outside installed packages (a benchmarks/*.py script imported by path, a test
+    module) is not importable on a worker: send its module's code along instead. distlab
+    itself must be installed on the workers."""
     name = getattr(fn, "__module__", None)
     if not name or name == "__main__" or name.split(".")[0] == "distlab":
-        return  # __main__ already travels by value; distlab must be installed on workers
+        return  # __main__ already travels by value
     module = sys.modules.get(name)
-    try:
-        importable = importlib.util.find_spec(name) is not None
-    except (ImportError, ValueError):
-        importable = False
-    if module is not None and not importable:
-        import cloudpickle
+    file = getattr(module, "__file__", None)
+    if module is None or not file:
+        return
+    where = Path(file).resolve()
+    if any(where.is_relative_to(Path(root).resolve()) for root in {sys.prefix, sys.base_prefix}):
+        return  # an installed package (or the standard library): the workers have it too
+    import cloudpickle
 
-        cloudpickle.register_pickle_by_value(module)
+    cloudpickle.register_pickle_by_value(module)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -76,6 +76,17 @@ def test_dask_local_cluster_gives_the_local_results() -> None:
     assert sorted(seen) == list(range(len(items)))
 
 
+def die(_: int) -> None:
+    os._exit(3)  # as a crashing node harness or an app killing its worker would
+
+
+@needs_dask
+def test_a_task_killing_every_worker_is_an_error_not_a_hang() -> None:
+    with pytest.raises(FanoutError, match=r"^no Dask worker is left at the LocalCluster "
+                                          r"\(2 item\(s\), 0 done\)"):
+        run_all(die, [1, 2], scheduler="dask", workers=1)
+
+
 # --- benchmarks/raft_campaign.py --------------------------------------------------------
 
 def campaign(*args: str) -> subprocess.CompletedProcess[str]:
