@@ -27,6 +27,14 @@ applies the rules for all servers (§5.1) and hands the message to `self._step`
 change swaps both, so no handler asks which role it is in. Majority arithmetic lives in
 `quorum.py`.
 
+Membership changes one server at a time (dissertation §4.1): propose
+`conf_change("add" | "remove", node)` like a command. A server uses the latest
+configuration in its log, committed or not (so a restart rebuilds it from disk; a
+snapshot carries the configuration at its index); the leader starts a change only once
+the previous one and an entry of its own term are committed, and a leader that removed
+itself steps down when that entry commits. `transfer_leader(target)` hands leadership
+over (§3.10): proposals pause, the target is caught up and sent TimeoutNow.
+
 `Config.mutants` switches on classic Raft bugs by name (see `MUTANTS`) so a tester can
 prove it catches each of them; an empty set is the correct algorithm. The bugs live in
 `mutants.py` as subclasses that override one method each: `RaftCore(...)` with mutants
@@ -78,6 +86,30 @@ MUTANTS: dict[str, str] = {
     "no-fast-backup": "a rejected AppendEntries backs nextIndex up by one entry only",
     "read-without-quorum": "ReadIndex answers at once, without confirming leadership",
 }
+
+
+CONF_ADD = "add"
+CONF_REMOVE = "remove"
+
+
+def conf_change(op: str, node: str) -> dict[str, str]:
+    """The command of a membership change (one server added or removed, dissertation §4.1);
+    propose it like any command. A plain dict, so it travels in JSON like the others."""
+    if op not in (CONF_ADD, CONF_REMOVE):
+        raise ValueError(f"a membership change is {CONF_ADD!r} or {CONF_REMOVE!r}, not {op!r}")
+    return {"conf_change": op, "node": node}
+
+
+def as_conf_change(command: Any) -> tuple[str, str] | None:
+    """(op, node) if `command` is a membership change, else None."""
+    if isinstance(command, dict) and set(command) == {"conf_change", "node"}:
+        return command["conf_change"], command["node"]
+    return None
+
+
+class ConfChangeRefused(ValueError):
+    """A membership change the leader will not start now (one is in progress, or none of
+    its own term has committed yet, or it changes nothing)."""
 
 
 class NotLeader(Exception):
@@ -144,6 +176,8 @@ class Message:
         if self.snapshot is not None:
             s = self.snapshot
             d["sn"] = [s.index, s.term, s.data]
+            if s.voters is not None:
+                d["sn"].append(sorted(s.voters))
         return d
 
     @classmethod
@@ -154,7 +188,7 @@ class Message:
         return cls(
             d["k"], d["s"], d["d"], d["t"], index, d.get("lt", 0), entries, d.get("c", 0),
             bool(d.get("x")), d.get("hi", 0), d.get("ht", 0), d.get("r", 0),
-            Snapshot(sn[0], sn[1], sn[2]) if sn else None,
+            Snapshot(sn[0], sn[1], sn[2], frozenset(sn[3]) if len(sn) > 3 else None) if sn else None,
         )
 
 
@@ -191,8 +225,14 @@ class Config:
     pre_vote: bool = True
     check_quorum: bool = True
     mutants: frozenset[str] = frozenset()
+    # The initial configuration, when it is not `peers`: a server joining a running cluster
+    # is started with the cluster's voters (itself not among them) and learns the rest
+    # from the log. None: every server in `peers` votes.
+    voters: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
+        if self.voters is not None:
+            self.voters = frozenset(self.voters)
         unknown = set(self.mutants) - set(MUTANTS)
         if unknown:
             raise ValueError(f"unknown mutants {sorted(unknown)}; choose from {sorted(MUTANTS)}")
@@ -229,14 +269,23 @@ class RaftCore:
         persisted: Persisted | None = None,
     ) -> None:
         self.id = node_id
-        self.peers = [p for p in peers if p != node_id]
         self.rng = rng
         self.config = config or Config()
         state = persisted or Persisted()
         self.term = state.hard.term
         self.vote = state.hard.vote
         self.log = Log(state.snapshot, state.entries)
+        # Membership (dissertation §4.1): the latest configuration in the log is used,
+        # committed or not, so it is rebuilt from what is on disk after a crash.
+        self._order = list(peers)  # message order: as given, then servers added later
+        initial = self.config.voters if self.config.voters is not None else frozenset(peers) | {node_id}
+        snap_voters = self.log.snapshot.voters
+        self._conf_base: frozenset[str] = snap_voters if snap_voters is not None else frozenset(initial)
+        self.members: frozenset[str] = self._conf_base
+        self.peers: list[str] = []
+        self._conf_index = 0  # index of the latest membership change in the log (0: none)
         self.role = Role.FOLLOWER
+        self._load_conf()
         self._step: Callable[[Message], None] = self._step_follower
         self._tick: Callable[[], None] = self._tick_election
         self._requests: dict[str, Callable[[Message], None]] = {
@@ -271,8 +320,8 @@ class RaftCore:
     # ----- observation (for runtimes and testers) -------------------------------------
     @property
     def quorum(self) -> int:
-        """How many servers (this one included) make a majority."""
-        return majority(len(self.peers) + 1)
+        """How many voters make a majority."""
+        return majority(len(self.members))
 
     def status(self) -> dict[str, Any]:
         """Term, role, leader and log positions: what a safety checker looks at."""
@@ -292,6 +341,9 @@ class RaftCore:
         """The election timeout elapsed: start a (pre-)election (§5.2, §9.6)."""
         if self.role == LEADER:
             return
+        if self.id not in self.members:
+            self._reset_timer()  # not a voter (yet, or any more): never stands
+            return
         if self.config.pre_vote:
             self._become_pre_candidate()
         else:
@@ -305,8 +357,13 @@ class RaftCore:
             # a command appended now could leave the transferee's log behind, and it would
             # then lose the election the transfer is for
             raise NotLeader(self.transferee)
+        change = as_conf_change(command)
+        if change is not None:
+            self._check_conf_change(*change)
         entry = Entry(self.log.last_index + 1, self.term, command)
         self.log.append(entry)
+        if change is not None:
+            self._load_conf()
         self._broadcast_append()
         self._maybe_commit()
         return entry.index
@@ -331,7 +388,7 @@ class RaftCore:
         about to be drained or removed, without waiting for an election timeout."""
         if self.role != LEADER:
             raise NotLeader(self.leader_id)
-        if target not in self.progress:
+        if target not in self.progress or target not in self.members:
             raise ValueError(f"{target!r} is not a peer of {self.id!r}")
         self.transferee = target
         self._transfer_elapsed = 0
@@ -348,7 +405,8 @@ class RaftCore:
             raise ValueError(f"cannot snapshot at {index}: only {self.applied} applied")
         term = self.log.term_at(index)
         assert term is not None
-        self.log.compact(Snapshot(index, term, data))
+        self.log.compact(Snapshot(index, term, data, self._voters_at(index)))
+        self._load_conf()
         self._snapshot_dirty = True
 
     def step(self, m: Message) -> None:
@@ -527,6 +585,60 @@ class RaftCore:
             self._send(Message(VOTE, self.id, peer, self.term,
                                index=self.log.last_index, log_term=self.log.last_term))
 
+    # ----- membership (dissertation §4.1: one server at a time) -------------------------
+    def _voters_at(self, index: int) -> frozenset[str]:
+        """The configuration in force once the log up to `index` is taken into account."""
+        voters = set(self._conf_base)
+        for e in self.log.slice(self.log.snapshot_index + 1, index + 1):
+            change = as_conf_change(e.command)
+            if change is not None:
+                op, node = change
+                if op == CONF_ADD:
+                    voters.add(node)
+                else:
+                    voters.discard(node)
+        return frozenset(voters)
+
+    def _load_conf(self) -> None:
+        """Take the latest configuration in the log (after an append, a truncation, a
+        snapshot or a restart); a leader starts or stops replicating to the servers
+        added or removed."""
+        if self.log.snapshot.voters is not None:
+            self._conf_base = self.log.snapshot.voters
+        self._conf_index = 0
+        for e in self.log.slice(self.log.snapshot_index + 1, self.log.last_index + 1):
+            if as_conf_change(e.command) is not None:
+                self._conf_index = e.index
+        self.members = self._voters_at(self.log.last_index)
+        for node in sorted(self.members):
+            if node not in self._order:
+                self._order.append(node)
+        self.peers = [p for p in self._order if p in self.members and p != self.id]
+        if self.role == LEADER:
+            for p in self.peers:
+                if p not in self.progress:
+                    self.progress[p] = Progress(next=self.log.last_index + 1)
+            for p in list(self.progress):
+                if p not in self.members:
+                    del self.progress[p]
+
+    def _check_conf_change(self, op: str, node: str) -> None:
+        """Start a change only when it is safe: the previous one is committed (so no two
+        configurations more than one server apart are ever in use at once), and an entry
+        of this leader's term is committed (Ongaro's 2015 correction: else a change from
+        an earlier term, not yet committed, could be overtaken by this one)."""
+        if self._conf_index > self.commit_index:
+            raise ConfChangeRefused(f"the membership change at index {self._conf_index} is not "
+                                    "committed yet: one change at a time")
+        if self.log.term_at(self.commit_index) != self.term:
+            raise ConfChangeRefused("no entry of the leader's term is committed yet")
+        if op == CONF_ADD and node in self.members:
+            raise ConfChangeRefused(f"{node} is already a voter")
+        if op == CONF_REMOVE and node not in self.members:
+            raise ConfChangeRefused(f"{node} is not a voter")
+        if op == CONF_REMOVE and len(self.members) == 1:
+            raise ConfChangeRefused(f"{node} is the last voter")
+
     def _become_leader(self) -> None:
         """Win an election: reset progress and append a no-op of the new term (§5.2, §8)."""
         self._set_role(Role.LEADER)
@@ -539,13 +651,15 @@ class RaftCore:
         self._maybe_commit()
 
     def _tally(self) -> VoteResult:
-        return vote_result(self.votes, len(self.peers) + 1)
+        """Only the votes of the current configuration count."""
+        votes = {k: v for k, v in self.votes.items() if k in self.members}
+        return vote_result(votes, len(self.members))
 
     def _check_quorum(self) -> None:
         """A leader that has not heard from a majority for an election timeout steps down."""
         if not self.config.check_quorum:
             return
-        active = 1 + sum(1 for pr in self.progress.values() if pr.recent_active)
+        active = (self.id in self.members) + sum(1 for pr in self.progress.values() if pr.recent_active)
         for pr in self.progress.values():
             pr.recent_active = False
         if active < self.quorum:
@@ -631,10 +745,14 @@ class RaftCore:
             term = self.log.term_at(e.index)
             if term == e.term:
                 continue
-            if term is not None:  # a conflict: drop it and everything after it
+            truncated = term is not None
+            if truncated:  # a conflict: drop it and everything after it
                 self._truncate(e.index)
             for new in entries[n:]:
                 self.log.append(new)
+            if (truncated and self._conf_index >= e.index) or any(
+                    as_conf_change(x.command) is not None for x in entries[n:]):
+                self._load_conf()
             break
         return prev + len(entries)
 
@@ -691,11 +809,18 @@ class RaftCore:
     def _maybe_commit(self) -> None:
         """Commit the highest index a majority holds, if it is of the current term (§5.4.2)."""
         matches = [pr.match for pr in self.progress.values()]
-        matches.append(self.log.last_index)
+        if self.id in self.members:
+            matches.append(self.log.last_index)
+        if not matches:
+            return
         n = committed_index(matches)
         if n <= self.commit_index or not self._can_commit(n):
             return
         self.commit_index = n
+        if self.id not in self.members and self.commit_index >= self._conf_index:
+            # its own removal is committed: the cluster goes on without it (§4.2.2)
+            self._become_follower(self.term, None)
+            return
         if self.log.term_at(n) == self.term:
             for read in self._pending_reads:
                 if read[2] is None:
@@ -742,6 +867,7 @@ class RaftCore:
         if not kept:
             self._stable_index = min(self._stable_index, snap.index)
             self._log_changed = True
+        self._load_conf()
         self._snapshot_dirty = True
         self._restore = snap
         self.commit_index = snap.index
@@ -752,7 +878,7 @@ class RaftCore:
         """The leader says our log is as long as its own: stand for election right away.
         No pre-vote: the leader asked for this, and pre-vote would be refused by peers
         that have just heard from it."""
-        if self.role == LEADER:
+        if self.role == LEADER or self.id not in self.members:
             return
         self._become_candidate()
 
@@ -761,7 +887,10 @@ class RaftCore:
         if not self._pending_reads:
             return
         acked = [pr.acked_round for pr in self.progress.values()]
-        acked.append(self._read_round)
+        if self.id in self.members:
+            acked.append(self._read_round)
+        if not acked:
+            return
         confirmed = committed_index(acked)
         while self._pending_reads:
             ctx, rnd, index = self._pending_reads[0]

@@ -27,6 +27,7 @@ class Snapshot:
     index: int
     term: int
     data: Any = None
+    voters: frozenset[str] | None = None  # the configuration at `index` (None: the initial one)
 
 
 class Log:
