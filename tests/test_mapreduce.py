@@ -7,6 +7,7 @@ tasks are reassigned after 2 s, so the whole file takes well under a minute."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -359,3 +360,30 @@ def test_sequential_module_writes_mr_out_0(tmp_path: Path, monkeypatch: pytest.M
     assert sequential.main(["wc", "a.txt"]) == 0
     assert (tmp_path / "mr-out-0").read_text() == "x 2\ny 1\n"
     assert sequential.main(["nope", "a.txt"]) == 2
+
+
+def test_mr_test_gives_every_process_its_own_hash_seed() -> None:
+    """`distlab` pins PYTHONHASHSEED for itself; the job's processes must not inherit it, or
+    a worker partitioning with hash() would agree with itself across processes and pass."""
+    from distlab.systems.mapreduce import mrtest
+
+    seen: list[dict[str, str]] = []
+    real = mrtest._Run.__init__
+
+    def spy(self: object, coordinator: str, worker: str, cwd: Path, env: dict[str, str], *rest: object) -> None:
+        seen.append(env)
+        raise RuntimeError("stop")
+
+    old = os.environ.get("PYTHONHASHSEED")
+    os.environ["PYTHONHASHSEED"] = "0"
+    mrtest._Run.__init__ = spy  # type: ignore[method-assign]
+    try:
+        with contextlib.suppress(RuntimeError):
+            list(mrtest.run_checks(["true"], ["true"], ["wc"]))
+    finally:
+        mrtest._Run.__init__ = real  # type: ignore[method-assign]
+        if old is None:
+            os.environ.pop("PYTHONHASHSEED")
+        else:
+            os.environ["PYTHONHASHSEED"] = old
+    assert seen and "PYTHONHASHSEED" not in seen[0]

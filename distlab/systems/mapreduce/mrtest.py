@@ -281,6 +281,9 @@ def run_checks(coordinator: list[str], worker: list[str], names: list[str] | Non
                "DISTLAB_MR_TIME_SCALE": str(settings.time_scale),
                "DISTLAB_MR_APP": f"{sys.executable} -m distlab.systems.mapreduce.app"}
         env.pop("DISTLAB_MR_WORKER_PID", None)
+        # each process hashes strings its own way, as separate machines would: a worker that
+        # partitions with hash() must be caught even under `distlab`'s pinned hash seed
+        env.pop("PYTHONHASHSEED", None)
         for name in names or list(CHECKS):
             if on_start:
                 on_start(name)
