@@ -233,12 +233,15 @@ def server_bench(rounds: int = 5, pipeline: int = 16) -> dict[str, dict[str, flo
         [redis_server, "--version"], capture_output=True, text=True, check=False
     ).stdout
     m = re.search(r"v=(\S+)", version)
-    from distlab.systems.kvs.aio_server import new_event_loop
-    from distlab.systems.kvs.resp import HIREDIS
+    try:  # what the server under test runs on (a checkout from before uvloop has neither)
+        from distlab.systems.kvs.aio_server import new_event_loop
+        from distlab.systems.kvs.resp import HIREDIS
 
-    loop = new_event_loop()
-    loop_name = type(loop).__module__.split(".")[0]
-    loop.close()
+        loop = new_event_loop()
+        loop_name = type(loop).__module__.split(".")[0]
+        loop.close()
+    except ImportError:
+        loop_name, HIREDIS = "asyncio", False
     load0 = os.getloadavg()
     print(f"\n== server: redis-benchmark -t set,get vs redis-server {m.group(1) if m else '?'}; "
           f"kvs-server engine kvs, loop {loop_name}, parser {'hiredis' if HIREDIS else 'python'}; "
