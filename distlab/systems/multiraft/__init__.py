@@ -3,7 +3,8 @@
 `region.py` holds regions (key ranges with an epoch and peers; split, add and remove peer,
 the split checker, key lookup); `pd.py` the placement driver (region heartbeats refused when
 stale by epoch, store heartbeats, the balance-region scheduler of TinyKV project 3C and its
-move-peer operators).
+move-peer operators); `cluster.py` runs regions as real Raft groups (distlab's RaftCore,
+with its membership changes and leader transfer) on simulated stores, moved by the driver.
 """
 
 from .pd import (

@@ -1,0 +1,234 @@
+"""Regions as real Raft groups on stores, moved by the placement driver: a deterministic,
+in-memory simulation of TiKV's Multi-Raft layout (TinyKV project 3B/3C's shape).
+
+Every region is one Raft group (distlab's RaftCore) with one peer per store holding it;
+a peer is named "p<peer id>@s<store id>". Each tick every peer ticks, messages are routed
+between peers (through the stores, none lost unless a store is down), and every region's
+leader sends the placement driver a heartbeat built from what it has *applied*: the region
+meta (range, epoch, peers), itself as leader, the region's size and the peers still
+catching up. The step the driver hands back is carried out through Raft: AddPeer and
+RemovePeer as membership changes (conf_ver + 1 when applied), TransferLeader as a leader
+transfer. A store creates a peer when the first message for it arrives (as TiKV does) and
+drops it once its removal is applied by the leader.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from distlab.systems.raft.core import (
+    LEADER,
+    ConfChangeRefused,
+    Config,
+    Message,
+    NotLeader,
+    RaftCore,
+    as_conf_change,
+    conf_change,
+)
+
+from .pd import AddPeer, PlacementDriver, RegionInfo, RemovePeer, TransferLeader
+from .region import Epoch, Peer, Region
+
+
+def peer_name(p: Peer) -> str:
+    return f"p{p.id}@s{p.store_id}"
+
+
+def parse_name(name: str) -> Peer:
+    pid, sid = name[1:].split("@s")
+    return Peer(int(pid), int(sid))
+
+
+@dataclass
+class Replica:
+    """One peer of one region on one store: its Raft core and the region meta it has applied."""
+
+    core: RaftCore
+    region: Region
+    applied: list[tuple[int, int, object]] = field(default_factory=list)  # (index, term, command)
+
+
+class SafetyViolation(AssertionError):
+    pass
+
+
+class MultiRaftCluster:
+    """Stores, their replicas, a placement driver and the wires between them."""
+
+    def __init__(self, store_ids: list[int], regions: list[tuple[Region, int]], seed: int = 0,
+                 pd: PlacementDriver | None = None, heartbeat_every: int = 5) -> None:
+        self.rng = random.Random(f"multiraft/{seed}")
+        self.seed = seed
+        self.pd = pd or PlacementDriver()
+        self.now = 0
+        self.heartbeat_every = heartbeat_every
+        self.down: set[int] = set()
+        self.replicas: dict[int, dict[int, Replica]] = {s: {} for s in store_ids}  # store -> region
+        self.initial: dict[int, Region] = {}
+        self.sizes: dict[int, int] = {}
+        self.inflight: list[Message] = []
+        self.leaders: dict[tuple[int, int], str] = {}  # (region, term) -> leader name
+        self.committed: dict[tuple[int, int], tuple[int, object]] = {}  # (region, index)
+        self.verdicts: list[str] = []  # refusals from the PD, for tests to look at
+        self.tombstones: set[str] = set()  # peers removed and dropped: never created again
+        for s in store_ids:
+            self.pd.put_store(s, now=0.0)
+        for region, size in regions:
+            self.initial[region.id] = region
+            self.sizes[region.id] = size
+            for p in region.peers:
+                self._create(p, region)
+
+    # ----- peers ------------------------------------------------------------------------
+    def _create(self, peer: Peer, region: Region) -> Replica:
+        voters = frozenset(peer_name(p) for p in self.initial[region.id].peers)
+        names = sorted(voters | {peer_name(peer)})
+        rng = random.Random(f"{self.seed}/{peer_name(peer)}")
+        core = RaftCore(peer_name(peer), names, rng, Config(voters=voters))
+        rep = Replica(core, self.initial[region.id])
+        self.replicas[peer.store_id][region.id] = rep
+        return rep
+
+    def replica(self, store_id: int, region_id: int) -> Replica | None:
+        return self.replicas[store_id].get(region_id)
+
+    def leader_of(self, region_id: int) -> Replica | None:
+        best = None
+        for reps in self.replicas.values():
+            rep = reps.get(region_id)
+            if rep is not None and rep.core.role == LEADER and (best is None or rep.core.term > best.core.term):
+                best = rep
+        return best
+
+    # ----- driving ----------------------------------------------------------------------
+    def tick(self, n: int = 1) -> None:
+        for _ in range(n):
+            self.now += 1
+            for store_id in sorted(self.replicas):
+                if store_id in self.down:
+                    continue
+                self.pd.store_heartbeat(store_id, now=float(self.now))
+                for region_id in sorted(self.replicas[store_id]):
+                    rep = self.replicas[store_id].get(region_id)
+                    if rep is not None:
+                        rep.core.tick()
+                        self._pump(store_id, region_id)
+            self._deliver()
+            if self.now % self.heartbeat_every == 0:
+                self._heartbeats()
+                self.pd.schedule(now=float(self.now))
+            self._check()
+
+    def _pump(self, store_id: int, region_id: int) -> None:
+        rep = self.replicas[store_id].get(region_id)
+        while rep is not None and rep.core.has_ready():
+            rd = rep.core.ready()
+            self.inflight.extend(rd.messages)
+            for e in rd.committed:
+                rep.applied.append((e.index, e.term, e.command))
+                known = self.committed.setdefault((region_id, e.index), (e.term, e.command))
+                if known != (e.term, e.command):
+                    raise SafetyViolation(f"region {region_id}: two entries committed at {e.index}")
+                change = as_conf_change(e.command)
+                if change is not None:
+                    self._apply_conf(store_id, region_id, rep, *change)
+            rep.core.advance(rd)
+            rep = self.replicas[store_id].get(region_id)
+
+    def _apply_conf(self, store_id: int, region_id: int, rep: Replica, op: str, name: str) -> None:
+        peer = parse_name(name)
+        region = rep.region
+        try:
+            rep.region = region.add_peer(peer) if op == "add" else region.remove_peer(peer.id)
+        except ValueError:
+            return
+        if op == "remove" and rep.core.role == LEADER:
+            self.tombstones.add(name)  # garbage-collect the removed peer
+            self.replicas[peer.store_id].pop(region_id, None)
+
+    def _deliver(self, limit: int = 100_000) -> None:
+        for _ in range(limit):
+            if not self.inflight:
+                return
+            m = self.inflight.pop(0)
+            src, dest = parse_name(m.src), parse_name(m.dest)
+            if src.store_id in self.down or dest.store_id in self.down:
+                continue
+            region_id = self._region_of_message(m)
+            if region_id is None:
+                continue
+            rep = self.replicas[dest.store_id].get(region_id)
+            if rep is None:
+                if m.dest in self.tombstones or m.kind not in ("append", "snapshot"):
+                    continue  # only the leader's replication brings a new peer to life
+                rep = self._create(dest, self.initial[region_id])
+            rep.core.step(m)
+            self._pump(dest.store_id, region_id)
+        raise AssertionError("messages never stopped flowing")
+
+    def _region_of_message(self, m: Message) -> int | None:
+        """Peer ids are unique in the cluster: the sender's replica says which region."""
+        src = parse_name(m.src)
+        for region_id, rep in self.replicas.get(src.store_id, {}).items():
+            if rep.core.id == m.src:
+                return region_id
+        # the sender has been dropped since: look the peer up anywhere
+        for reps in self.replicas.values():
+            for region_id, rep in reps.items():
+                if any(p.id == src.id for p in rep.region.peers):
+                    return region_id
+        return None
+
+    def _heartbeats(self) -> None:
+        for region_id in sorted(self.initial):
+            rep = self.leader_of(region_id)
+            if rep is None or parse_name(rep.core.id).store_id in self.down:
+                continue
+            core = rep.core
+            pending = frozenset(parse_name(n).id for n, pr in core.progress.items()
+                                if pr.match < core.commit_index)
+            info = RegionInfo(rep.region, parse_name(core.id).id, self.sizes[region_id], pending)
+            verdict = self.pd.region_heartbeat(info)
+            if not verdict.accepted:
+                self.verdicts.append(verdict.reason)
+                continue
+            step = verdict.step
+            try:
+                if isinstance(step, AddPeer):
+                    core.propose(conf_change("add", peer_name(step.peer)))
+                elif isinstance(step, RemovePeer):
+                    target = next(p for p in rep.region.peers if p.id == step.peer_id)
+                    core.propose(conf_change("remove", peer_name(target)))
+                elif isinstance(step, TransferLeader):
+                    target = next(p for p in rep.region.peers if p.id == step.to_peer_id)
+                    core.transfer_leader(peer_name(target))
+            except (NotLeader, ConfChangeRefused, ValueError):
+                pass  # retried on the next heartbeat
+            self._pump(parse_name(core.id).store_id, region_id)
+
+    # ----- safety -----------------------------------------------------------------------
+    def _check(self) -> None:
+        """Per region: one leader per term; committed entries agree (checked on apply)."""
+        for reps in self.replicas.values():
+            for region_id, rep in reps.items():
+                if rep.core.role == LEADER:
+                    key = (region_id, rep.core.term)
+                    if self.leaders.setdefault(key, rep.core.id) != rep.core.id:
+                        raise SafetyViolation(f"region {region_id} has two leaders in term {key[1]}")
+
+
+def initial_layout(n_regions: int, stores: list[int], size: int = 10) -> list[tuple[Region, int]]:
+    """n regions tiling the key space (cut at b"r01", b"r02", ...), each with a peer on each
+    of `stores`; peer ids 100 * region + store."""
+    out = []
+    for r in range(1, n_regions + 1):
+        start = b"" if r == 1 else b"r%02d" % (r - 1)
+        end = b"" if r == n_regions else b"r%02d" % r
+        peers = tuple(Peer(100 * r + s, s) for s in stores)
+        out.append((Region(r, start, end, Epoch(1, 1), peers), size))
+    return out
+
+
+__all__ = ["MultiRaftCluster", "Replica", "SafetyViolation", "initial_layout", "peer_name"]
