@@ -290,6 +290,13 @@ def test_split_through_the_pd():
         pd.ask_split(12345)
 
 
+def test_allocated_ids_never_collide_with_reported_ones():
+    pd = PlacementDriver()
+    assert pd.region_heartbeat(RegionInfo(Region(1, peers=(Peer(1001, 1), Peer(5000, 2))))).accepted
+    new_id, peer_ids = pd.ask_split(1)
+    assert min(new_id, *peer_ids) > 5000
+
+
 # --- store heartbeats ---------------------------------------------------------------------
 
 

@@ -277,6 +277,9 @@ class PlacementDriver:
             del self._info[dropped.id]
             self._ops.pop(dropped.id, None)
         self._info[region.id] = info
+        # ids handed out later must not collide with ids already in use (e.g. a cluster
+        # bootstrapped before this driver's allocator took over)
+        self._next_id = max(self._next_id, region.id, *(p.id for p in region.peers))
         return Verdict(True, step=self._next_step(info))
 
     # scheduling -----------------------------------------------------------------------
