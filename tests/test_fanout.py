@@ -216,3 +216,61 @@ def test_tracks_verify_with_an_unreachable_scheduler_is_one_line(mini_tracks: Pa
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert proc.stderr.strip() == (f"error: cannot reach the Dask scheduler at {address}: "
                                    f"Timed out trying to connect to {address} after 5 s")
+
+
+# --- distlab mr --scheduler -----------------------------------------------------------------
+
+def mr(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([DISTLAB, "mr", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=600)
+
+
+def sequential(app: str, files: list[str]) -> list[str]:
+    from distlab.systems.mapreduce.apps import load
+    from distlab.systems.mapreduce.sequential import run
+
+    return sorted(run(load(app), files))
+
+
+def outputs(directory: Path) -> list[str]:
+    return sorted(line for p in directory.glob("mr-out-*") for line in p.read_text().splitlines(True))
+
+
+@pytest.mark.parametrize("scheduler", ["local", pytest.param("dask", marks=needs_dask)])
+def test_mr_on_a_scheduler_equals_the_sequential_reference(tmp_path: Path, scheduler: str) -> None:
+    from distlab.systems.mapreduce.inputs import write_inputs
+
+    files = write_inputs(tmp_path / "in", seed=5, words=400)
+    for app in ("wc", "indexer"):
+        proc = mr(tmp_path, app, *files, "--scheduler", scheduler, "-w", "2", "-r", "3",
+                  "-o", f"out-{app}")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert f"{len(files)} map and 3 reduce task(s)" in proc.stdout
+        assert sorted(p.name for p in (tmp_path / f"out-{app}").iterdir()) == [
+            "mr-out-0", "mr-out-1", "mr-out-2"]
+        assert outputs(tmp_path / f"out-{app}") == sequential(app, files)
+
+
+def test_mr_refuses_coordinator_apps_on_a_scheduler(tmp_path: Path) -> None:
+    from distlab.systems.mapreduce.inputs import write_inputs
+
+    files = write_inputs(tmp_path / "in", seed=5, words=100)
+    proc = mr(tmp_path, "jobcount", *files, "--scheduler", "local")
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == ("error: jobcount tests 6.824's coordinator (task runs, worker "
+                                   "timing, crashes), which --scheduler does not use; run it "
+                                   "without --scheduler")
+
+
+@pytest.mark.parametrize("scheduler", ["local", pytest.param("dask", marks=needs_dask)])
+def test_a_failing_application_stops_mr_on_a_scheduler(tmp_path: Path, scheduler: str) -> None:
+    from distlab.systems.mapreduce.inputs import write_inputs
+
+    app = tmp_path / "bad.py"
+    app.write_text("def map_fn(f, c):\n    return [('x', '1')]\n\n"
+                   "def reduce_fn(k, v):\n    raise ValueError('boom')\n")
+    files = write_inputs(tmp_path / "in", seed=5, words=20)
+    proc = mr(tmp_path, str(app), *files, "--scheduler", scheduler, "-w", "2", "-r", "2")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "a reduce task failed: ValueError: boom" in proc.stdout
+    assert not list((tmp_path / "mr-output").glob("mr-out-*"))  # no output of a failed job

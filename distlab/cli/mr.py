@@ -34,9 +34,13 @@ from distlab.systems.mapreduce.mrtest import CHECKS as _CHECK_NAMES
 @click.option("--time-limit", default=None, type=click.FloatRange(0.1),
               help="Give up (exit 1) if the job has not finished after this many seconds.")
 @click.option("--keep-intermediate", is_flag=True, help="Keep the mr-X-Y files in --out.")
+@click.option("--scheduler", default=None, metavar="dask|ADDRESS|local",
+              help="Run the map and reduce tasks as Dask tasks (a cluster started here of "
+                   "--workers, or a scheduler's address) or a local process pool, not with "
+                   "the 6.824 coordinator: same output, no reassignment semantics.")
 def mr(app: str, files: tuple[str, ...], workers: int, n_reduce: int, out_dir: str,
        task_timeout: float, time_scale: float, time_limit: float | None,
-       keep_intermediate: bool) -> None:
+       keep_intermediate: bool, scheduler: str | None) -> None:
     """Run MapReduce application APP (wc, indexer, mtiming, rtiming, jobcount, early_exit,
     crash, nocrash; or a module path, or FILE.py with map_fn and reduce_fn) over FILES:
     a coordinator and --workers worker processes, outputs DIR/mr-out-* of `key value` lines."""
@@ -51,6 +55,10 @@ def mr(app: str, files: tuple[str, ...], workers: int, n_reduce: int, out_dir: s
     if app.endswith(".py"):
         app = str(Path(app).resolve())  # the workers run in the output directory
     _exit_on_sigterm()
+    if scheduler is not None:
+        _mr_fanned(app, list(files), workers, n_reduce, directory, scheduler, time_scale,
+                   keep_intermediate)
+        return
     last_line = [time.monotonic()]
 
     with out.status(f"mr {app}: starting", spinner="dots") as spinner:
@@ -76,6 +84,28 @@ def mr(app: str, files: tuple[str, ...], workers: int, n_reduce: int, out_dir: s
               f"task(s) in {result.seconds:.1f} s; {status.get('map_runs', '?')} map and "
               f"{status.get('reduce_runs', '?')} reduce runs, {status.get('reassigned', 0)} task(s) "
               f"reassigned, {result.restarts} worker(s) replaced; output: {where}",
+              highlight=False, soft_wrap=True)
+
+
+def _mr_fanned(app: str, files: list[str], workers: int, n_reduce: int, directory: Path,
+               scheduler: str, time_scale: float, keep_intermediate: bool) -> None:
+    """`distlab mr --scheduler`: the tasks through distlab.fanout (Dask or a pool)."""
+    from distlab.fanout import FanoutError, describe
+    from distlab.systems.mapreduce.apps import AppError
+    from distlab.systems.mapreduce.fanjob import TaskFailed, run_fanned
+
+    with as_cli_error(AppError, FanoutError), out.status(f"mr {app}: on {describe(scheduler, workers)}",
+                                                          spinner="dots"):
+        try:
+            result = run_fanned(app, files, n_reduce, directory, scheduler=scheduler,
+                                workers=workers, time_scale=time_scale,
+                                keep_intermediate=keep_intermediate)
+        except TaskFailed as exc:  # as the coordinator's path reports a failing app
+            out.print(f"[red]mr {app}[/]: {exc}", highlight=False, soft_wrap=True)
+            sys.exit(1)
+    out.print(f"[bold]mr {app}[/]: {len(files)} file(s), {result.map_runs} map and "
+              f"{result.reduce_runs} reduce task(s) on {describe(scheduler, workers)} in "
+              f"{result.seconds:.1f} s; output: {directory / 'mr-out-*'}",
               highlight=False, soft_wrap=True)
 
 
