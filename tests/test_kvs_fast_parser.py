@@ -79,6 +79,12 @@ LAX = [
     b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1001\r\n",  # over max_bulk_len, body not sent
     b"*101\r\n",  # over max_array_len
     b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*1\r\n$1\r\n",  # a whole request, then a partial one
+    # pipelines of one arity (checked by the 2- and 3-argument formats) with one odd request
+    b"*2\r\n$3\r\nGET\r\n$1\r\na\r\n*2\r\n$3\r\nGET\r\n:1\r\n",
+    b"*2\r\n$3\r\nGET\r\n$1\r\na\r\n*2\r\n$3\r\nGET\r\n+ab\r\n",
+    b"*2\r\n$3\r\nGET\r\n$1\r\na\r\n+ab\r\n",
+    b"*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\nb\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\nbX\n",
+    b"*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\nb\r\n*2\r\n$3\r\nGET\r\n$1\r\na\r\n",
 ]
 
 

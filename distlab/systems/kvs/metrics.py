@@ -10,7 +10,10 @@ kvs_requests_total{command}                 commands answered, by command (``oth
 kvs_request_errors_total{command}           of those, answered with ``-ERR``
 kvs_request_duration_seconds{command}       histogram: time in the command (the engine
                                             call); under ``--fsync always`` the asyncio
-                                            server's wait for the group fsync is not in it
+                                            server's wait for the group fsync is not in it;
+                                            a pipeline read in one go is answered as one
+                                            batch (SETs in one append), so each of its
+                                            commands is given the batch's average
 kvs_fsyncs_total                            fdatasyncs of the active log (kvs engine)
 kvs_fsync_duration_seconds                  histogram of their durations (kvs engine)
 kvs_bytes_written_total                     record bytes appended by SET/DEL (kvs engine)

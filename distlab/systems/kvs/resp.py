@@ -377,6 +377,20 @@ def _canonical(cmd: list[bytes]) -> bytes:
     return b"*%d\r\n" % n + b"".join([b"$%d\r\n%b\r\n" % (len(x), x) for x in cmd])
 
 
+def _canonical_all(cmds: list[list[bytes]]) -> bytes:
+    """``b"".join(map(_canonical, cmds))``, a third cheaper when all have 2 or 3 arguments
+    (a pipeline of GETs or SETs); TypeError if any is not a list of bytes."""
+    try:
+        n = len(cmds[0])
+        if n == 2:
+            return b"".join([_FORMAT2 % (len(a), a, len(b), b) for a, b in cmds])
+        if n == 3:
+            return b"".join([_FORMAT3 % (len(a), a, len(b), b, len(c), c) for a, b, c in cmds])
+    except ValueError:  # arities differ
+        pass
+    return b"".join(map(_canonical, cmds))
+
+
 class FastCommandParser(CommandParser):
     """:class:`CommandParser` with hiredis's C reader in front, for whole requests.
 
@@ -473,7 +487,7 @@ class FastCommandParser(CommandParser):
                 cmd = reader.gets()
             # A pipeline of whole requests (-P 16): one join and one compare check them all;
             # so short a chunk cannot hold an argument or an array over the limits.
-            if got and len(data) <= self._small and b"".join(map(_canonical, got)) == data:
+            if got and len(data) <= self._small and _canonical_all(got) == data:
                 return got  # type: ignore[return-value]
             for cmd in got:  # else find the prefix that checks out
                 enc = _canonical(cmd)
