@@ -65,3 +65,76 @@ def test_stale_heartbeat_after_a_move_is_refused() -> None:
     verdict = c.pd.region_heartbeat(RegionInfo(old, old.peers[0].id, 10))
     assert not verdict.accepted and "stale" in verdict.reason
     assert c.pd.region(old.id) == moved[0]
+
+
+def write_all(c: MultiRaftCluster, items: dict[bytes, bytes], budget: int = 3000) -> None:
+    """Write every item, retrying through splits (a put proposed against an old layout is
+    refused at apply and written again), until every one reads back."""
+    for _ in range(budget // 10):
+        missing = [k for k, v in items.items() if c.get(k) != v]
+        if not missing:
+            return
+        for k in missing[:8]:
+            c.put(k, items[k])
+        run(c, 10)
+    raise AssertionError(f"{len(missing)} keys never written")
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_split_basic_regions_grow_past_the_size_and_split(seed: int) -> None:
+    c = MultiRaftCluster([1, 2, 3], initial_layout(1, [1, 2, 3], size=0), seed=seed,
+                         region_max_size=200)
+    run(c, 40)
+    items = {b"k%03d" % i: b"v%07d" % i for i in range(60)}  # 60 x 12 bytes
+    write_all(c, items)
+    run(c, 60)
+    regions = c.pd.regions()
+    assert len(regions) >= 3
+    # the regions tile the key space, each key is in exactly one, versions went up
+    assert regions[0].region.start_key == b"" and regions[-1].region.end_key == b""
+    for a, b in zip(regions, regions[1:], strict=False):
+        assert a.region.end_key == b.region.start_key
+    assert all(r.region.epoch.version > 1 for r in regions)
+    for k, v in items.items():
+        holders = [rid for rid in c.initial for s in (1, 2, 3)
+                   if c.replica(s, rid) is not None and k in c.replica(s, rid).kv]
+        assert len(set(holders)) == 1 and c.get(k) == v
+    for rid in c.initial:  # every replica of a region holds the same data and meta
+        reps = [c.replica(s, rid) for s in (1, 2, 3)]
+        assert all(r is not None for r in reps)
+        assert all(r.kv == reps[0].kv and r.region == reps[0].region for r in reps)
+        assert reps[0].data_size() <= 200 or len(reps[0].kv) < 2
+
+
+def test_split_refuses_a_write_carrying_the_old_version() -> None:
+    c = MultiRaftCluster([1, 2, 3], initial_layout(1, [1, 2, 3], size=0), seed=4,
+                         region_max_size=100)
+    run(c, 40)
+    write_all(c, {b"k%03d" % i: b"v%07d" % i for i in range(20)})
+    run(c, 40)
+    leader = c.leader_of(1)
+    assert leader is not None and leader.region.epoch.version > 1
+    leader.core.propose(("put", b"k000", b"stale", 1))  # proposed against the first layout
+    run(c, 10)
+    assert c.get(b"k000") == b"v0000000"
+    assert any(cmd[2] == b"stale" and why == "epoch not match" for cmd, why in leader.refused)
+
+
+def test_split_and_balance_together() -> None:
+    c = MultiRaftCluster([1, 2, 3, 4], initial_layout(1, [1, 2, 3], size=0), seed=5,
+                         region_max_size=120)
+    run(c, 40)
+    items = {b"k%03d" % i: b"v%07d" % i for i in range(40)}
+    write_all(c, items, budget=6000)
+    for _ in range(200):
+        run(c, 10)
+        if converged(c):
+            break
+    assert converged(c)
+    assert c.pd.store(4).region_count >= 1
+    for k, v in items.items():
+        assert c.get(k) == v
+    for rid in c.initial:  # replicas exist exactly where the region's meta says
+        leader = c.leader_of(rid)
+        assert leader is not None
+        assert {s for s, reps in c.replicas.items() if rid in reps} == leader.region.store_ids()

@@ -8,8 +8,15 @@ leader sends the placement driver a heartbeat built from what it has *applied*: 
 meta (range, epoch, peers), itself as leader, the region's size and the peers still
 catching up. The step the driver hands back is carried out through Raft: AddPeer and
 RemovePeer as membership changes (conf_ver + 1 when applied), TransferLeader as a leader
-transfer. A store creates a peer when the first message for it arrives (as TiKV does) and
-drops it once its removal is applied by the leader.
+transfer. A store creates an added peer when the first message for it arrives (as TiKV
+does) and drops it once its removal is applied by the leader.
+
+Data: a put carries the region version it was routed with and is refused at apply if the
+region has been split since (TiKV's EpochNotMatch). A leader whose region's data outgrows
+`region_max_size` proposes a split at the middle key, with ids from the driver; every
+replica applying it keeps the left half and creates the new region's peer on its store
+with the right half's data (a peer born of a split is never made by an early message, or
+it would start without that data).
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from distlab.systems.raft.core import (
 )
 
 from .pd import AddPeer, PlacementDriver, RegionInfo, RemovePeer, TransferLeader
-from .region import Epoch, Peer, Region
+from .region import Epoch, Peer, Region, split_check
 
 
 def peer_name(p: Peer) -> str:
@@ -48,6 +55,11 @@ class Replica:
     core: RaftCore
     region: Region
     applied: list[tuple[int, int, object]] = field(default_factory=list)  # (index, term, command)
+    kv: dict[bytes, bytes] = field(default_factory=dict)  # the region's data on this replica
+    refused: list[tuple[object, str]] = field(default_factory=list)  # commands refused at apply
+
+    def data_size(self) -> int:
+        return sum(len(k) + len(v) for k, v in self.kv.items())
 
 
 class SafetyViolation(AssertionError):
@@ -58,12 +70,14 @@ class MultiRaftCluster:
     """Stores, their replicas, a placement driver and the wires between them."""
 
     def __init__(self, store_ids: list[int], regions: list[tuple[Region, int]], seed: int = 0,
-                 pd: PlacementDriver | None = None, heartbeat_every: int = 5) -> None:
+                 pd: PlacementDriver | None = None, heartbeat_every: int = 5,
+                 region_max_size: int | None = None) -> None:
         self.rng = random.Random(f"multiraft/{seed}")
         self.seed = seed
         self.pd = pd or PlacementDriver()
         self.now = 0
         self.heartbeat_every = heartbeat_every
+        self.region_max_size = region_max_size  # split a region whose data outgrows this
         self.down: set[int] = set()
         self.replicas: dict[int, dict[int, Replica]] = {s: {} for s in store_ids}  # store -> region
         self.initial: dict[int, Region] = {}
@@ -134,6 +148,8 @@ class MultiRaftCluster:
                 change = as_conf_change(e.command)
                 if change is not None:
                     self._apply_conf(store_id, region_id, rep, *change)
+                elif isinstance(e.command, tuple):
+                    self._apply_admin(store_id, rep, e.command)
             rep.core.advance(rd)
             rep = self.replicas[store_id].get(region_id)
 
@@ -148,6 +164,65 @@ class MultiRaftCluster:
             self.tombstones.add(name)  # garbage-collect the removed peer
             self.replicas[peer.store_id].pop(region_id, None)
 
+    def _apply_admin(self, store_id: int, rep: Replica, cmd: tuple) -> None:
+        """A put or a split, refused unless the command's region version is the replica's:
+        a command proposed against a layout that has been cut since would write keys this
+        region no longer owns (TiKV's EpochNotMatch)."""
+        region = rep.region
+        if cmd[0] == "put":
+            _, key, value, version = cmd
+            if version != region.epoch.version:
+                rep.refused.append((cmd, "epoch not match"))
+            elif not region.contains(key):
+                rep.refused.append((cmd, "key not in region"))
+            else:
+                rep.kv[key] = value
+            return
+        _, key, new_id, new_peer_ids, version = cmd
+        if version != region.epoch.version or not region.contains(key) or key == region.start_key:
+            rep.refused.append((cmd, "epoch not match"))
+            return
+        try:
+            left, right = region.split(key, new_id, list(new_peer_ids))
+        except ValueError as e:
+            rep.refused.append((cmd, str(e)))
+            return
+        rep.region = left
+        self.initial.setdefault(new_id, right)
+        moved = {k: v for k, v in rep.kv.items() if k >= key}
+        for k in moved:
+            del rep.kv[k]
+        base = self.sizes[region.id]
+        self.sizes.setdefault(new_id, base // 2)
+        new_peer = right.peer_on(store_id)
+        if new_peer is not None and new_id not in self.replicas[store_id]:
+            child = self._create(new_peer, right)
+            child.kv = moved
+
+    def put(self, key: bytes, value: bytes) -> bool:
+        """A client write routed by the driver's region table; False if there is no leader
+        to take it (the caller retries)."""
+        info = self.pd.locate(key)
+        if info is None:
+            return False
+        rep = self.leader_of(info.id)
+        if rep is None:
+            return False
+        try:
+            rep.core.propose(("put", key, value, info.region.epoch.version))
+        except NotLeader:
+            return False
+        self._pump(parse_name(rep.core.id).store_id, info.id)
+        return True
+
+    def get(self, key: bytes) -> bytes | None:
+        """Read from the applied state of the leader of the region holding `key`."""
+        for region_id in sorted(self.initial):
+            rep = self.leader_of(region_id)
+            if rep is not None and rep.region.contains(key):
+                return rep.kv.get(key)
+        return None
+
     def _deliver(self, limit: int = 100_000) -> None:
         for _ in range(limit):
             if not self.inflight:
@@ -161,8 +236,11 @@ class MultiRaftCluster:
                 continue
             rep = self.replicas[dest.store_id].get(region_id)
             if rep is None:
-                if m.dest in self.tombstones or m.kind not in ("append", "snapshot"):
-                    continue  # only the leader's replication brings a new peer to life
+                if (m.dest in self.tombstones or m.kind not in ("append", "snapshot")
+                        or dest in self.initial[region_id].peers):
+                    # only the leader's replication brings an added peer to life; a peer
+                    # born of a split is made by its store applying the split (with the data)
+                    continue
                 rep = self._create(dest, self.initial[region_id])
             rep.core.step(m)
             self._pump(dest.store_id, region_id)
@@ -189,7 +267,10 @@ class MultiRaftCluster:
             core = rep.core
             pending = frozenset(parse_name(n).id for n, pr in core.progress.items()
                                 if pr.match < core.commit_index)
-            info = RegionInfo(rep.region, parse_name(core.id).id, self.sizes[region_id], pending)
+            size = self.sizes[region_id] + rep.data_size()
+            info = RegionInfo(rep.region, parse_name(core.id).id, size, pending)
+            if self.region_max_size is not None and rep.data_size() > self.region_max_size:
+                self._propose_split(rep)
             verdict = self.pd.region_heartbeat(info)
             if not verdict.accepted:
                 self.verdicts.append(verdict.reason)
@@ -207,6 +288,21 @@ class MultiRaftCluster:
             except (NotLeader, ConfChangeRefused, ValueError):
                 pass  # retried on the next heartbeat
             self._pump(parse_name(core.id).store_id, region_id)
+
+    def _propose_split(self, rep: Replica) -> None:
+        """The split checker on the leader: cut at the middle key by size, with ids from the
+        driver. Proposed again on later heartbeats while still too big; a duplicate carries
+        the old version and is refused at apply."""
+        key = split_check(rep.region, [(k, len(k) + len(v)) for k, v in rep.kv.items()],
+                          self.region_max_size or 0)
+        known = self.pd.region(rep.region.id)
+        if key is None or known is None or known.region != rep.region:
+            return  # ids are allocated for the peers the driver knows: wait until it agrees
+        new_id, peer_ids = self.pd.ask_split(rep.region.id)
+        try:
+            rep.core.propose(("split", key, new_id, tuple(peer_ids), rep.region.epoch.version))
+        except NotLeader:
+            pass
 
     # ----- safety -----------------------------------------------------------------------
     def _check(self) -> None:
