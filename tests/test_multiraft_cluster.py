@@ -138,3 +138,28 @@ def test_split_and_balance_together() -> None:
         leader = c.leader_of(rid)
         assert leader is not None
         assert {s for s, reps in c.replicas.items() if rid in reps} == leader.region.store_ids()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_conf_change_with_a_store_down_then_back(seed: int) -> None:
+    """A store goes silent in the middle of the moves (its replicas stop, its messages are
+    lost) and comes back: the driver stops using it once it is down, every region keeps at
+    least three replicas in its meta, one leader per term, and the balance still converges
+    with every write readable."""
+    c = MultiRaftCluster([1, 2, 3, 4, 5], initial_layout(6, [1, 2, 3]), seed=seed)
+    run(c, 40)
+    items = {b"r%02d-%d" % (i, j): b"x%d" % j for i in range(6) for j in range(3)}
+    write_all(c, items)
+    run(c, 30)
+    c.down.add(2)
+    run(c, 150)
+    assert not c.pd.store(2).suitable(float(c.now), c.pd.max_store_down_time)
+    c.down.discard(2)
+    for _ in range(300):
+        run(c, 10)
+        if converged(c):
+            break
+    assert converged(c)
+    for k, v in items.items():
+        assert c.get(k) == v
+    assert c.pd.store(4).region_count + c.pd.store(5).region_count >= 2
