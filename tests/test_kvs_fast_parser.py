@@ -85,6 +85,11 @@ LAX = [
     b"*2\r\n$3\r\nGET\r\n$1\r\na\r\n+ab\r\n",
     b"*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\nb\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\nbX\n",
     b"*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\nb\r\n*2\r\n$3\r\nGET\r\n$1\r\na\r\n",
+    # whole requests longer than the chunk size below which limits need no check
+    encode_command("SET", "k", b"x" * 900),
+    encode_command("SET", "k", b"x" * 1001),  # over max_bulk_len, sent whole
+    encode_command("DEL", *[b"k"] * 101),  # over max_array_len, sent whole
+    encode_command("GET", "a") + encode_command("SET", "k", b"x" * 1001),
 ]
 
 

@@ -458,8 +458,10 @@ class FastCommandParser(CommandParser):
             if (
                 cmd is not False
                 and _canonical(cmd) == data
-                and len(cmd) <= self.max_array_len
-                and (len(data) <= self.max_bulk_len or max(map(len, cmd)) <= self.max_bulk_len)
+                and (
+                    len(data) <= self._small
+                    or (len(cmd) <= self.max_array_len and max(map(len, cmd)) <= self.max_bulk_len)
+                )
             ):
                 return [cmd]
         except Exception:  # noqa: BLE001 - anything odd: the Python parser decides
