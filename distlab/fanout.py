@@ -130,7 +130,8 @@ def _run_dask(fn: Callable[[T], R], items: Sequence[T], address: str | None, wor
         if address is None:
             # a scheduler here, and workers as `dask worker --no-nanny` processes: a nanny
             # (LocalCluster's workers have one) replaces PYTHONHASHSEED=0 by its own seed
-            cluster = distributed.LocalCluster(n_workers=0, processes=True, dashboard_address=None,
+            # (":0": an HTTP port of its own, as 8787 may be another cluster's)
+            cluster = distributed.LocalCluster(n_workers=0, processes=True, dashboard_address=":0",
                                                silence_logs=logging.ERROR)
             procs = [_start_worker(cluster.scheduler_address, i) for i in range(max(1, workers))]
             client = distributed.Client(cluster)

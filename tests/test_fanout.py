@@ -169,7 +169,7 @@ def running_scheduler(mini_tracks: Path) -> Iterator[str]:
     `PYTHONHASHSEED=0 dask worker ADDRESS --no-nanny` (the seed `distlab` pins)."""
     distributed = pytest.importorskip("distributed")
     env = dict(os.environ, PYTHONHASHSEED="0", DISTLAB_TRACKS=str(mini_tracks))
-    with distributed.LocalCluster(n_workers=0, processes=True, dashboard_address=None) as cluster:
+    with distributed.LocalCluster(n_workers=0, processes=True, dashboard_address=":0") as cluster:
         procs = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker",
                                    cluster.scheduler_address, "--no-nanny", "--nthreads", "1",
                                    "--no-dashboard"], env=env, stdout=subprocess.DEVNULL,
@@ -200,7 +200,7 @@ def test_workers_hashing_differently_are_refused(mini_tracks: Path,
     distributed = pytest.importorskip("distributed")
     monkeypatch.setenv("PYTHONHASHSEED", "0")  # a nanny running here overwrites it: restored after
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster:
+                                  dashboard_address=":0") as cluster:
         proc = verify(mini_tracks, "--scheduler", cluster.scheduler_address)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
