@@ -16,7 +16,12 @@ region has been split since (TiKV's EpochNotMatch). A leader whose region's data
 `region_max_size` proposes a split at the middle key, with ids from the driver; every
 replica applying it keeps the left half and creates the new region's peer on its store
 with the right half's data (a peer born of a split is never made by an early message, or
-it would start without that data).
+it would start without that data). An added peer is brought up by a snapshot of the
+region's data and meta (the leader compacts its log before proposing the addition).
+
+Crashes: `down` freezes a store (no ticks, its messages lost); `restart_store` then
+rebuilds every replica's Raft state from its disk, starting from the engine (data, meta,
+applied index) as a snapshot, so volatile state is really lost.
 """
 
 from __future__ import annotations
@@ -30,10 +35,13 @@ from distlab.systems.raft.core import (
     Config,
     Message,
     NotLeader,
+    Persisted,
     RaftCore,
     as_conf_change,
     conf_change,
 )
+from distlab.systems.raft.disk import Disk
+from distlab.systems.raft.log import Snapshot
 
 from .pd import AddPeer, PlacementDriver, RegionInfo, RemovePeer, TransferLeader
 from .region import Epoch, Peer, Region, split_check
@@ -57,6 +65,9 @@ class Replica:
     applied: list[tuple[int, int, object]] = field(default_factory=list)  # (index, term, command)
     kv: dict[bytes, bytes] = field(default_factory=dict)  # the region's data on this replica
     refused: list[tuple[object, str]] = field(default_factory=list)  # commands refused at apply
+    disk: Disk = field(default_factory=Disk)  # Raft's stable storage
+    applied_index: int = 0  # kv and region are the engine: durable, as of this entry
+    applied_term: int = 0
 
     def data_size(self) -> int:
         return sum(len(k) + len(v) for k, v in self.kv.items())
@@ -105,6 +116,27 @@ class MultiRaftCluster:
         self.replicas[peer.store_id][region.id] = rep
         return rep
 
+    def restart_store(self, store_id: int) -> None:
+        """The store comes back from a crash: every replica's Raft state is rebuilt from its
+        disk, with the engine (data, region meta, applied index) as the snapshot it starts
+        from, as a TiKV store restarts from its KV engine and its Raft log."""
+        self.down.discard(store_id)
+        for region_id, rep in list(self.replicas[store_id].items()):
+            name = rep.core.id
+            voters = frozenset(peer_name(p) for p in rep.region.peers)
+            snap = Snapshot(rep.applied_index, rep.applied_term, (dict(rep.kv), rep.region), voters)
+            disk = rep.disk
+            entries = [disk.log[i] for i in range(rep.applied_index + 1, disk.last + 1)]
+            disk.snapshot = snap
+            rng = random.Random(f"{self.seed}/{name}/{self.now}")
+            initial = frozenset(peer_name(p) for p in self.initial[region_id].peers)
+            rep.core = RaftCore(name, sorted(initial | voters | {name}), rng,
+                                Config(voters=initial), Persisted(disk.hard, snap, entries))
+            self._pump(store_id, region_id)
+        self.inflight = [m for m in self.inflight
+                         if parse_name(m.src).store_id != store_id
+                         and parse_name(m.dest).store_id != store_id]
+
     def replica(self, store_id: int, region_id: int) -> Replica | None:
         return self.replicas[store_id].get(region_id)
 
@@ -139,8 +171,14 @@ class MultiRaftCluster:
         rep = self.replicas[store_id].get(region_id)
         while rep is not None and rep.core.has_ready():
             rd = rep.core.ready()
+            rep.disk.write(rd)
             self.inflight.extend(rd.messages)
+            if rd.restore is not None:
+                kv, region = rd.restore.data
+                rep.kv, rep.region = dict(kv), region
+                rep.applied_index, rep.applied_term = rd.restore.index, rd.restore.term
             for e in rd.committed:
+                rep.applied_index, rep.applied_term = e.index, e.term
                 rep.applied.append((e.index, e.term, e.command))
                 known = self.committed.setdefault((region_id, e.index), (e.term, e.command))
                 if known != (e.term, e.command):
@@ -278,7 +316,14 @@ class MultiRaftCluster:
             step = verdict.step
             try:
                 if isinstance(step, AddPeer):
-                    core.propose(conf_change("add", peer_name(step.peer)))
+                    # The new peer starts empty; the region's log alone does not rebuild its
+                    # data (a region born of a split got its first keys from the parent's
+                    # log), so the leader compacts: the new peer is then sent a snapshot
+                    # of the data and meta, as TiKV sends one to every added peer.
+                    if rep.applied_index > core.log.snapshot_index:
+                        core.compact(rep.applied_index, (dict(rep.kv), rep.region))
+                    if core.log.snapshot_index > 0:
+                        core.propose(conf_change("add", peer_name(step.peer)))
                 elif isinstance(step, RemovePeer):
                     target = next(p for p in rep.region.peers if p.id == step.peer_id)
                     core.propose(conf_change("remove", peer_name(target)))
