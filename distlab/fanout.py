@@ -84,6 +84,8 @@ def run_all(fn: Callable[[T], R], items: Iterable[T], *, scheduler: str | None =
     ("spawn", "fork") for the local backend. Raises FanoutError with a one-line message
     when Dask is missing or the scheduler cannot be reached."""
     todo: Sequence[T] = list(items)
+    if not todo:
+        return []  # no cluster started for nothing
     kind = backend(scheduler)
     if kind == "local":
         return _run_local(fn, todo, workers, on_result, start_method)
@@ -208,7 +210,8 @@ def _gather(distributed: Any, client: Any, futures: list[Any],
 
 
 def _start_worker(address: str, i: int) -> subprocess.Popen[bytes]:
-    """One single-threaded Dask worker process with this process's environment."""
+    """One single-threaded Dask worker process with this process's environment (its log
+    on stderr when DISTLAB_FANOUT_DEBUG is set, e.g. to see why a worker died)."""
     return subprocess.Popen(
         [sys.executable, "-m", "distributed.cli.dask_worker", address, "--no-nanny",
          "--nthreads", "1", "--no-dashboard", "--name", f"fanout-{i}",
