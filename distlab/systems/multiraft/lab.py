@@ -2,8 +2,9 @@
 
 TinyKV's tests (kv/test_raftstore/test_test.go) drive clients while a conf changer moves
 peers, regions split, the network drops messages and every store restarts; they then
-compare what each client appended. Here the same scenarios run on `MultiRaftCluster`
-with fixed seeds, and the verdict is stronger: every get, put and cas is recorded as a
+compare what each client appended. Here the same scenarios (all of 3B's conf change and
+split ones but TestTransferLeader3B and TestConfChangeRemoveLeader3B) run on
+`MultiRaftCluster` with fixed seeds, a lossy network and minorities partitioned off, and the verdict is stronger: every get, put and cas is recorded as a
 history in distlab's shape and checked for per-key linearizability with distlab's
 checker (the keyed compare-and-set register of lin-kv), while each region's Raft group is
 checked for safety (one leader per term, one entry per committed index, replicas that
@@ -369,10 +370,11 @@ def check_raft_safety(c: MultiRaftCluster) -> None:
 
 def generic(name: str, seed: int, *, nclients: int, unreliable: bool = False, crash: bool = False,
             confchange: bool = False, split: bool = False, snapshot: bool = False,
-            follower_reads: bool = False, stale_puts: bool = False, iterations: int = 3, ticks: int = 150) -> LabResult:
+            partitions: bool = False, follower_reads: bool = False, stale_puts: bool = False,
+            iterations: int = 3, ticks: int = 150) -> LabResult:
     """TinyKV's GenericTest: `iterations` rounds of clients working for `ticks` ticks while
-    the conf changer moves peers, splits happen and messages are lost; after each round,
-    with `crash`, every store stops and restarts."""
+    the conf changer moves peers, splits happen, messages are lost and minorities are
+    partitioned off; after each round, with `crash`, every store stops and restarts."""
     started = time.perf_counter()
     stores = [1, 2, 3, 4, 5]
     c = LabCluster(stores, initial_layout(1, [1, 2, 3]), seed=seed,
@@ -392,11 +394,16 @@ def generic(name: str, seed: int, *, nclients: int, unreliable: bool = False, cr
                 moves += _confchange(c, rng, stores)
             if snapshot and t % 25 == 0:
                 _compact_all(c)
+            if partitions and t % 50 == 5:  # a minority of stores cut off for a while
+                c.cut.update(rng.sample(stores, rng.choice([1, 2])))
+            if partitions and t % 50 == 35:
+                c.cut.clear()
             if crash and t == ticks // 3:
                 victim = rng.choice(stores)  # beyond TinyKV: one store also dies mid-round
                 c.down.add(victim)
             if crash and t == 2 * ticks // 3:
                 c.restart_store(victim)
+        c.cut.clear()
         clients.drain()
         if crash:
             c.down.update(stores)
@@ -564,13 +571,29 @@ SCENARIOS: dict[str, Callable[[int], LabResult]] = {
                                                     unreliable=True, confchange=True),
     "TestConfChangeRecoverManyClients3B": lambda s: generic(
         "TestConfChangeRecoverManyClients3B", s, nclients=20, crash=True, confchange=True),
+    "TestConfChangeUnreliableRecover3B": lambda s: generic(
+        "TestConfChangeUnreliableRecover3B", s, nclients=5, unreliable=True, crash=True,
+        confchange=True),
+    "TestConfChangeSnapshotUnreliableRecover3B": lambda s: generic(
+        "TestConfChangeSnapshotUnreliableRecover3B", s, nclients=5, unreliable=True, crash=True,
+        confchange=True, snapshot=True),
+    "TestConfChangeSnapshotUnreliableRecoverConcurrentPartition3B": lambda s: generic(
+        "TestConfChangeSnapshotUnreliableRecoverConcurrentPartition3B", s, nclients=5,
+        unreliable=True, crash=True, partitions=True, confchange=True, snapshot=True),
     "TestOneSplit3B": one_split,
     "TestSplitRecover3B": lambda s: generic("TestSplitRecover3B", s, nclients=1, crash=True, split=True),
+    "TestSplitRecoverManyClients3B": lambda s: generic(
+        "TestSplitRecoverManyClients3B", s, nclients=20, crash=True, split=True),
     "TestSplitUnreliable3B": lambda s: generic("TestSplitUnreliable3B", s, nclients=5,
                                                unreliable=True, split=True),
+    "TestSplitUnreliableRecover3B": lambda s: generic(
+        "TestSplitUnreliableRecover3B", s, nclients=5, unreliable=True, crash=True, split=True),
     "TestSplitConfChangeSnapshotUnreliableRecover3B": lambda s: generic(
         "TestSplitConfChangeSnapshotUnreliableRecover3B", s, nclients=5, unreliable=True,
         crash=True, confchange=True, split=True, snapshot=True),
+    "TestSplitConfChangeSnapshotUnreliableRecoverConcurrentPartition3B": lambda s: generic(
+        "TestSplitConfChangeSnapshotUnreliableRecoverConcurrentPartition3B", s, nclients=5,
+        unreliable=True, crash=True, partitions=True, confchange=True, split=True, snapshot=True),
 }
 """TinyKV project 3B's scenarios, in the order of its test file; each takes a seed."""
 
