@@ -136,3 +136,21 @@ def test_job_processes_get_salted_hashes_and_the_pin_comes_back() -> None:
             os.environ.pop("PYTHONHASHSEED", None)
         else:
             os.environ["PYTHONHASHSEED"] = before
+
+
+def test_merge_sort_counts_only_the_workers_it_started() -> None:
+    """Graded inside a process that already has children (a test suite, a verify pool),
+    the threads mutant still sees 0 worker processes, and the reference still passes."""
+    import subprocess
+
+    from distlab.tracks.catalogue import load
+    from distlab.tracks.verify import verify_task
+
+    kids = [subprocess.Popen(["sleep", "30"]) for _ in range(3)]
+    try:
+        verdict = verify_task(load().tasks["mapreducer/merge-sort"])
+    finally:
+        for kid in kids:
+            kid.kill()
+            kid.wait()
+    assert verdict.ok, verdict.problems
