@@ -2,11 +2,11 @@
 
 TinyKV's tests (kv/test_raftstore/test_test.go) drive clients while a conf changer moves
 peers, regions split, the network drops messages and every store restarts; they then
-compare what each client appended. Here the same scenarios (all of 3B's conf change and
-split ones but TestTransferLeader3B and TestConfChangeRemoveLeader3B) run on
-`MultiRaftCluster` with fixed seeds, a lossy network and minorities partitioned off, and the verdict is stronger: every get, put and cas is recorded as a
-history in distlab's shape and checked for per-key linearizability with distlab's
-checker (the keyed compare-and-set register of lin-kv), while each region's Raft group is
+compare what each client appended. Here the same scenarios (every 3B test: leader
+transfer, conf change and split, with restarts, loss and partitions) run on
+`MultiRaftCluster` with fixed seeds, a lossy network and minorities partitioned off,
+and the verdict is stronger: every get, put and cas is recorded as a history in
+distlab's shape and checked for per-key linearizability with distlab's checker (the keyed compare-and-set register of lin-kv), while each region's Raft group is
 checked for safety (one leader per term, one entry per committed index, replicas that
 applied the same prefix holding the same data).
 
@@ -463,6 +463,47 @@ def _settle(c: LabCluster, region_id: int, ticks: int = 200) -> None:
     raise AssertionError(f"region {region_id} did not settle")
 
 
+def transfer_leader(seed: int = 0) -> LabResult:
+    """TestTransferLeader3B: the leadership of region 1 is handed to each store in turn."""
+    started = time.perf_counter()
+    c, cl = _lab([1, 2, 3, 4, 5], [1, 2, 3, 4, 5], seed)
+    for s in (1, 2, 3, 4, 5, 1):
+        c.must(lambda s=s: c.transfer(1, s))
+        cl.run("write", b"k%d" % s, b"v%d" % s)
+        assert cl.run("read", b"k%d" % s) == ("ok", [f"k{s}", f"v{s}"])
+    return _finish("TestTransferLeader3B", seed, c, cl, started)
+
+
+def remove_leader(seed: int = 0) -> LabResult:
+    """TestConfChangeRemoveLeader3B: the leader's own peer is removed (it must hand over
+    first, or the region would be left without a leader); a write made while store 1 is
+    out of the region is not on store 1 until a new peer there catches up."""
+    started = time.perf_counter()
+    c, cl = _lab([1, 2, 3, 4, 5], [1, 2, 3, 4, 5], seed)
+    c.must(lambda: c.transfer(1, 1))
+    c.must(lambda: c.transfer(1, 2) and c.propose_remove(1, 1))
+    cl.run("write", b"k0", b"v0")
+    _settle(c, 1)
+    assert _engine_get(c, 1, b"k0") is None
+    c.must(lambda: c.propose_add(1, 1))
+    c.must(lambda: c.transfer(1, 1))
+    cl.run("write", b"k1", b"v1")
+    _settle(c, 1)
+    assert _engine_get(c, 1, b"k0") == b"v0" and _engine_get(c, 1, b"k1") == b"v1"
+    for s in (2, 3, 4):
+        c.must(lambda s=s: c.transfer(1, 1) and c.propose_remove(1, s))
+    c.must(lambda: c.transfer(1, 5) and c.propose_remove(1, 1))
+    cl.run("write", b"k2", b"v2")
+    _settle(c, 1)
+    assert _engine_get(c, 1, b"k2") is None
+    c.must(lambda: c.propose_add(1, 1))
+    cl.run("write", b"k3", b"v3")
+    _settle(c, 1)
+    assert _engine_get(c, 3, b"k3") is None and _engine_get(c, 1, b"k3") == b"v3"
+    assert sorted(c.live_leader(1).region.store_ids()) == [1, 5]
+    return _finish("TestConfChangeRemoveLeader3B", seed, c, cl, started, moves=7)
+
+
 def basic_conf_change(seed: int = 0) -> LabResult:
     """TestBasicConfChange3B: region 1 on five stores shrinks to one peer and grows again;
     an added peer holds every key written before it joined, a removed one holds none."""
@@ -564,7 +605,9 @@ def _compact_all(c: LabCluster) -> None:
 
 
 SCENARIOS: dict[str, Callable[[int], LabResult]] = {
+    "TestTransferLeader3B": transfer_leader,
     "TestBasicConfChange3B": basic_conf_change,
+    "TestConfChangeRemoveLeader3B": remove_leader,
     "TestConfChangeRecover3B": lambda s: generic("TestConfChangeRecover3B", s, nclients=1,
                                                  crash=True, confchange=True),
     "TestConfChangeUnreliable3B": lambda s: generic("TestConfChangeUnreliable3B", s, nclients=5,
@@ -599,4 +642,4 @@ SCENARIOS: dict[str, Callable[[int], LabResult]] = {
 
 
 __all__ = ["Clients", "LabCluster", "LabResult", "SCENARIOS", "basic_conf_change", "check_raft_safety",
-           "generic", "one_split"]
+           "generic", "one_split", "remove_leader", "transfer_leader"]
