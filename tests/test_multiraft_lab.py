@@ -27,7 +27,7 @@ def test_scenario_is_linearizable_and_safe(results: dict[str, LabResult], name: 
     r = results[name]
     assert r.linearizable is True, r.explanation
     check_raft_safety(r.cluster)  # run again here so a failure names the scenario
-    assert r.ok >= 5
+    assert r.ok >= 4 and r.ok + r.info == r.ops
     c = r.cluster
     regions = c.pd.regions()
     assert regions[0].region.start_key == b"" and regions[-1].region.end_key == b""
