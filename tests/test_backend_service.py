@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
-from distlab.protocol import SERVICE_IDS
+from distlab.protocol import SERVICE_IDS, RPCError
 from distlab.runner import Runner
 from distlab.services import make_services
 from distlab.services.backend import Backend, Profile
@@ -38,6 +38,16 @@ def test_every_execution_gets_its_own_receipt_and_is_recorded() -> None:
     assert [(c["id"], c["outcome"], c["receipt"]) for c in calls] == [
         ("r1", "executed", r1["receipt"]), ("r1", "executed", r2["receipt"])]
     assert calls[1]["done"] == pytest.approx(0.105)
+
+
+def test_the_plain_service_interface_serves_and_records_too() -> None:
+    b = Backend(random.Random(1))
+    out = b.handle("n0", {"type": "charge", "id": "r1", "amount": 5}, 0.0)
+    assert out["type"] == "charge_ok" and out["receipt"] > 0
+    with pytest.raises(RPCError):  # a refusal is an RPCError, as Service.handle's contract says
+        b.handle("n0", {"type": "launch", "id": "r2"}, 0.0)
+    assert [(c["id"], c["outcome"]) for c in b.calls] == [("r1", "executed"), ("r2", "unsupported")]
+    assert b.reply("n0", {"type": "launch", "id": "r3", "msg_id": 7}, 0.0)["code"] == 10  # type: ignore[index]
 
 
 def test_bad_requests_are_refused_and_execute_nothing() -> None:

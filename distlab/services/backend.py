@@ -75,21 +75,33 @@ class Backend(Service):
         return self.respond(src, body, now)[0]
 
     def handle(self, src: str, body: dict[str, Any], now: float) -> dict[str, Any]:
-        raise NotImplementedError("the backend answers through respond(), which also says when")
+        """Serve one call through the plain Service interface: recorded as any call, its
+        answer returned at once (respond(), which the runtimes use, also says when)."""
+        out, _delay = self._serve(src, body, now)
+        return out if out is not None else {}
 
     def respond(self, src: str, body: dict[str, Any], now: float) -> tuple[dict[str, Any] | None, float]:
         msg_id = body.get("msg_id")
+        try:
+            out, delay = self._serve(src, body, now)
+        except RPCError as exc:
+            out, delay = exc.to_body(), 0.0
+        if out is None or msg_id is None:
+            return None, 0.0
+        out["in_reply_to"] = msg_id
+        return out, delay
+
+    def _serve(self, src: str, body: dict[str, Any], now: float) -> tuple[dict[str, Any] | None, float]:
+        """Record the call, do its work (RPCError for a refusal), note when it is done."""
         call: dict[str, Any] = {"t": round(now, 6), "src": src, "type": body.get("type"), "id": body.get("id"),
                                 "key": body.get("key"), "budget_ms": body.get("budget_ms")}
         self.calls.append(call)
         try:
             out, delay = self._work(src, body, now, call)
-        except RPCError as exc:
-            out, delay = exc.to_body(), 0.0
+        except RPCError:
+            call["done"] = round(now, 6)
+            raise
         call["done"] = round(now + delay, 6)
-        if out is None or msg_id is None:
-            return None, 0.0
-        out["in_reply_to"] = msg_id
         return out, delay
 
     def _work(self, src: str, body: dict[str, Any], now: float,
