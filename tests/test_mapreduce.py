@@ -87,8 +87,15 @@ def test_a_coordinator_that_never_reassigns_fails_the_crash_check_and_leaves_no_
     token = f"{os.getpid()}-{time.monotonic_ns()}"
     if PROC:
         probe = subprocess.Popen(["sleep", "30"], env={**os.environ, "MR_TEST_TOKEN": token})
-        try:  # the leak detector sees a process given the token
-            assert _processes_with(f"MR_TEST_TOKEN={token}") == {probe.pid}
+        try:  # the leak detector sees a process given the token (once it has exec'd:
+            # until then /proc shows the environment it was forked with)
+            seen: set[int] = set()
+            for _ in range(500):
+                seen = _processes_with(f"MR_TEST_TOKEN={token}")
+                if seen:
+                    break
+                time.sleep(0.01)
+            assert seen == {probe.pid}
         finally:
             probe.kill()
             probe.wait()
