@@ -20,7 +20,8 @@ For each element (following ``jepsen.checker/set-full``):
   out and never became visible).
 - *duplicated*: it appears more than once within a single read.
 - *unexpected* (distlab's addition; Jepsen's plain ``set`` checker has it): a read
-  returned an element nobody ever tried to add.
+  returned an element nobody had tried to add before the read completed (never, or
+  only later: no node can know of an add before it is invoked).
 - *missing from a final read* (distlab's addition; Maelstrom issue #44): a read
   marked final lacks an element known before it was invoked. Every node's final
   read must hold everything acknowledged: Jepsen's rule above only asks that the
@@ -109,7 +110,7 @@ def check(history: list[dict[str, Any]], *, linearizable: bool = False) -> dict[
     order: list[_Element] = []  # in order of first add invocation
     invoked = invocation_of(history)  # completion position -> its invocation
     dups: dict[Any, list[Any]] = {}  # key -> [value, max multiplicity in one read]
-    read_keys: dict[Any, Any] = {}  # every element seen in any read
+    early: dict[Any, Any] = {}  # elements read before any add of them was invoked
     acknowledged = read_count = malformed = 0
     failed_finals: list[dict[str, Any]] = []
     final_missing: list[dict[str, Any]] = []  # final reads without elements known before them
@@ -155,7 +156,9 @@ def check(history: list[dict[str, Any]], *, linearizable: bool = False) -> dict[
                     if n > 1 and (k not in dups or dups[k][1] < n):
                         dups[k] = [v, n]
             for v in rec["value"]:
-                read_keys.setdefault(value_key(v), v)
+                k = value_key(v)
+                if k not in elements:
+                    early.setdefault(k, v)
             inv_index = inv["index"]
             for key, el in elements.items():
                 if key in counts:
@@ -203,7 +206,7 @@ def check(history: list[dict[str, Any]], *, linearizable: bool = False) -> dict[
         else:
             never_read.append(el.value)
 
-    unexpected = [v for k, v in read_keys.items() if k not in elements]
+    unexpected = list(early.values())
     worst = sorted(stale, key=lambda p: (-p[0], p[1].add_index))[:WORST_STALE]
     dup_list = sorted(dups.values(), key=lambda p: (-p[1], orjson.dumps(p[0])))
 
