@@ -35,7 +35,8 @@ Anomalies (a client is a ``process``; after an indeterminate op it is a new one)
   consecutive sends to k got offsets that do not increase (between / within ops).
   Skipped sends are normal (other clients interleave) and not reported.
 - ``aborted_read``: a poll saw a message whose send definitely failed.
-- ``unexpected``: a poll saw a message nobody sent.
+- ``unexpected``: a poll saw a message nobody sent (a send invoked and never
+  completed counts as sent: its outcome is unknown, as an ``info`` one's).
 - ``never_ok`` (only with ``stats=True``): an operation kind (send, poll, assign,
   commit_offsets, ...) that was tried and never succeeded, e.g. a node without
   ``list_committed_offsets``: every assign fails. Maelstrom's stats checker fails
@@ -170,6 +171,10 @@ def check(history: list[dict[str, Any]], *, stats: bool = False) -> dict[str, An
                     polled[k].add(value_key(m))
                     if k not in max_polled or o > max_polled[k][0]:
                         max_polled[k] = (o, rec)
+    for _, inv, _, done in calls(history):  # a send whose call never completed may have happened
+        if done is None and str(inv["f"]).lstrip(":") in TXN_FS:
+            for k, _o, m in op_sends(inv["value"]):
+                sent.setdefault((k, value_key(m)), (INFO, inv, None, m))
 
     # The log: key -> offset -> {msg key: msg}; from ok sends and every poll.
     log: dict[str, dict[int, dict[Any, Any]]] = defaultdict(lambda: defaultdict(dict))
