@@ -37,6 +37,10 @@ HUNTS: dict[str, list[tuple[str, dict[str, Any], range]]] = {
     # then only starts a pre-vote. Without it, the needless election unseats the leader.
     "no-timer-reset-on-vote": [("2a_slow_network_elections", {"pre_vote": False},
                                 range(1, 11))],
+    "transfer-without-catch-up": [("3a_leader_transfer_to_slow_follower", {}, range(1, 4))],
+    "propose-during-transfer": [("3a_leader_transfer_to_up_to_date_node", {}, range(1, 4))],
+    "concurrent-conf-changes": [("3a_step_ignore_config", {}, range(1, 4))],
+    "removed-still-counted": [("3a_remove_node", {}, range(1, 4))],
 }
 
 UNCATCHABLE: dict[str, str] = {}  # mutant -> why no scenario can catch it (an xfail)

@@ -85,6 +85,13 @@ MUTANTS: dict[str, str] = {
     "truncate-on-heartbeat": "AppendEntries truncates the log after its entries even when all match",
     "no-fast-backup": "a rejected AppendEntries backs nextIndex up by one entry only",
     "read-without-quorum": "ReadIndex answers at once, without confirming leadership",
+    "transfer-without-catch-up": "a leader transfer sends TimeoutNow at once, before the target's "
+                                 "log matches the leader's",
+    "propose-during-transfer": "a leader keeps taking commands while it hands leadership over",
+    "concurrent-conf-changes": "a leader starts a membership change while the previous one is "
+                               "not committed yet",
+    "removed-still-counted": "a leader keeps replicating to a removed server and counts its "
+                             "acknowledgements towards the quorum",
 }
 
 
@@ -385,11 +392,19 @@ class RaftCore:
         its log up to date, then tell it to campaign at once (TimeoutNow); its higher term
         deposes this leader. Given up after an election timeout if `target` never catches
         up or never wins, and proposals are taken again. Used to move a leader off a node
-        about to be drained or removed, without waiting for an election timeout."""
+        about to be drained or removed, without waiting for an election timeout.
+        `target` = this node cancels a pending transfer; asking again for the transfer
+        under way changes nothing (TinyKV's TestLeaderTransferBack3A and etcd's
+        TestLeaderTransferSecondTransferToSameNode)."""
         if self.role != LEADER:
             raise NotLeader(self.leader_id)
+        if target == self.id:
+            self.transferee = None  # to itself: nothing to do, and a pending transfer is off
+            return
         if target not in self.progress or target not in self.members:
             raise ValueError(f"{target!r} is not a peer of {self.id!r}")
+        if target == self.transferee:
+            return  # already under way: a repeated request must not extend its deadline
         self.transferee = target
         self._transfer_elapsed = 0
         if self.progress[target].match == self.log.last_index:

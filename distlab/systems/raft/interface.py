@@ -7,7 +7,24 @@ means). `check_raft` returns one problem per member, so the command can print th
 one line and exit 2 instead of failing deep inside a scenario with an AttributeError.
 
 distlab's own `RaftCore` fits the protocol directly; tests/nodes/raft_plugins.py shows
-an adapter a learner might write.
+an adapter a learner might write (tests/nodes/raft_plugins_3a.py adds the 3A members).
+
+TinyKV 3A's scenarios (leader transfer, membership change) need two optional members,
+`Transfers` below; a node lacking either gets those scenarios skipped, with one line
+naming what is missing:
+
+* `transfer_leader(target)`: on the leader, hand leadership to `target` (stop taking
+  proposals, bring its log up to date, then tell it to campaign at once). `target` the
+  leader itself cancels a transfer under way; an unknown or non-voting target changes
+  nothing (raising ValueError is fine). On a follower: raise NotLeader(leader) (or
+  pass the request on to the leader).
+* `members`: the ids of the voters in force on this node. A membership change is
+  proposed like a command, `propose(conf_change("add" | "remove", node))`: the dict
+  `{"conf_change": op, "node": node}` made by `distlab.systems.raft.core.conf_change`.
+  The leader starts one change at a time (refuse another with ConfChangeRefused, or
+  return None, while one is uncommitted), a removed server's acknowledgements no longer
+  count, and a node built with its own id absent from `peers` is not a voter until a
+  change adds it: it must never stand for election before that.
 """
 
 from __future__ import annotations
@@ -65,6 +82,15 @@ class ReadsAndSnapshots(Protocol):
     def compact(self, index: int, data: Any) -> None: ...
 
 
+@runtime_checkable
+class Transfers(Protocol):
+    """Optional, for the 3A scenarios: leader transfer and one-server membership change."""
+
+    members: Any  # the voters in force on this node (a collection of ids)
+
+    def transfer_leader(self, target: str) -> None: ...
+
+
 # name -> the arguments the tester passes, in the order it calls them
 METHODS: dict[str, tuple[str, ...]] = {
     "tick": (),
@@ -75,7 +101,12 @@ METHODS: dict[str, tuple[str, ...]] = {
     "advance": ("ready",),
     "status": (),
 }
-OPTIONAL: dict[str, tuple[str, ...]] = {"read_index": ("ctx",), "compact": ("index", "data")}
+OPTIONAL: dict[str, tuple[str, ...]] = {"read_index": ("ctx",), "compact": ("index", "data"),
+                                        "transfer_leader": ("target",)}
+# optional attributes (not methods) -> what a skipped scenario's line says of them
+OPTIONAL_ATTRIBUTES: dict[str, str] = {
+    "members": "members, the voters in force (see Transfers in distlab/systems/raft/interface.py)",
+}
 LOG_ATTRIBUTES = ("snapshot_index", "snapshot", "last_index")
 LOG_METHODS: dict[str, tuple[str, ...]] = {"term_at": ("index",), "entry": ("index",)}
 STATUS_KEYS = ("term", "role", "commit")
@@ -129,6 +160,9 @@ def mistyped(node: Any) -> list[str]:
             problem = _call_problem("", name, value, args)
             if problem:
                 problems.append(problem)
+    members = getattr(node, "members", None)
+    if members is not None and not _is_collection(members):
+        problems.append(f"members is a {type(members).__name__}, not a collection of node ids")
     if hasattr(node, "log"):
         log = node.log
         lacks = [a for a in (*LOG_ATTRIBUTES, *LOG_METHODS) if not hasattr(log, a)]
@@ -179,6 +213,18 @@ def check_raft(node: Any) -> str | None:
             "see RaftLike in distlab/systems/raft/interface.py)")
 
 
+def _is_collection(value: Any) -> bool:
+    return not isinstance(value, str | bytes) and hasattr(value, "__iter__") and hasattr(value, "__contains__")
+
+
 def lacking_optional(node: Any) -> set[str]:
-    """The optional methods the node does not offer (their scenarios are skipped)."""
-    return {name for name in OPTIONAL if not callable(getattr(node, name, None))}
+    """The optional methods and attributes the node does not offer (their scenarios are
+    skipped); a member set to None counts as lacking."""
+    lacks = {name for name in OPTIONAL if not callable(getattr(node, name, None))}
+    lacks.update(name for name in OPTIONAL_ATTRIBUTES if getattr(node, name, None) is None)
+    return lacks
+
+
+def describe_need(name: str) -> str:
+    """How a skipped scenario names what it needs: `compact()`, or an attribute's gloss."""
+    return OPTIONAL_ATTRIBUTES.get(name, f"{name}()")

@@ -16,6 +16,7 @@ from distlab.systems.raft.core import (
     LEADER,
     MUTANTS,
     SNAPSHOT,
+    TIMEOUT_NOW,
     Entry,
     HardState,
     Message,
@@ -86,6 +87,57 @@ class ReadWithoutQuorum(RaftCore):
         self._read_states.append(ReadState(ctx, self.commit_index))
 
 
+class TransferWithoutCatchUp(RaftCore):
+    """Leader transfer: TimeoutNow goes out at once, before the target's log has caught
+    up; a lagging target then stands with a stale log, and loses."""
+
+    def transfer_leader(self, target: str) -> None:
+        if (self.role == LEADER and target in self.progress and target != self.transferee
+                and self.progress[target].match < self.log.last_index):
+            self.transferee = target
+            self._transfer_elapsed = 0
+            self._send(Message(TIMEOUT_NOW, self.id, target, self.term))
+            return
+        super().transfer_leader(target)
+
+
+class ProposeDuringTransfer(RaftCore):
+    """Leader transfer: commands are still taken while the target is being handed over,
+    so its log falls behind the leader's again and it loses the election."""
+
+    def propose(self, command: Any) -> int:
+        transferee, self.transferee = self.transferee, None
+        try:
+            return super().propose(command)
+        finally:
+            self.transferee = transferee
+
+
+class ConcurrentConfChanges(RaftCore):
+    """A membership change is started while the previous one is still uncommitted."""
+
+    def _check_conf_change(self, op: str, node: str) -> None:
+        pending = self._conf_index
+        self._conf_index = min(pending, self.commit_index)  # as if nothing were pending
+        try:
+            super()._check_conf_change(op, node)
+        finally:
+            self._conf_index = pending
+
+
+class RemovedStillCounted(RaftCore):
+    """A removed server stays in the leader's progress: it is still sent entries, and its
+    acknowledgements still count when the leader decides what is committed."""
+
+    def _load_conf(self) -> None:
+        kept = {p: pr for p, pr in self.progress.items()} if self.role == LEADER else {}
+        super()._load_conf()
+        for p, pr in kept.items():
+            if p not in self.progress:
+                self.progress[p] = pr
+                self.peers.append(p)
+
+
 BUGS: dict[str, type[RaftCore]] = {
     "commit-previous-term": CommitPreviousTerm,
     "vote-not-persisted": VoteNotPersisted,
@@ -94,6 +146,10 @@ BUGS: dict[str, type[RaftCore]] = {
     "truncate-on-heartbeat": TruncateOnHeartbeat,
     "no-fast-backup": NoFastBackup,
     "read-without-quorum": ReadWithoutQuorum,
+    "transfer-without-catch-up": TransferWithoutCatchUp,
+    "propose-during-transfer": ProposeDuringTransfer,
+    "concurrent-conf-changes": ConcurrentConfChanges,
+    "removed-still-counted": RemovedStillCounted,
 }
 assert set(BUGS) == set(MUTANTS), "every mutant needs a description and a bug"
 

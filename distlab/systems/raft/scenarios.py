@@ -1,5 +1,6 @@
 """MIT 6.824's Raft lab scenarios (2A election, 2B log, 2C persistence, 2D snapshots,
-and a ReadIndex read from the KV lab), run by the deterministic tester in
+and a ReadIndex read from the KV lab) and TinyKV's 3A (leader transfer, membership
+change; in scenarios_3a.py), run by the deterministic tester in
 `distlab.systems.raft.tester`; plus a few of distlab's own where 6.824's leave a classic
 bug uncaught.
 
@@ -20,6 +21,7 @@ from functools import partial
 from typing import Any
 
 from distlab.systems.raft.core import Config
+from distlab.systems.raft.scenarios_3a import NEEDS_3A, SCENARIOS_3A
 from distlab.systems.raft.tester import Cluster, Factory
 
 Raft = Config | Factory | None  # what a scenario runs: distlab's core as configured, or yours
@@ -663,10 +665,13 @@ SCENARIOS: dict[str, Callable[..., None]] = {
     "2d_snapshot_install_crash": snapshot_install_crash,
     "2d_snapshot_all_crash": snapshot_all_crash,
     "2d_snapshot_init": snapshot_init,
+    **SCENARIOS_3A,  # TinyKV 3A: leader transfer and membership change (scenarios_3a.py)
     "4a_one_partition_read": one_partition_read,
 }
 
 
-# What a Raft must offer beyond the basic interface for a scenario to apply to it.
-NEEDS: dict[str, str] = {name: "compact" for name in SCENARIOS if name.startswith("2d_")}
+# What a Raft must offer beyond the basic interface for a scenario to apply to it
+# (interface.py's optional members: one name, or all of several).
+NEEDS: dict[str, str | tuple[str, ...]] = {name: "compact" for name in SCENARIOS if name.startswith("2d_")}
 NEEDS["4a_one_partition_read"] = "read_index"
+NEEDS.update(NEEDS_3A)

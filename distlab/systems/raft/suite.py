@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from distlab.systems.raft.core import Config, Persisted
-from distlab.systems.raft.interface import REQUIRED, check_raft
+from distlab.systems.raft.interface import REQUIRED, check_raft, describe_need, lacking_optional
 from distlab.systems.raft.scenarios import NEEDS, SCENARIOS, Raft
 from distlab.systems.raft.tester import Cluster, Factory
 
@@ -79,7 +79,7 @@ def probe(raft: Raft) -> set[str]:
     problem = check_raft(node)
     if problem:
         raise SuiteError(problem)
-    return {m for m in set(NEEDS.values()) if not callable(getattr(node, m, None))}
+    return lacking_optional(node)
 
 
 def select(patterns: list[str], known: Iterable[str] = SCENARIOS) -> list[str]:
@@ -182,9 +182,11 @@ def run_scenario(name: str, raft: Raft, seeds: range, timeout: float,
     """Run one scenario on each seed until one fails; `on_seed` hears of each start; with
     `trace` > 0 a failure carries the tester's last `trace` events."""
     start = time.perf_counter()
-    need = NEEDS.get(name)
-    if need in lacking:
-        return Outcome(name, "skip", 0, len(seeds), 0.0, detail=f"needs {need}()")
+    need = NEEDS.get(name, ())
+    absent = [n for n in ((need,) if isinstance(need, str) else need) if n in lacking]
+    if absent:
+        return Outcome(name, "skip", 0, len(seeds), 0.0,
+                       detail="needs " + " and ".join(map(describe_need, absent)))
     scenario: Callable[..., None] = SCENARIOS[name]
     passed = 0
     old = signal.signal(signal.SIGALRM, _on_alarm)

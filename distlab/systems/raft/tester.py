@@ -15,7 +15,9 @@ crash, pause), the Ready contract, the state machine and 6.824's config helpers.
 Plugging in your own Raft
 -------------------------
 Pass `factory(node_id, peers, rng, persisted) -> node` to `Cluster`. `peers` lists
-every node id (including node_id); `rng` is the node's only source of randomness;
+the initial configuration: every node id (including node_id), except in membership
+scenarios, where a server outside it is built with `peers` lacking its own id and is no
+voter until a change adds it (interface.py); `rng` is the node's only source of randomness;
 `persisted` is a `distlab.systems.raft.Persisted` (hard state, snapshot, entries): what
 the node wrote to stable storage before it crashed, empty on first start. The node
 needs the following (`RaftLike` in interface.py; `distlab raft-test` checks a node
@@ -32,6 +34,8 @@ against it before any scenario runs and names what is missing or mistyped):
                               not the leader return None (or raise raft.NotLeader)
     read_index(ctx)           optional: a linearizable read point (scenarios with reads)
     compact(index, data)      optional: snapshot the state machine at applied `index`
+    transfer_leader(target)   optional, with `members` (the voters in force): the 3A
+                              scenarios' leader transfer and membership change
     has_ready() -> bool
     ready() -> Ready          fields as in `distlab.systems.raft.Ready`: hard_state,
                               entries, last_index, snapshot, restore, messages,
@@ -68,6 +72,7 @@ persisted and replied: a vote grant, say). Everything follows from `seed`.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
@@ -95,6 +100,9 @@ def core_factory(config: Config | None = None) -> Factory:
     """The factory for distlab's own RaftCore, with `config` (mutants, timings)."""
 
     def make(node_id: str, peers: list[str], rng: random.Random, persisted: Persisted) -> Any:
+        if node_id not in peers:  # not a voter yet: the initial configuration is `peers`
+            cfg = dataclasses.replace(config or Config(), voters=frozenset(peers))
+            return RaftCore(node_id, [*peers, node_id], rng, cfg, persisted)
         return RaftCore(node_id, peers, rng, config, persisted)
 
     return make
@@ -108,14 +116,18 @@ class Cluster:
 
     def __init__(self, n: int, seed: int = 0, *, factory: Factory | None = None,
                  config: Config | None = None, reliable: bool = True,
-                 snapshot_every: int | None = None, latency: int = 0) -> None:
+                 snapshot_every: int | None = None, latency: int = 0,
+                 voters: int | None = None) -> None:
         self.n = n
         self.ids = [f"s{i}" for i in range(n)]
+        # the initial configuration: the first `voters` servers (all by default); every
+        # node is built with it as `peers`, so one outside it is not a voter until added
+        self.initial = self.ids[:voters] if voters is not None else list(self.ids)
         self.seed = seed
         self.rng = random.Random(f"tester/{seed}")
         self.factory = factory or core_factory(config)
         self.net = Network(self.ids, self.rng, reliable=reliable, latency=latency)
-        self.safety = Invariants(n)
+        self.safety = Invariants(len(self.initial))  # durability: a majority of the voters
         self.snapshot_every = snapshot_every
         self.restart_after_message = 0.0  # chance a node is restarted right after a message
         self.now = 0
@@ -185,7 +197,7 @@ class Cluster:
             self._event(f"{i} starts (incarnation {self.incarnation[i]}) from its disk")
         rng = random.Random(f"{self.seed}/{i}/{self.incarnation[i]}")
         disk = self.disks[i]
-        self.nodes[i] = self.factory(i, list(self.ids), rng, disk.persisted())
+        self.nodes[i] = self.factory(i, list(self.initial), rng, disk.persisted())
         self.applied[i] = {}
         self.last_applied[i] = 0
         if disk.snapshot is not None:
