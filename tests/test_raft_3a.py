@@ -43,7 +43,7 @@ def failure(name: str, seed: int, raft: Any) -> str | None:
 
 
 def test_the_3a_scenarios_are_registered() -> None:
-    assert len(NAMES) == 18
+    assert len(NAMES) == 19
     for name in ("3a_leader_transfer_to_up_to_date_node", "3a_leader_transfer_after_snapshot",
                  "3a_transfer_non_member", "3a_add_node", "3a_remove_node",
                  "3a_commit_after_remove_node", "3a_promotable", "3a_raft_nodes"):
@@ -66,7 +66,8 @@ def test_a_learners_raft_with_the_optional_members_passes(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", ["3a_remove_node", "3a_leader_transfer_to_slow_follower",
-                                  "3a_promotable", "3a_leader_transfer_receive_higher_term_vote"])
+                                  "3a_promotable", "3a_leader_transfer_receive_higher_term_vote",
+                                  "3a_transfer_and_conf_change_churn"])
 def test_without_pre_vote(name: str) -> None:
     """Many learners' Rafts have no pre-vote: the scenarios must not depend on it."""
     for seed in (1, 2):

@@ -1,4 +1,4 @@
-"""`distlab raft-test`: the Raft scenarios (6.824's 2A-2D and more) on a Raft factory."""
+"""`distlab raft-test`: the Raft scenarios (6.824's 2A-2D, TinyKV's 3A and more) on a Raft factory."""
 
 from __future__ import annotations
 
@@ -18,11 +18,11 @@ from distlab.cli.shared import (
 from distlab.systems.raft.core import MUTANTS, Config
 
 
-def _print_outcome(o: Any, counts: dict[str, int], failed: list[Any]) -> None:
+def _print_outcome(o: Any, counts: dict[str, int], failed: list[Any], width: int = 32) -> None:
     """One line per scenario: verdict, seeds passed, time, and the first failure."""
     counts[o.status] = counts.get(o.status, 0) + 1
     mark = SCENARIO_MARKS[o.status]
-    line = f"{mark} {o.name:<32} {o.seeds_passed}/{o.seeds} seeds  {o.seconds:6.2f} s"
+    line = f"{mark} {o.name:<{width}} {o.seeds_passed}/{o.seeds} seeds  {o.seconds:6.2f} s"
     if o.status in ("fail", "timeout"):
         line += f"  seed {o.seed}: {o.detail}"
         failed.append(o)
@@ -61,7 +61,7 @@ MESSAGE_KEYS = ("  message keys: k kind, s from, d to, t term, i index (of the e
 def raft_test(target: str | None, patterns: tuple[str, ...], seeds: int, first_seed: int,
               mutants: tuple[str, ...], no_pre_vote: bool, timeout: float, trace: int,
               list_only: bool) -> None:
-    """Run the Raft scenarios (6.824's 2A-2D and more) on TARGET, a factory given as
+    """Run the Raft scenarios (6.824's 2A-2D, TinyKV's 3A and more) on TARGET, a factory given as
     MODULE:NAME or FILE.py:NAME, or on distlab's own Raft if TARGET is omitted."""
     from distlab.systems.raft.suite import SuiteError, load_factory, run_suite, select
 
@@ -84,8 +84,9 @@ def raft_test(target: str | None, patterns: tuple[str, ...], seeds: int, first_s
             def on_seed(name: str, seed: int) -> None:
                 status.update(f"{name}: seed {seed} ({seed - first_seed + 1}/{seeds})")
 
+            width = max(32, *map(len, names))  # TinyKV's 3A names run long
             for o in run_suite(raft, names, seed_range, timeout, on_seed, trace):
-                _print_outcome(o, counts, failed)
+                _print_outcome(o, counts, failed, width)
     summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
     out.print(f"[bold]{len(names)} scenarios[/]: {summary}")
     for o in failed[:1]:

@@ -19,6 +19,7 @@ outside it sees its own id missing and is not a voter until a change adds it.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from typing import Any
 
@@ -485,6 +486,50 @@ def raft_nodes(seed: int = 1, raft: Raft = None) -> None:
         assert members(c, i) == initial | {"s3"}, f"{i} reports voters {sorted(members(c, i))}"
 
 
+# ----- distlab's own: both at once, under faults ------------------------------------------
+def churn(seed: int = 1, raft: Raft = None, iters: int = 60) -> None:
+    """distlab's addition: leaders handed over, servers removed and added back, some
+    crashed and restarted, on a network that loses, duplicates and reorders messages,
+    while clients keep proposing. No outcome is asked of any one step; the tester's
+    safety checks hold on every tick, and at the end the servers left agree."""
+    c = cluster(5, seed, raft, reliable=False)
+    c.safety.n = 3  # the configuration never shrinks below three voters
+    rng = random.Random(seed)
+    for k in range(iters):
+        leader = next((i for i in c.ids if c.is_leader(i)), None)
+        if leader is not None:
+            node = c.node(leader)
+            voters = set(node.members)
+            r = rng.random()
+            try:
+                if r < 0.3:
+                    ask_transfer(c, leader, rng.choice(sorted(voters - {leader}) or [leader]))
+                elif r < 0.45 and len(voters) > 3:
+                    node.propose(conf_change("remove", rng.choice(sorted(voters))))
+                elif r < 0.6 and len(voters) < 5:
+                    node.propose(conf_change("add", rng.choice(sorted(set(c.ids) - voters))))
+            except REFUSED:
+                pass
+            c.pump(leader)
+        for i in c.ids:
+            if c.alive(i) and rng.random() < 0.3:
+                c.start_cmd(i, f"c{k}.{i}")
+        c.step(rng.randrange(1, 8))
+        if k % 10 == 5:
+            victim = rng.choice(c.ids)
+            c.crash(victim)
+            c.step(rng.randrange(1, 10))
+            c.start(victim)
+    c.heal()
+    c.reliable = True
+    c.one("settled", 3, timeout=600)
+    leader = c.check_one_leader(tries=40)
+    voters = set(c.node(leader).members)
+    index = c.one("last", len(voters), timeout=600)
+    for i in voters:
+        assert index in c.applied[i], f"{i}, a voter, did not apply the last entry"
+
+
 SCENARIOS_3A: dict[str, Callable[..., None]] = {
     "3a_add_node": add_node,
     "3a_remove_node": remove_node,
@@ -504,6 +549,7 @@ SCENARIOS_3A: dict[str, Callable[..., None]] = {
     "3a_leader_transfer_second_transfer_to_another_node": transfer_second_to_another_node,
     "3a_leader_transfer_second_transfer_to_same_node": transfer_second_to_same_node,
     "3a_transfer_non_member": transfer_non_member,
+    "3a_transfer_and_conf_change_churn": churn,
 }
 
 # what each needs beyond RaftLike (interface.py's optional members)
@@ -512,6 +558,7 @@ _TRANSFER = ("transfer_leader",)
 NEEDS_3A: dict[str, tuple[str, ...]] = {
     name: _MEMBERSHIP if "transfer" not in name else _TRANSFER for name in SCENARIOS_3A
 }
-for _name in ("3a_leader_transfer_remove_node", "3a_transfer_non_member"):
+for _name in ("3a_leader_transfer_remove_node", "3a_transfer_non_member",
+              "3a_transfer_and_conf_change_churn"):
     NEEDS_3A[_name] = _TRANSFER + _MEMBERSHIP
 NEEDS_3A["3a_leader_transfer_after_snapshot"] = (*_TRANSFER, "compact")
