@@ -38,6 +38,16 @@ time with :func:`guard`, or from the environment: ``FAILPOINTS="name=actions;nam
 (:func:`setup_from_env`). Probabilities are drawn from one module RNG: :func:`seed` makes a
 run repeatable (the simulator seeds it from the run's seed). Thread-safe throughout; with no
 point configured a fail point costs one dict lookup.
+
+Node scopes. The simulator runs every node of a cluster in one process, so one registry
+serves them all: a point configured as ``n2/raft::before_apply`` fires only in node n2's
+code, a bare ``raft::before_apply`` in every node's (the scoped entry wins where both are
+set). The runtime tells this module whose code is running with :func:`set_scope` and turns
+a ``panic`` into a crash of that node alone with :func:`set_panic_handler`;
+:func:`parse_run_spec` checks a ``distlab test --fail NODE/NAME=ACTIONS`` against
+:data:`POINTS` (the points node code in distlab evaluates) and the run's nodes, and in the
+simulator refuses the tasks that would stall every node at once (sleep, delay, pause,
+yield). With real processes each node gets its own points through ``FAILPOINTS``.
 """
 
 from __future__ import annotations
@@ -57,6 +67,8 @@ __all__ = [
     "ENV_VAR",
     "FailPointError",
     "FailPointPanic",
+    "POINTS",
+    "SIM_TASKS",
     "FailScenario",
     "Returned",
     "cfg",
@@ -67,14 +79,41 @@ __all__ = [
     "list_points",
     "parse_actions",
     "parse_env",
+    "parse_run_spec",
     "remove",
     "seed",
     "set_panic_handler",
+    "set_scope",
     "setup_from_env",
     "teardown",
 ]
 
 ENV_VAR = "FAILPOINTS"
+
+POINTS: dict[str, str] = {
+    "raft::before_persist": "a Raft node is about to write a batch of hard state (term, vote), "
+    "log entries or a snapshot and sync it: none of the batch is on disk, none of its messages sent",
+    "raft::after_append": "new log entries are on disk (synced); the messages that depend on "
+    "them (a follower's append reply, a leader's appends) are not sent yet",
+    "raft::before_apply": "an entry is committed and about to be applied to the state machine "
+    "(evaluated once per entry; the applied index is not on disk, so a restart applies it again)",
+    "kvraft::after_apply": "kvraft applied a write or cas to its map (sessions updated); the "
+    "client waiting on it has not been answered",
+    "percolator::prewrite": "a Percolator client's prewrites all succeeded (every key locked, "
+    "values staged); no commit timestamp taken, nothing committed",
+    "percolator::commit_primary": "the client holds its commit timestamp and is about to send "
+    "the primary's commit: the last moment at which the transaction is not committed",
+    "percolator::commit_secondary": "the primary's commit was acknowledged (the transaction is "
+    "committed); the secondaries still hold their locks",
+}
+"""The fail points node code in distlab evaluates, by name, with the window each one marks
+(Raft's in distlab/systems/kvraft/node.py and percolator/raft_groups.py, the clients' in
+percolator/client.py). kvs's own are ``distlab.systems.kvs.store.FAIL_POINTS``."""
+
+SIM_TASKS = ("off", "panic", "print")
+"""Tasks a fail point may run in the simulator. sleep, delay, pause and yield would stop the
+one process every simulated node shares (simulated time cannot pass inside a callback), and
+``return`` has no meaning at a point that only marks a window."""
 
 log = logging.getLogger("distlab.fail")
 
@@ -218,6 +257,7 @@ _registry_lock = threading.Lock()
 _rng = random.Random()
 _rng_lock = threading.Lock()
 _panic_handler: Callable[[str, str], None] | None = None
+_scope: Callable[[], str | None] | None = None
 _scenario_lock = threading.Lock()
 
 
@@ -249,11 +289,29 @@ def set_panic_handler(handler: Callable[[str, str], None] | None) -> None:
     _panic_handler = handler
 
 
+def set_scope(resolver: Callable[[], str | None] | None) -> None:
+    """``resolver()`` names the node whose code is running (None: no node); then a point set
+    as ``NODE/NAME`` fires only in that node's code. The simulator sets it; None removes it."""
+    global _scope
+    _scope = resolver
+
+
+def _lookup(name: str) -> _FailPoint | None:
+    """The point that applies here: this node's scoped entry, else the bare name's."""
+    if _scope is not None:
+        node = _scope()
+        if node is not None:
+            point = _registry.get(f"{node}/{name}")
+            if point is not None:
+                return point
+    return _registry.get(name)
+
+
 def fail_point(name: str) -> None:
     """Evaluate the point ``name``. ``return`` is not meaningful here: use fail_return."""
     if not _registry:
         return
-    point = _registry.get(name)
+    point = _lookup(name)
     if point is None:
         return
     if point.eval(name) is not None:
@@ -264,7 +322,7 @@ def fail_return(name: str) -> Returned | None:
     """Evaluate ``name``; a Returned when a ``return`` task fired (the caller returns early)."""
     if not _registry:
         return None
-    point = _registry.get(name)
+    point = _lookup(name)
     if point is None:
         return None
     return point.eval(name)
@@ -328,6 +386,49 @@ def parse_env(value: str) -> list[tuple[str, str]]:
         except FailPointError as exc:
             raise FailPointError(f"{ENV_VAR}: fail point {name!r}: {exc}") from None
         pairs.append((name, actions.strip()))
+    return pairs
+
+
+def parse_run_spec(
+    spec: str, node_ids: list[str] | None = None, simulator: bool = False,
+) -> list[tuple[str, str]]:
+    """``[NODE/]NAME=ACTIONS[;...]`` (one ``distlab test --fail``) into ``(key, actions)``
+    pairs for :func:`cfg`, the key ``NODE/NAME`` or ``NAME``. The name must be in
+    :data:`POINTS`, NODE one of ``node_ids`` (when given); in the simulator only
+    :data:`SIM_TASKS`. FailPointError says, in one line, what is wrong and where."""
+    pairs: list[tuple[str, str]] = []
+    for part in spec.split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        key, eq, actions = part.partition("=")
+        key = key.strip()
+        if not eq or not key:
+            raise FailPointError(f"--fail {part!r}: expected [NODE/]NAME=ACTIONS, "
+                                 "e.g. n2/raft::before_apply=1*panic")
+        node, slash, name = key.rpartition("/")
+        if slash and not node:
+            raise FailPointError(f"--fail {part!r}: no node before '/'")
+        if name not in POINTS:
+            raise FailPointError(f"--fail {part!r}: unknown fail point {name!r}; "
+                                 f"known: {', '.join(POINTS)}")
+        if node and node_ids is not None and node not in node_ids:
+            raise FailPointError(f"--fail {part!r}: {node!r} is not a node of this run "
+                                 f"({', '.join(node_ids)})")
+        try:
+            parsed = parse_actions(actions)
+        except FailPointError as exc:
+            raise FailPointError(f"--fail {part!r}: {exc}") from None
+        for action in parsed:
+            if action.task == "return":
+                raise FailPointError(f"--fail {part!r}: {name} marks a window and has no early "
+                                     "return; use panic, print or off")
+            if simulator and action.task not in SIM_TASKS:
+                raise FailPointError(
+                    f"--fail {part!r}: {action.task} would stop every node at once (the "
+                    "simulator runs them all in one process); use panic, print or off, "
+                    "or run real processes (--mode process)")
+        pairs.append((key, actions.strip()))
     return pairs
 
 

@@ -105,6 +105,9 @@ class TestOptions:
     log_net_recv: bool = False  # ... and as it is received
     no_trace: bool = False  # write no messages.jsonl (long campaigns); counts and verdicts are unchanged
     metrics_addr: str | None = None  # HOST:PORT serving /metrics while a process or net run goes on
+    fail: list[str] = field(default_factory=list)
+    """Fail points for the run (--fail, repeatable): ``[NODE/]NAME=ACTIONS`` as
+    distlab.fail.parse_run_spec reads it; recorded, so a replay injects the same failures."""
     store: str = "store"
 
     def __post_init__(self) -> None:
@@ -203,6 +206,26 @@ class TestOptions:
         if self.mode in ("process", "net"):
             self.command()
         self._validate_metrics_addr()
+        self.fail_points()
+
+    def fail_points(self) -> list[tuple[str, str]]:
+        """--fail as (``[NODE/]NAME``, actions) pairs; RunError naming a bad one."""
+        from distlab import fail
+
+        try:
+            return [pair for spec in self.fail
+                    for pair in fail.parse_run_spec(spec, self.node_ids(), self.resolved_mode() == "sim")]
+        except fail.FailPointError as exc:
+            raise RunError(str(exc)) from None
+
+    def node_failpoints_env(self, node_id: str) -> str:
+        """FAILPOINTS for one node process: its own points (scope dropped) and the unscoped ones."""
+        parts = []
+        for key, actions in self.fail_points():
+            node, _, name = key.rpartition("/")
+            if not node or node == node_id:
+                parts.append(f"{name}={actions}")
+        return ";".join(parts)
 
     def _validate_metrics_addr(self) -> None:
         """--metrics-addr: a HOST:PORT, and only where a run takes real time (a simulated

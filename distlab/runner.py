@@ -20,6 +20,7 @@ from typing import Any, cast
 
 import orjson
 
+from distlab import fail
 from distlab.history import FAIL, INFO, INVOKE, NEMESIS, OK, History
 from distlab.nemesis import Nemesis
 from distlab.netlog import NetLog
@@ -31,8 +32,8 @@ from distlab.runmetrics import MetricsServer, MetricsTrace, RunMetrics
 from distlab.runtime.factory import make_runtime
 from distlab.runtime.process.cluster import ProcessError
 from distlab.runtime.protocols import ClockCluster, Cluster, HarnessLoop
-from distlab.runtime.sim.cluster import SimCluster
-from distlab.runtime.sim.loop import NodeStalled, SimulationAbort
+from distlab.runtime.sim.cluster import NodeCrashed, SimCluster
+from distlab.runtime.sim.loop import OWNER, NodeStalled, SimulationAbort
 from distlab.services import make_services
 from distlab.workloads.base import Op, Workload, load_workload
 
@@ -128,13 +129,73 @@ class Runner:
         self.latencies: list[float] = []
         self.client_ops = 0
         self._unanswered: set[tuple[str, int]] = set()  # client requests timed out, no late reply yet
+        # --fail: the simulator evaluates them in this process (installed for the run);
+        # real processes get each its own FAILPOINTS
+        self._fail_points = opts.fail_points()
+        self.fail_crashes: list[dict[str, Any]] = []
+        if self._fail_points and self.mode != "sim":
+            node_env = getattr(self.cluster, "node_env", None)
+            if node_env is not None:
+                for node_id in self.node_ids:
+                    text = opts.node_failpoints_env(node_id)
+                    if text:
+                        node_env[node_id] = {fail.ENV_VAR: text}
+                self.cluster.on_failpoint_exit = self._fail_exited  # type: ignore[attr-defined]
 
     # ----- Control (for the nemesis) --------------------------------------------------
     def crash(self, node_id: str) -> None:
         self.cluster.crash(node_id)
 
     async def restart(self, node_id: str) -> None:
+        if self.mode == "sim" and self.cluster.alive(node_id):
+            # a fail point's crash was restarted meanwhile: stop that incarnation first
+            self.cluster.crash(node_id)
         await self._start_node(node_id)
+
+    # ----- fail points (--fail) in the simulator -----------------------------------------
+    def _install_fail_points(self) -> None:
+        """Configure --fail for this run: scoped to the node whose code runs, a panic
+        crashing that node only (restarted FAIL_RESTART_SECONDS later, as a supervisor
+        would); the RNG for p% was seeded from the run's seed by the cluster."""
+        fail.teardown()
+        for key, actions in self._fail_points:
+            fail.cfg(key, actions)
+        fail.set_scope(_running_node)
+        fail.set_panic_handler(self._fail_panic)
+
+    def _remove_fail_points(self) -> None:
+        fail.teardown()
+        fail.set_scope(None)
+        fail.set_panic_handler(None)
+
+    def _fail_panic(self, name: str, message: str) -> None:
+        owner = OWNER.get()
+        if owner is None or owner.dead:
+            return  # not node code: FailPointPanic goes up as usual
+        node_id = owner.node_id
+        now = self.loop.time()
+        self.fail_crashes.append({"t": round(now, 6), "node": node_id, "point": name})
+        self.cluster.nodes[node_id].log(f"[distlab] fail point {name} panicked ({message}): "
+                                        f"the node crashes, restart in {FAIL_RESTART_SECONDS:g} s")
+        self.cluster.crash(node_id)
+        self.loop.call_harness_at(now + FAIL_RESTART_SECONDS, self._restart_after_panic, node_id)
+        raise NodeCrashed(f"{node_id} crashed at fail point {name}")
+
+    def _fail_exited(self, node_id: str) -> None:
+        """A node process ended by a fail point's panic (its log names the point)."""
+        now = self.loop.time()
+        self.fail_crashes.append({"t": round(now, 6), "node": node_id, "point": None})
+        self.loop.call_later(FAIL_RESTART_SECONDS, self._restart_after_panic, node_id)
+
+    def _restart_after_panic(self, node_id: str) -> None:
+        if self.cluster.alive(node_id):
+            return  # a fault's heal already restarted it
+        task = asyncio.ensure_future(self._start_node(node_id))
+        task.add_done_callback(self._restart_done)
+
+    def _restart_done(self, task: asyncio.Future[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            self.loop.abort(str(task.exception()))
 
     def pause(self, node_id: str) -> None:
         self.cluster.pause(node_id)
@@ -370,6 +431,8 @@ class Runner:
     def _run(self) -> RunResult:
         wall_start = time.perf_counter()
         error: str | None = None
+        if self.mode == "sim" and self._fail_points:
+            self._install_fail_points()
         try:
             self.loop.run_guarded(self._main())
         except (SimulationAbort, NodeStalled, ProcessError) as exc:
@@ -380,6 +443,8 @@ class Runner:
             del exc
         finally:
             error = self.loop.abort_reason or error
+            if self.mode == "sim" and self._fail_points:
+                self._remove_fail_points()
             self.cluster.close()  # first: real processes are stopped while the loop still runs
             self.loop.shutdown()
             self._trace.close()
@@ -428,11 +493,23 @@ class Runner:
         results["wall_seconds"] = round(wall, 4)
         results["nemesis_ops"] = dict(sorted(self.nemesis.counts.items()))
         results["warnings"] = self.nemesis.warnings()
+        if self.opts.fail:
+            results["fail_points"] = {"config": list(self.opts.fail), "crashes": self.fail_crashes}
         results["trace_hash"] = trace_hash(self.run_dir)
         (self.run_dir / "results.json").write_bytes(
             orjson.dumps(results, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
         )
         return RunResult(results["valid"], results, self.run_dir)
+
+
+FAIL_RESTART_SECONDS = 1.0
+"""Simulated seconds between a fail point's panic crashing a node and its restart."""
+
+
+def _running_node() -> str | None:
+    """The node whose code runs now, in the simulator (None: the harness)."""
+    owner = OWNER.get()
+    return None if owner is None else owner.node_id
 
 
 class _NoTrace:

@@ -89,6 +89,13 @@ def print_summary(result: RunResult, console: Console = out) -> None:
         table.add_row("latency ms", text)
     if r.get("nemesis_ops"):
         table.add_row("nemesis", ", ".join(f"{k} {v}" for k, v in r["nemesis_ops"].items()))
+    if r.get("fail_points"):
+        crashes = r["fail_points"]["crashes"]
+        shown = ", ".join(f"{c['node']} at {c['t']:.2f} s" + (f" ({c['point']})" if c["point"] else "")
+                          for c in crashes[:5])
+        table.add_row("fail points", f"{'; '.join(r['fail_points']['config'])}: "
+                      f"{len(crashes)} panic crash{'es' if len(crashes) != 1 else ''}"
+                      + (f": {shown}" if shown else "") + (", ..." if len(crashes) > 5 else ""))
     for line in r.get("warnings", []):
         table.add_row("[yellow]warning[/]", Text(line))
     if not r.get("error"):
@@ -231,6 +238,10 @@ def _exit_code(results: list[RunResult]) -> int:
 @run_option("--metrics-addr", metavar="HOST:PORT",
             help="Process and net modes: serve Prometheus metrics on http://HOST:PORT/metrics during the run "
                  "(every run writes metrics.prom).")
+@click.option("--fail", "fail_specs", multiple=True, metavar="[NODE/]NAME=ACTIONS",
+              help="A fail point for the run (repeatable), e.g. 'n2/raft::before_apply=1*panic': "
+                   "in the simulator a panic crashes that node (restarted 1 s later); p% draws "
+                   "follow the seed. Names: distlab.fail.POINTS.")
 @click.option("--test-count", default=1, show_default=True, type=click.IntRange(1), help="Runs, with seeds seed, seed+1, ...")
 @store_option()
 @click.option("--store-keep", type=click.IntRange(1), default=None,
@@ -246,6 +257,7 @@ def test(bin_path: str, bin_args: tuple[str, ...], test_count: int, quiet: bool,
         kw["nodes"] = resolve_nodes(kw.pop("node_count"), kw["nodes"], kw.pop("node"), kw.pop("nodes_file"))
     if seed is None:
         seed = secrets.randbelow(2**31)
+    kw["fail"] = list(kw.pop("fail_specs"))  # repeatable, so not a run_option
     opts_kw = dict(kw, bin=bin_path, bin_args=list(bin_args))
     results = []
     for i in range(test_count):

@@ -78,9 +78,30 @@ def _read_stdin(loop: asyncio.AbstractEventLoop, inbox: asyncio.Queue[bytes | No
     loop.call_soon_threadsafe(inbox.put_nowait, None)
 
 
+def _setup_failpoints(host: StdioHost) -> None:
+    """FAILPOINTS (the harness sets it per node for --fail): a panic ends this process at
+    once, as a Rust panic with abort would, losing whatever was not synced."""
+    from distlab import fail
+
+    if not os.environ.get(fail.ENV_VAR):
+        return
+    try:
+        fail.setup_from_env()
+    except fail.FailPointError as exc:
+        host.log(f"bad {fail.ENV_VAR}: {exc}")
+        os._exit(2)
+
+    def die(name: str, message: str) -> None:
+        host.log(f"fail point {name}: {message}; exiting")
+        os._exit(101)  # FAILPOINT_EXIT: the harness restarts the node, as after a kill
+
+    fail.set_panic_handler(die)
+
+
 async def _serve(node: Node, out: BinaryIO, err: BinaryIO) -> None:
     host = StdioHost(node, out, err)
     node.attach(host)
+    _setup_failpoints(host)
     loop = asyncio.get_running_loop()
     inbox: asyncio.Queue[bytes | None] = asyncio.Queue()
     net = from_env()

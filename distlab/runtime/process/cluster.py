@@ -32,6 +32,8 @@ from distlab.runtime.wire import Slot, Wire
 
 READ_CHUNK = 1 << 16
 MAX_BACKLOG_BYTES = 64 << 20
+FAILPOINT_EXIT = 101
+"""A node process's exit status when a fail point panicked in it (distlab.node.stdio)."""
 """Unread stdin a node may accumulate (it stopped reading) before messages to it are dropped."""
 PROCESS_FLOOD_LIMIT = 10_000
 """Messages per real second one node may send: far above any sane node, far below the router's limit."""
@@ -107,6 +109,9 @@ class ProcessCluster(Wire):
         self.work_dir = work_dir
         self.limits = limits or Limits()
         self.node_events = NodeEvents()
+        self.node_env: dict[str, dict[str, str]] = {}  # extra environment per node (FAILPOINTS)
+        # set by a run with --fail: a node that exits with FAILPOINT_EXIT crashed on purpose
+        self.on_failpoint_exit: Callable[[str], None] | None = None
         super().__init__(loop, node_ids, network, trace, log_dir, log_stderr, flood_limit)
         loop.exception_sink = self._loop_exception
 
@@ -136,7 +141,7 @@ class ProcessCluster(Wire):
                 stderr=subprocess.PIPE,
                 start_new_session=True,  # its own process group: a kill reaches its children
                 preexec_fn=self.limits.apply,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                env={**os.environ, "PYTHONUNBUFFERED": "1", **self.node_env.get(node_id, {})},
             )
         except OSError as exc:
             raise ProcessError(f"cannot start {self.command[0]}: {exc.strerror or exc}") from None
@@ -298,6 +303,10 @@ class ProcessCluster(Wire):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)  # children it left behind
         if slot.proc is not proc or slot.killed:
+            return
+        if code == FAILPOINT_EXIT and self.on_failpoint_exit is not None:
+            slot.log(f"[distlab] exited at a fail point's panic (status {code})")
+            self.on_failpoint_exit(slot.id)
             return
         how = f"signal {-code}" if code < 0 else f"status {code}"
         self.node_error(slot, f"exited on its own ({how})")

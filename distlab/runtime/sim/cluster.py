@@ -7,6 +7,7 @@ through the shared network model and records in the message trace.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import random
 import traceback
@@ -33,6 +34,13 @@ from distlab.runtime.sim.loop import (
 )
 from distlab.runtime.sim.sandbox import Sandbox
 from distlab.runtime.wire import DEFAULT_FLOOD_LIMIT, Slot, Wire
+
+
+class NodeCrashed(asyncio.CancelledError):
+    """Unwinds a node's code after a fail point's panic crashed that node (see
+    Runner's fail point hooks). A CancelledError: a task it passes through ends as
+    cancelled, not as an error to report, and ``except Exception`` in node code does not
+    catch it; the node is already dead, so nothing it scheduled will run."""
 
 
 class Clock:
@@ -283,7 +291,7 @@ class SimCluster(Wire):
         token = OWNER.set(inc)
         try:
             node.receive(msg)
-        except SimulationAbort:
+        except (SimulationAbort, NodeCrashed):
             pass
         except Exception as exc:
             self.node_error(slot, f"receiving {msg.body.get('type')!r} failed: {type(exc).__name__}: {exc}")
@@ -322,7 +330,7 @@ class SimCluster(Wire):
         token = OWNER.set(inc)
         try:
             slot.node.receive(msg)
-        except SimulationAbort:
+        except (SimulationAbort, NodeCrashed):
             pass
         except Exception as exc:
             self.node_error(slot, f"receiving {msg.body.get('type')!r} failed: {type(exc).__name__}: {exc}")

@@ -26,6 +26,7 @@ import sys
 from typing import Any
 
 from distlab import Node, RPCError
+from distlab.fail import fail_point
 from distlab.systems.raft import (
     LEADER,
     Config,
@@ -111,12 +112,15 @@ class KVRaft:
         while core.has_ready():
             rd = core.ready()
             self.persist(rd)
+            if rd.entries:
+                fail_point("raft::after_append")
             for m in rd.messages:
                 node.send(m.dest, {"type": "raft", "m": m.to_dict()})
             if rd.restore is not None:
                 self.restore(rd.restore.data)
                 trace.restore(rd.restore.index, rd.restore.term)
             for entry in rd.committed:
+                fail_point("raft::before_apply")
                 self.apply(entry)
                 trace.apply(entry.index, entry.term, entry.command)
             for rs in rd.read_states:
@@ -141,6 +145,8 @@ class KVRaft:
 
     def persist(self, rd: Ready) -> None:
         """Write the batch's stable state; sync once, before any message leaves."""
+        if rd.entries or rd.hard_state is not None or rd.snapshot is not None or rd.last_index is not None:
+            fail_point("raft::before_persist")
         st = node.storage
         if rd.snapshot is not None:
             s = rd.snapshot
@@ -176,6 +182,7 @@ class KVRaft:
         else:
             result = self.execute(cmd)
             self.sessions[client] = [mid, result]
+            fail_point("kvraft::after_apply")
         for fut in self.results.pop((client, mid), []):
             if not fut.done() and result is not None:
                 fut.set_result(result)

@@ -33,6 +33,8 @@ from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
+from distlab.fail import fail_point
+
 COMMITTED, ABORTED, UNKNOWN = "committed", "aborted", "unknown"
 DEFAULT_TTL = 3_000  # ms a lock protects a live transaction from being rolled back by readers
 TSO_TRIES, TSO_BACKOFF = 3, 0.1  # dss: three tries, 100 ms then 200 ms apart
@@ -173,6 +175,7 @@ class Txn:
             yield from self._rollback(keys)
             self.outcome = ABORTED
             return ABORTED
+        fail_point("percolator::prewrite")
         try:
             commit_ts = yield from get_timestamp()
         except TsoTimeout:
@@ -182,6 +185,7 @@ class Txn:
         if "secondaries-first" in self.mutants and secondaries:
             yield from self._commit_secondaries(secondaries, commit_ts)
         request = {"keys": [primary], "start_version": self.start_ts, "commit_version": commit_ts}
+        fail_point("percolator::commit_primary")
         try:
             resp = yield from call("kv_commit", request)
         except ResponseLost:
@@ -201,6 +205,7 @@ class Txn:
             yield from self._rollback(keys)
             self.outcome = ABORTED
             return ABORTED
+        fail_point("percolator::commit_secondary")
         if "secondaries-first" not in self.mutants and secondaries:
             yield from self._commit_secondaries(secondaries, commit_ts)
         self.outcome = COMMITTED

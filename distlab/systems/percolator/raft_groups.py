@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from distlab import Node, RPCError
+from distlab.fail import fail_point
 from distlab.systems.percolator.client import RequestLost, ResponseLost
 from distlab.systems.percolator.server import Server
 from distlab.systems.percolator.storage import CFS, MemoryStorage, Modify
@@ -249,6 +250,8 @@ class Replica:
         while core.has_ready():
             rd = core.ready()
             self.persist(rd)
+            if rd.entries:
+                fail_point("raft::after_append")
             for m in rd.messages:
                 self.node.send(m.dest, {"type": "raft", "g": self.group, "m": m.to_dict()})
             if rd.restore is not None:
@@ -256,6 +259,7 @@ class Replica:
                 self.applied_term = rd.restore.term
                 self.trace.restore(rd.restore.index, rd.restore.term)
             for entry in rd.committed:
+                fail_point("raft::before_apply")
                 self.apply(entry)
                 self.trace.apply(entry.index, entry.term, entry.command)
             for rs in rd.read_states:
@@ -286,6 +290,8 @@ class Replica:
             self.on_role()
 
     def persist(self, rd: Ready) -> None:
+        if rd.entries or rd.hard_state is not None or rd.snapshot is not None or rd.last_index is not None:
+            fail_point("raft::before_persist")
         st = self.node.storage
         if rd.snapshot is not None:
             s = rd.snapshot
