@@ -43,7 +43,7 @@ def failure(name: str, seed: int, raft: Any) -> str | None:
 
 
 def test_the_3a_scenarios_are_registered() -> None:
-    assert len(NAMES) == 19
+    assert len(NAMES) == 20
     for name in ("3a_leader_transfer_to_up_to_date_node", "3a_leader_transfer_after_snapshot",
                  "3a_transfer_non_member", "3a_add_node", "3a_remove_node",
                  "3a_commit_after_remove_node", "3a_promotable", "3a_raft_nodes"):
@@ -94,6 +94,35 @@ def test_mutant_is_caught_with_a_readable_reason(mutant: str) -> None:
 def test_removed_still_counted_is_also_caught_by_commit_after_remove() -> None:
     text = failure("3a_commit_after_remove_node", 1, Config(mutants=frozenset({"removed-still-counted"})))
     assert text is not None and "stored on" in text and "still counts towards the quorum" in text
+
+
+def test_two_changes_in_flight_split_the_cluster() -> None:
+    """Beyond the refusal 3a_step_ignore_config asks for: with both additions in force at
+    once, a leader cut off from the old voters commits them with the new servers, while
+    the old voters elect their own leader; the safety checks see two entries committed
+    at one index."""
+    for seed in (1, 2):
+        text = failure("3a_two_changes_in_flight", seed, Config(mutants=frozenset({"concurrent-conf-changes"})))
+        assert text is not None and text.startswith("state machine safety:"), text
+        assert "'conf_change': 'add'" in text
+
+
+def test_a_cut_link_drops_only_its_own_messages() -> None:
+    c = Cluster(3, 1)
+    leader = warm_up_leader(c)
+    a, b = (i for i in c.ids if i != leader)
+    c.cut(leader, a)
+    index = c.one("without the cut link", 2)
+    c.step(5)
+    assert index in c.applied[b] and index not in c.applied[a]
+    c.mend(leader, a)
+    c.step(5)
+    assert index in c.applied[a]
+
+
+def warm_up_leader(c: Cluster) -> str:
+    c.one("warm-up", c.n)
+    return c.check_one_leader()
 
 
 def test_the_transfer_mutants_break_transfers_only() -> None:

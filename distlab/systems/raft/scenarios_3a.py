@@ -442,6 +442,35 @@ def step_ignore_config(seed: int = 1, raft: Raft = None) -> None:
     assert "s3" in members(c, leader), "the first change (add s3) did not take effect"
 
 
+def two_changes_in_flight(seed: int = 1, raft: Raft = None) -> None:
+    """distlab's addition (the hazard of the Raft dissertation's Figure 4.3): the leader of
+    three voters is cut off from the other two, but still reaches two new servers, and
+    asks to add both. Were both changes in force at once, it would commit them with the
+    new servers alone (3 of 5), while the two it cannot reach, still in the old
+    configuration, elect a leader of their own (2 of 3) and commit a different entry at
+    the same index: the tester's state machine safety check names it. One change at a
+    time, the first addition needs one of the two cut-off voters, and nothing splits."""
+    c = cluster(5, seed, raft, voters=3)
+    leader = warm_up(c, 3)
+    cut_off = [i for i in ("s0", "s1", "s2") if i != leader]
+    for i in cut_off:
+        c.cut(leader, i)
+    node = c.node(leader)
+    for new in ("s3", "s4"):
+        try:
+            node.propose(conf_change("add", new))
+        except REFUSED:
+            pass
+        c.pump(leader)
+    for _ in range(200):  # the two cut-off voters elect a leader between themselves
+        c.step()
+        if any(c.is_leader(i) for i in cut_off):
+            break
+    c.one("on their side", 2)
+    c.heal()
+    c.one("healed", 3, timeout=400)
+
+
 def promotable(seed: int = 1, raft: Raft = None) -> None:
     """TestPromotable3A: a server outside the configuration never stands for election,
     however long it hears nothing; once added, it does."""
@@ -535,6 +564,7 @@ SCENARIOS_3A: dict[str, Callable[..., None]] = {
     "3a_remove_node": remove_node,
     "3a_commit_after_remove_node": commit_after_remove_node,
     "3a_step_ignore_config": step_ignore_config,
+    "3a_two_changes_in_flight": two_changes_in_flight,
     "3a_promotable": promotable,
     "3a_raft_nodes": raft_nodes,
     "3a_leader_transfer_to_up_to_date_node": transfer_to_up_to_date_node,

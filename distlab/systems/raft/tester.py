@@ -64,6 +64,7 @@ to every message (a slow network: elections then take several ticks to complete)
 `hold(i)`/`release(i)` stall what node i sends, then deliver it late in one burst (a
 deposed leader's messages arriving after its successor has taken over). `disconnect`/`connect`
 cut a node off in both directions (messages in flight to or from it are lost),
+`cut(a, b)`/`mend(a, b)` take down one link only (a partial partition),
 `crash`/`restart` throw away all volatile state, `pause`/`resume` freeze a node (no ticks,
 its incoming messages wait) like SIGSTOP, and `restart_after_message = p` restarts a
 follower right after it handled a message with chance p (kill -9 just after it
@@ -224,6 +225,17 @@ class Cluster:
         if self.events is not None:
             self._event(f"{i} connected")
         self.net.connect(i)
+
+    def cut(self, a: str, b: str) -> None:
+        """Take down the link between a and b only, both ways (each still reaches the rest)."""
+        if self.events is not None:
+            self._event(f"link {a} - {b} cut")
+        self.net.cut(a, b)
+
+    def mend(self, a: str, b: str) -> None:
+        if self.events is not None:
+            self._event(f"link {a} - {b} mended")
+        self.net.mend(a, b)
 
     def hold(self, i: str) -> None:
         """Hold back what i sends from now on (a link that stalls), until `release`."""
@@ -505,7 +517,10 @@ class Cluster:
         return max(d.size() for d in self.disks.values())
 
     def heal(self, nodes: Iterable[str] | None = None) -> None:
-        """Reconnect, resume and restart everything (or `nodes`)."""
+        """Reconnect, resume and restart everything (or `nodes`); with no `nodes`, every
+        cut link is mended too."""
+        if nodes is None:
+            self.net.cuts.clear()
         for i in nodes or self.ids:
             self.connect(i)
             self.resume(i)

@@ -3,7 +3,8 @@
 Reliable, a message is due in the tick it was sent (plus `latency`). Unreliable, like
 6.824's network, it is dropped (10%), duplicated (5%) and delayed 0-3 ticks, sometimes
 5-25 (so also reordered). `disconnect`/`connect` cut a node off in both directions
-(messages in flight to or from it are lost); `hold`/`release` stall what a node sends
+(messages in flight to or from it are lost), `cut`/`mend` one link between two nodes
+(a partial partition); `hold`/`release` stall what a node sends
 and deliver it late in one burst. Every message sent is counted by kind (and
 kind/reject) and sized in bytes, for the scenarios' RPC budgets.
 """
@@ -42,6 +43,7 @@ class Network:
         self.latency = latency  # ticks every message takes, on top of any unreliable delay
         self.connected = dict.fromkeys(ids, True)
         self.held: dict[str, list[Any]] = {}  # node -> what it sent while held back
+        self.cuts: set[frozenset[str]] = set()  # links down between two connected nodes
         self.queue: list[tuple[int, int, Any]] = []  # (due tick, seq, message)
         self._seq = 0
         self.rpcs: Counter[str] = Counter()  # messages sent, by kind (and kind/reject)
@@ -65,8 +67,17 @@ class Network:
             self.transmit(m, now)
         return len(held)
 
+    def cut(self, a: str, b: str) -> None:
+        """Take down the link between a and b only (a partial partition)."""
+        self.cuts.add(frozenset((a, b)))
+
+    def mend(self, a: str, b: str) -> None:
+        self.cuts.discard(frozenset((a, b)))
+
     def link_up(self, m: Any) -> bool:
-        """Whether both ends of m's link are connected."""
+        """Whether both ends of m's link are connected and the link itself is not cut."""
+        if self.cuts and frozenset((m.src, m.dest)) in self.cuts:
+            return False
         return self.connected[m.src] and self.connected[m.dest]
 
     # ----- sending ----------------------------------------------------------------------
