@@ -32,6 +32,15 @@ OR-set (observed-remove, add wins over a concurrent remove):
   (or all failed); present on a node's reads after that node acknowledged an add, if
   no remove was attempted before the read completed (*missing*).
 
+Both, from the reads themselves (a read holding an element proves an add of it took
+effect on that node's replica, which only grows):
+
+- a read on a node that lacks an element an earlier read there held (completed before
+  it was invoked), with no remove of it invoked before it completed: *went back*;
+  in a 2P-set, a read there invoked after that one holds it again: *resurrected*;
+- an element some read held, with no remove of it ever invoked, is missing from a
+  final read invoked after that read: *missing*.
+
 Always: every final read succeeds and all of them hold the same set (*diverged*);
 no read holds an element before an add of it that did not fail was invoked
 (*unexpected*), or one element twice (*duplicated*). Everything else (an add and a
@@ -56,7 +65,7 @@ from distlab.history import FAIL, NEMESIS, OK
 INF = math.inf
 EXAMPLES = 16
 ANOMALIES = ("diverged", "missing", "resurrected", "unexpected_elements", "duplicated_elements",
-             "malformed_reads", "final_read_failed")
+             "malformed_reads", "went_back", "final_read_failed")
 
 
 @dataclass(slots=True)
@@ -185,6 +194,12 @@ def check(history: list[dict[str, Any]], *, node_count: int = 0, two_phase: bool
                          _secs(inv), _secs(done) if done is not None else INF)
             (el.adds if f == "add" else el.removes).append(call)
 
+    first_seen: dict[Any, tuple[int, str, float]] = {}  # element -> (completion index, node, time) of a read holding it
+    for inv, done, value in reads:
+        for v in value:
+            seen = first_seen.get(value_key(v))
+            if seen is None or done["index"] < seen[0]:
+                first_seen[value_key(v)] = (done["index"], _node_of(inv, node_count), _secs(done))
     missing: list[dict[str, Any]] = []
     resurrected: list[dict[str, Any]] = []
     unexpected: dict[Any, Any] = {}
@@ -229,6 +244,12 @@ def check(history: list[dict[str, Any]], *, node_count: int = 0, two_phase: bool
                 if why is not None:
                     missing.append({"element": el.value, "node": node, "final": final, "time": _secs(done),
                                     "added_on": why.node, "added_at": why.time})
+                elif final and key in first_seen and first_seen[key][0] < ri \
+                        and not any(r.inv < rd for r in el.removes):
+                    # a read showed it, so an add of it took effect, and nothing removes it
+                    missing.append({"element": el.value, "node": node, "final": final, "time": _secs(done),
+                                    "seen_on": first_seen[key][1], "seen_at": first_seen[key][2]})
+    went_back = _went_back(reads, elements, node_count, two_phase, resurrected)
     diverged: list[dict[str, Any]] = []
     if finals:
         first = finals[0]
@@ -246,6 +267,7 @@ def check(history: list[dict[str, Any]], *, node_count: int = 0, two_phase: bool
         "unexpected_elements": list(unexpected.values())[:EXAMPLES],
         "duplicated_elements": duplicated,
         "malformed_reads": malformed[:EXAMPLES],
+        "went_back": went_back[:EXAMPLES],
     }
     bad = any(anomalies.values())
     valid: bool | str = False if bad else ("unknown" if failed_finals or not finals else True)
@@ -266,6 +288,46 @@ def check(history: list[dict[str, Any]], *, node_count: int = 0, two_phase: bool
     return result
 
 
+def _went_back(reads: list[tuple[dict[str, Any], dict[str, Any], list[Any]]], elements: dict[Any, _Element],
+               node_count: int, two_phase: bool, resurrected: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One node's replica only grows: an element a read there held (completed before a later
+    read there was invoked) cannot be missing from the later read unless a remove of it had
+    been invoked by the time that read completed. In a 2P-set, once it went missing from a
+    node (a remove reached it), a read there invoked afterwards must not hold it again
+    (added to `resurrected`)."""
+    by_node: dict[str, list[tuple[int, int, set[Any], dict[str, Any]]]] = {}
+    for inv, done, value in reads:
+        by_node.setdefault(_node_of(inv, node_count), []).append(
+            (inv["index"], done["index"], {value_key(v) for v in value}, done))
+    first_remove = {k: min((r.inv for r in el.removes), default=INF) for k, el in elements.items()}
+    out: list[dict[str, Any]] = []
+    for node, rows in by_node.items():
+        rows.sort(key=lambda r: r[1])
+        held: dict[Any, dict[str, Any]] = {}  # element -> an earlier read here that held it
+        gone: dict[Any, dict[str, Any]] = {}  # element -> the first read here that lacked it after holding it
+        ptr = 0
+        for ri, rd, keys, done in rows:
+            while ptr < len(rows) and rows[ptr][1] < ri:
+                for k in rows[ptr][2]:
+                    held.setdefault(k, rows[ptr][3])
+                ptr += 1
+            if two_phase:
+                for k in keys:
+                    if k in gone and gone[k]["index"] < ri:
+                        resurrected.append({"element": done["value"][[value_key(v) for v in done["value"]].index(k)],
+                                            "node": node, "final": False, "time": _secs(done),
+                                            "vanished_at": _secs(gone[k])})
+            for k, earlier in held.items():
+                if k in keys:
+                    continue
+                gone.setdefault(k, done)
+                if first_remove.get(k, INF) > rd:
+                    el = elements.get(k)
+                    out.append({"element": el.value if el else None, "node": node, "time": _secs(done),
+                                "held_at": _secs(earlier)})
+    return out
+
+
 def _where(case: dict[str, Any]) -> str:
     return f"{case['node']}'s final read" if case["final"] else f"a read on {case['node']} at t={case['time']} s"
 
@@ -274,7 +336,11 @@ def _explain(r: dict[str, Any], two_phase: bool) -> str | None:
     """Each anomaly in one learner-facing sentence, the most telling first."""
     lines: list[str] = []
     for c in r["resurrected"][:1]:
-        if two_phase:
+        if "vanished_at" in c:
+            lines.append(f"element {c['element']!r} had gone from {c['node']}'s reads by t={c['vanished_at']} s (a "
+                         f"remove had reached it), yet a read on {c['node']} at t={c['time']} s holds it again: a "
+                         "2P-set element once removed never comes back (resurrected)")
+        elif two_phase:
             lines.append(f"element {c['element']!r} was removed on {c['removed_on']} at t={c['removed_at']} s, "
                          f"yet {_where(c)} holds it: a 2P-set element once removed never comes back (resurrected)")
         else:
@@ -282,8 +348,16 @@ def _explain(r: dict[str, Any], two_phase: bool) -> str | None:
                          f"every add of it had been seen there, yet {_where(c)} holds it (resurrected)")
     for c in r["missing"][:1]:
         after = "" if two_phase else " after every remove of it had completed"
-        lines.append(f"element {c['element']!r} was added on {c['added_on']} at t={c['added_at']} s{after}, "
-                     f"yet {_where(c)} lacks it (missing)")
+        if "seen_on" in c:
+            lines.append(f"element {c['element']!r} was in a read on {c['seen_on']} at t={c['seen_at']} s and no "
+                         f"remove of it was ever invoked, yet {_where(c)} lacks it (missing)")
+        else:
+            lines.append(f"element {c['element']!r} was added on {c['added_on']} at t={c['added_at']} s{after}, "
+                         f"yet {_where(c)} lacks it (missing)")
+    for c in r["went_back"][:1]:
+        lines.append(f"element {c['element']!r} was in a read on {c['node']} at t={c['held_at']} s, yet a later read "
+                     f"there at t={c['time']} s lacks it and no remove of it had been invoked: a replica never loses "
+                     "an element unless a remove takes it (went back)")
     for d in r["diverged"][:1]:
         a, b = d["nodes"]
         diff = (f"{a} has {_sorted(d['only_in_first'])[:5]!r}" if d["only_in_first"]
