@@ -59,16 +59,17 @@ def role_term(c: Cluster, i: str) -> tuple[Any, int]:
     return st["role"], st["term"]
 
 
-def ask_transfer(c: Cluster, via: str, target: str) -> bool:
+def ask_transfer(c: Cluster, via: str, target: str, hops: int = 3) -> bool:
     """Ask `via` to hand leadership to `target`; a follower's NotLeader is passed on to the
     leader it names, as a client would. False if the leader refused (ValueError)."""
     try:
         c.node(via).transfer_leader(target)
     except NotLeader as exc:
         c.pump(via)
-        if exc.leader is None or exc.leader == via:
+        hint = exc.leader
+        if hops == 0 or hint is None or hint == via or hint not in c.nodes or not c.alive(hint):
             return False
-        return ask_transfer(c, exc.leader, target)
+        return ask_transfer(c, hint, target, hops - 1)
     except ValueError:
         c.pump(via)
         return False
