@@ -316,6 +316,7 @@ def test_pipelined_sets_are_batched_and_counted(tmp_path, monkeypatch, engine: s
             + encode_command("SET", "d", "5")
             + encode_command("GET", "a")
         )
+        await asyncio.sleep(0)  # replies leave at the end of the loop turn
         return transport.sent
 
     sent = asyncio.run(go())

@@ -10,6 +10,13 @@ Engine calls run in the loop thread: they take microseconds (kvs, lmdb, rocksdb,
 reads), and a thread hop per request costs more than it saves (measured; ``offload_threads``
 runs them on threads instead, see :class:`AsyncServer`). On the kvs engine under
 ``--fsync always`` replies wait for :class:`~distlab.systems.kvs.group_commit.GroupCommit`.
+
+Like Redis, the server works in loop turns: GET and SET skip the generic dispatch, replies
+are held until the end of the turn and leave with one write per connection (so the clients
+find them together instead of being woken once per reply), and without group commit every
+connection's single SET of the turn goes to the log in one append just before (see
+:meth:`AsyncServer.defer_set`). On redis-benchmark's defaults this took a SET from ~6.9 to
+~4.8 us of server CPU, a GET from ~5.7 to ~4.9 us (measured with ``/proc/PID/stat``).
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from typing import Any
 
 from distlab.systems.kvs.commands import (
     FLUSH_AT,
+    OK,
     CommandHandler,
     Session,
     protocol_error_reply,
@@ -34,6 +42,7 @@ from distlab.systems.kvs.resp import (
     DEFAULT_MAX_BULK_LEN,
     CommandParser,
     ProtocolError,
+    encode_error,
     make_command_parser,
 )
 
@@ -72,6 +81,11 @@ class _RespProtocol(asyncio.Protocol):
         self.busy = False  # a batch runs on the executor, or waits for its fsync
         self.eof = False  # the client half-closed its side
         self.group = server.group_commit
+        self.out: list[bytes] = []  # replies held for the end of this loop turn
+        # The plain handler (no metrics): GET and SET may skip its dispatch.
+        self.fast = type(server.handler) is CommandHandler
+        self.get = server.handler.engine.get
+        self.defer_sets = self.fast and server.set_many is not None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  # uvloop's is no subclass
@@ -104,6 +118,24 @@ class _RespProtocol(asyncio.Protocol):
         if cmds is None:
             self._process()
             return
+        if len(cmds) == 1 and self.fast:
+            cmd = cmds[0]
+            if len(cmd) == 2 and cmd[0] == b"GET":
+                try:
+                    value = self.get(cmd[1])
+                except Exception:  # noqa: BLE001 - execute words the error (reads are safe)
+                    reply = self.execute(cmd, self.session)[0]
+                else:
+                    reply = (
+                        self.session.nil
+                        if value is None
+                        else b"$%d\r\n%b\r\n" % (len(value), value)
+                    )
+                self._reply(reply)
+                return
+            if len(cmd) == 3 and cmd[0] == b"SET" and self.defer_sets:
+                self.server.defer_set(self, cmd[1], cmd[2])
+                return
         group = self.group
         before = group.store.last_write if group is not None else None
         if len(cmds) == 1:
@@ -118,10 +150,51 @@ class _RespProtocol(asyncio.Protocol):
             self._after_fsync(group.store.last_write, [reply], close)  # then _process
         elif close:
             self._send_and_close(reply)
+        elif done < len(cmds):
+            self._write(reply)
+            self._process()
         else:
-            self.transport.write(reply)  # type: ignore[union-attr]
-            if done < len(cmds):
+            self._reply(reply)
+
+    # -- replies leave at the end of the loop turn, as Redis writes them before it sleeps:
+    # the clients then find many replies at once instead of being woken for each.
+
+    def _reply(self, reply: bytes) -> None:
+        """Hold ``reply`` for the end of this loop turn (AsyncServer._end_turn)."""
+        if not self.out:
+            self.server.dirty.append(self)
+            if not self.server.turn_scheduled:
+                self.server.schedule_turn()
+        self.out.append(reply)
+
+    def _write(self, data: bytes) -> None:
+        """Write now, after whatever is held for the end of the turn (order is kept)."""
+        if self.out:
+            self.out.append(data)
+            data = b"".join(self.out)
+            self.out = []
+        self.transport.write(data)  # type: ignore[union-attr]
+
+    def _flush(self) -> None:
+        """Hand what is held to the transport (the end of the turn, or before closing)."""
+        out = self.out
+        if out:
+            self.out = []
+            if self.transport is not None:
+                self.transport.write(out[0] if len(out) == 1 else b"".join(out))
+
+    def _sets_done(self, reply: bytes) -> None:
+        """The SET deferred to the end of the turn was written (OK) or failed (-ERR)."""
+        self.busy = False
+        if self.transport is None:
+            return  # the client left; the write stands
+        self._reply(reply)
+        if not self.closing:
+            if self.parser.pending:  # more arrived meanwhile: answer it in order
+                if not self.eof:
+                    self.transport.resume_reading()
                 self._process()
+            self._finish_eof()
 
     def _process(self) -> None:
         handler = self.server.handler
@@ -134,7 +207,7 @@ class _RespProtocol(asyncio.Protocol):
                 self._after_fsync(group.store.last_write, out, close)
                 return
             if out:
-                self.transport.write(b"".join(out) if len(out) > 1 else out[0])
+                self._write(b"".join(out) if len(out) > 1 else out[0])
             if close:
                 self._close_gracefully()
                 return
@@ -158,7 +231,7 @@ class _RespProtocol(asyncio.Protocol):
                       self.session.id, error)
             transport.abort()  # an acknowledgement now would be a lie
             return
-        transport.write(b"".join(out))
+        self._write(b"".join(out))
         if close:
             self._close_gracefully()
             return
@@ -214,7 +287,7 @@ class _RespProtocol(asyncio.Protocol):
         if close:
             self._send_and_close(reply)
             return
-        transport.write(reply)
+        self._write(reply)
         if error is not None:
             self._send_and_close(protocol_error_reply(self.session, error))
             return
@@ -227,7 +300,7 @@ class _RespProtocol(asyncio.Protocol):
 
     def _send_and_close(self, reply: bytes) -> None:
         if self.transport is not None:
-            self.transport.write(reply)
+            self._write(reply)
             self._close_gracefully()
 
     def _close_gracefully(self) -> None:
@@ -235,6 +308,7 @@ class _RespProtocol(asyncio.Protocol):
         transport = self.transport
         if transport is None:
             return
+        self._flush()
         self.closing = True
         if transport.can_write_eof():
             transport.write_eof()
@@ -245,11 +319,13 @@ class _RespProtocol(asyncio.Protocol):
     def eof_received(self) -> bool:
         """The client half-closed: answer what it already sent, then close our side too."""
         self.eof = True
+        self._flush()  # replies held for the end of the turn go before the close
         # Keep the transport while a batch runs or paused work remains; _finish_eof closes.
         return self.busy or (self.paused and self.parser.pending)
 
     def _finish_eof(self) -> None:
         if self.eof and not self.busy and self.transport is not None and not self.closing:
+            self._flush()
             self.transport.close()
 
     def pause_writing(self) -> None:
@@ -305,11 +381,62 @@ class AsyncServer:
             engine.defer_syncs()  # type: ignore[attr-defined]
             self.group_commit = GroupCommit(engine)
         self.handler = CommandHandler(engine)
+        # Without group commit, single SETs wait for the end of the loop turn and go to the
+        # log together (one append), before their replies leave: see defer_set.
+        self.set_many = (
+            getattr(engine, "set_many", None)
+            if self.executor is None and self.group_commit is None
+            else None
+        )
+        self.dirty: list[_RespProtocol] = []  # connections holding replies for the turn's end
+        self.turn_scheduled = False
+        self.deferred_sets: list[tuple[bytes, bytes]] = []
+        self.deferred_setters: list[_RespProtocol] = []
         self.host, self.port = host, port
         self.max_bulk_len, self.max_array_len = max_bulk_len, max_array_len
         self.connections: set[_RespProtocol] = set()
         self.address: tuple[str, int] | None = None
         self._server: asyncio.Server | None = None
+
+    def schedule_turn(self) -> None:
+        self.turn_scheduled = True
+        asyncio.get_running_loop().call_soon(self._end_turn)
+
+    def defer_set(self, proto: _RespProtocol, key: bytes, value: bytes) -> None:
+        """``SET key value`` from ``proto``, written at the end of this loop turn with every
+        other SET of the turn in one append (as Redis writes its AOF buffer once per turn).
+        The connection is busy until then: what it sends meanwhile waits, so its commands
+        still run in order. The reply leaves only after the append returned, so an
+        acknowledged SET is in the OS as before (a process crash loses nothing). SETs of
+        other connections are not acknowledged yet, so a GET that misses them is in order."""
+        proto.busy = True
+        self.deferred_sets.append((key, value))
+        self.deferred_setters.append(proto)
+        if not self.turn_scheduled:
+            self.schedule_turn()
+
+    def _end_turn(self) -> None:
+        """Write the turn's SETs in one append, then every held reply, one write each."""
+        if self.deferred_sets:
+            pairs, self.deferred_sets = self.deferred_sets, []
+            setters, self.deferred_setters = self.deferred_setters, []
+            try:
+                self.set_many(pairs)  # type: ignore[misc]
+                reply = OK
+            except Exception as exc:  # noqa: BLE001 - none was written: say so to each
+                log.warning("SET failed: %s", exc)
+                reply = encode_error(f"ERR {exc or type(exc).__name__}")
+            for proto in setters:
+                try:
+                    proto._sets_done(reply)  # holds its reply (dirty): flushed below
+                except Exception as exc:  # noqa: BLE001 - one connection must not strand the rest
+                    asyncio.get_running_loop().call_exception_handler(
+                        {"message": "deferred SET reply failed", "exception": exc}
+                    )
+        self.turn_scheduled = False
+        dirty, self.dirty = self.dirty, []
+        for proto in dirty:
+            proto._flush()
 
     def new_parser(self) -> CommandParser:
         return make_command_parser(self.max_bulk_len, self.max_array_len)
@@ -327,6 +454,7 @@ class AsyncServer:
         """Stop accepting and close every connection; requests already read were answered."""
         if self._server is not None:
             self._server.close()
+        self._end_turn()  # SETs and replies held for the end of the turn go out first
         if self.inflight:  # let running batches finish and answer before closing
             await asyncio.wait(list(self.inflight), timeout=10)
         if self.group_commit is not None:  # and writes waiting for their fsync
