@@ -29,6 +29,8 @@ CAUGHT_BY = {
                                   "must first bring the target's log up to date"),
     "propose-during-transfer": ("3a_leader_transfer_to_up_to_date_node",
                                 "a leader stops taking commands while it hands over"),
+    "repeated-transfer-restarts-timer": ("3a_leader_transfer_second_transfer_to_same_node",
+                                         "a repeated request must not restart that timeout"),
     "concurrent-conf-changes": ("3a_step_ignore_config", "one change at a time"),
     "removed-still-counted": ("3a_remove_node", "still counts towards the quorum"),
 }
@@ -128,7 +130,8 @@ def warm_up_leader(c: Cluster) -> str:
 def test_the_transfer_mutants_break_transfers_only() -> None:
     """Sanity: the transfer bugs leave the 2A-2B scenarios passing (they are not just
     broken cores), so what catches them is the 3A scenario."""
-    for mutant in ("transfer-without-catch-up", "propose-during-transfer"):
+    for mutant in ("transfer-without-catch-up", "propose-during-transfer",
+                   "repeated-transfer-restarts-timer"):
         for name in ("2a_re_election", "2b_fail_agree"):
             assert failure(name, 1, Config(mutants=frozenset({mutant}))) is None
 

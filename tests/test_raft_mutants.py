@@ -39,6 +39,8 @@ HUNTS: dict[str, list[tuple[str, dict[str, Any], range]]] = {
                                 range(1, 11))],
     "transfer-without-catch-up": [("3a_leader_transfer_to_slow_follower", {}, range(1, 4))],
     "propose-during-transfer": [("3a_leader_transfer_to_up_to_date_node", {}, range(1, 4))],
+    "repeated-transfer-restarts-timer": [("3a_leader_transfer_second_transfer_to_same_node", {},
+                                          range(1, 4))],
     "concurrent-conf-changes": [("3a_step_ignore_config", {}, range(1, 4))],
     "removed-still-counted": [("3a_remove_node", {}, range(1, 4))],
 }

@@ -88,6 +88,9 @@ MUTANTS: dict[str, str] = {
     "transfer-without-catch-up": "a leader transfer sends TimeoutNow at once, before the target's "
                                  "log matches the leader's",
     "propose-during-transfer": "a leader keeps taking commands while it hands leadership over",
+    "repeated-transfer-restarts-timer": "asking again for the transfer under way restarts its "
+                                        "deadline, so the leader refuses commands while a client "
+                                        "retries",
     "concurrent-conf-changes": "a leader starts a membership change while the previous one is "
                                "not committed yet",
     "removed-still-counted": "a leader keeps replicating to a removed server and counts its "

@@ -113,6 +113,16 @@ class ProposeDuringTransfer(RaftCore):
             self.transferee = transferee
 
 
+class RepeatedTransferRestartsTimer(RaftCore):
+    """Asking again for the transfer under way restarts its deadline: a client retrying
+    the request keeps the leader refusing commands for as long as it retries."""
+
+    def transfer_leader(self, target: str) -> None:
+        if self.role == LEADER and target == self.transferee:
+            self._transfer_elapsed = 0
+        super().transfer_leader(target)
+
+
 class ConcurrentConfChanges(RaftCore):
     """A membership change is started while the previous one is still uncommitted."""
 
@@ -148,6 +158,7 @@ BUGS: dict[str, type[RaftCore]] = {
     "read-without-quorum": ReadWithoutQuorum,
     "transfer-without-catch-up": TransferWithoutCatchUp,
     "propose-during-transfer": ProposeDuringTransfer,
+    "repeated-transfer-restarts-timer": RepeatedTransferRestartsTimer,
     "concurrent-conf-changes": ConcurrentConfChanges,
     "removed-still-counted": RemovedStillCounted,
 }

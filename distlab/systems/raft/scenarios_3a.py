@@ -88,7 +88,7 @@ def expect_leader(c: Cluster, target: str, asked: str, ticks: int = TRANSFER_TIC
     now = f"{leaders[0]} leads" if leaders else "nobody leads"
     raise AssertionError(f"{target} did not take over within {ticks} ticks of "
                          f"transfer_leader({target}) asked of {asked} ({now}; an election "
-                         f"alone takes 10 or more){why}")
+                         f"alone takes 10 ticks or more){why}")
 
 
 def still_leads(c: Cluster, leader: str, term: int, what: str) -> None:
@@ -153,7 +153,7 @@ def transfer_to_up_to_date_node(seed: int = 1, raft: Raft = None, *,
     expect_leader(c, target, target if from_follower else leader, why=(
         f"; {leader} took a command at index {during} after the transfer began, so {target}'s "
         "log fell behind: a leader stops taking commands while it hands over" if took else ""))
-    assert c.status(target)["term"] > term
+    assert c.status(target)["term"] > term, f"{target} leads in term {term}, the old leader's"
     c.one("under the new leader", 3)
     ask_transfer(c, leader if from_follower else target, leader)
     expect_leader(c, leader, leader if from_follower else target)
