@@ -94,9 +94,12 @@ def _seed(run_dir: Path) -> object:
 
 
 def _replay(run_dir: Path) -> str:
-    """How to re-run a failure step by step: simulated runs replay exactly."""
+    """How to re-run a failure step by step: simulated runs replay exactly, except a
+    scripted scenario's (its clients are the script's), which kv-lab itself re-runs."""
     try:
-        mode = orjson.loads((run_dir / "config.json").read_bytes()).get("mode")
+        config = orjson.loads((run_dir / "config.json").read_bytes())
     except (OSError, ValueError):
         return ""
-    return f"; replay: distlab replay {run_dir}" if mode == "sim" else ""
+    if "scenario" in config:
+        return f"; re-run: distlab kv-lab -s {config['scenario']} (same node, same seed offset)"
+    return f"; replay: distlab replay {run_dir}" if config.get("mode") == "sim" else ""

@@ -148,7 +148,7 @@ def _grade_raft(task: Task, target: str) -> Iterator[ScenarioResult]:
 
 def _grade_kvlab(task: Task, target: str, bin_args: list[str], store: Path) -> Iterator[ScenarioResult]:
     from distlab.options import RunError
-    from distlab.systems.kvraft.lab import SCENARIOS, Lab, LabSkip
+    from distlab.systems.kvraft.lab import SCENARIOS, SCRIPTED, Lab, LabSkip
     from distlab.systems.raft.suite import SuiteError, select
 
     if not Path(target).is_file():
@@ -177,8 +177,10 @@ def _grade_kvlab(task: Task, target: str, bin_args: list[str], store: Path) -> I
                 reason = said[0]
         seed = int(last.results.get("seed", 0)) if last is not None else 0
         run_dir = last.run_dir if last is not None else None
+        scripted = run_dir is None or name in SCRIPTED  # a script's clients do not replay
         yield ScenarioResult(name, seed, passed, reason, run_dir,
-                             f"distlab replay {run_dir}" if run_dir else f"distlab kv-lab --bin {target} -s {name}")
+                             f"distlab kv-lab --bin {target} -s {name}" if scripted
+                             else f"distlab replay {run_dir}")
 
 
 def _load_module(path: Path, name: str) -> Any:

@@ -13,20 +13,32 @@ a start, or at any other time); when a node writes no trace lines, those checks 
 skipped and said so. Whenever it does write them, Raft's safety properties are checked
 in every scenario. `distlab kv-lab NODE` runs them; tests/test_kvraft_scenarios.py runs
 them on distlab's own kvraft.
+
+One scenario is scripted instead, as 6.824's tester is: 3b_snapshot_unreliable_lagging has
+clerks that resend a request unchanged (same client, same msg_id) when its reply is lost,
+and sets up its own partitions, so that a node that catches up by InstallSnapshot and then
+leads gets resends of writes its snapshot already holds, on every seed. A node whose
+snapshot lacks the duplicate table applies them again; one whose snapshot shares the live
+table skips commands (tests/test_lab_sessions.py). Random runs almost never line that up.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import orjson
 
-from distlab.history import read_jsonl
+from distlab.history import FAIL, INFO, INVOKE, OK, read_jsonl
 from distlab.options import TestOptions
-from distlab.runner import RunResult, run_test
+from distlab.protocol import RPCError
+from distlab.runner import Runner, RunResult, new_run_dir, run_test
+from distlab.workloads.lin_kv import LinKV
 
 UNRELIABLE = {"loss": 0.1, "duplication": 0.1}
 DEFAULT_MAX_STATE_BYTES = 8192
@@ -58,19 +70,45 @@ class Lab:
         result = run_test(TestOptions(bin=self.bin, bin_args=list(self.bin_args),
                                       store=self.store, mode=self.mode, **opts))
         self.runs.append(result)
-        r = result.results
-        if r.get("error"):
-            raise AssertionError(f"the run ended early: {r['error']}")
-        if r["workload"].get("valid") is not True:
-            raise AssertionError(not_linearizable(r["workload"]))
-        if r.get("node_errors"):
-            raise AssertionError(f"node errors: {r['node_errors'][0]['message']}")
-        raft = r.get("raft_safety")
-        if raft is not None and not raft["valid"]:
-            raise AssertionError(f"raft safety: {raft['violations'][0]}")
-        if r["stats"]["ok"] == 0:
-            raise AssertionError("no operation succeeded")
+        judge(result)
         return result
+
+    def script(self, name: str, seed: int, script: Script, **kw: Any
+               ) -> tuple[RunResult, str, dict[str, Any]]:
+        """A scripted run of the node (`script` plays the clients and the faults), judged as
+        lin_kv's runs are, after the script's own checks."""
+        opts = TestOptions(workload="lin-kv", bin=self.bin, bin_args=list(self.bin_args),
+                           store=self.store, mode=self.mode, node_count=5, time_limit=0.0,
+                           rate=0.0, seed=seed + self.seed_offset, **kw)
+        run_dir = new_run_dir(opts.store, "lin-kv")
+        opts.jitter = opts.resolved_jitter()
+        # "scenario" marks a scripted run: `distlab replay` cannot re-run it, kv-lab can
+        config = {**asdict(opts), "bin": str(Path(opts.bin).resolve()), "scenario": name,
+                  "mode": opts.resolved_mode()}
+        (run_dir / "config.json").write_bytes(orjson.dumps(config, option=orjson.OPT_INDENT_2))
+        runner = ScriptRunner(opts, run_dir, script)
+        result = runner.run()
+        self.runs.append(result)
+        if runner.failure is not None:
+            raise AssertionError(str(runner.failure))
+        judge(result)
+        return result, runner.detail, runner.tester.notes
+
+
+def judge(result: RunResult) -> None:
+    """AssertionError unless the run was linearizable, error-free, Raft-safe and served."""
+    r = result.results
+    if r.get("error"):
+        raise AssertionError(f"the run ended early: {r['error']}")
+    if r["workload"].get("valid") is not True:
+        raise AssertionError(not_linearizable(r["workload"]))
+    if r.get("node_errors"):
+        raise AssertionError(f"node errors: {r['node_errors'][0]['message']}")
+    raft = r.get("raft_safety")
+    if raft is not None and not raft["valid"]:
+        raise AssertionError(f"raft safety: {raft['violations'][0]}")
+    if r["stats"]["ok"] == 0:
+        raise AssertionError("no operation succeeded")
 
 
 def not_linearizable(workload: dict[str, Any]) -> str:
@@ -269,6 +307,282 @@ def snapshot_unreliable(lab: Lab) -> str:
     return check_state_bounded(result, lab.max_state_bytes * 2)
 
 
+# ----- scripted scenarios ---------------------------------------------------------------
+# The runs above are random lin-kv runs; a scripted one plays 6.824's tester instead: its
+# clerks number their requests and resend the very same request (same client, same
+# msg_id) to another node when no answer comes, and it sets up partitions itself, so a
+# case that random faults reach only by luck happens on every seed.
+Script = Callable[["Tester"], Awaitable[str]]
+ATTEMPT_SECONDS = 0.5  # a clerk's wait at one node before it resends to the next
+OP_SECONDS = 20.0  # how long a clerk keeps resending before it gives up on an operation
+DEFINITE = (20, 22)  # key does not exist, precondition failed
+FATAL = {10: "not supported: no handler for it", 12: "malformed request",
+         13: "crash: the handler raised"}
+
+
+class ScriptRunner(Runner):
+    """A run whose clients and faults are a script's, recorded as lin-kv operations."""
+
+    def __init__(self, opts: TestOptions, run_dir: Path, script: Script) -> None:
+        super().__init__(opts, run_dir, workload_cls=LinKV)
+        self.script = script
+        self.failure: AssertionError | None = None
+        self.detail = ""
+        self.tester = Tester(self)
+
+    async def _main(self) -> None:
+        await asyncio.gather(*(self._start_node(n) for n in self.node_ids))
+        try:
+            self.detail = await self.script(self.tester)
+        except AssertionError as exc:
+            self.failure = exc
+        self.network.heal()
+
+
+@dataclass
+class Request:
+    """One clerk operation: lin-kv's read, write or cas, sent as often as it takes under
+    one msg_id, so that a node can tell a resend from a new request."""
+
+    f: str
+    key: int
+    arg: Any
+    msg_id: int
+
+    def body(self) -> dict[str, Any]:
+        if self.f == "read":
+            return {"type": "read", "key": self.key}
+        if self.f == "write":
+            return {"type": "write", "key": self.key, "value": self.arg}
+        return {"type": "cas", "key": self.key, "from": self.arg[0], "to": self.arg[1]}
+
+
+class Clerk:
+    """6.824's clerk over lin-kv: one operation at a time, resent unchanged until answered."""
+
+    def __init__(self, t: Tester, process: int) -> None:
+        self.t = t
+        self.process = process
+        self.client = t.runner._new_client()
+        self.msg_ids = 0
+
+    def begin(self, f: str, key: int, arg: Any = None) -> Request:
+        """Invoke an operation (in the history) without sending it yet."""
+        self.msg_ids += 1
+        self.t.runner.history.add(self.t.now(), self.process, INVOKE, f, [key, arg])
+        return Request(f, key, arg, self.msg_ids)
+
+    async def send(self, req: Request, nodes: list[str], seconds: float = OP_SECONDS
+                   ) -> dict[str, Any] | RPCError | None:
+        """Send `req` to `nodes` in turn until one answers: its reply, a definite error, or
+        None if none answered within `seconds`. Nothing is recorded."""
+        r = self.t.runner
+        deadline = self.t.now() + seconds
+        i = self.process  # clerks start at different nodes
+        while self.t.now() < deadline:
+            node = nodes[i % len(nodes)]
+            i += 1
+            r._client_msg_ids[self.client] = req.msg_id - 1  # the runner numbers it: req.msg_id
+            try:
+                return await r.call(self.client, node, req.body(),
+                                    min(ATTEMPT_SECONDS, max(0.01, deadline - self.t.now())))
+            except RPCError as exc:
+                if exc.code in DEFINITE:
+                    return exc
+                if exc.code in FATAL:
+                    raise AssertionError(f"{node} answered {req.f} of key {req.key} with error "
+                                         f"{exc.code} ({FATAL[exc.code]}): {exc.text}") from None
+                if exc.code != 0:  # an error answer comes at once: do not spin on it
+                    await asyncio.sleep(0.05)
+        return None
+
+    def end(self, req: Request, reply: dict[str, Any] | RPCError | None) -> None:
+        """Record the operation's outcome: ok, a definite failure, or unknown (info)."""
+        r = self.t.runner
+        if isinstance(reply, RPCError):
+            r.history.add(self.t.now(), self.process, FAIL, req.f, [req.key, req.arg],
+                          error=[reply.code, reply.text])
+        elif reply is None:
+            r.history.add(self.t.now(), self.process, INFO, req.f, [req.key, req.arg],
+                          error=[0, "no node answered"])
+        else:
+            value = reply.get("value") if req.f == "read" else req.arg
+            r.history.add(self.t.now(), self.process, OK, req.f, [req.key, value])
+
+    async def do(self, f: str, key: int, arg: Any, nodes: list[str]) -> dict[str, Any] | RPCError | None:
+        req = self.begin(f, key, arg)
+        reply = await self.send(req, nodes)
+        self.end(req, reply)
+        return reply
+
+
+class Tester:
+    """What a script may do: clerks, partitions (recorded as the nemesis's), sleeping."""
+
+    def __init__(self, runner: ScriptRunner) -> None:
+        self.runner = runner
+        self.rng = random.Random(f"{runner.opts.seed}/script")
+        self.clerks = 0
+        self.notes: dict[str, Any] = {}  # what the script wants the scenario to know after
+
+    def now(self) -> float:
+        return self.runner.loop.time()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+    def clerk(self) -> Clerk:
+        self.clerks += 1
+        return Clerk(self, self.clerks - 1)
+
+    def partition(self, shape: str, cut: dict[str, list[str]]) -> None:
+        """Cut links: cut[a] lists the nodes a hears nothing from (Jepsen's grudge)."""
+        grudge = {a: sorted(b) for a, b in sorted(cut.items()) if b}
+        self.runner.network.partition({a: frozenset(b) for a, b in grudge.items()})
+        self.runner.record("start-partition", {"shape": shape, "grudge": grudge})
+
+    def heal(self) -> None:
+        self.runner.network.heal()
+        self.runner.record("stop-partition", "network healed")
+
+
+async def lagging_install(t: Tester) -> str:
+    """6.824's lost-reply case across a snapshot: a node is cut off while the others apply
+    writes and compact their logs; clerks' writes are applied there but their replies lost.
+    Healed, the lagging node catches up by InstallSnapshot, then becomes the only node that
+    can lead (the others hear only it). The clerks resend their writes, same msg_id, to it:
+    a node that restored the data but not the duplicate table applies them again."""
+    nodes = list(t.runner.node_ids)
+    lagging = t.rng.choice(nodes)
+    rest = [n for n in nodes if n != lagging]
+    t.notes["lagging"] = lagging
+    if not isinstance(await t.clerk().do("write", 0, 0, nodes), dict):
+        raise AssertionError("the cluster answered no write in its first "
+                             f"{OP_SECONDS:g} s, with no fault yet")
+    t.partition("isolate-one", {lagging: rest, **{n: [lagging] for n in rest}})
+    await t.sleep(1.0)  # if it was leading, the others elect a leader of their own
+    counter = itertools.count(1)
+    keys = [1, 2, 3]
+    lost: list[tuple[Clerk, Request]] = []  # writes applied, their replies "lost"
+    for key in keys:
+        ck = t.clerk()
+        req = ck.begin("write", key, next(counter))
+        if isinstance(await ck.send(req, rest), dict):  # answered: applied; the clerk never hears
+            lost.append((ck, req))
+        else:
+            ck.end(req, None)
+    reader, writer = t.clerk(), t.clerk()
+    seen: dict[int, Any] = {}
+    over: dict[int, int] = {}
+    for _, req in lost:
+        reply = await reader.do("read", req.key, None, rest)
+        seen[req.key] = reply.get("value") if isinstance(reply, dict) else None
+        value = next(counter)
+        if isinstance(await writer.do("write", req.key, value, rest), dict):
+            over[req.key] = value
+    if not lost:
+        raise AssertionError("no write was answered while one node was cut off: a majority "
+                             "must keep serving")
+
+    # each filler key's last write; None once a write's outcome is unknown (it may yet apply)
+    last: dict[int, int | None] = {}
+
+    async def fill(ck: Clerk, base: int) -> None:  # enough for any node to compact its log
+        for i in range(40):
+            key, value = base + i % 4, next(counter)
+            reply = await ck.do("write", key, value, rest)
+            ok = isinstance(reply, dict) and (key not in last or last[key] is not None)
+            last[key] = value if ok else None
+
+    await asyncio.gather(*(fill(t.clerk(), 100 + 10 * c) for c in range(8)))
+    t.heal()
+    t.notes["healed"] = t.now()
+    await t.sleep(2.0)  # the lagging node catches up: by snapshot, its log being compacted away
+    t.partition("star", {n: [m for m in rest if m != n] for n in rest})
+    await t.sleep(3.0)  # the others hear only it: it alone can gather a majority, and leads
+
+    def answered(reply: dict[str, Any] | RPCError | None) -> dict[str, Any] | RPCError:
+        if reply is None:  # the history says the outcome is unknown; the scenario stops here
+            t.heal()
+            raise AssertionError(
+                f"{lagging} answered nothing in {OP_SECONDS:g} s while it was the only node "
+                "that could gather a majority (the other four heard only it): was it elected? "
+                "A leader cut off from a majority must step down (check-quorum), and a node "
+                "that hears of a higher term must take it up")
+        return reply
+
+    twice = []
+    for ck, req in lost:
+        reply = await ck.send(req, [lagging])
+        ck.end(req, reply)
+        answered(reply)
+        got = answered(await reader.do("read", req.key, None, [lagging]))
+        value = got.get("value") if isinstance(got, dict) else None
+        if seen.get(req.key) == req.arg and req.key in over and value == req.arg:
+            twice.append((ck, req))
+    behind = []
+    for key, value in sorted(last.items()):
+        got = answered(await reader.do("read", key, None, [lagging]))
+        if value is not None and isinstance(got, dict) and got.get("value") != value:
+            behind.append((key, got.get("value"), value))
+    t.heal()
+    await t.sleep(0.5)
+    if twice:
+        ck, req = twice[0]
+        raise AssertionError(
+            f"a write was applied a second time: {ck.client}'s write of {req.arg} to key "
+            f"{req.key} was applied and read, {over[req.key]} was written over it, then "
+            f"{ck.client} resent it (same msg_id: its reply had been lost) to {lagging}, cut off "
+            f"while the others compacted their logs and then the only node able to lead, and "
+            f"key {req.key} read {req.arg} again. A resend must be answered from the duplicate "
+            f"table (each client's last msg_id and reply): does the snapshot carry it, and does "
+            f"installing one restore it?")
+    if behind:
+        key, got, want = behind[0]
+        raise AssertionError(
+            f"a write was skipped: key {key} read {got} at {lagging}, which had caught up and "
+            f"led, but {want} had been written to it last (acknowledged before {lagging} caught "
+            f"up); {len(behind)} keys like it. Is the snapshot a copy? A session table shared "
+            f"with the live one runs ahead of the snapshot's data, and a node that installs it "
+            f"skips commands it never applied.")
+    return f"{len(lost)} resent writes answered once by {lagging}, {len(last)} keys read there"
+
+
+def snapshot_unreliable_lagging(lab: Lab) -> str:
+    """The lagging node of `lagging_install` must have installed a snapshot (when its trace
+    lines say so): otherwise the scenario did not test what it is for."""
+    result, detail, notes = lab.script("3b_snapshot_unreliable_lagging", 1, lagging_install,
+                                       **UNRELIABLE)
+    if "raft_safety" not in result.results:
+        return detail + " (no raft trace lines: whether it installed a snapshot is unknown)"
+    lagging = notes["lagging"]
+    sent = restored_since(result, lagging, notes.get("healed", 0.0))
+    if not sent:
+        raise AssertionError(f"{lagging}, cut off while the others wrote for seconds, caught up "
+                             "without installing a snapshot: do the nodes compact their logs?")
+    return f"{detail}; it installed a snapshot at index {sent[-1]}"
+
+
+def restored_since(result: RunResult, node: str, since: float) -> list[int]:
+    """The snapshot indexes `node` restored (its `restore` trace lines) at or after time
+    `since` (seconds, as its log lines are stamped): here, after the network healed, so
+    sent to it whether or not it had written a trace line since it started."""
+    found = []
+    path = result.run_dir / "node-logs" / f"{node}.log"
+    for line in path.read_text(errors="replace").splitlines():
+        stamp, is_trace, rest = line.partition(" raft {")
+        if not is_trace:
+            continue
+        try:
+            at = float(stamp.split()[-1])
+        except (ValueError, IndexError):
+            continue
+        event = orjson.loads("{" + rest)
+        if event.get("ev") == "restore" and at >= since:
+            found.append(event["i"])
+    return found
+
+
 SCENARIOS: dict[str, Callable[[Lab], str]] = {
     "3a_basic": basic,
     "3a_concurrent": concurrent,
@@ -299,5 +613,7 @@ SCENARIOS: dict[str, Callable[[Lab], str]] = {
     "3b_snapshot_unreliable_recover_concurrent_partition_linearizable": lambda lab: (
         snapshot_recover(lab, seed=5, concurrency="3n", nemesis=["kill", "partition", "loss"],
                          nemesis_interval=1.5, **UNRELIABLE)),
+    "3b_snapshot_unreliable_lagging": snapshot_unreliable_lagging,
 }
+SCRIPTED = frozenset({"3b_snapshot_unreliable_lagging"})  # run by a script: no `distlab replay`
 
