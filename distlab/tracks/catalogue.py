@@ -39,11 +39,36 @@ class Scenario:
 
 @dataclass
 class Mutant:
-    """A plausible learner mistake that must fail with `fails` in the reason."""
+    """A plausible learner mistake that must fail with `fails` in the reason.
+
+    `file` is either a whole node file or (`.patch`) a unified diff against the task's
+    reference.py: most mistakes are a few lines, and a patch keeps a fix to the reference
+    from having to be repeated in every mutant (a patch that no longer applies says so)."""
 
     file: Path
     fails: str
     why: str = ""
+
+    def materialize(self, reference: Path, into: Path) -> Path:
+        """The mutant as a file to run: `file` itself, or the reference with the patch
+        applied, written into the folder `into` under the patch's name (.py)."""
+        if self.file.suffix != ".patch":
+            return self.file
+        import whatthepatch
+        from whatthepatch.exceptions import HunkApplyException
+
+        patches = list(whatthepatch.parse_patch(self.file.read_text(encoding="utf-8")))
+        if len(patches) != 1 or patches[0].changes is None:
+            raise CatalogueError(f"{_rel(self.file)}: not a unified diff of one file (reference.py)")
+        try:
+            lines = whatthepatch.apply_diff(patches[0], reference.read_text(encoding="utf-8"))
+        except HunkApplyException as exc:
+            raise CatalogueError(f"{_rel(self.file)} no longer applies to {_rel(reference)} ({exc}): "
+                                 "make the mistake again on the current reference and regenerate the patch") from None
+        into.mkdir(parents=True, exist_ok=True)
+        out = into / f"{self.file.stem}.py"
+        out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return out
 
 
 @dataclass

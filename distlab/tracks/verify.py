@@ -10,7 +10,7 @@ from pathlib import Path
 
 import orjson
 
-from distlab.tracks.catalogue import Task, load
+from distlab.tracks.catalogue import CatalogueError, Task, load
 from distlab.tracks.grading import GradeError, grade, target_for
 
 MAX_WORKERS = 2
@@ -54,7 +54,12 @@ def verify_task(task: Task, store: Path | None = None) -> TaskVerdict:
         caught = 0
         for i, m in enumerate(task.mutants):
             try:
-                results = grade(task, target_for(task, m.file), store=where / f"mutant{i}")
+                source = m.materialize(task.reference, where / f"mutant{i}-source")
+            except CatalogueError as exc:
+                problems.append(str(exc))
+                continue
+            try:
+                results = grade(task, target_for(task, source), store=where / f"mutant{i}")
                 reasons = [r.reason for r in results if not r.passed]
             except GradeError as exc:
                 reasons = [str(exc)]
