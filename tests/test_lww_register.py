@@ -190,7 +190,9 @@ def _random_history(rng: random.Random) -> tuple[H, list[int]]:
 def _brute_force(recs: list[dict[str, Any]]) -> set[Any]:
     """Every value that can win: over which timed-out writes happened (a write someone
     read did), and every order of stamps in which each write outranks everything its
-    node had seen (its own acknowledged writes, values it read) before it was invoked."""
+    node had seen (its own acknowledged writes, values it read, its own writes someone
+    read) before it was invoked, and each value a read returned outranks what its node
+    had seen before (a replica only moves up)."""
     writes = {}
     outcome: dict[int, str] = {}
     for rec in recs:
@@ -206,6 +208,18 @@ def _brute_force(recs: list[dict[str, Any]]) -> set[Any]:
             seen_events.append((writes[rec["value"]][0], rec["index"], rec["value"]))
         if rec["type"] == "ok" and rec["f"] == "read" and rec["value"] is not None and not rec.get("final"):
             seen_events.append((f"n{rec['process'] % NODES}", rec["index"], rec["value"]))
+            if rec["value"] in writes:  # it had taken effect on its writer's node by then
+                seen_events.append((writes[rec["value"]][0], rec["index"], rec["value"]))
+    # a read returning v on a node that had seen s: that replica moved up from s to v
+    invoked: dict[int, int] = {}
+    climbs = []  # (s, v): s stamped below v
+    for rec in recs:
+        if rec["f"] == "read" and rec["type"] == "invoke":
+            invoked[rec["process"]] = rec["index"]
+        elif rec["f"] == "read" and rec["type"] == "ok" and rec["value"] is not None:
+            node = f"n{rec['process'] % NODES}"
+            climbs += [(s, rec["value"]) for n, at, s in seen_events
+                       if n == node and at < invoked[rec["process"]] and s != rec["value"]]
     maybe = [v for v in writes if outcome.get(v, "info") == "info" and v not in read_values]
     sure = [v for v in writes if outcome.get(v) == "ok" or (v in read_values and outcome.get(v) != "fail")]
     winners: set[Any] = set()
@@ -218,7 +232,8 @@ def _brute_force(recs: list[dict[str, Any]]) -> set[Any]:
             for order in itertools.permutations(live):
                 rank = {v: i for i, v in enumerate(order)}
                 fits = all(rank[seen] < rank[v] for v in live for node, at, seen in seen_events
-                           if node == writes[v][0] and at < writes[v][1] and seen != v and seen in rank)
+                           if node == writes[v][0] and at < writes[v][1] and seen != v and seen in rank) \
+                    and all(rank[s] < rank[v] for s, v in climbs if s in rank and v in rank)
                 if fits:
                     winners.add(order[-1])
     return winners

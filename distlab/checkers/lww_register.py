@@ -12,8 +12,12 @@ acknowledged writes, and every value its reads returned. A clock that never runs
 behind what its node has seen (a Lamport clock, a hybrid logical clock: take
 max(local, seen) + 1) stamps such a write higher than everything seen. So:
 
-- write b on node N *follows* write a when a was seen on N before b was invoked, or
-  follows a write that follows a (the order is transitive). Only writes known to have
+- write b on node N *follows* write a when a was seen on N before b was invoked (N
+  has seen its own acknowledged writes, the values its reads returned, and its own
+  writes that a read anywhere returned), or
+  a read on a node that had seen a returned b (a replica's register only moves to
+  higher timestamps, so b's is higher), or b follows a write that follows a (the
+  order is transitive). Only writes known to have
   happened (acknowledged, or read by someone) are followed.
 - *lost write*: a final read returns a value that some write follows: that write's
   timestamp is higher, so it must win. (A final read of nothing while a write was
@@ -53,8 +57,11 @@ class _Write:
     ok: bool
     time: float
     seen: bool = False  # some read returned it
-    before: set[Any] = field(default_factory=set)  # keys of writes it follows (transitively)
-    via: dict[Any, Any] = field(default_factory=dict)  # key -> the write it directly followed, for the story
+    # keys of the writes it directly follows -> why: None (its node had seen that write
+    # before it was written) or (node, read completion) (a read there returned it after)
+    preds: dict[Any, Any] = field(default_factory=dict)
+    bit: int = 0  # its bit in before_bits
+    before_bits: int = 0  # the writes it follows, transitively, as bits
 
 
 def _secs(rec: dict[str, Any]) -> float:
@@ -107,6 +114,8 @@ def check(history: list[dict[str, Any]], *, node_count: int = 0) -> dict[str, An
             continue
         w.seen = True
         known.setdefault(node, []).append((done["index"], value_key(v)))
+        if w.node != node:  # read elsewhere, so it had taken effect on its own node by then
+            known.setdefault(w.node, []).append((done["index"], value_key(v)))
         good_reads.append((node, inv, done, value_key(v)))
     for events in known.values():
         events.sort(key=lambda e: e[0])
@@ -114,22 +123,37 @@ def check(history: list[dict[str, Any]], *, node_count: int = 0) -> dict[str, An
     def seen_on(node: str, before: int) -> list[Any]:
         return [k for at, k in known.get(node, ()) if at < before]
 
-    # the "follows" order: writes in invocation order, so what a write saw is already closed
+    # the "follows" order: b follows a when b's node had seen a before b was invoked (its
+    # clock stamps b higher), or when a read on a node that had seen a returned b (a
+    # replica's register only moves to higher stamps); and transitively. Read edges may
+    # point back in invocation order (a cycle is a contradiction), so close to a fixpoint.
     effective = sorted((w for w in writes.values() if w.ok or w.seen), key=lambda w: w.inv)
-    for w in effective:
+    for i, w in enumerate(effective):
+        w.bit = 1 << i
         for k in seen_on(w.node, w.inv):
-            if k == value_key(w.value):
-                continue
-            prior = writes[k]
-            w.before.add(k)
-            w.via.setdefault(k, prior)
-            for kk in prior.before:
-                w.before.add(kk)
-                w.via.setdefault(kk, prior)
+            if k != value_key(w.value):
+                w.preds.setdefault(k, None)
+    for node, inv, done, key in good_reads:
+        if key is None or inv.get("final") or inv.get("final?"):
+            continue  # (the final reads are judged by the final rule)
+        for k in seen_on(node, inv["index"]):
+            if k != key:
+                writes[key].preds.setdefault(k, (node, done))
+    changed = True
+    while changed:
+        changed = False
+        for w in effective:
+            bits = w.before_bits
+            for k in w.preds:
+                bits |= writes[k].bit | writes[k].before_bits
+            if bits != w.before_bits:
+                w.before_bits, changed = bits, True
 
     def follower(key: Any, among: list[_Write]) -> _Write | None:
         """A write (of `among`) that follows `key`'s write."""
-        return next((b for b in among if key in b.before), None)
+        a = writes[key]
+        found = [b for b in among if b.before_bits & a.bit]
+        return next((b for b in found if b is not a), found[0] if found else None)
 
     lost: list[dict[str, Any]] = []
     went_back: list[dict[str, Any]] = []
@@ -176,16 +200,24 @@ def check(history: list[dict[str, Any]], *, node_count: int = 0) -> dict[str, An
 
 def _case(node: str, done: dict[str, Any], key: Any, writes: dict[Any, _Write], b: _Write, final: bool) -> dict[str, Any]:
     a = writes.get(key) if key is not None else None
-    via = b.via.get(key) if key is not None else None
+    # the direct predecessor of b through which it follows a, and why
+    via_key = key if key in b.preds else next(
+        (k for k in b.preds if a is not None and writes[k].before_bits & a.bit), None)
+    via = writes[via_key] if via_key is not None else None
+    why = b.preds.get(via_key) if via_key is not None else None
+    read = {"read_on": why[0], "read_at": _secs(why[1])} if why is not None else {}
     return {"node": node, "time": _secs(done), "value": done["value"],
             "written_on": a.node if a else None, "written_at": a.time if a else None,
             "later": b.value, "later_on": b.node, "later_at": b.time,
-            "after_seeing": via.value if via is not None else None, "final": final}
+            "after_seeing": via.value if via is not None else None, "final": final, **read}
 
 
 def _follows(c: dict[str, Any]) -> str:
     """Why the later write outranks the value read, in words."""
     seen = "it" if c["after_seeing"] == c["value"] else f"{c['after_seeing']!r}, which itself came after it"
+    if "read_on" in c:
+        return (f"{c['later']!r}, which a read on {c['read_on']} at t={c['read_at']} s returned after {c['read_on']} "
+                f"had seen {seen} (a replica only moves to a higher timestamp)")
     return f"{c['later']!r}, written on {c['later_on']} at t={c['later_at']} s after {c['later_on']} had seen {seen}"
 
 
