@@ -17,6 +17,7 @@ import jinja2
 import markupsafe
 import orjson
 
+from distlab.report.figures import informative, quantiles
 from distlab.report.rundir import RunDir
 
 LIST_LIMIT = 60
@@ -52,14 +53,8 @@ def _number(value: Any) -> str:
 
 def _quantiles(doc: dict[str, Any]) -> str | None:
     """A dict of quantiles ("0.5": v) as "p50 v · p95 v · max v"; None for any other dict."""
-    try:
-        pairs = sorted((float(k), v) for k, v in doc.items())
-    except (TypeError, ValueError):
-        return None
-    if not pairs or not all(isinstance(v, int | float) for _, v in pairs):
-        return None
-    names = {0.0: "min", 1.0: "max"}
-    return " · ".join(f"{names.get(q, f'p{q * 100:g}')} {_number(v)}" for q, v in pairs)
+    pairs = quantiles(doc)
+    return None if pairs is None else " · ".join(f"{name} {_number(v)}" for name, v in pairs)
 
 
 def _nested(doc: dict[str, Any]) -> str | None:
@@ -86,13 +81,6 @@ def cell(value: Any) -> str:
         more = len(value) - LIST_LIMIT
         return shown + (f" … and {more:,} more (all in results.json)" if more > 0 else "")
     return _number(value)
-
-
-def informative(value: Any) -> bool:
-    """Whether a figure says anything: zeros, empty lists and nulls do not."""
-    if value is None or value == "" or value == [] or value == {}:
-        return False
-    return not (isinstance(value, int | float) and not isinstance(value, bool) and value == 0)
 
 
 def rows(doc: dict[str, Any], skip: frozenset[str] = frozenset()) -> list[tuple[str, str]]:

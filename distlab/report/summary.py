@@ -13,36 +13,26 @@ from typing import Any
 
 import orjson
 
+from distlab.report.figures import informative, quantiles
+
 CASES_SHOWN = 3
 """How many cases of an anomaly a summary row shows before '... N more'."""
 
 
-def _empty(value: Any) -> bool:
-    return value is None or value == 0 or value == "" or (isinstance(value, list | dict) and not value)
-
-
-def _short(value: Any, limit: int = 60) -> str:
-    text = value if isinstance(value, str) else orjson.dumps(value).decode()
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def _quantiles(value: Any) -> str | None:
     """{"0.5": 226.0, "0.95": 452.0, "1": 478.5} as "p50 226  p95 452  max 478.5" (None if not one)."""
-    if not isinstance(value, dict) or not value:
-        return None
-    try:
-        qs = sorted((float(k), v) for k, v in value.items())
-    except (TypeError, ValueError):
-        return None
-    if not all(isinstance(v, int | float) for _, v in qs):
-        return None
-    names = {0.0: "min", 1.0: "max"}
-    return "  ".join(f"{names.get(q, f'p{q * 100:g}')} {_number(v)}" for q, v in qs)
+    pairs = quantiles(value)
+    return None if pairs is None else "  ".join(f"{name} {_number(v)}" for name, v in pairs)
 
 
 def _number(v: float) -> str:
     """A figure as a person reads it: 14550 not 1.455e+04, 0.125 not 0.1250000."""
     return f"{v:.0f}" if abs(v) >= 100 else f"{v:.3g}"
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = value if isinstance(value, str) else orjson.dumps(value).decode()
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _cases(cases: list[Any], count: int) -> str:
@@ -63,7 +53,7 @@ def workload_rows(verdict: dict[str, Any]) -> list[tuple[str, str]]:
             if count:
                 rows.append((key, _cases(value, count)))
             continue
-        if _empty(value):
+        if not informative(value) or value is False:  # a false flag (set-full's linearizable) beside a valid verdict misleads
             continue
         if isinstance(value, dict) and "valid" in value:
             inner = workload_rows(value)
