@@ -189,6 +189,9 @@ def _check_group(events: list[_Event], ordered: bool, report: TraceReport,
     # comes before anything it commits)
     commit_bound: dict[int, int] = {}
     commit_times: dict[int, float] = {}  # index -> first time some node applied it
+    # index -> (term, node) of the first snapshot restored that ends there: a snapshot holds
+    # only committed entries, so every node applying that index, later too, agrees on its term
+    snapshot_ends: dict[int, tuple[int, str]] = {}
     leader_times = [(ev.time, ev.data["term"]) for ev in events if ev.kind == "leader"]
     leader_max: list[int] = list(itertools.accumulate((t for _, t in leader_times), max))
     stamps = [t for t, _ in leader_times]
@@ -204,6 +207,11 @@ def _check_group(events: list[_Event], ordered: bool, report: TraceReport,
             if d["i"] in committed and committed[d["i"]][0] != d["t"]:
                 bad(f"state machine safety: {ev.node} restored a snapshot ending at {d['i']} of "
                     f"term {d['t']}, but entry {d['i']} was committed in term {committed[d['i']][0]}")
+            elif d["i"] > 0:
+                snap = snapshot_ends.setdefault(d["i"], (d["t"], ev.node))
+                if snap[0] != d["t"]:
+                    bad(f"state machine safety: {ev.node} restored a snapshot ending at {d['i']} of "
+                        f"term {d['t']}, but {snap[1]}'s snapshot ended at {d['i']} of term {snap[0]}")
         elif ev.kind == "apply":
             report.applied += 1
             index, term, cid = d["i"], d["t"], d["h"]
@@ -223,6 +231,10 @@ def _check_group(events: list[_Event], ordered: bool, report: TraceReport,
             if known != (term, cid):
                 bad(f"state machine safety: {ev.node} applied {(term, cid)} at index {index} "
                     f"at {ev.time:.6f}; another node applied {known}")
+            elif index in snapshot_ends and snapshot_ends[index][0] != term:
+                bad(f"state machine safety: {ev.node} applied entry {index} of term {term} at "
+                    f"{ev.time:.6f}, but {snapshot_ends[index][1]} had restored a snapshot ending at "
+                    f"{index} of term {snapshot_ends[index][0]}")
         elif ev.kind == "leader":
             report.leaders += 1
             term = d["term"]
