@@ -191,7 +191,7 @@ def test_log_stderr_copies_node_logs_live(tmp_path: Path) -> None:
 
 # --- the CLI's declarations: hash pinning and defaults ------------------------------
 
-NODE_CODE_COMMANDS = {"test", "replay", "demo", "kv-lab", "shard-lab", "raft-test", "check", "tracks"}
+NODE_CODE_COMMANDS = {"test", "replay", "demo", "kv-lab", "shard-lab", "region-lab", "raft-test", "check", "tracks"}
 
 
 def test_every_command_that_runs_node_code_pins_hashing() -> None:

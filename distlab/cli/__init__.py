@@ -23,7 +23,8 @@ from typing import Any
 __all__ = ["PINNED_COMMANDS", "PINNED_HASH_SEED", "CliError", "cli", "main", "print_summary"]
 
 PINNED_HASH_SEED = "0"
-PINNED_COMMANDS = frozenset({"test", "replay", "demo", "raft-test", "kv-lab", "shard-lab", "check", "tracks"})
+PINNED_COMMANDS = frozenset({"test", "replay", "demo", "raft-test", "kv-lab", "shard-lab", "region-lab", "check",
+                             "tracks"})
 """The commands declared with `@pins_hash`, by name (tests/test_cli.py keeps them equal)."""
 
 

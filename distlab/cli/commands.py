@@ -16,6 +16,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "raft-test": "distlab.cli.raft_test:raft_test",
     "kv-lab": "distlab.cli.kv_lab:kv_lab",
     "shard-lab": "distlab.cli.shard_lab:shard_lab",
+    "region-lab": "distlab.cli.region_lab:region_lab",
     "analyze": "distlab.cli.analyze:analyze",
     "report": "distlab.cli.report:report",
     "tracks": "distlab.cli.learn:tracks",

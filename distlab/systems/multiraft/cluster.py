@@ -28,11 +28,11 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from typing import Any
 
 from distlab.systems.raft.core import (
     LEADER,
     ConfChangeRefused,
-    Config,
     Message,
     NotLeader,
     Persisted,
@@ -44,7 +44,8 @@ from distlab.systems.raft.disk import Disk
 from distlab.systems.raft.log import Snapshot
 
 from .pd import AddPeer, PlacementDriver, RegionInfo, RemovePeer, TransferLeader
-from .region import Epoch, Peer, Region, split_check
+from .pieces import Pieces, TrackBalance, TrackTable
+from .region import Epoch, Peer, Region
 
 
 def peer_name(p: Peer) -> str:
@@ -56,11 +57,35 @@ def parse_name(name: str) -> Peer:
     return Peer(int(pid), int(sid))
 
 
+# A learner's Raft is seen only through RaftLike (status(), propose returning None when not
+# the leader); distlab's own core is read directly, which keeps the hot paths cheap.
+def is_leader(core: Any) -> bool:
+    if isinstance(core, RaftCore):
+        return core.role == LEADER
+    return str(core.status().get("role")) == "leader"
+
+
+def term_of(core: Any) -> int:
+    return core.term if isinstance(core, RaftCore) else int(core.status()["term"])
+
+
+def propose(core: Any, command: object) -> bool:
+    """Propose; False if the node is not the leader (NotLeader raised or None returned)."""
+    try:
+        return core.propose(command) is not None
+    except NotLeader:
+        return False
+
+
+def message_kind(m: Any) -> str:
+    return str(getattr(m, "kind", type(m).__name__)).lower()
+
+
 @dataclass
 class Replica:
     """One peer of one region on one store: its Raft core and the region meta it has applied."""
 
-    core: RaftCore
+    core: Any  # RaftLike (distlab's RaftCore unless a learner's Raft is plugged in)
     region: Region
     applied: list[tuple[int, int, object]] = field(default_factory=list)  # (index, term, command)
     kv: dict[bytes, bytes] = field(default_factory=dict)  # the region's data on this replica
@@ -68,6 +93,7 @@ class Replica:
     disk: Disk = field(default_factory=Disk)  # Raft's stable storage
     applied_index: int = 0  # kv and region are the engine: durable, as of this entry
     applied_term: int = 0
+    name: str = ""  # "p<peer id>@s<store id>"
 
     def data_size(self) -> int:
         return sum(len(k) + len(v) for k, v in self.kv.items())
@@ -82,7 +108,7 @@ class MultiRaftCluster:
 
     def __init__(self, store_ids: list[int], regions: list[tuple[Region, int]], seed: int = 0,
                  pd: PlacementDriver | None = None, heartbeat_every: int = 5,
-                 region_max_size: int | None = None) -> None:
+                 region_max_size: int | None = None, pieces: Pieces | None = None) -> None:
         self.rng = random.Random(f"multiraft/{seed}")
         self.seed = seed
         self.pd = pd or PlacementDriver()
@@ -98,6 +124,16 @@ class MultiRaftCluster:
         self.committed: dict[tuple[int, int], tuple[int, object]] = {}  # (region, index)
         self.verdicts: list[str] = []  # refusals from the PD, for tests to look at
         self.tombstones: set[str] = set()  # peers removed and dropped: never created again
+        self.pieces = pieces or Pieces()
+        self.factory = self.pieces.raft_factory()
+        self.splitter = self.pieces.splitter()
+        self.table = TrackTable(*self.pieces.table) if self.pieces.table else None
+        if self.table is not None:
+            self.pd.judge = self.table.judge
+        self.balancer = TrackBalance(*self.pieces.balance) if self.pieces.balance else None
+        if self.balancer is not None:
+            self.pd.picker = self.balancer.pick
+        self.transfers = 0  # leader transfers started (by the driver's operators or by hand)
         for s in store_ids:
             self.pd.put_store(s, now=0.0)
         for region, size in regions:
@@ -108,11 +144,10 @@ class MultiRaftCluster:
 
     # ----- peers ------------------------------------------------------------------------
     def _create(self, peer: Peer, region: Region) -> Replica:
-        voters = frozenset(peer_name(p) for p in self.initial[region.id].peers)
-        names = sorted(voters | {peer_name(peer)})
+        voters = sorted(peer_name(p) for p in self.initial[region.id].peers)
         rng = random.Random(f"{self.seed}/{peer_name(peer)}")
-        core = RaftCore(peer_name(peer), names, rng, Config(voters=voters))
-        rep = Replica(core, self.initial[region.id])
+        core = self.factory(peer_name(peer), voters, rng, Persisted())
+        rep = Replica(core, self.initial[region.id], name=peer_name(peer))
         self.replicas[peer.store_id][region.id] = rep
         return rep
 
@@ -122,7 +157,7 @@ class MultiRaftCluster:
         from, as a TiKV store restarts from its KV engine and its Raft log."""
         self.down.discard(store_id)
         for region_id, rep in list(self.replicas[store_id].items()):
-            name = rep.core.id
+            name = rep.name
             voters = frozenset(peer_name(p) for p in rep.region.peers)
             snap = Snapshot(rep.applied_index, rep.applied_term, (dict(rep.kv), rep.region), voters)
             disk = rep.disk
@@ -130,8 +165,7 @@ class MultiRaftCluster:
             disk.snapshot = snap
             rng = random.Random(f"{self.seed}/{name}/{self.now}")
             initial = frozenset(peer_name(p) for p in self.initial[region_id].peers)
-            rep.core = RaftCore(name, sorted(initial | voters | {name}), rng,
-                                Config(voters=initial), Persisted(disk.hard, snap, entries))
+            rep.core = self.factory(name, sorted(initial | voters), rng, Persisted(disk.hard, snap, entries))
             self._pump(store_id, region_id)
         self.inflight = [m for m in self.inflight
                          if parse_name(m.src).store_id != store_id
@@ -144,7 +178,7 @@ class MultiRaftCluster:
         best = None
         for reps in self.replicas.values():
             rep = reps.get(region_id)
-            if rep is not None and rep.core.role == LEADER and (best is None or rep.core.term > best.core.term):
+            if rep is not None and is_leader(rep.core) and (best is None or term_of(rep.core) > term_of(best.core)):
                 best = rep
         return best
 
@@ -182,7 +216,9 @@ class MultiRaftCluster:
                 rep.applied.append((e.index, e.term, e.command))
                 known = self.committed.setdefault((region_id, e.index), (e.term, e.command))
                 if known != (e.term, e.command):
-                    raise SafetyViolation(f"region {region_id}: two entries committed at {e.index}")
+                    raise SafetyViolation(f"region {region_id}: {rep.name} applied an entry of term {e.term} at "
+                                          f"index {e.index}, where another replica applied one of term "
+                                          f"{known[0]}: two different entries committed at one index")
                 change = as_conf_change(e.command)
                 if change is not None:
                     self._apply_conf(store_id, region_id, rep, *change)
@@ -198,7 +234,7 @@ class MultiRaftCluster:
             rep.region = region.add_peer(peer) if op == "add" else region.remove_peer(peer.id)
         except ValueError:
             return
-        if op == "remove" and rep.core.role == LEADER:
+        if op == "remove" and is_leader(rep.core):
             self.tombstones.add(name)  # garbage-collect the removed peer
             self.replicas[peer.store_id].pop(region_id, None)
 
@@ -216,26 +252,30 @@ class MultiRaftCluster:
             else:
                 rep.kv[key] = value
             return
-        _, key, new_id, new_peer_ids, version = cmd
-        if version != region.epoch.version or not region.contains(key) or key == region.start_key:
+        _, keys, new_ids, new_peer_ids, version = cmd
+        if isinstance(keys, bytes):  # one cut: ("split", key, new_id, peer_ids, version)
+            keys, new_ids, new_peer_ids = (keys,), (new_ids,), (new_peer_ids,)
+        if (version != region.epoch.version or not all(region.contains(k) for k in keys)
+                or region.start_key in keys):
             rep.refused.append((cmd, "epoch not match"))
             return
         try:
-            left, right = region.split(key, new_id, list(new_peer_ids))
+            pieces = self.splitter.split(region, list(keys), list(new_ids), new_peer_ids)
         except ValueError as e:
             rep.refused.append((cmd, str(e)))
             return
-        rep.region = left
-        self.initial.setdefault(new_id, right)
-        moved = {k: v for k, v in rep.kv.items() if k >= key}
-        for k in moved:
-            del rep.kv[k]
+        rep.region = pieces[0]
         base = self.sizes[region.id]
-        self.sizes.setdefault(new_id, base // 2)
-        new_peer = right.peer_on(store_id)
-        if new_peer is not None and new_id not in self.replicas[store_id]:
-            child = self._create(new_peer, right)
-            child.kv = moved
+        for right in pieces[1:]:
+            self.initial.setdefault(right.id, right)
+            moved = {k: v for k, v in rep.kv.items() if right.contains(k)}
+            for k in moved:
+                del rep.kv[k]
+            self.sizes.setdefault(right.id, base // len(pieces))
+            new_peer = right.peer_on(store_id)
+            if new_peer is not None and right.id not in self.replicas[store_id]:
+                child = self._create(new_peer, right)
+                child.kv = moved
 
     def put(self, key: bytes, value: bytes) -> bool:
         """A client write routed by the driver's region table; False if there is no leader
@@ -246,11 +286,9 @@ class MultiRaftCluster:
         rep = self.leader_of(info.id)
         if rep is None:
             return False
-        try:
-            rep.core.propose(("put", key, value, info.region.epoch.version))
-        except NotLeader:
+        if not propose(rep.core, ("put", key, value, info.region.epoch.version)):
             return False
-        self._pump(parse_name(rep.core.id).store_id, info.id)
+        self._pump(parse_name(rep.name).store_id, info.id)
         return True
 
     def get(self, key: bytes) -> bytes | None:
@@ -274,7 +312,8 @@ class MultiRaftCluster:
                 continue
             rep = self.replicas[dest.store_id].get(region_id)
             if rep is None:
-                if (m.dest in self.tombstones or m.kind not in ("append", "snapshot")
+                kind = message_kind(m)
+                if (m.dest in self.tombstones or not ("append" in kind or "snapshot" in kind)
                         or dest in self.initial[region_id].peers):
                     # only the leader's replication brings an added peer to life; a peer
                     # born of a split is made by its store applying the split (with the data)
@@ -282,13 +321,14 @@ class MultiRaftCluster:
                 rep = self._create(dest, self.initial[region_id])
             rep.core.step(m)
             self._pump(dest.store_id, region_id)
-        raise AssertionError("messages never stopped flowing")
+        raise AssertionError(f"messages kept causing messages within one tick ({limit} delivered at tick "
+                             f"{self.now}): the Raft peers are in a livelock")
 
     def _region_of_message(self, m: Message) -> int | None:
         """Peer ids are unique in the cluster: the sender's replica says which region."""
         src = parse_name(m.src)
         for region_id, rep in self.replicas.get(src.store_id, {}).items():
-            if rep.core.id == m.src:
+            if rep.name == m.src:
                 return region_id
         # the sender has been dropped since: look the peer up anywhere
         for reps in self.replicas.values():
@@ -300,13 +340,12 @@ class MultiRaftCluster:
     def _heartbeats(self) -> None:
         for region_id in sorted(self.initial):
             rep = self.leader_of(region_id)
-            if rep is None or parse_name(rep.core.id).store_id in self.down:
+            if rep is None or parse_name(rep.name).store_id in self.down:
                 continue
             core = rep.core
-            pending = frozenset(parse_name(n).id for n, pr in core.progress.items()
-                                if pr.match < core.commit_index)
+            pending = self._pending(region_id, rep)
             size = self.sizes[region_id] + rep.data_size()
-            info = RegionInfo(rep.region, parse_name(core.id).id, size, pending)
+            info = RegionInfo(rep.region, parse_name(rep.name).id, size, pending)
             if self.region_max_size is not None and rep.data_size() > self.region_max_size:
                 self._propose_split(rep)
             verdict = self.pd.region_heartbeat(info)
@@ -323,41 +362,87 @@ class MultiRaftCluster:
                     if rep.applied_index > core.log.snapshot_index:
                         core.compact(rep.applied_index, (dict(rep.kv), rep.region))
                     if core.log.snapshot_index > 0:
-                        core.propose(conf_change("add", peer_name(step.peer)))
+                        propose(core, conf_change("add", peer_name(step.peer)))
                 elif isinstance(step, RemovePeer):
                     target = next(p for p in rep.region.peers if p.id == step.peer_id)
-                    core.propose(conf_change("remove", peer_name(target)))
+                    propose(core, conf_change("remove", peer_name(target)))
                 elif isinstance(step, TransferLeader):
                     target = next(p for p in rep.region.peers if p.id == step.to_peer_id)
                     core.transfer_leader(peer_name(target))
+                    self.transfers += 1
             except (NotLeader, ConfChangeRefused, ValueError):
                 pass  # retried on the next heartbeat
-            self._pump(parse_name(core.id).store_id, region_id)
+            self._pump(parse_name(rep.name).store_id, region_id)
+
+    def _pending(self, region_id: int, rep: Replica) -> frozenset[int]:
+        """The peers still catching up: from the leader's progress (distlab's core), or,
+        for a Raft that does not expose it, the replicas that have not applied up to the
+        leader's commit index."""
+        core = rep.core
+        if isinstance(core, RaftCore):
+            return frozenset(parse_name(n).id for n, pr in core.progress.items()
+                             if pr.match < core.commit_index)
+        commit = int(core.status()["commit"])
+        out = set()
+        for p in rep.region.peers:
+            other = self.replicas[p.store_id].get(region_id)
+            if other is not rep and (other is None or other.applied_index < commit):
+                out.add(p.id)
+        return frozenset(out)
 
     def _propose_split(self, rep: Replica) -> None:
-        """The split checker on the leader: cut at the middle key by size, with ids from the
-        driver. Proposed again on later heartbeats while still too big; a duplicate carries
-        the old version and is refused at apply."""
-        key = split_check(rep.region, [(k, len(k) + len(v)) for k, v in rep.kv.items()],
-                          self.region_max_size or 0)
+        """The split checker on the leader (distlab's: the middle key by size; a learner's:
+        split_keys), with ids from the driver. Proposed again on later heartbeats while
+        still too big; a duplicate carries the old version and is refused at apply."""
+        keys = self.splitter.keys(rep.region, [(k, len(k) + len(v)) for k, v in rep.kv.items()],
+                                  self.region_max_size or 0)
         known = self.pd.region(rep.region.id)
-        if key is None or known is None or known.region != rep.region:
+        if not keys or known is None or known.region != rep.region:
             return  # ids are allocated for the peers the driver knows: wait until it agrees
-        new_id, peer_ids = self.pd.ask_split(rep.region.id)
-        try:
-            rep.core.propose(("split", key, new_id, tuple(peer_ids), rep.region.epoch.version))
-        except NotLeader:
-            pass
+        asked = [self.pd.ask_split(rep.region.id) for _ in keys]
+        if len(keys) == 1:  # distlab's one-cut shape
+            cmd: tuple = ("split", keys[0], asked[0][0], tuple(asked[0][1]), rep.region.epoch.version)
+        else:
+            cmd = ("split", tuple(keys), tuple(a[0] for a in asked), tuple(tuple(a[1]) for a in asked),
+                   rep.region.epoch.version)
+        propose(rep.core, cmd)
 
     # ----- safety -----------------------------------------------------------------------
     def _check(self) -> None:
-        """Per region: one leader per term; committed entries agree (checked on apply)."""
+        """Per region: one leader per term; committed entries agree (checked on apply);
+        and every few ticks, each replica's log holds, up to its own commit index, the
+        entries committed there (the last `LOG_WINDOW` of them): a node that lets a stale
+        leader overwrite or truncate committed entries is caught even before it applies
+        anything wrong."""
+        check_logs = self.now % 3 == 0
         for reps in self.replicas.values():
             for region_id, rep in reps.items():
-                if rep.core.role == LEADER:
-                    key = (region_id, rep.core.term)
-                    if self.leaders.setdefault(key, rep.core.id) != rep.core.id:
+                core = rep.core
+                if is_leader(core):
+                    key = (region_id, term_of(core))
+                    if self.leaders.setdefault(key, rep.name) != rep.name:
                         raise SafetyViolation(f"region {region_id} has two leaders in term {key[1]}")
+                if check_logs:
+                    self._check_log(region_id, rep)
+
+    LOG_WINDOW = 8
+
+    def _check_log(self, region_id: int, rep: Replica) -> None:
+        core = rep.core
+        commit = core.commit_index if isinstance(core, RaftCore) else int(core.status()["commit"])
+        log = core.log
+        if commit > log.last_index:
+            raise SafetyViolation(f"region {region_id}: {rep.name} has committed up to {commit} but its log "
+                                  f"ends at {log.last_index}: committed entries were dropped")
+        for i in range(max(log.snapshot_index + 1, commit - self.LOG_WINDOW + 1), commit + 1):
+            known = self.committed.get((region_id, i))
+            if known is None:
+                continue
+            e = log.entry(i)
+            if (e.term, e.command) != known:
+                raise SafetyViolation(f"region {region_id}: {rep.name}'s log holds at {i} an entry of term "
+                                      f"{e.term}, but the entry committed there is of term {known[0]}: a "
+                                      "committed entry was overwritten")
 
 
 def initial_layout(n_regions: int, stores: list[int], size: int = 10) -> list[tuple[Region, int]]:
@@ -372,4 +457,5 @@ def initial_layout(n_regions: int, stores: list[int], size: int = 10) -> list[tu
     return out
 
 
-__all__ = ["MultiRaftCluster", "Replica", "SafetyViolation", "initial_layout", "peer_name"]
+__all__ = ["MultiRaftCluster", "Replica", "SafetyViolation", "initial_layout", "is_leader", "peer_name",
+           "propose", "term_of"]

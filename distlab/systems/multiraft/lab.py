@@ -33,27 +33,34 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from distlab.checkers.linearizable import check
-from distlab.systems.raft.core import LEADER, ConfChangeRefused, NotLeader, conf_change
+from distlab.systems.raft.core import ConfChangeRefused, NotLeader, conf_change
 
 from .cluster import (
     MultiRaftCluster,
     Replica,
     SafetyViolation,
     initial_layout,
+    is_leader,
     parse_name,
     peer_name,
+    propose,
 )
 from .pd import MovePeer
+from .pieces import Pieces
 from .region import Peer
 
 
 class _LossyWire(list):
     """The in-flight message list: each message sent is lost with probability `loss`
-    (TinyKV's unreliable network drops RPCs the same way)."""
+    (TinyKV's unreliable network drops RPCs the same way); with `delay`, a message is
+    also held back 1-12 ticks with that probability (so it arrives after later ones, maybe
+    from a leader deposed since) or sent twice."""
 
-    def __init__(self, items: list, rng: random.Random, loss: float, cut: set[int]) -> None:
+    def __init__(self, items: list, rng: random.Random, loss: float, cut: set[int],
+                 delay: float = 0.0, held: list | None = None, clock: Any = None) -> None:
         super().__init__(items)
         self.rng, self.loss, self.cut = rng, loss, cut
+        self.delay, self.held, self.clock = delay, held, clock
 
     def _kept(self, m: Any) -> bool:
         if self.cut and {parse_name(m.src).store_id, parse_name(m.dest).store_id} & self.cut:
@@ -61,7 +68,18 @@ class _LossyWire(list):
         return self.loss <= 0 or self.rng.random() >= self.loss
 
     def extend(self, msgs: Any) -> None:  # type: ignore[override]
-        super().extend(m for m in msgs if self._kept(m))
+        kept = [m for m in msgs if self._kept(m)]
+        if self.delay <= 0 or self.held is None:
+            super().extend(kept)
+            return
+        for m in kept:
+            roll = self.rng.random()
+            if roll < self.delay:
+                self.held.append((self.clock() + self.rng.randint(1, 12), m))
+                continue
+            if roll < 1.5 * self.delay:
+                super().append(m)  # duplicated
+            super().append(m)
 
 
 class LabCluster(MultiRaftCluster):
@@ -69,14 +87,16 @@ class LabCluster(MultiRaftCluster):
     and the known-bad follower-read variant."""
 
     def __init__(self, *args: Any, loss: float = 0.0, follower_reads: bool = False,
-                 stale_puts: bool = False, **kw: Any) -> None:
+                 stale_puts: bool = False, delay: float = 0.0, **kw: Any) -> None:
         super().__init__(*args, **kw)
         self.loss = loss
-        self.follower_reads = follower_reads
+        self.delay = delay
+        self.held: list[tuple[int, Any]] = []  # (due tick, message) held back by the network
+        self.follower_reads = follower_reads or self.pieces.follower_reads
         self.stale_puts = stale_puts
         self.loss_rng = random.Random(f"lab-loss/{self.seed}")
         self.cut: set[int] = set()  # stores partitioned from every other
-        self.inflight = _LossyWire(self.inflight, self.loss_rng, loss, self.cut)
+        self.set_loss(loss)
         self.outcomes: dict[int, tuple[str, Any]] = {}  # attempt -> ("ok"|"fail"|"refused", value)
 
     def restart_store(self, store_id: int) -> None:
@@ -84,8 +104,20 @@ class LabCluster(MultiRaftCluster):
         self.set_loss(self.loss)
 
     def set_loss(self, loss: float) -> None:
+        """The network's loss rate; 0 makes it reliable again (no more delays either)."""
         self.loss = loss
-        self.inflight = _LossyWire(self.inflight, self.loss_rng, loss, self.cut)
+        if loss <= 0:
+            self.delay = 0.0
+        self.inflight = _LossyWire(self.inflight, self.loss_rng, loss, self.cut, self.delay, self.held,
+                                   lambda: self.now)
+
+    def tick(self, n: int = 1) -> None:
+        for _ in range(n):
+            if self.held:
+                due = [m for at, m in self.held if at <= self.now + 1]
+                self.held[:] = [(at, m) for at, m in self.held if at > self.now + 1]
+                list.extend(self.inflight, due)
+            super().tick()
 
     def _apply_admin(self, store_id: int, rep: Replica, cmd: tuple) -> None:
         if cmd[0] not in ("get", "putx", "cas"):
@@ -113,7 +145,7 @@ class LabCluster(MultiRaftCluster):
 
     def live_leader(self, region_id: int) -> Replica | None:
         rep = self.leader_of(region_id)
-        if rep is None or parse_name(rep.core.id).store_id in self.down:
+        if rep is None or parse_name(rep.name).store_id in self.down:
             return None
         return rep
 
@@ -126,10 +158,10 @@ class LabCluster(MultiRaftCluster):
         if target is None:
             return True
         try:
-            rep.core.propose(conf_change("remove", peer_name(target)))
-        except (NotLeader, ConfChangeRefused, ValueError):
+            propose(rep.core, conf_change("remove", peer_name(target)))
+        except (ConfChangeRefused, ValueError):
             return False
-        self._pump(parse_name(rep.core.id).store_id, region_id)
+        self._pump(parse_name(rep.name).store_id, region_id)
         return False
 
     def propose_add(self, region_id: int, store_id: int) -> bool:
@@ -142,25 +174,26 @@ class LabCluster(MultiRaftCluster):
         if rep.applied_index > core.log.snapshot_index:  # the new peer gets a snapshot
             core.compact(rep.applied_index, (dict(rep.kv), rep.region))
         try:
-            core.propose(conf_change("add", peer_name(Peer(self.pd.alloc_id(), store_id))))
-        except (NotLeader, ConfChangeRefused, ValueError):
+            propose(core, conf_change("add", peer_name(Peer(self.pd.alloc_id(), store_id))))
+        except (ConfChangeRefused, ValueError):
             return False
-        self._pump(parse_name(core.id).store_id, region_id)
+        self._pump(parse_name(rep.name).store_id, region_id)
         return False
 
     def transfer(self, region_id: int, store_id: int) -> bool:
         rep = self.live_leader(region_id)
         if rep is None:
             return False
-        if parse_name(rep.core.id).store_id == store_id:
+        if parse_name(rep.name).store_id == store_id:
             return True
         target = rep.region.peer_on(store_id)
         if target is not None:
             try:
                 rep.core.transfer_leader(peer_name(target))
+                self.transfers += 1
             except (NotLeader, ValueError):
                 pass
-            self._pump(parse_name(rep.core.id).store_id, region_id)
+            self._pump(parse_name(rep.name).store_id, region_id)
         return False
 
     def must(self, action: Callable[[], bool], budget: int = 400) -> None:
@@ -169,7 +202,12 @@ class LabCluster(MultiRaftCluster):
             if action():
                 return
             self.tick(3)
-        raise AssertionError(f"gave up after {3 * budget} ticks: {action}")
+        regions = "; ".join(
+            f"region {i.id} on stores {sorted(i.region.store_ids())} at conf_ver {i.region.epoch.conf_ver}, "
+            f"leader {'on store ' + str(parse_name(lead.name).store_id) if lead else 'none'}"
+            for i in self.pd.regions() for lead in [self.live_leader(i.id)])
+        raise AssertionError(f"a leader transfer or membership change the scenario asked for never "
+                             f"completed in {3 * budget} ticks ({regions})")
 
 
 @dataclass
@@ -290,7 +328,7 @@ class Clients:
         op.attempt = None
         info = c.pd.locate(op.key)
         rep = c.live_leader(info.id) if info is not None else None
-        if rep is None or rep.core.role != LEADER:
+        if rep is None or not is_leader(rep.core):
             return
         self.attempts += 1
         attempt, version = self.attempts, info.region.epoch.version
@@ -300,12 +338,10 @@ class Clients:
             cmd = ("putx", attempt, op.key, version, op.arg)
         else:
             cmd = ("cas", attempt, op.key, version, op.arg[0], op.arg[1])
-        try:
-            rep.core.propose(cmd)
-        except NotLeader:
+        if not propose(rep.core, cmd):
             return
         op.attempt = attempt
-        c._pump(parse_name(rep.core.id).store_id, info.id)
+        c._pump(parse_name(rep.name).store_id, info.id)
 
     def _finish(self, i: int, op: _Pending, out: tuple[str, Any]) -> None:
         kind, got = out
@@ -344,6 +380,7 @@ class LabResult:
     seconds: float
     cluster: LabCluster = field(repr=False)
     history: list[dict[str, Any]] = field(repr=False)
+    detail: str = ""  # what the scenario saw, in a few words (3C's scenarios)
 
 
 def check_raft_safety(c: MultiRaftCluster) -> None:
@@ -364,22 +401,23 @@ def check_raft_safety(c: MultiRaftCluster) -> None:
         first = group[0]
         for rep in group[1:]:
             if rep.kv != first.kv or rep.region != first.region:
-                raise SafetyViolation(f"region {region_id}: {first.core.id} and {rep.core.id} "
+                raise SafetyViolation(f"region {region_id}: {first.name} and {rep.name} "
                                       f"applied up to {index} but hold different data")
 
 
 def generic(name: str, seed: int, *, nclients: int, unreliable: bool = False, crash: bool = False,
             confchange: bool = False, split: bool = False, snapshot: bool = False,
             partitions: bool = False, follower_reads: bool = False, stale_puts: bool = False,
-            iterations: int = 3, ticks: int = 150) -> LabResult:
+            iterations: int = 3, ticks: int = 150, pieces: Pieces | None = None) -> LabResult:
     """TinyKV's GenericTest: `iterations` rounds of clients working for `ticks` ticks while
     the conf changer moves peers, splits happen, messages are lost and minorities are
     partitioned off; after each round, with `crash`, every store stops and restarts."""
     started = time.perf_counter()
     stores = [1, 2, 3, 4, 5]
     c = LabCluster(stores, initial_layout(1, [1, 2, 3]), seed=seed,
-                   loss=0.1 if unreliable else 0.0, follower_reads=follower_reads, stale_puts=stale_puts,
-                   region_max_size=60 if split else None)
+                   loss=0.1 if unreliable else 0.0, delay=0.1 if unreliable else 0.0,
+                   follower_reads=follower_reads, stale_puts=stale_puts,
+                   region_max_size=60 if split else None, pieces=pieces)
     c.pd.region_schedule_limit = 0  # the conf changer below decides the moves
     rng = random.Random(f"lab/{name}/{seed}")
     keys = [b"k%02d" % i for i in range(0, 40, 3)] if split else [b"k%d" % i for i in range(6)]
@@ -463,10 +501,10 @@ def _settle(c: LabCluster, region_id: int, ticks: int = 200) -> None:
     raise AssertionError(f"region {region_id} did not settle")
 
 
-def transfer_leader(seed: int = 0) -> LabResult:
+def transfer_leader(seed: int = 0, pieces: Pieces | None = None) -> LabResult:
     """TestTransferLeader3B: the leadership of region 1 is handed to each store in turn."""
     started = time.perf_counter()
-    c, cl = _lab([1, 2, 3, 4, 5], [1, 2, 3, 4, 5], seed)
+    c, cl = _lab([1, 2, 3, 4, 5], [1, 2, 3, 4, 5], seed, pieces=pieces)
     for s in (1, 2, 3, 4, 5, 1):
         c.must(lambda s=s: c.transfer(1, s))
         cl.run("write", b"k%d" % s, b"v%d" % s)
@@ -474,12 +512,12 @@ def transfer_leader(seed: int = 0) -> LabResult:
     return _finish("TestTransferLeader3B", seed, c, cl, started)
 
 
-def remove_leader(seed: int = 0) -> LabResult:
+def remove_leader(seed: int = 0, pieces: Pieces | None = None) -> LabResult:
     """TestConfChangeRemoveLeader3B: the leader's own peer is removed (it must hand over
     first, or the region would be left without a leader); a write made while store 1 is
     out of the region is not on store 1 until a new peer there catches up."""
     started = time.perf_counter()
-    c, cl = _lab([1, 2, 3, 4, 5], [1, 2, 3, 4, 5], seed)
+    c, cl = _lab([1, 2, 3, 4, 5], [1, 2, 3, 4, 5], seed, pieces=pieces)
     c.must(lambda: c.transfer(1, 1))
     c.must(lambda: c.transfer(1, 2) and c.propose_remove(1, 1))
     cl.run("write", b"k0", b"v0")
@@ -504,11 +542,11 @@ def remove_leader(seed: int = 0) -> LabResult:
     return _finish("TestConfChangeRemoveLeader3B", seed, c, cl, started, moves=7)
 
 
-def basic_conf_change(seed: int = 0) -> LabResult:
+def basic_conf_change(seed: int = 0, pieces: Pieces | None = None) -> LabResult:
     """TestBasicConfChange3B: region 1 on five stores shrinks to one peer and grows again;
     an added peer holds every key written before it joined, a removed one holds none."""
     started = time.perf_counter()
-    c, cl = _lab([1, 2, 3, 4, 5], [1, 2, 3, 4, 5], seed)
+    c, cl = _lab([1, 2, 3, 4, 5], [1, 2, 3, 4, 5], seed, pieces=pieces)
 
     def engine(store: int, key: bytes) -> bytes | None:
         _settle(c, 1)
@@ -543,12 +581,12 @@ def basic_conf_change(seed: int = 0) -> LabResult:
     return _finish("TestBasicConfChange3B", seed, c, cl, started, moves=8)
 
 
-def one_split(seed: int = 0) -> LabResult:
+def one_split(seed: int = 0, pieces: Pieces | None = None) -> LabResult:
     """TestOneSplit3B: writes past the region's size split it while store 5 is cut off;
     the pieces tile the old range (k1 and k2 end in different regions), the left one answers a key of the right one with "key
     not in region", and store 5 gets the data once it is reconnected."""
     started = time.perf_counter()
-    c, cl = _lab([1, 2, 3, 4, 5], [1, 2, 3, 4, 5], seed, region_max_size=500)
+    c, cl = _lab([1, 2, 3, 4, 5], [1, 2, 3, 4, 5], seed, region_max_size=500, pieces=pieces)
     cl.run("write", b"k1", b"v1")
     cl.run("write", b"k2", b"v2")
     region = c.pd.locate(b"k1").region
@@ -567,8 +605,8 @@ def one_split(seed: int = 0) -> LabResult:
     # a get of k2 sent to the left region with its epoch is refused: key not in region
     lead = c.live_leader(left.id)
     c.outcomes.clear()
-    lead.core.propose(("get", -1, b"k2", left.epoch.version))
-    c._pump(parse_name(lead.core.id).store_id, left.id)
+    propose(lead.core, ("get", -1, b"k2", left.epoch.version))
+    c._pump(parse_name(lead.name).store_id, left.id)
     c.tick(10)
     assert c.outcomes[-1] == ("refused", None)
     assert cl.run("read", b"k2") == ("ok", ["k2", "v2"])
@@ -600,45 +638,54 @@ def _compact_all(c: LabCluster) -> None:
         if store_id in c.down:
             continue
         for rep in reps.values():
-            if rep.applied_index > rep.core.log.snapshot_index and rep.core.applied >= rep.applied_index:
+            applied = rep.core.applied if hasattr(rep.core, "applied") else rep.core.status().get("applied", 0)
+            if rep.applied_index > rep.core.log.snapshot_index and applied >= rep.applied_index:
                 rep.core.compact(rep.applied_index, (dict(rep.kv), rep.region))
 
 
-SCENARIOS: dict[str, Callable[[int], LabResult]] = {
+def _generic(name: str, **kw: Any) -> Callable[..., LabResult]:
+    """The GenericTest-based scenario `name`: a function of (seed, pieces)."""
+
+    def run(seed: int, pieces: Pieces | None = None) -> LabResult:
+        return generic(name, seed, pieces=pieces, **kw)
+
+    run.__name__ = name
+    return run
+
+
+SCENARIOS: dict[str, Callable[..., LabResult]] = {
     "TestTransferLeader3B": transfer_leader,
     "TestBasicConfChange3B": basic_conf_change,
     "TestConfChangeRemoveLeader3B": remove_leader,
-    "TestConfChangeRecover3B": lambda s: generic("TestConfChangeRecover3B", s, nclients=1,
-                                                 crash=True, confchange=True),
-    "TestConfChangeUnreliable3B": lambda s: generic("TestConfChangeUnreliable3B", s, nclients=5,
-                                                    unreliable=True, confchange=True),
-    "TestConfChangeRecoverManyClients3B": lambda s: generic(
-        "TestConfChangeRecoverManyClients3B", s, nclients=20, crash=True, confchange=True),
-    "TestConfChangeUnreliableRecover3B": lambda s: generic(
-        "TestConfChangeUnreliableRecover3B", s, nclients=5, unreliable=True, crash=True,
-        confchange=True),
-    "TestConfChangeSnapshotUnreliableRecover3B": lambda s: generic(
-        "TestConfChangeSnapshotUnreliableRecover3B", s, nclients=5, unreliable=True, crash=True,
+    "TestConfChangeRecover3B": _generic("TestConfChangeRecover3B", nclients=1, crash=True, confchange=True),
+    "TestConfChangeUnreliable3B": _generic("TestConfChangeUnreliable3B", nclients=5, unreliable=True,
+                                           confchange=True),
+    "TestConfChangeRecoverManyClients3B": _generic("TestConfChangeRecoverManyClients3B", nclients=20,
+                                                   crash=True, confchange=True),
+    "TestConfChangeUnreliableRecover3B": _generic("TestConfChangeUnreliableRecover3B", nclients=5,
+                                                  unreliable=True, crash=True, confchange=True),
+    "TestConfChangeSnapshotUnreliableRecover3B": _generic(
+        "TestConfChangeSnapshotUnreliableRecover3B", nclients=5, unreliable=True, crash=True,
         confchange=True, snapshot=True),
-    "TestConfChangeSnapshotUnreliableRecoverConcurrentPartition3B": lambda s: generic(
-        "TestConfChangeSnapshotUnreliableRecoverConcurrentPartition3B", s, nclients=5,
+    "TestConfChangeSnapshotUnreliableRecoverConcurrentPartition3B": _generic(
+        "TestConfChangeSnapshotUnreliableRecoverConcurrentPartition3B", nclients=5,
         unreliable=True, crash=True, partitions=True, confchange=True, snapshot=True),
     "TestOneSplit3B": one_split,
-    "TestSplitRecover3B": lambda s: generic("TestSplitRecover3B", s, nclients=1, crash=True, split=True),
-    "TestSplitRecoverManyClients3B": lambda s: generic(
-        "TestSplitRecoverManyClients3B", s, nclients=20, crash=True, split=True),
-    "TestSplitUnreliable3B": lambda s: generic("TestSplitUnreliable3B", s, nclients=5,
-                                               unreliable=True, split=True),
-    "TestSplitUnreliableRecover3B": lambda s: generic(
-        "TestSplitUnreliableRecover3B", s, nclients=5, unreliable=True, crash=True, split=True),
-    "TestSplitConfChangeSnapshotUnreliableRecover3B": lambda s: generic(
-        "TestSplitConfChangeSnapshotUnreliableRecover3B", s, nclients=5, unreliable=True,
+    "TestSplitRecover3B": _generic("TestSplitRecover3B", nclients=1, crash=True, split=True),
+    "TestSplitRecoverManyClients3B": _generic("TestSplitRecoverManyClients3B", nclients=20, crash=True,
+                                              split=True),
+    "TestSplitUnreliable3B": _generic("TestSplitUnreliable3B", nclients=5, unreliable=True, split=True),
+    "TestSplitUnreliableRecover3B": _generic("TestSplitUnreliableRecover3B", nclients=5, unreliable=True,
+                                             crash=True, split=True),
+    "TestSplitConfChangeSnapshotUnreliableRecover3B": _generic(
+        "TestSplitConfChangeSnapshotUnreliableRecover3B", nclients=5, unreliable=True,
         crash=True, confchange=True, split=True, snapshot=True),
-    "TestSplitConfChangeSnapshotUnreliableRecoverConcurrentPartition3B": lambda s: generic(
-        "TestSplitConfChangeSnapshotUnreliableRecoverConcurrentPartition3B", s, nclients=5,
+    "TestSplitConfChangeSnapshotUnreliableRecoverConcurrentPartition3B": _generic(
+        "TestSplitConfChangeSnapshotUnreliableRecoverConcurrentPartition3B", nclients=5,
         unreliable=True, crash=True, partitions=True, confchange=True, split=True, snapshot=True),
 }
-"""TinyKV project 3B's scenarios, in the order of its test file; each takes a seed."""
+"""TinyKV project 3B's scenarios, in the order of its test file; each takes a seed and the
+pieces to run on (None: distlab's own)."""
 
 
 __all__ = ["Clients", "LabCluster", "LabResult", "SCENARIOS", "basic_conf_change", "check_raft_safety",

@@ -16,7 +16,7 @@ overlaps) is refused with the reason.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
 
@@ -174,6 +174,13 @@ class PlacementDriver:
     _info: dict[int, RegionInfo] = field(default_factory=dict)
     _stores: dict[int, StoreInfo] = field(default_factory=dict)
     _ops: dict[int, MovePeer] = field(default_factory=dict)
+    # A learner's pieces (multiraft/pieces.py), None for distlab's own: `judge(report,
+    # own_reason)` gives the heartbeat verdict to act on (a reason to refuse, or None);
+    # `picker(stores, regions, now, max_store_down_time, max_replicas)` replaces
+    # balance_region in `schedule`.
+    judge: Callable[[Region, str | None], str | None] | None = None
+    picker: Callable[..., tuple[RegionInfo, int, int] | None] | None = None
+    scheduled: int = 0  # move-peer operators decided so far
 
     # ids -----------------------------------------------------------------------------
     def alloc_id(self) -> int:
@@ -270,6 +277,8 @@ class PlacementDriver:
             return Verdict(False, f"region {region.id} reports leader {info.leader_id}, "
                                   "which is not one of its peers")
         why = self.check_stale(region)
+        if self.judge is not None:
+            why = self.judge(region, why)
         if why is not None:
             return Verdict(False, why)
         self._map.remove(region.id)
@@ -291,14 +300,19 @@ class PlacementDriver:
         operator and handed out step by step on the region's heartbeats."""
         if len(self._ops) >= self.region_schedule_limit:
             return None
-        pick = balance_region(self.stores(), self._info.values(), now=now,
-                              max_store_down_time=self.max_store_down_time,
-                              max_replicas=self.max_replicas, busy=self._ops)
+        if self.picker is not None:
+            pick = self.picker(self.stores(), [i for i in self._info.values() if i.id not in self._ops],
+                               now, self.max_store_down_time, self.max_replicas)
+        else:
+            pick = balance_region(self.stores(), self._info.values(), now=now,
+                                  max_store_down_time=self.max_store_down_time,
+                                  max_replicas=self.max_replicas, busy=self._ops)
         if pick is None:
             return None
         info, src, dst = pick
         op = MovePeer(info.id, src, dst, self.alloc_id(), info.region.epoch.version)
         self._ops[info.id] = op
+        self.scheduled += 1
         return op
 
     def _next_step(self, info: RegionInfo) -> Step | None:
