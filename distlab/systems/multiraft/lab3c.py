@@ -10,9 +10,10 @@ judged like 3B's: the clients' history linearizable per key, every region group 
   refuse exactly the stale ones (older in version after a split, or in conf_ver after a
   membership change) and take every other, and reports newer in one counter but older in
   the other (a conflict) are refused. At the end the driver's table is the leaders' own.
-* TestBalanceRegion3C: six regions start on stores 1-3 while store 5 is down; the
-  balance-region rule moves replicas to store 4, never to the down store nor a region
-  that is short of replicas, and to store 5 once it is back; every decision is the
+* TestBalanceRegion3C: six regions start on stores 1-3 while store 5 is down and store 6
+  is offline (being drained); the balance-region rule moves replicas to store 4, never
+  to the down or offline store nor a region that is short of replicas, and to store 5
+  once it is back; every decision is the
   rule's (the store picked, the gap more than twice the region's size); the stores end
   balanced, every region on distinct stores with its replicas.
 """
@@ -26,7 +27,7 @@ from collections.abc import Callable
 from .cluster import initial_layout
 from .lab import SCENARIOS as SCENARIOS_3B
 from .lab import Clients, LabCluster, LabResult, _confchange, _finish
-from .pd import RegionInfo, Verdict
+from .pd import RegionInfo, StoreState, Verdict
 from .pieces import Pieces, TrackBalance
 from .region import Epoch, Region
 
@@ -126,10 +127,11 @@ def _conflict(c: LabCluster, rng: random.Random, late: dict[str, int]) -> None:
 def balance_region(seed: int = 0, pieces: Pieces | None = None) -> LabResult:
     """TestBalanceRegion3C (see the module docstring)."""
     started = time.perf_counter()
-    stores = [1, 2, 3, 4, 5]
+    stores = [1, 2, 3, 4, 5, 6]
     c = LabCluster(stores, initial_layout(6, [1, 2, 3]), seed=seed, loss=0.05, pieces=pieces)
     c.pd.region_schedule_limit = 0
     c.down.add(5)  # down from the start: never heard from
+    c.pd.put_store(6, 0.0, StoreState.OFFLINE)  # being drained: alive, but takes no new replica
     keys = [b"r%02d-%d" % (r, i) for r in range(6) for i in range(2)]
     clients = Clients(c, 5, keys, seed=seed)
     c.tick(45)  # elections; store 5 is now past max_store_down_time
@@ -143,6 +145,8 @@ def balance_region(seed: int = 0, pieces: Pieces | None = None) -> LabResult:
         if t < 400:
             if any(5 in i.region.store_ids() for i in c.pd.regions()):
                 raise AssertionError("a replica was moved to store 5 while it was down")
+        if any(6 in i.region.store_ids() for i in c.pd.regions()):
+            raise AssertionError("a replica was moved to store 6, which is offline (being drained)")
         if t == 400:
             c.restart_store(5)
         info6 = c.pd.region(6)
@@ -155,7 +159,7 @@ def balance_region(seed: int = 0, pieces: Pieces | None = None) -> LabResult:
         raise AssertionError(f"region 6, short of a replica, was moved (to stores {sorted(moved6)})")
     if c.pd.scheduled < 3:
         raise AssertionError(f"only {c.pd.scheduled} replicas were moved: stores 4 and 5 started empty")
-    counts = {s.id: s.region_count for s in c.pd.stores()}
+    counts = {s.id: s.region_count for s in c.pd.stores() if s.id != 6}
     if counts[4] == 0 or counts[5] == 0:
         raise AssertionError(f"store 4 or 5 holds no region at the end ({counts}): nothing was balanced")
     for info in c.pd.regions():
