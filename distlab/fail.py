@@ -43,7 +43,8 @@ Node scopes. The simulator runs every node of a cluster in one process, so one r
 serves them all: a point configured as ``n2/raft::before_apply`` fires only in node n2's
 code, a bare ``raft::before_apply`` in every node's (the scoped entry wins where both are
 set). The runtime tells this module whose code is running with :func:`set_scope` and turns
-a ``panic`` into a crash of that node alone with :func:`set_panic_handler`;
+a ``panic`` into a crash of that node alone with :func:`set_panic_handler` (and a
+``print`` into a line of that node's log with :func:`set_print_handler`);
 :func:`parse_run_spec` checks a ``distlab test --fail NODE/NAME=ACTIONS`` against
 :data:`POINTS` (the points node code in distlab evaluates) and the run's nodes, and in the
 simulator refuses the tasks that would stall every node at once (sleep, delay, pause,
@@ -83,6 +84,7 @@ __all__ = [
     "remove",
     "seed",
     "set_panic_handler",
+    "set_print_handler",
     "set_scope",
     "setup_from_env",
     "teardown",
@@ -107,7 +109,8 @@ POINTS: dict[str, str] = {
     "committed); the secondaries still hold their locks",
 }
 """The fail points node code in distlab evaluates, by name, with the window each one marks
-(Raft's in distlab/systems/kvraft/node.py and percolator/raft_groups.py, the clients' in
+(Raft's in distlab/systems/raft/host.py, which hosts the Raft of kvraft, the shard controller,
+shardkv and Percolator's groups; kvraft's in kvraft/node.py; the Percolator client's in
 percolator/client.py). kvs's own are ``distlab.systems.kvs.store.FAIL_POINTS``."""
 
 SIM_TASKS = ("off", "panic", "print")
@@ -236,7 +239,12 @@ class _FailPoint:
         elif task == "panic":
             _panic(name, action.arg if action.arg is not None else f"failpoint {name} panic")
         elif task == "print":
-            log.info("%s", action.arg if action.arg is not None else f"failpoint {name} executed.")
+            text = action.arg if action.arg is not None else f"failpoint {name} executed."
+            handler = _print_handler
+            if handler is not None:
+                handler(name, text)
+            else:
+                log.info("%s", text)
         elif task == "pause":
             with self.cond:
                 while self.version == version:
@@ -258,6 +266,7 @@ _rng = random.Random()
 _rng_lock = threading.Lock()
 _panic_handler: Callable[[str, str], None] | None = None
 _scope: Callable[[], str | None] | None = None
+_print_handler: Callable[[str, str], None] | None = None
 _scenario_lock = threading.Lock()
 
 
@@ -287,6 +296,13 @@ def set_panic_handler(handler: Callable[[str, str], None] | None) -> None:
     instead of one request. None restores the default (just raise)."""
     global _panic_handler
     _panic_handler = handler
+
+
+def set_print_handler(handler: Callable[[str, str], None] | None) -> None:
+    """Send ``print`` tasks' text to ``handler(name, text)`` instead of the ``distlab.fail``
+    logger (the simulator writes it to the node's own log). None restores the logger."""
+    global _print_handler
+    _print_handler = handler
 
 
 def set_scope(resolver: Callable[[], str | None] | None) -> None:

@@ -162,11 +162,18 @@ class Runner:
             fail.cfg(key, actions)
         fail.set_scope(_running_node)
         fail.set_panic_handler(self._fail_panic)
+        fail.set_print_handler(self._fail_print)
 
     def _remove_fail_points(self) -> None:
         fail.teardown()
         fail.set_scope(None)
         fail.set_panic_handler(None)
+        fail.set_print_handler(None)
+
+    def _fail_print(self, name: str, text: str) -> None:
+        owner = OWNER.get()
+        if owner is not None and not owner.dead:
+            self.cluster.nodes[owner.node_id].log(text)
 
     def _fail_panic(self, name: str, message: str) -> None:
         owner = OWNER.get()

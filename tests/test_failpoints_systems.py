@@ -223,6 +223,17 @@ def test_counts_hold_for_the_whole_run_and_the_node_comes_back(tmp_path: Path) -
     assert result.valid is True
 
 
+def test_print_writes_to_the_node_log_and_the_draws_follow_the_seed(tmp_path: Path) -> None:
+    result = lin_kv(tmp_path, ["n2/raft::before_apply=30%print(n2 applies)"], time_limit=3.0)
+    printed = [node for node in ("n0", "n1", "n2") if "n2 applies" in node_log(result, node)]
+    assert printed == ["n2"]
+    count = node_log(result, "n2").count("n2 applies")
+    applies = node_log(result, "n2").count('raft {"ev":"apply"')
+    assert 0.15 * applies < count < 0.45 * applies  # about 30%
+    again = lin_kv(tmp_path / "again", ["n2/raft::before_apply=30%print(n2 applies)"], time_limit=3.0)
+    assert node_log(again, "n2") == node_log(result, "n2")
+
+
 # ----- Percolator -----------------------------------------------------------------------------
 
 

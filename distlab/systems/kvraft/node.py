@@ -3,10 +3,11 @@
 Run: distlab test -w lin-kv --bin distlab/systems/kvraft/node.py --node-count 5 \
          --time-limit 30 --rate 50 --concurrency 2n --nemesis partition,kill,pause
 
-The Raft core (distlab.systems.raft) is pure; this file is its runtime: a tick every
-50 ms from `node.every`, Raft messages as `raft` bodies through `node.send`, and the
-core's persistent state in `node.storage`, synced before any message that depends on
-it goes out. Writes and cas go through the log and are applied exactly once per
+The Raft core (distlab.systems.raft) is pure; its runtime is RaftHost
+(distlab/systems/raft/host.py), shared with the other Raft systems: a tick every 50 ms
+from `node.every`, Raft messages as `raft` bodies through `node.send`, and the core's
+persistent state in `node.storage`, synced before any message that depends on it goes
+out. Writes and cas go through the log and are applied exactly once per
 (client, msg_id): the session table (last msg_id and its reply per client) is part of
 the state machine and of its snapshots. Reads use ReadIndex at the leader (a majority
 confirms leadership after the read arrives; no leases). A node that is not the leader
@@ -27,19 +28,8 @@ from typing import Any
 
 from distlab import Node, RPCError
 from distlab.fail import fail_point
-from distlab.systems.raft import (
-    LEADER,
-    Config,
-    Entry,
-    HardState,
-    Message,
-    NotLeader,
-    Persisted,
-    RaftCore,
-    Ready,
-    Snapshot,
-)
-from distlab.systems.raft.trace import Tracer, term_runs
+from distlab.systems.raft import LEADER, Config, Entry, Message, NotLeader
+from distlab.systems.raft.host import RaftHost
 
 TICK = 0.05  # seconds per Raft tick: election timeouts 0.5-1 s, heartbeats every 0.1 s
 CLIENT_DEADLINE = 4.0  # give up (indefinitely) before the client's 5 s timeout
@@ -66,108 +56,18 @@ MUTANTS = frozenset(m for m in (_flag("--mutants") or "").split(",") if m)
 SNAPSHOT_EVERY = int(_flag("--snapshot-every") or 100)
 
 node = Node()
-trace = Tracer(node.log)  # raft {...} lines: the run's logs are checked for Raft safety
 
 
-class KVRaft:
-    """One replica: the Raft core, the key/value state machine and the waiting requests."""
+class KVRaft(RaftHost):
+    """One replica: the Raft core (hosted by RaftHost), the key/value state machine and
+    the waiting requests."""
 
     def __init__(self) -> None:
-        st = node.storage
-        hard = st.get("raft/hard") or {}
-        snap = st.get("raft/snap")
-        snapshot = Snapshot(*snap) if snap else None
-        first = snapshot.index + 1 if snapshot else 1
-        entries: list[Entry] = []
-        for i in range(first, st.get("raft/last", 0) + 1):
-            rec = st.get(f"raft/log/{i}")
-            # A torn write can leave a new entry before old ones: terms must not go down.
-            floor = entries[-1].term if entries else (snapshot.term if snapshot else 0)
-            if rec is None or rec[0] < floor:
-                break
-            entries.append(Entry(i, rec[0], rec[1]))
-        self.stored_first = first
-        self.stored_last = first - 1 + len(entries)
-        self.core = RaftCore(
-            node.id,  # type: ignore[arg-type]
-            node.node_ids,
-            node.random,
-            Config(mutants=MUTANTS),
-            Persisted(HardState(hard.get("term", 0), hard.get("vote")), snapshot, entries),
-        )
+        super().__init__(node, node.node_ids, config=Config(mutants=MUTANTS), snapshot_every=SNAPSHOT_EVERY)
         self.kv: dict[Any, Any] = {}
         self.sessions: dict[str, list[Any]] = {}  # client -> [last msg_id, its reply]
-        if snapshot is not None:
-            self.restore(snapshot.data)
-            trace.restore(snapshot.index, snapshot.term)
+        self.restore_loaded()
         self.results: dict[tuple[str, int], list[asyncio.Future[dict[str, Any]]]] = {}
-        self.reads: dict[int, asyncio.Future[int | None]] = {}
-        self.next_read = 0
-        self.role = self.core.role
-
-    # ----- driving the core -----------------------------------------------------------
-    def pump(self) -> None:
-        """Handle every Ready batch: persist + sync, then send, then apply, then advance."""
-        core = self.core
-        while core.has_ready():
-            rd = core.ready()
-            self.persist(rd)
-            if rd.entries:
-                fail_point("raft::after_append")
-            for m in rd.messages:
-                node.send(m.dest, {"type": "raft", "m": m.to_dict()})
-            if rd.restore is not None:
-                self.restore(rd.restore.data)
-                trace.restore(rd.restore.index, rd.restore.term)
-            for entry in rd.committed:
-                fail_point("raft::before_apply")
-                self.apply(entry)
-                trace.apply(entry.index, entry.term, entry.command)
-            for rs in rd.read_states:
-                fut = self.reads.pop(rs.ctx, None)
-                if fut is not None and not fut.done():
-                    fut.set_result(rs.index)
-            for ctx in rd.dropped_reads:
-                fut = self.reads.pop(ctx, None)
-                if fut is not None and not fut.done():
-                    fut.set_result(None)
-            core.advance(rd)
-            if core.applied - core.log.snapshot_index >= SNAPSHOT_EVERY:
-                core.compact(core.applied, self.snapshot())
-        if core.role != self.role:
-            self.role = core.role
-            node.log(f"now {core.role} in term {core.term}")
-            if core.role == LEADER:
-                log = core.log
-                terms = [e.term for e in log.slice(log.snapshot_index + 1, log.last_index + 1)]
-                trace.leader(core.term, log.last_index,
-                             term_runs(log.snapshot_index, log.snapshot.term, terms))
-
-    def persist(self, rd: Ready) -> None:
-        """Write the batch's stable state; sync once, before any message leaves."""
-        if rd.entries or rd.hard_state is not None or rd.snapshot is not None or rd.last_index is not None:
-            fail_point("raft::before_persist")
-        st = node.storage
-        if rd.snapshot is not None:
-            s = rd.snapshot
-            st["raft/snap"] = [s.index, s.term, s.data]
-            for i in range(self.stored_first, min(s.index, self.stored_last) + 1):
-                if f"raft/log/{i}" in st:
-                    del st[f"raft/log/{i}"]
-            self.stored_first = s.index + 1
-            self.stored_last = max(self.stored_last, s.index)
-        for e in rd.entries:
-            st[f"raft/log/{e.index}"] = [e.term, e.command]
-        if rd.last_index is not None:
-            for i in range(max(rd.last_index + 1, self.stored_first), self.stored_last + 1):
-                if f"raft/log/{i}" in st:
-                    del st[f"raft/log/{i}"]
-            st["raft/last"] = rd.last_index
-            self.stored_last = rd.last_index
-        if rd.hard_state is not None:
-            st["raft/hard"] = {"term": rd.hard_state.term, "vote": rd.hard_state.vote}
-        if st.dirty:
-            st.sync()
 
     # ----- the state machine ----------------------------------------------------------
     def apply(self, entry: Entry) -> None:

@@ -37,24 +37,12 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from distlab import Node, RPCError
-from distlab.fail import fail_point
 from distlab.systems.percolator.client import RequestLost, ResponseLost
 from distlab.systems.percolator.server import Server
 from distlab.systems.percolator.storage import CFS, MemoryStorage, Modify
 from distlab.systems.percolator.tso import MemoryCeiling, Oracle, physical
-from distlab.systems.raft import (
-    LEADER,
-    Config,
-    Entry,
-    HardState,
-    Message,
-    NotLeader,
-    Persisted,
-    RaftCore,
-    Ready,
-    Snapshot,
-)
-from distlab.systems.raft.trace import Tracer, term_runs
+from distlab.systems.raft import LEADER, Entry, Message, NotLeader
+from distlab.systems.raft.host import RaftHost
 
 TSO_GROUP = "T"
 READS = frozenset({"kv_get", "kv_scan"})
@@ -187,8 +175,8 @@ class TsoMachine:
 # ----- one Raft replica on a node -----------------------------------------------------------
 
 
-class Replica:
-    """This node's member of its group: kvraft's runtime around RaftCore, for any Machine.
+class Replica(RaftHost):
+    """This node's member of its group: RaftHost (kvraft's runtime) around any Machine.
 
     Proposals carry a random id ("rid"); whoever waits on that id here gets the applied
     result. Raft's persistent state lives under "raft/" in node.storage (a node is in one
@@ -197,34 +185,11 @@ class Replica:
 
     def __init__(self, node: Node, group: str, members: list[str], machine: Machine,
                  snapshot_every: int, tick_seconds: float) -> None:
-        self.node, self.group, self.machine = node, group, machine
-        self.snapshot_every = snapshot_every
+        super().__init__(node, members, group=group, tag=True, snapshot_every=snapshot_every)
+        self.machine = machine
         self.tick_seconds = tick_seconds
-        self.trace = Tracer(node.log, group=group)
-        st = node.storage
-        hard = st.get("raft/hard") or {}
-        snap = st.get("raft/snap")
-        snapshot = Snapshot(*snap) if snap else None
-        first = snapshot.index + 1 if snapshot else 1
-        entries: list[Entry] = []
-        for i in range(first, st.get("raft/last", 0) + 1):
-            rec = st.get(f"raft/log/{i}")
-            floor = entries[-1].term if entries else (snapshot.term if snapshot else 0)
-            if rec is None or rec[0] < floor:
-                break  # a torn write: keep the prefix whose terms never go down
-            entries.append(Entry(i, rec[0], rec[1]))
-        self.stored_first = first
-        self.stored_last = first - 1 + len(entries)
-        self.core = RaftCore(node.id, members, node.random, Config(),  # type: ignore[arg-type]
-                             Persisted(HardState(hard.get("term", 0), hard.get("vote")), snapshot, entries))
-        if snapshot is not None:
-            machine.restore(snapshot.data)
-            self.trace.restore(snapshot.index, snapshot.term)
-        self.applied_term = snapshot.term if snapshot else 0
+        self.restore_loaded()
         self.waiting: dict[int, asyncio.Future[Any]] = {}
-        self.reads: dict[int, asyncio.Future[int | None]] = {}
-        self.next_read = 0
-        self.role = self.core.role
         self.on_role: Callable[[], None] = lambda: None
 
     @property
@@ -244,78 +209,16 @@ class Replica:
         self.core.tick()
         self.pump()
 
-    def pump(self) -> None:
-        """Every Ready batch: persist + sync, then send, then apply, then advance."""
-        core = self.core
-        while core.has_ready():
-            rd = core.ready()
-            self.persist(rd)
-            if rd.entries:
-                fail_point("raft::after_append")
-            for m in rd.messages:
-                self.node.send(m.dest, {"type": "raft", "g": self.group, "m": m.to_dict()})
-            if rd.restore is not None:
-                self.machine.restore(rd.restore.data)
-                self.applied_term = rd.restore.term
-                self.trace.restore(rd.restore.index, rd.restore.term)
-            for entry in rd.committed:
-                fail_point("raft::before_apply")
-                self.apply(entry)
-                self.trace.apply(entry.index, entry.term, entry.command)
-            for rs in rd.read_states:
-                fut = self.reads.pop(rs.ctx, None)
-                if fut is not None and not fut.done():
-                    fut.set_result(rs.index)
-            for ctx in rd.dropped_reads:
-                fut = self.reads.pop(ctx, None)
-                if fut is not None and not fut.done():
-                    fut.set_result(None)
-            core.advance(rd)
-            if core.applied - core.log.snapshot_index >= self.snapshot_every:
-                core.compact(core.applied, self.machine.snapshot())
-        if core.role != self.role:
-            if self.role == LEADER:
-                # Our proposals may or may not commit under the next leader: say so now.
-                for fut in self.waiting.values():
-                    if not fut.done():
-                        fut.set_exception(TimeoutError("leadership lost"))
-                self.waiting.clear()
-            self.role = core.role
-            self.node.log(f"group {self.group}: now {core.role} in term {core.term}")
-            if core.role == LEADER:
-                log = core.log
-                terms = [e.term for e in log.slice(log.snapshot_index + 1, log.last_index + 1)]
-                self.trace.leader(core.term, log.last_index,
-                                  term_runs(log.snapshot_index, log.snapshot.term, terms))
-            self.on_role()
-
-    def persist(self, rd: Ready) -> None:
-        if rd.entries or rd.hard_state is not None or rd.snapshot is not None or rd.last_index is not None:
-            fail_point("raft::before_persist")
-        st = self.node.storage
-        if rd.snapshot is not None:
-            s = rd.snapshot
-            st["raft/snap"] = [s.index, s.term, s.data]
-            for i in range(self.stored_first, min(s.index, self.stored_last) + 1):
-                if f"raft/log/{i}" in st:
-                    del st[f"raft/log/{i}"]
-            self.stored_first = s.index + 1
-            self.stored_last = max(self.stored_last, s.index)
-        for e in rd.entries:
-            st[f"raft/log/{e.index}"] = [e.term, e.command]
-        if rd.last_index is not None:
-            for i in range(max(rd.last_index + 1, self.stored_first), self.stored_last + 1):
-                if f"raft/log/{i}" in st:
-                    del st[f"raft/log/{i}"]
-            st["raft/last"] = rd.last_index
-            self.stored_last = rd.last_index
-        if rd.hard_state is not None:
-            st["raft/hard"] = {"term": rd.hard_state.term, "vote": rd.hard_state.vote}
-        if st.dirty:
-            st.sync()
+    def role_changed(self, old: str) -> None:
+        if old == LEADER:
+            # Our proposals may or may not commit under the next leader: say so now.
+            for fut in self.waiting.values():
+                if not fut.done():
+                    fut.set_exception(TimeoutError("leadership lost"))
+            self.waiting.clear()
+        self.on_role()
 
     def apply(self, entry: Entry) -> None:
-        self.applied_term = entry.term
         cmd = entry.command
         if cmd is None:
             return  # a new leader's no-op
@@ -323,6 +226,12 @@ class Replica:
         fut = self.waiting.pop(cmd.get("rid"), None)
         if fut is not None and not fut.done():
             fut.set_result(result)
+
+    def snapshot(self) -> Any:
+        return self.machine.snapshot()
+
+    def restore(self, data: Any) -> None:
+        self.machine.restore(data)
 
     def submit(self, command: dict[str, Any]) -> asyncio.Future[Any]:
         """Append `command` (NotLeader if this node cannot: then it is certainly in no

@@ -54,19 +54,8 @@ from collections.abc import Callable
 from typing import Any
 
 from distlab import Node, RPCError
-from distlab.systems.raft import (
-    LEADER,
-    Config,
-    Entry,
-    HardState,
-    Message,
-    NotLeader,
-    Persisted,
-    RaftCore,
-    Ready,
-    Snapshot,
-)
-from distlab.systems.raft.trace import Tracer, term_runs
+from distlab.systems.raft import LEADER, Entry, Message, NotLeader
+from distlab.systems.raft.host import RaftHost
 from distlab.systems.shardctrler.rebalance import NSHARDS, Controller, to_wire
 
 TICK = 0.05
@@ -313,95 +302,27 @@ class KVMachine:
                        for s, st, kv, ss in data["shards"]}
 
 
-# ----- one replica: Raft core + a state machine (the runtime of kvraft/node.py) ---------------
-class Replica:
+# ----- one replica: Raft core (hosted by RaftHost, as kvraft's) + a state machine ---------------
+class Replica(RaftHost):
     def __init__(self, name: str, peers: list[str], machine: Any) -> None:
+        super().__init__(node, peers, group=name, snapshot_every=SNAPSHOT_EVERY)
         self.machine = machine
-        self.trace = Tracer(node.log, name)
-        st = node.storage
-        hard = st.get("raft/hard") or {}
-        snap = st.get("raft/snap")
-        snapshot = Snapshot(*snap) if snap else None
-        first = snapshot.index + 1 if snapshot else 1
-        entries: list[Entry] = []
-        for i in range(first, st.get("raft/last", 0) + 1):
-            rec = st.get(f"raft/log/{i}")
-            floor = entries[-1].term if entries else (snapshot.term if snapshot else 0)
-            if rec is None or rec[0] < floor:
-                break  # a torn write: keep the prefix whose terms never go down
-            entries.append(Entry(i, rec[0], rec[1]))
-        self.stored_first = first
-        self.stored_last = first - 1 + len(entries)
-        self.core = RaftCore(node.id, peers, node.random, Config(),  # type: ignore[arg-type]
-                             Persisted(HardState(hard.get("term", 0), hard.get("vote")), snapshot, entries))
-        if snapshot is not None and snapshot.data is not None:
-            machine.restore(snapshot.data)
-        if snapshot is not None:
-            self.trace.restore(snapshot.index, snapshot.term)
+        self.restore_loaded()
         self.results: dict[Any, list[asyncio.Future[dict[str, Any]]]] = {}
-        self.reads: dict[int, asyncio.Future[int | None]] = {}
-        self.next_read = 0
-        self.role = self.core.role
 
-    def pump(self) -> None:
-        core = self.core
-        while core.has_ready():
-            rd = core.ready()
-            self.persist(rd)
-            for m in rd.messages:
-                node.send(m.dest, {"type": "raft", "m": m.to_dict()})
-            if rd.restore is not None:
-                self.machine.restore(rd.restore.data)
-                self.trace.restore(rd.restore.index, rd.restore.term)
-            for entry in rd.committed:
-                if entry.command is not None:
-                    key, result = self.machine.apply(entry.command)
-                    for fut in self.results.pop(key, []) if key is not None else []:
-                        if not fut.done() and result is not None:
-                            fut.set_result(result)
-                self.trace.apply(entry.index, entry.term, entry.command)
-            for rs in rd.read_states:
-                fut = self.reads.pop(rs.ctx, None)
-                if fut is not None and not fut.done():
-                    fut.set_result(rs.index)
-            for ctx in rd.dropped_reads:
-                fut = self.reads.pop(ctx, None)
-                if fut is not None and not fut.done():
-                    fut.set_result(None)
-            core.advance(rd)
-            if core.applied - core.log.snapshot_index >= SNAPSHOT_EVERY:
-                core.compact(core.applied, self.machine.snapshot())
-        if core.role != self.role:
-            self.role = core.role
-            node.log(f"now {core.role} in term {core.term}")
-            if core.role == LEADER:
-                log = core.log
-                terms = [e.term for e in log.slice(log.snapshot_index + 1, log.last_index + 1)]
-                self.trace.leader(core.term, log.last_index,
-                                  term_runs(log.snapshot_index, log.snapshot.term, terms))
+    def apply(self, entry: Entry) -> None:
+        if entry.command is not None:
+            key, result = self.machine.apply(entry.command)
+            for fut in self.results.pop(key, []) if key is not None else []:
+                if not fut.done() and result is not None:
+                    fut.set_result(result)
 
-    def persist(self, rd: Ready) -> None:
-        st = node.storage
-        if rd.snapshot is not None:
-            s = rd.snapshot
-            st["raft/snap"] = [s.index, s.term, s.data]
-            for i in range(self.stored_first, min(s.index, self.stored_last) + 1):
-                if f"raft/log/{i}" in st:
-                    del st[f"raft/log/{i}"]
-            self.stored_first = s.index + 1
-            self.stored_last = max(self.stored_last, s.index)
-        for e in rd.entries:
-            st[f"raft/log/{e.index}"] = [e.term, e.command]
-        if rd.last_index is not None:
-            for i in range(max(rd.last_index + 1, self.stored_first), self.stored_last + 1):
-                if f"raft/log/{i}" in st:
-                    del st[f"raft/log/{i}"]
-            st["raft/last"] = rd.last_index
-            self.stored_last = rd.last_index
-        if rd.hard_state is not None:
-            st["raft/hard"] = {"term": rd.hard_state.term, "vote": rd.hard_state.vote}
-        if st.dirty:
-            st.sync()
+    def snapshot(self) -> Any:
+        return self.machine.snapshot()
+
+    def restore(self, data: Any) -> None:
+        if data is not None:
+            self.machine.restore(data)
 
     def propose(self, cmd: dict[str, Any]) -> bool:
         """Log an internal command (no one waits for it); False if not the leader."""
