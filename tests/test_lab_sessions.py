@@ -9,6 +9,13 @@ resend their writes with the same msg_id to it. A node whose snapshot lacks the 
 table applies them again (the old value comes back); one whose snapshot shares the live
 table skips commands after the snapshot (acknowledged writes go missing). Every random 3B
 scenario passed both before this one existed.
+
+shard-lab's 4b_snapshot_resend and 4b_migration_resend do the same with 6.824's shardkv
+clerk (client, seq): writes applied, read and overwritten with their replies lost, then
+the group restarted from its snapshots, or the shards moved to another group, then the
+writes resent. A server whose snapshot drops the shards' session tables, or that moves a
+shard without its table, applies them again (the random 4B scenarios catch the second
+on most seeds, the first on 2 of 56 scenario-seeds).
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ import pytest
 
 from distlab.systems.kvraft import NODE_PATH
 from distlab.systems.kvraft.lab import SCENARIOS, SCRIPTED, Lab, nemesis_events
+from distlab.systems.shardkv.lab import NODE_PATH as SHARD_NODE
+from distlab.systems.shardkv.lab import Lab as ShardLab
 from distlab.tracks.catalogue import load
 from distlab.tracks.grading import grade, target_for
 
@@ -130,3 +139,44 @@ def test_the_3b_task_grades_the_scenario_and_catches_both_mutants(tmp_path: Path
     assert not bad.passed and "applied a second time" in bad.reason
     assert bad.replay == f"distlab kv-lab --bin {target} -s {LAGGING}"  # no `distlab replay`
     assert results["3b_snapshot_rpc"].replay.startswith("distlab replay ")
+
+
+# ----- shard-lab: sessions across a group's snapshots and across shard moves ---------------------
+SHARD_SNAPSHOT_MUTANT = str(Path(__file__).parents[1] / "distlab" / "tracks" / "sharder" / "10-migration"
+                            / "mutants" / "snapshot_without_sessions.py")
+
+
+def shard_lab(tmp_path: Path, node: str = SHARD_NODE, args: list[str] | None = None, seed: int = 1) -> ShardLab:
+    return ShardLab(node, args or [], store=str(tmp_path / "store"), seed=seed)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 9])
+@pytest.mark.parametrize("name", ["4b_snapshot_resend", "4b_migration_resend"])
+def test_shardkv_answers_resends_once(tmp_path: Path, name: str, seed: int) -> None:
+    lb = shard_lab(tmp_path, seed=seed)
+    detail = lb.run(name)
+    assert "3 resent writes answered once" in detail
+    r = lb.runs[-1].results
+    assert r["workload"]["valid"] is True and r["raft_safety"]["valid"] is True
+    if name == "4b_snapshot_resend":
+        assert "restarts from a snapshot" in detail
+
+
+@pytest.mark.parametrize("seed", [1, 2, 9])
+def test_a_shard_snapshot_without_sessions_applies_a_resend_again(tmp_path: Path, seed: int) -> None:
+    lb = shard_lab(tmp_path, SHARD_SNAPSHOT_MUTANT, seed=seed)
+    with pytest.raises(AssertionError) as err:
+        lb.run("4b_snapshot_resend")
+    line = str(err.value).splitlines()[0]
+    assert line.startswith("a write was applied a second time: ") and "restarted from its snapshots" in line
+    assert "does the snapshot carry it" in line and "{" not in line
+    # moving shards takes the live tables, so the move scenario passes this server
+    shard_lab(tmp_path, SHARD_SNAPSHOT_MUTANT, seed=seed).run("4b_migration_resend")
+
+
+@pytest.mark.parametrize("seed", [1, 2, 9])
+def test_a_shard_moved_without_sessions_applies_a_resend_again(tmp_path: Path, seed: int) -> None:
+    lb = shard_lab(tmp_path, args=["--mutant=no-sessions"], seed=seed)
+    with pytest.raises(AssertionError, match="a write was applied a second time: .* moved to group 101.*"
+                                             "does it move with the shard\\?"):
+        lb.run("4b_migration_resend")

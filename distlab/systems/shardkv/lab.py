@@ -12,9 +12,14 @@ numbering its requests ("client", "seq") so that a request sent twice is applied
 6.824's Put/Append/Get become lin-kv's write, cas and read: an Append becomes a cas from
 the value the clerk last saw to a new one (it must succeed: each key has one writer).
 
-One scenario goes beyond 6.824's: 4b_unreliable_churn, appends over a lossy network while
+Three scenarios go beyond 6.824's: 4b_unreliable_churn, appends over a lossy network while
 shards move every few hundred milliseconds (a server that moves a shard without its
-session table applies a retried request twice there, and is caught).
+session table applies a retried request twice there, and is caught on most seeds); and
+4b_snapshot_resend and 4b_migration_resend, where clerks' writes are applied, read and
+written over with their replies lost, and resent (same client and seq) after the group
+restarted from its snapshots, or after the shards moved to another group: a server whose
+snapshot, or whose shard move, leaves the session tables behind applies them again, on
+every seed.
 
 Every scenario must pass, on top of its own checks (6.824's):
 * linearizability of every key (the lin-kv checker on the clerks' history);
@@ -186,19 +191,27 @@ class Clerk:
         self.config: dict[str, Any] | None = None
         self.leader: dict[str, int] = {}  # gid -> index of the server that answered last
 
-    async def _op(self, f: str, key: int, arg: Any, deadline: float = OP_DEADLINE) -> Any:
+    async def _op(self, f: str, key: int, arg: Any, deadline: float = OP_DEADLINE,
+                  seq: int | None = None, lose_reply: bool = False) -> Any:
         """Run one operation until it is answered; None if not within `deadline` (then the
-        history says its outcome is unknown)."""
+        history says its outcome is unknown). `lose_reply`: the clerk never hears the
+        answer (the history leaves the operation open), so it may resend it later under
+        the same `seq` (then the invocation is already in the history)."""
         r = self.h.runner
-        self.seq += 1
-        body: dict[str, Any] = {"type": f, "key": key, "client": self.name, "seq": self.seq}
+        resend = seq is not None
+        if seq is None:
+            self.seq += 1
+            seq = self.seq
+        body: dict[str, Any] = {"type": f, "key": key, "client": self.name, "seq": seq}
         if f == "write":
             body["value"] = arg
         elif f == "cas":
             body.update({"from": arg[0], "to": arg[1]})
         value = [key, arg]
         start = r.loop.time()
-        r.history.add(start, self.process, INVOKE, f, value)
+        if not resend:
+            r.history.add(start, self.process, INVOKE, f, value)
+        history: Any = _Silent() if lose_reply else r.history
         last = "no server answered"
         while r.loop.time() < start + deadline:
             if self.config is None:
@@ -212,10 +225,10 @@ class Clerk:
                     reply = await r.call(self.client, node, dict(body), ATTEMPT_TIMEOUT)
                 except RPCError as exc:
                     if exc.code in DEFINITE:
-                        r.history.add(r.loop.time(), self.process, FAIL, f, value, error=[exc.code, exc.text])
+                        history.add(r.loop.time(), self.process, FAIL, f, value, error=[exc.code, exc.text])
                         return exc
                     if exc.code in FATAL:
-                        r.history.add(r.loop.time(), self.process, INFO, f, value, error=[exc.code, exc.text])
+                        history.add(r.loop.time(), self.process, INFO, f, value, error=[exc.code, exc.text])
                         raise AssertionError(f"{node} answered {f} of key {key} with error {exc.code} "
                                              f"({FATAL[exc.code]}): {exc.text}") from None
                     last = f"{node}: {exc.text or exc.code}"
@@ -224,11 +237,11 @@ class Clerk:
                     continue
                 self.leader[gid] = i
                 ok = [key, reply.get("value")] if f == "read" else value
-                r.history.add(r.loop.time(), self.process, OK, f, ok)
+                history.add(r.loop.time(), self.process, OK, f, ok)
                 return reply
             await asyncio.sleep(0.1)
             self.config = await self.h.ctl.query()
-        r.history.add(r.loop.time(), self.process, INFO, f, value, error=[0, last])
+        history.add(r.loop.time(), self.process, INFO, f, value, error=[0, last])
         return None
 
     async def get(self, key: int, deadline: float = OP_DEADLINE) -> Any:
@@ -252,6 +265,13 @@ class Clerk:
                                  f"its only writer last wrote {old}: was a request applied twice "
                                  "(a retry must get the first answer, from the session table the "
                                  "shard moved with), or a write lost?")
+
+
+class _Silent:
+    """A history that keeps nothing: where a lost reply's completion would have gone."""
+
+    def add(self, *args: Any, **kw: Any) -> dict[str, Any]:
+        return {}
 
 
 async def check(ck: Clerk, key: int, want: int) -> None:
@@ -724,6 +744,89 @@ async def unreliable_churn(h: Harness) -> str:
     return f"{n} appends through {moves} configuration changes"
 
 
+async def lose_replies(h: Harness, ck: Clerk, keys: Keys, ks: list[int]) -> list[tuple[Clerk, int, int, int]]:
+    """A clerk per key writes it and never hears the answer; `ck` reads what it wrote and
+    writes over it, so the history pins the write before the overwrite. Returns the writes
+    answered (applied) as (clerk, key, value, seq), to be resent later."""
+    lost = []
+    for k in ks:
+        writer = h.clerk()
+        value = keys.fresh()
+        if isinstance(await writer._op("write", k, value, lose_reply=True), dict):
+            lost.append((writer, k, value, writer.seq))
+    if not lost:
+        raise AssertionError(f"none of the writes of keys {ks} was answered, with no fault yet")
+    for _, k, value, _ in lost:
+        got = await ck.get(k)
+        if got != value:
+            raise AssertionError(f"read of key {k} returned {got}, expected {value} (the last "
+                                 "value written)")
+        keys.values[k] = keys.fresh()
+        await ck.put(k, keys.values[k])
+    return lost
+
+
+async def resend(ck: Clerk, keys: Keys, lost: list[tuple[Clerk, int, int, int]], meanwhile: str) -> None:
+    """The clerks resend their writes (same client and seq) and `ck` reads each key: a
+    resend answered from the session table leaves the overwrite in place."""
+    for writer, k, value, seq in lost:
+        if await writer._op("write", k, value, seq=seq) is None:
+            raise AssertionError(f"{writer.name}'s resent write of key {k} got no answer in "
+                                 f"{OP_DEADLINE:g} s")
+        got = await ck.get(k)
+        if got == value:
+            raise AssertionError(
+                f"a write was applied a second time: {writer.name}'s write of {value} to key {k} "
+                f"was applied and read, {keys.values[k]} was written over it, {meanwhile}, then "
+                f"{writer.name} resent the write (same seq: its reply had been lost) and key {k} "
+                f"read {value} again. A resend must be answered from the shard's session table: "
+                + ("does the snapshot carry it, and does restoring one restore it?"
+                   if "snapshot" in meanwhile else "does it move with the shard?"))
+        if got != keys.values[k]:
+            raise AssertionError(f"read of key {k} returned {got}, expected {keys.values[k]} "
+                                 "(the last value written)")
+
+
+async def snapshot_resend(h: Harness) -> str:
+    """A reply lost across a snapshot: clerks' writes are applied, read and written over,
+    but the clerks never hear their answers; the group then writes on until every server
+    has compacted its log past them, and is restarted, so every server comes back from its
+    snapshot. The clerks resend their writes (same client and seq): each must be answered
+    from the shard's session table, which the snapshot must carry, not applied again."""
+    ck = h.clerk()
+    await h.join(100)
+    keys = Keys()
+    await keys.put_all(ck)
+    lost = await lose_replies(h, ck, keys, keys.keys[:3])
+    for _ in range(4):  # 80 more commands: each server compacts past the writes (6.824's
+        await keys.check_append_all(ck)  # maxraftstate; here --snapshot-every=20)
+    h.shutdown_group(100)
+    await h.start_group(100)
+    await resend(ck, keys, lost, "group 100 restarted from its snapshots")
+    await keys.check_all(ck)
+    return f"{len(lost)} resent writes answered once after group 100 restarted from its snapshots"
+
+
+async def migration_resend(h: Harness) -> str:
+    """A reply lost across a shard move: clerks' writes to shards of group 100 are applied,
+    read and written over, but the clerks never hear their answers; group 100 leaves and
+    its shards move to group 101. The clerks resend their writes (same client and seq) to
+    the new owner, which must answer them from the session tables that moved with the
+    shards, not apply them again."""
+    ck = h.clerk()
+    await h.join(100, 101)
+    keys = Keys()
+    await keys.put_all(ck)
+    config = await h.ctl.query()
+    ks = [k for k in keys.keys if config["shards"][key2shard(k)] == 100][:3]
+    lost = await lose_replies(h, ck, keys, ks)
+    await h.leave(100)
+    await h.sleep(2.0)  # the shards move (else group 100 may still answer, from its own table)
+    await resend(ck, keys, lost, "group 100 left and its shards moved to group 101")
+    await keys.check_all(ck)
+    return f"{len(lost)} resent writes answered once by the shards' new owner"
+
+
 SCENARIOS: dict[str, Script] = {
     "4b_static_shards": static_shards,
     "4b_join_leave": join_leave,
@@ -739,6 +842,8 @@ SCENARIOS: dict[str, Script] = {
     "4b_challenge2_unaffected": challenge2_unaffected,
     "4b_challenge2_partial": challenge2_partial,
     "4b_unreliable_churn": unreliable_churn,
+    "4b_snapshot_resend": snapshot_resend,
+    "4b_migration_resend": migration_resend,
 }
 
 UNRELIABLE = {"loss": 0.1, "duplication": 0.1}
@@ -751,6 +856,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
 NODE_ARGS: dict[str, list[str]] = {  # 6.824 runs these with a small maxraftstate
     "4b_snapshot": ["--snapshot-every=20"],
     "4b_challenge1_delete": ["--snapshot-every=10"],
+    "4b_snapshot_resend": ["--snapshot-every=20"],
 }
 CHALLENGE1_LIMIT = 3 * 3 * 30 * 1100  # 30 values of 1000 bytes, on 3 replicas, once, plus slop
 
@@ -800,7 +906,7 @@ class Lab:
         detail = runner.detail
         if name == "4b_challenge1_delete":
             detail += "; " + stored_bytes_check(result, CHALLENGE1_LIMIT)
-        if name == "4b_snapshot":
+        if name in ("4b_snapshot", "4b_snapshot_resend"):
             back = [n for n, i, at_start in restores(result) if at_start and i > 0]
             if not back:
                 raise AssertionError("no server restarted from a snapshot (no restore trace line "

@@ -18,7 +18,8 @@ def _kit() -> Any:
 
 
 kit = _kit()
-SCENARIOS = ["4b_miss_change", "4b_concurrent1", "4b_unreliable1", "4b_unreliable_churn"]
+SCENARIOS = ["4b_miss_change", "4b_concurrent1", "4b_unreliable1", "4b_unreliable_churn",
+             "4b_snapshot_resend", "4b_migration_resend"]
 
 
 def scenarios() -> list[str]:
