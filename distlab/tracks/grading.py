@@ -138,9 +138,9 @@ def _grade_raft(task: Task, target: str) -> Iterator[ScenarioResult]:
             replay = f"distlab raft-test {target} -s {o.name} --first-seed {seed} --trace 20"
             if o.status == "pass":
                 yield ScenarioResult(o.name, seed, True, replay=replay)
-            elif o.status == "skip":
-                yield ScenarioResult(o.name, seed, False, f"your Raft {o.detail.replace('needs', 'needs a method')}"
-                                     " for this scenario", replay=replay)
+            elif o.status == "skip":  # detail: "needs compact()" or an attribute's gloss
+                yield ScenarioResult(o.name, seed, False, f"your Raft lacks {o.detail.removeprefix('needs ')}"
+                                     ", which this scenario needs", replay=replay)
             else:  # the tester's own verdict needs no exception name; a crash in the Raft keeps it
                 yield ScenarioResult(o.name, seed, False, o.detail.removeprefix("AssertionError: "),
                                      replay=replay)
