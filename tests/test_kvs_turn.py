@@ -200,15 +200,84 @@ def test_a_real_client_that_half_closes_gets_its_replies(tmp_path: Path) -> None
         store.close()
 
 
-def test_group_commit_and_offload_keep_their_own_paths(tmp_path: Path) -> None:
-    # --fsync always acknowledges after the group fsync; offload runs on threads: neither
-    # defers SETs to the turn's end.
-    store = KvStore.open(tmp_path / "a", fsync="always")
-    assert AsyncServer(store).set_many is None
+def test_under_group_commit_the_turns_sets_share_one_append_and_wait_for_the_fsync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = KvStore.open(tmp_path / "d", fsync="always")
+    appends = count_appends(monkeypatch)
+    durable: list[int] = []
+    real_sync = store_module._LogFile.sync
+
+    def sync(self: Any) -> None:
+        real_sync(self)
+        durable.append(self.size)
+
+    monkeypatch.setattr(store_module._LogFile, "sync", sync)
+
+    async def go() -> list[Transport]:
+        server = AsyncServer(store)
+        conns = [connect(server, store, b"k%d" % i) for i in range(4)]
+        for i, (conn, _) in enumerate(conns):
+            conn.data_received(encode_command("SET", f"k{i}", f"v{i}"))
+        await asyncio.sleep(0)  # the turn ends: one append, the fsync starts
+        assert len(appends) == 1 and all(t.writes == [] for _, t in conns)
+        for _ in range(200):
+            if all(t.writes for _, t in conns):
+                break
+            await asyncio.sleep(0.01)
+        await server.stop()
+        return [t for _, t in conns]
+
+    transports = asyncio.run(go())
+    assert len(appends) == 1 and len(durable) == 1  # four SETs: one append, one fsync
+    for t in transports:
+        assert t.sent == b"+OK\r\n"
     store.close()
+
+
+def test_offload_keeps_its_own_path(tmp_path: Path) -> None:
+    # offload runs commands on threads: it does not defer SETs to the turn's end.
     store = KvStore.open(tmp_path / "n", fsync="never")
     server: Any = AsyncServer(store, offload_threads=2)
     assert server.set_many is None
     server.executor.shutdown()
     assert AsyncServer(store).set_many is not None
     store.close()
+
+
+def test_under_group_commit_a_single_set_is_not_acknowledged_before_its_fsync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = KvStore.open(tmp_path / "d", fsync="always")
+    gate = threading.Event()
+    real_sync = store_module._LogFile.sync
+
+    def held_sync(self: Any) -> None:
+        assert gate.wait(20)
+        real_sync(self)
+
+    monkeypatch.setattr(store_module._LogFile, "sync", held_sync)
+    loop = asyncio.new_event_loop()
+    server = AsyncServer(store, port=0)
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        host, port = asyncio.run_coroutine_threadsafe(server.start(), loop).result(10)
+        with socket.create_connection((host, port), timeout=10) as sock:
+            sock.sendall(encode_command("SET", "k", "v"))  # alone: the turn's deferred path
+            sock.settimeout(0.5)
+            with pytest.raises(TimeoutError):
+                sock.recv(100)  # appended, not durable: nothing may be said yet
+            sock.sendall(encode_command("GET", "k"))  # waits behind the SET
+            gate.set()
+            sock.settimeout(10)
+            data = b""
+            while not data.endswith(b"$1\r\nv\r\n"):
+                data += sock.recv(100)
+            assert data == b"+OK\r\n$1\r\nv\r\n"
+    finally:
+        gate.set()
+        asyncio.run_coroutine_threadsafe(server.stop(), loop).result(20)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        store.close()

@@ -216,10 +216,12 @@ class _RespProtocol(asyncio.Protocol):
 
     # -- group commit: replies to a batch that wrote leave once its last write is durable
 
-    def _after_fsync(self, point: Any, out: list[bytes], close: bool) -> None:
+    def _after_fsync(
+        self, point: Any, out: list[bytes], close: bool, schedule: bool = True
+    ) -> None:
         self.busy = True
         assert self.group is not None
-        self.group.wait(point, lambda error: self._durable(error, out, close))
+        self.group.wait(point, lambda error: self._durable(error, out, close), schedule)
 
     def _durable(self, error: BaseException | None, out: list[bytes], close: bool) -> None:
         self.busy = False
@@ -381,13 +383,9 @@ class AsyncServer:
             engine.defer_syncs()  # type: ignore[attr-defined]
             self.group_commit = GroupCommit(engine)
         self.handler = CommandHandler(engine)
-        # Without group commit, single SETs wait for the end of the loop turn and go to the
-        # log together (one append), before their replies leave: see defer_set.
-        self.set_many = (
-            getattr(engine, "set_many", None)
-            if self.executor is None and self.group_commit is None
-            else None
-        )
+        # Single SETs wait for the end of the loop turn and go to the log together (one
+        # append), before their replies leave or their group fsync starts: see defer_set.
+        self.set_many = getattr(engine, "set_many", None) if self.executor is None else None
         self.dirty: list[_RespProtocol] = []  # connections holding replies for the turn's end
         self.turn_scheduled = False
         self.deferred_sets: list[tuple[bytes, bytes]] = []
@@ -407,8 +405,9 @@ class AsyncServer:
         other SET of the turn in one append (as Redis writes its AOF buffer once per turn).
         The connection is busy until then: what it sends meanwhile waits, so its commands
         still run in order. The reply leaves only after the append returned, so an
-        acknowledged SET is in the OS as before (a process crash loses nothing). SETs of
-        other connections are not acknowledged yet, so a GET that misses them is in order."""
+        acknowledged SET is in the OS as before (a process crash loses nothing), and under
+        group commit only after the fsync that covers it. SETs of other connections are
+        not acknowledged yet, so a GET that misses them is in order."""
         proto.busy = True
         self.deferred_sets.append((key, value))
         self.deferred_setters.append(proto)
@@ -416,23 +415,33 @@ class AsyncServer:
             self.schedule_turn()
 
     def _end_turn(self) -> None:
-        """Write the turn's SETs in one append, then every held reply, one write each."""
+        """Write the turn's SETs in one append, then every held reply, one write each.
+        Under group commit the SETs' replies wait for the fsync, started here at once."""
         if self.deferred_sets:
             pairs, self.deferred_sets = self.deferred_sets, []
             setters, self.deferred_setters = self.deferred_setters, []
+            group = self.group_commit
+            point = None
             try:
                 self.set_many(pairs)  # type: ignore[misc]
                 reply = OK
+                if group is not None:
+                    point = group.store.last_write
             except Exception as exc:  # noqa: BLE001 - none was written: say so to each
                 log.warning("SET failed: %s", exc)
                 reply = encode_error(f"ERR {exc or type(exc).__name__}")
             for proto in setters:
                 try:
-                    proto._sets_done(reply)  # holds its reply (dirty): flushed below
+                    if point is not None:  # still busy: the reply leaves after the fsync
+                        proto._after_fsync(point, [reply], False, schedule=False)
+                    else:
+                        proto._sets_done(reply)  # holds its reply (dirty): flushed below
                 except Exception as exc:  # noqa: BLE001 - one connection must not strand the rest
                     asyncio.get_running_loop().call_exception_handler(
                         {"message": "deferred SET reply failed", "exception": exc}
                     )
+            if point is not None:
+                group.start_now()  # type: ignore[union-attr]
         self.turn_scheduled = False
         dirty, self.dirty = self.dirty, []
         for proto in dirty:

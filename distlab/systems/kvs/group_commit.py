@@ -34,15 +34,24 @@ class GroupCommit:
         self.fsyncs = 0
         self._scheduled = False  # a _start is queued on the loop
 
-    def wait(self, point: Any, callback: Callable[[BaseException | None], None]) -> None:
+    def wait(
+        self, point: Any, callback: Callable[[BaseException | None], None], schedule: bool = True
+    ) -> None:
         """Call ``callback(None)`` once the write ending at ``point`` is durable, or
         ``callback(error)`` if the fsync failed. A plain callback, not a future per request:
         under 50 clients the futures and their scheduled callbacks were a good part of a
-        SET's cost."""
+        SET's cost. ``schedule=False``: the caller calls :meth:`start_now` itself."""
         self.waiting.append((point, callback))
-        if self.running is None and not self._scheduled:
+        if schedule and self.running is None and not self._scheduled:
             self._scheduled = True  # after the requests already read: one fsync for them all
             asyncio.get_running_loop().call_soon(self._start)
+
+    def start_now(self) -> None:
+        """Start the fsync for the waiting writes now, unless one runs (then the next one
+        starts when it ends). For the server at the end of a loop turn, when every request
+        it read has been appended: waiting for the next turn would add nothing."""
+        if self.running is None and self.waiting:
+            self._start()
 
     def _start(self) -> None:
         self._scheduled = False
