@@ -234,6 +234,35 @@ def test_print_writes_to_the_node_log_and_the_draws_follow_the_seed(tmp_path: Pa
     assert node_log(again, "n2") == node_log(result, "n2")
 
 
+def test_real_processes_get_their_own_points_and_restart_after_a_panic(tmp_path: Path) -> None:
+    """--mode process: each node process reads FAILPOINTS (its own points and the unscoped
+    ones), a panic ends it with status 101, and the harness starts it again. A process
+    counts afresh from each start, so n1 panics again at its next sixth append."""
+    result = lin_kv(tmp_path, ["n1/raft::after_append=5*off->1*panic"], mode="process",
+                    time_limit=4.0, rate=20.0)
+    assert result.results["mode"] == "process"
+    nodes = [node for node, _ in crashes(result)]
+    assert nodes and set(nodes) == {"n1"}
+    log = node_log(result, "n1")
+    assert "fail point raft::after_append" in log and "(incarnation 2)" in log
+    assert "fail point" not in node_log(result, "n0") + node_log(result, "n2")
+    assert result.valid is True, result.results.get("error")
+
+
+def test_the_raft_points_reach_every_system_on_the_shared_host(tmp_path: Path) -> None:
+    """shardkv's controller and replica groups run on the same RaftHost: crashes before
+    persist across the whole sharded cluster, while shards move, and it stays
+    linearizable and Raft-safe."""
+    from distlab.systems.shardkv import lab
+
+    result = lab.lin_kv(store=str(tmp_path / "store"), seed=2, time_limit=10.0, nemesis=[],
+                        fail=["raft::before_persist=1%panic"])
+    nodes = {node for node, _ in crashes(result)}
+    assert "m0" in nodes and any(n.startswith("g") for n in nodes)  # controller and groups
+    assert result.valid is True
+    assert result.results["raft_safety"]["valid"] is True
+
+
 # ----- Percolator -----------------------------------------------------------------------------
 
 
