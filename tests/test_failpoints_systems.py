@@ -153,6 +153,35 @@ def test_a_bad_fail_option_is_one_line_and_exit_2(tmp_path: Path, spec: str, nam
     assert not (tmp_path / "store").exists()  # refused before any run directory
 
 
+CALLBACK_NODE = """
+import asyncio
+from distlab import Node
+from distlab.fail import fail_point
+
+node = Node()
+
+
+@node.on("echo")
+def echo(msg):
+    asyncio.get_running_loop().call_soon(fail_point, "raft::before_apply")  # outside any task
+    return {"type": "echo_ok", "echo": msg.body["echo"]}
+
+
+node.run()
+"""
+
+
+def test_a_panic_in_a_plain_callback_crashes_the_node_not_the_run(tmp_path: Path) -> None:
+    node = tmp_path / "callback_node.py"
+    node.write_text(CALLBACK_NODE)
+    result = run_test(TestOptions(workload="echo", bin=str(node), node_count=1, time_limit=3.0, rate=10.0,
+                                  seed=1, store=str(tmp_path / "store"),
+                                  fail=["n0/raft::before_apply=3*off->1*panic"]))
+    assert result.results.get("error") is None
+    assert crashes(result) == [("n0", "raft::before_apply")]
+    assert "started (incarnation 2)" in node_log(result, "n0")
+
+
 # ----- Raft and the Raft KV -------------------------------------------------------------
 
 
