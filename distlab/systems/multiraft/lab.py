@@ -202,12 +202,15 @@ class LabCluster(MultiRaftCluster):
             if action():
                 return
             self.tick(3)
-        regions = "; ".join(
+        raise AssertionError(f"a leader transfer or membership change the scenario asked for never "
+                             f"completed in {3 * budget} ticks ({self.summary()})")
+
+    def summary(self) -> str:
+        """The regions as the driver knows them, with their live leaders (for failure sentences)."""
+        return "; ".join(
             f"region {i.id} on stores {sorted(i.region.store_ids())} at conf_ver {i.region.epoch.conf_ver}, "
             f"leader {'on store ' + str(parse_name(lead.name).store_id) if lead else 'none'}"
             for i in self.pd.regions() for lead in [self.live_leader(i.id)])
-        raise AssertionError(f"a leader transfer or membership change the scenario asked for never "
-                             f"completed in {3 * budget} ticks ({regions})")
 
 
 @dataclass
@@ -285,7 +288,8 @@ class Clients:
             last = self.history[-1]
             if last["type"] != "info" and 0 not in self.pending:
                 return last["type"], last["value"]
-        raise AssertionError(f"{f} {key!r} never answered")
+        raise AssertionError(f"a {f} of {key!r} was never answered in {tries} tries of {self.timeout} ticks "
+                             f"({self.cluster.summary()})")
 
     def _start(self, i: int, given: tuple[str, bytes, Any] | None = None) -> None:
         key = self.rng.choice(self.keys) if given is None else given[1]
