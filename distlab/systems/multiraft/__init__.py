@@ -5,6 +5,9 @@ the split checker, key lookup); `pd.py` the placement driver (region heartbeats 
 stale by epoch, store heartbeats, the balance-region scheduler of TinyKV project 3C and its
 move-peer operators); `cluster.py` runs regions as real Raft groups (distlab's RaftCore,
 with its membership changes and leader transfer) on simulated stores, moved by the driver.
+`pieces.py` is the seam for a learner's own Raft, region split and driver functions (the
+Sharder track's contracts); `lab.py` and `lab3c.py` hold TinyKV 3B's and 3C's scenarios
+and `suite.py` runs them for `distlab region-lab`.
 """
 
 from .pd import (
