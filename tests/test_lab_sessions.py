@@ -1,7 +1,8 @@
 """Session state (the duplicate table) across snapshots and shard moves: the lab scenarios
 that must catch a node losing it, and must pass distlab's own nodes.
 
-kv-lab's 3b_snapshot_unreliable_lagging is scripted (6.824's tester, not a random run): a
+kv-lab's 3b_snapshot_unreliable_lagging (and 3b_snapshot_recover_resend, the same resends
+after every node restarted from its stored snapshot) is scripted (6.824's tester, not a random run): a
 node is cut off while the others apply writes and compact their logs; three clerks' writes
 are applied, read and overwritten there with their replies "lost"; healed, the node catches
 up by InstallSnapshot, then the others hear only it, so it alone can lead; the clerks
@@ -35,9 +36,11 @@ from distlab.tracks.catalogue import load
 from distlab.tracks.grading import grade, target_for
 
 LAGGING = "3b_snapshot_unreliable_lagging"
+RESTART = "3b_snapshot_recover_resend"
 MUTANTS = Path(__file__).parents[1] / "distlab" / "tracks" / "kvraft" / "05-3b" / "mutants"
 NO_SESSIONS = str(MUTANTS / "sessions_not_in_snapshot.py")  # snapshot: data only
 SHARED_SESSIONS = str(MUTANTS / "snapshot_shares_sessions.py")  # snapshot: the live table
+LOST_ON_RESTART = str(MUTANTS / "sessions_lost_on_restart.py")  # stored snapshot: data only
 
 
 def lab(tmp_path: Path, node: str = NODE_PATH, args: list[str] | None = None, offset: int = 0) -> Lab:
@@ -112,6 +115,37 @@ def test_a_lagging_node_that_cannot_be_elected_fails_rather_than_passing(tmp_pat
         SCENARIOS[LAGGING](lab(tmp_path, str(node)))
 
 
+# ----- the same resends after every node restarted from its stored snapshot ------------------------
+@pytest.mark.parametrize("args", [[], ["--snapshot-every=20"]])
+def test_kvraft_answers_resent_writes_once_after_a_restart(tmp_path: Path, args: list[str]) -> None:
+    lb = lab(tmp_path, args=args)
+    detail = SCENARIOS[RESTART](lb)
+    assert detail == "3 resent writes answered once after every node restarted, 5 of them from a snapshot"
+    result = lb.runs[-1]
+    assert [e["value"] for e in nemesis_events(result, "start-kill")] == [["n0", "n1", "n2", "n3", "n4"]]
+    assert result.results["workload"]["valid"] is True
+
+
+@pytest.mark.parametrize("node", [NO_SESSIONS, LOST_ON_RESTART])
+@pytest.mark.parametrize("offset", [0, 5])
+def test_a_restart_that_forgets_the_duplicate_table_applies_a_resend_again(
+        tmp_path: Path, node: str, offset: int) -> None:
+    with pytest.raises(AssertionError, match="a write was applied a second time: .* every node was "
+                                             "killed and restarted from its stored snapshot"):
+        SCENARIOS[RESTART](lab(tmp_path, node, offset=offset))
+
+
+def test_the_install_scenario_alone_misses_a_node_that_forgets_only_on_restart(tmp_path: Path) -> None:
+    """Why both scenarios: a node that restores the table from a sent snapshot but not from
+    its own stored one passes the lagging-node scenario (nothing restarts there)."""
+    assert "answered once" in SCENARIOS[LAGGING](lab(tmp_path, LOST_ON_RESTART))
+
+
+def test_a_node_that_never_snapshots_is_told_so_after_the_restart(tmp_path: Path) -> None:
+    with pytest.raises(AssertionError, match="restarted without a snapshot"):
+        SCENARIOS[RESTART](lab(tmp_path, args=["--snapshot-every=100000"]))
+
+
 # ----- how a scripted failure is re-run ----------------------------------------------------------
 def test_kv_lab_says_to_rerun_a_scripted_failure_not_to_replay_it(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "distlab", "kv-lab", "--bin", NO_SESSIONS,
@@ -128,16 +162,18 @@ def test_kv_lab_says_to_rerun_a_scripted_failure_not_to_replay_it(tmp_path: Path
 
 def test_the_3b_task_grades_the_scenario_and_catches_both_mutants(tmp_path: Path) -> None:
     task = load().task("kvraft/3b")
-    assert task is not None and LAGGING in SCRIPTED
+    assert task is not None and {LAGGING, RESTART} <= SCRIPTED
     by_file = {m.file.name: m for m in task.mutants}
     for name, phrase in (("sessions_not_in_snapshot.py", "applied a second time"),
-                         ("snapshot_shares_sessions.py", "was skipped")):
+                         ("snapshot_shares_sessions.py", "was skipped"),
+                         ("sessions_lost_on_restart.py", "applied a second time")):
         assert by_file[name].fails == phrase
     target = target_for(task, Path(NO_SESSIONS))
     results = {r.name: r for r in grade(task, target, store=tmp_path / "store")}
-    bad = results[LAGGING]
-    assert not bad.passed and "applied a second time" in bad.reason
-    assert bad.replay == f"distlab kv-lab --bin {target} -s {LAGGING}"  # no `distlab replay`
+    for name in (LAGGING, RESTART):
+        bad = results[name]
+        assert not bad.passed and "applied a second time" in bad.reason
+        assert bad.replay == f"distlab kv-lab --bin {target} -s {name}"  # no `distlab replay`
     assert results["3b_snapshot_rpc"].replay.startswith("distlab replay ")
 
 

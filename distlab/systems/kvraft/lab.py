@@ -14,12 +14,14 @@ skipped and said so. Whenever it does write them, Raft's safety properties are c
 in every scenario. `distlab kv-lab NODE` runs them; tests/test_kvraft_scenarios.py runs
 them on distlab's own kvraft.
 
-One scenario is scripted instead, as 6.824's tester is: 3b_snapshot_unreliable_lagging has
-clerks that resend a request unchanged (same client, same msg_id) when its reply is lost,
-and sets up its own partitions, so that a node that catches up by InstallSnapshot and then
-leads gets resends of writes its snapshot already holds, on every seed. A node whose
-snapshot lacks the duplicate table applies them again; one whose snapshot shares the live
-table skips commands (tests/test_lab_sessions.py). Random runs almost never line that up.
+Two scenarios are scripted instead, as 6.824's tester is: their clerks resend a request
+unchanged (same client, same msg_id) when its reply is lost, and they set up their own
+faults, so that writes whose first copies are inside a snapshot are resent, on every seed,
+to a node that caught up by InstallSnapshot and then leads (3b_snapshot_unreliable_lagging)
+or to nodes all restarted from their stored snapshots (3b_snapshot_recover_resend). A node
+whose snapshot lacks the duplicate table applies them again; one whose snapshot shares the
+live table skips commands (tests/test_lab_sessions.py). Random runs almost never line
+that up.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -445,6 +447,85 @@ class Tester:
         self.runner.network.heal()
         self.runner.record("stop-partition", "network healed")
 
+    def kill(self, nodes: list[str]) -> None:
+        """Crash the nodes (what they had not synced is lost), as the kill fault does."""
+        for n in nodes:
+            self.runner.crash(n)
+        self.runner.record("start-kill", list(nodes))
+
+    async def restart(self, nodes: list[str]) -> None:
+        for n in nodes:
+            await self.runner.restart(n)
+        self.runner.record("stop-kill", list(nodes))
+
+
+@dataclass
+class LostReplies:
+    """Writes applied whose clerks never heard the answer, each read back and written over
+    by other clerks (so the history pins each before its overwrite), and filler writes."""
+
+    lost: list[tuple[Clerk, Request]] = field(default_factory=list)
+    seen: dict[int, Any] = field(default_factory=dict)  # key -> what the read after it saw
+    over: dict[int, int] = field(default_factory=dict)  # key -> the overwrite, acknowledged
+    # each filler key's last write; None once a write's outcome is unknown (it may yet apply)
+    last: dict[int, int | None] = field(default_factory=dict)
+    counter: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    async def make(self, t: Tester, nodes: list[str]) -> None:
+        for key in (1, 2, 3):  # a clerk each: a clerk has one request outstanding at a time
+            ck = t.clerk()
+            req = ck.begin("write", key, next(self.counter))
+            if isinstance(await ck.send(req, nodes), dict):  # applied; the clerk never hears
+                self.lost.append((ck, req))
+            else:
+                ck.end(req, None)
+        if not self.lost:
+            raise AssertionError("none of three writes was answered (a majority of the nodes "
+                                 "could talk to each other)")
+        reader, writer = t.clerk(), t.clerk()
+        for _, req in self.lost:
+            reply = await reader.do("read", req.key, None, nodes)
+            self.seen[req.key] = reply.get("value") if isinstance(reply, dict) else None
+            value = next(self.counter)
+            if isinstance(await writer.do("write", req.key, value, nodes), dict):
+                self.over[req.key] = value
+
+    async def fill(self, t: Tester, nodes: list[str]) -> None:
+        """320 writes by 8 clerks to 32 keys: enough for any node to compact its log."""
+
+        async def one(ck: Clerk, base: int) -> None:
+            for i in range(40):
+                key, value = base + i % 4, next(self.counter)
+                reply = await ck.do("write", key, value, nodes)
+                ok = isinstance(reply, dict) and self.last.get(key, 0) is not None
+                self.last[key] = value if ok else None
+
+        await asyncio.gather(*(one(t.clerk(), 100 + 10 * c) for c in range(8)))
+
+    async def resend(self, t: Tester, nodes: list[str], reader: Clerk,
+                     answered: Callable[[Any], Any]) -> list[tuple[Clerk, Request]]:
+        """Each clerk resends its write (same msg_id) and `reader` reads the key: the writes
+        the read shows applied a second time (the overwrite undone)."""
+        twice = []
+        for ck, req in self.lost:
+            reply = await ck.send(req, nodes)
+            ck.end(req, reply)
+            answered(reply)
+            got = answered(await reader.do("read", req.key, None, nodes))
+            value = got.get("value") if isinstance(got, dict) else None
+            if self.seen.get(req.key) == req.arg and req.key in self.over and value == req.arg:
+                twice.append((ck, req))
+        return twice
+
+    def applied_twice(self, ck: Clerk, req: Request, meanwhile: str) -> AssertionError:
+        return AssertionError(
+            f"a write was applied a second time: {ck.client}'s write of {req.arg} to key "
+            f"{req.key} was applied and read, {self.over[req.key]} was written over it, then "
+            f"{meanwhile}, then {ck.client} resent the write (same msg_id: its reply had been "
+            f"lost) and key {req.key} read {req.arg} again. A resend must be answered from the "
+            f"duplicate table (each client's last msg_id and reply): does the snapshot carry "
+            f"it, and does restoring one restore it?")
+
 
 async def lagging_install(t: Tester) -> str:
     """6.824's lost-reply case across a snapshot: a node is cut off while the others apply
@@ -461,40 +542,9 @@ async def lagging_install(t: Tester) -> str:
                              f"{OP_SECONDS:g} s, with no fault yet")
     t.partition("isolate-one", {lagging: rest, **{n: [lagging] for n in rest}})
     await t.sleep(1.0)  # if it was leading, the others elect a leader of their own
-    counter = itertools.count(1)
-    keys = [1, 2, 3]
-    lost: list[tuple[Clerk, Request]] = []  # writes applied, their replies "lost"
-    for key in keys:
-        ck = t.clerk()
-        req = ck.begin("write", key, next(counter))
-        if isinstance(await ck.send(req, rest), dict):  # answered: applied; the clerk never hears
-            lost.append((ck, req))
-        else:
-            ck.end(req, None)
-    reader, writer = t.clerk(), t.clerk()
-    seen: dict[int, Any] = {}
-    over: dict[int, int] = {}
-    for _, req in lost:
-        reply = await reader.do("read", req.key, None, rest)
-        seen[req.key] = reply.get("value") if isinstance(reply, dict) else None
-        value = next(counter)
-        if isinstance(await writer.do("write", req.key, value, rest), dict):
-            over[req.key] = value
-    if not lost:
-        raise AssertionError("no write was answered while one node was cut off: a majority "
-                             "must keep serving")
-
-    # each filler key's last write; None once a write's outcome is unknown (it may yet apply)
-    last: dict[int, int | None] = {}
-
-    async def fill(ck: Clerk, base: int) -> None:  # enough for any node to compact its log
-        for i in range(40):
-            key, value = base + i % 4, next(counter)
-            reply = await ck.do("write", key, value, rest)
-            ok = isinstance(reply, dict) and (key not in last or last[key] is not None)
-            last[key] = value if ok else None
-
-    await asyncio.gather(*(fill(t.clerk(), 100 + 10 * c) for c in range(8)))
+    w = LostReplies()
+    await w.make(t, rest)
+    await w.fill(t, rest)
     t.heal()
     t.notes["healed"] = t.now()
     await t.sleep(2.0)  # the lagging node catches up: by snapshot, its log being compacted away
@@ -511,32 +561,18 @@ async def lagging_install(t: Tester) -> str:
                 "that hears of a higher term must take it up")
         return reply
 
-    twice = []
-    for ck, req in lost:
-        reply = await ck.send(req, [lagging])
-        ck.end(req, reply)
-        answered(reply)
-        got = answered(await reader.do("read", req.key, None, [lagging]))
-        value = got.get("value") if isinstance(got, dict) else None
-        if seen.get(req.key) == req.arg and req.key in over and value == req.arg:
-            twice.append((ck, req))
+    reader = t.clerk()
+    twice = await w.resend(t, [lagging], reader, answered)
     behind = []
-    for key, value in sorted(last.items()):
+    for key, value in sorted(w.last.items()):
         got = answered(await reader.do("read", key, None, [lagging]))
         if value is not None and isinstance(got, dict) and got.get("value") != value:
             behind.append((key, got.get("value"), value))
     t.heal()
     await t.sleep(0.5)
     if twice:
-        ck, req = twice[0]
-        raise AssertionError(
-            f"a write was applied a second time: {ck.client}'s write of {req.arg} to key "
-            f"{req.key} was applied and read, {over[req.key]} was written over it, then "
-            f"{ck.client} resent it (same msg_id: its reply had been lost) to {lagging}, cut off "
-            f"while the others compacted their logs and then the only node able to lead, and "
-            f"key {req.key} read {req.arg} again. A resend must be answered from the duplicate "
-            f"table (each client's last msg_id and reply): does the snapshot carry it, and does "
-            f"installing one restore it?")
+        raise w.applied_twice(*twice[0], f"{lagging}, cut off while the others compacted their "
+                                         "logs, caught up and was the only node able to lead")
     if behind:
         key, got, want = behind[0]
         raise AssertionError(
@@ -545,7 +581,37 @@ async def lagging_install(t: Tester) -> str:
             f"up); {len(behind)} keys like it. Is the snapshot a copy? A session table shared "
             f"with the live one runs ahead of the snapshot's data, and a node that installs it "
             f"skips commands it never applied.")
-    return f"{len(lost)} resent writes answered once by {lagging}, {len(last)} keys read there"
+    return f"{len(w.lost)} resent writes answered once by {lagging}, {len(w.last)} keys read there"
+
+
+async def restart_resend(t: Tester) -> str:
+    """The same lost replies across a restart: once every node has compacted its log past
+    the writes, every node is killed and restarted, so each comes back from its own stored
+    snapshot. The resends must be answered from the duplicate table read back from disk."""
+    nodes = list(t.runner.node_ids)
+    t.notes["nodes"] = nodes
+    if not isinstance(await t.clerk().do("write", 0, 0, nodes), dict):
+        raise AssertionError("the cluster answered no write in its first "
+                             f"{OP_SECONDS:g} s, with no fault yet")
+    w = LostReplies()
+    await w.make(t, nodes)
+    await w.fill(t, nodes)
+    await t.sleep(1.0)  # the followers apply (and compact) what the leader committed last
+    t.kill(nodes)
+    await t.sleep(0.5)
+    await t.restart(nodes)
+
+    def answered(reply: dict[str, Any] | RPCError | None) -> dict[str, Any] | RPCError:
+        if reply is None:
+            raise AssertionError(f"no node answered in {OP_SECONDS:g} s after all five were "
+                                 "restarted (each from its stored snapshot and log)")
+        return reply
+
+    twice = await w.resend(t, nodes, t.clerk(), answered)
+    if twice:
+        raise w.applied_twice(*twice[0], "every node was killed and restarted from its stored "
+                                         "snapshot")
+    return f"{len(w.lost)} resent writes answered once after every node restarted"
 
 
 def snapshot_unreliable_lagging(lab: Lab) -> str:
@@ -561,6 +627,21 @@ def snapshot_unreliable_lagging(lab: Lab) -> str:
         raise AssertionError(f"{lagging}, cut off while the others wrote for seconds, caught up "
                              "without installing a snapshot: do the nodes compact their logs?")
     return f"{detail}; it installed a snapshot at index {sent[-1]}"
+
+
+def snapshot_recover_resend(lab: Lab) -> str:
+    """`restart_resend`, and every node must have come back from a snapshot (when its trace
+    lines say so): otherwise the resends tested no snapshot."""
+    result, detail, notes = lab.script("3b_snapshot_recover_resend", 1, restart_resend,
+                                       **UNRELIABLE)
+    if "raft_safety" not in result.results:
+        return detail + " (no raft trace lines: whether they came back from snapshots is unknown)"
+    back = {n for n, i, at_start in restores(result) if at_start and i > 0}
+    missing = [n for n in notes["nodes"] if n not in back]
+    if missing:
+        raise AssertionError(f"{', '.join(missing)} restarted without a snapshot after hundreds "
+                             "of writes: do the nodes compact their logs?")
+    return f"{detail}, {len(back)} of them from a snapshot"
 
 
 def restored_since(result: RunResult, node: str, since: float) -> list[int]:
@@ -614,6 +695,7 @@ SCENARIOS: dict[str, Callable[[Lab], str]] = {
         snapshot_recover(lab, seed=5, concurrency="3n", nemesis=["kill", "partition", "loss"],
                          nemesis_interval=1.5, **UNRELIABLE)),
     "3b_snapshot_unreliable_lagging": snapshot_unreliable_lagging,
+    "3b_snapshot_recover_resend": snapshot_recover_resend,
 }
-SCRIPTED = frozenset({"3b_snapshot_unreliable_lagging"})  # run by a script: no `distlab replay`
+SCRIPTED = frozenset({"3b_snapshot_unreliable_lagging", "3b_snapshot_recover_resend"})  # run by a script: no `distlab replay`
 
