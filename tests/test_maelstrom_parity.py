@@ -101,13 +101,13 @@ GG4 = {"workload": "g-counter", "node_count": 3, "rate": 100, "time_limit": 20, 
 
 
 def test_a_no_op_cas_freshness_trick_is_caught_and_the_example_passes(simulate: Any) -> None:
-    """Gossip Glomers 4's command line, seeds 1-40: a stale final read needs the right
-    timing, so only some seeds catch the trick (about one in five; none did when any
-    cas brought a node up to date); the example, whose fresh write really changes
-    seq-kv's state, passes them all."""
-    caught = [s for s in range(1, 41) if simulate("g_counter_noop_cas", seed=s, **GG4).valid is False]
+    """Gossip Glomers 4's command line, seeds 1-10: a stale final read needs the right
+    timing, so only some seeds catch the trick (12 of seeds 1-40, 4, 7 and 10 among the
+    first ten; none did when any cas brought a node up to date); the example, whose fresh
+    write really changes seq-kv's state, passes them all. (Seeds 1-40 took half a minute.)"""
+    caught = [s for s in range(1, 11) if simulate("g_counter_noop_cas", seed=s, **GG4).valid is False]
     assert len(caught) >= 2, caught
-    assert all(simulate("g_counter", seed=s, **GG4).valid is True for s in range(1, 41))
+    assert all(simulate("g_counter", seed=s, **GG4).valid is True for s in range(1, 11))
 
 
 # ----- final reads: one per worker, all at once, once ---------------------------------------
