@@ -158,7 +158,7 @@ def test_or_set_lies_between_the_possible_worlds_oracles() -> None:
     assert counts["valid"] > 200 and counts["invalid"] > 800, counts
     # what needs several reads' evidence combined (which adds a remove saw, inferred from
     # reads on other nodes) stays out of reach: documented, and rare in these histories
-    assert counts["beyond_reach"] <= 10, counts
+    assert counts["beyond_reach"] <= 5, counts  # 12 before the read-evidence rules, 3 now
 
 
 def _ops_history(*ops: tuple[str, int, str, Any]) -> list[dict[str, Any]]:
@@ -197,3 +197,15 @@ def test_an_element_a_read_held_must_be_in_the_final_reads_when_nothing_removes_
         assert oracle(ops, two_phase) is False
         r = or_set.check(history_of(ops), node_count=NODES, two_phase=two_phase)
         assert r["valid"] is False and r["missing"][0]["seen_on"] == "n1"
+
+
+def test_what_a_read_held_after_its_nodes_removes_stays() -> None:
+    """Regression: both removes ran on n1 and completed before n1's read showed 0 (added
+    on n0 meanwhile): nothing can remove what that read saw, yet the finals were empty."""
+    ops = [("remove", 1, "ok", None), ("add", 0, "ok", None), ("remove", 1, "ok", None), ("read", 1, "ok", [0]),
+           ("final", 0, "ok", []), ("final", 1, "ok", [])]
+    assert oracle(ops, False) is False
+    r = or_set.check(history_of(ops), node_count=NODES)
+    assert r["valid"] is False and "every remove of it had been applied on n1 before that read" in r["explanation"]
+    ops[2] = ("remove", 0, "ok", None)  # a remove on n0 may have seen the add: the finals may be empty
+    assert or_set.check(history_of(ops), node_count=NODES)["valid"] is True

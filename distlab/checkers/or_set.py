@@ -36,10 +36,12 @@ Both, from the reads themselves (a read holding an element proves an add of it t
 effect on that node's replica, which only grows):
 
 - a read on a node that lacks an element an earlier read there held (completed before
-  it was invoked), with no remove of it invoked before it completed: *went back*;
-  in a 2P-set, a read there invoked after that one holds it again: *resurrected*;
-- an element some read held, with no remove of it ever invoked, is missing from a
-  final read invoked after that read: *missing*.
+  it was invoked), when every remove of it invoked before the later read completed ran
+  on that node and completed before the earlier read (so none can have taken what it
+  saw): *went back*; in a 2P-set, a read there invoked after one that lacked it again
+  after holding it holds it again: *resurrected*;
+- an element a read held, under the same condition on the removes up to a final read
+  invoked after it, is missing from that final read: *missing*.
 
 Always: every final read succeeds and all of them hold the same set (*diverged*);
 no read holds an element before an add of it that did not fail was invoked
@@ -194,12 +196,11 @@ def check(history: list[dict[str, Any]], *, node_count: int = 0, two_phase: bool
                          _secs(inv), _secs(done) if done is not None else INF)
             (el.adds if f == "add" else el.removes).append(call)
 
-    first_seen: dict[Any, tuple[int, str, float]] = {}  # element -> (completion index, node, time) of a read holding it
+    holders: dict[Any, list[tuple[int, str, int, float]]] = {}  # element -> reads holding it: (done, node, inv, time)
     for inv, done, value in reads:
         for v in value:
-            seen = first_seen.get(value_key(v))
-            if seen is None or done["index"] < seen[0]:
-                first_seen[value_key(v)] = (done["index"], _node_of(inv, node_count), _secs(done))
+            holders.setdefault(value_key(v), []).append((done["index"], _node_of(inv, node_count), inv["index"],
+                                                         _secs(done)))
     missing: list[dict[str, Any]] = []
     resurrected: list[dict[str, Any]] = []
     unexpected: dict[Any, Any] = {}
@@ -244,11 +245,14 @@ def check(history: list[dict[str, Any]], *, node_count: int = 0, two_phase: bool
                 if why is not None:
                     missing.append({"element": el.value, "node": node, "final": final, "time": _secs(done),
                                     "added_on": why.node, "added_at": why.time})
-                elif final and key in first_seen and first_seen[key][0] < ri \
-                        and not any(r.inv < rd for r in el.removes):
-                    # a read showed it, so an add of it took effect, and nothing removes it
-                    missing.append({"element": el.value, "node": node, "final": final, "time": _secs(done),
-                                    "seen_on": first_seen[key][1], "seen_at": first_seen[key][2]})
+                elif final:
+                    # a read showed it alive on a node after every remove that could take it
+                    held = next((h for h in holders.get(key, ()) if h[0] < ri and _survives(el, h[1], h[2], rd)),
+                                None)
+                    if held is not None:
+                        missing.append({"element": el.value, "node": node, "final": final, "time": _secs(done),
+                                        "seen_on": held[1], "seen_at": held[3],
+                                        "removes": sum(r.inv < rd for r in el.removes)})
     went_back = _went_back(reads, elements, node_count, two_phase, resurrected)
     diverged: list[dict[str, Any]] = []
     if finals:
@@ -299,17 +303,17 @@ def _went_back(reads: list[tuple[dict[str, Any], dict[str, Any], list[Any]]], el
     for inv, done, value in reads:
         by_node.setdefault(_node_of(inv, node_count), []).append(
             (inv["index"], done["index"], {value_key(v) for v in value}, done))
-    first_remove = {k: min((r.inv for r in el.removes), default=INF) for k, el in elements.items()}
     out: list[dict[str, Any]] = []
     for node, rows in by_node.items():
         rows.sort(key=lambda r: r[1])
-        held: dict[Any, dict[str, Any]] = {}  # element -> an earlier read here that held it
+        held: dict[Any, tuple[int, dict[str, Any]]] = {}  # element -> the latest-invoked earlier read here holding it
         gone: dict[Any, dict[str, Any]] = {}  # element -> the first read here that lacked it after holding it
         ptr = 0
         for ri, rd, keys, done in rows:
             while ptr < len(rows) and rows[ptr][1] < ri:
                 for k in rows[ptr][2]:
-                    held.setdefault(k, rows[ptr][3])
+                    if k not in held or rows[ptr][0] > held[k][0]:
+                        held[k] = (rows[ptr][0], rows[ptr][3])
                 ptr += 1
             if two_phase:
                 for k in keys:
@@ -317,15 +321,22 @@ def _went_back(reads: list[tuple[dict[str, Any], dict[str, Any], list[Any]]], el
                         resurrected.append({"element": done["value"][[value_key(v) for v in done["value"]].index(k)],
                                             "node": node, "final": False, "time": _secs(done),
                                             "vanished_at": _secs(gone[k])})
-            for k, earlier in held.items():
+            for k, (earlier_inv, earlier) in held.items():
                 if k in keys:
                     continue
                 gone.setdefault(k, done)
-                if first_remove.get(k, INF) > rd:
-                    el = elements.get(k)
-                    out.append({"element": el.value if el else None, "node": node, "time": _secs(done),
-                                "held_at": _secs(earlier)})
+                el = elements.get(k)
+                if el is not None and _survives(el, node, earlier_inv, rd):
+                    out.append({"element": el.value, "node": node, "time": _secs(done), "held_at": _secs(earlier),
+                                "removes": sum(r.inv < rd for r in el.removes)})
     return out
+
+
+def _survives(el: _Element, node: str, read_inv: int, upto: float) -> bool:
+    """Whether what a read on `node` invoked at `read_inv` held of this element can still be
+    there at `upto`: every remove of it invoked before `upto` ran on that node and completed
+    before the read (the node had applied them, so the tag the read saw escaped them)."""
+    return all(r.node == node and r.done < read_inv for r in el.removes if r.inv < upto)
 
 
 def _where(case: dict[str, Any]) -> str:
@@ -349,15 +360,19 @@ def _explain(r: dict[str, Any], two_phase: bool) -> str | None:
     for c in r["missing"][:1]:
         after = "" if two_phase else " after every remove of it had completed"
         if "seen_on" in c:
-            lines.append(f"element {c['element']!r} was in a read on {c['seen_on']} at t={c['seen_at']} s and no "
-                         f"remove of it was ever invoked, yet {_where(c)} lacks it (missing)")
+            since = ("no remove of it was ever invoked" if not c["removes"] else
+                     f"every remove of it had been applied on {c['seen_on']} before that read")
+            lines.append(f"element {c['element']!r} was in a read on {c['seen_on']} at t={c['seen_at']} s and "
+                         f"{since}, yet {_where(c)} lacks it (missing)")
         else:
             lines.append(f"element {c['element']!r} was added on {c['added_on']} at t={c['added_at']} s{after}, "
                          f"yet {_where(c)} lacks it (missing)")
     for c in r["went_back"][:1]:
+        since = ("no remove of it had been invoked" if not c["removes"] else
+                 f"every remove of it had been applied on {c['node']} before the first read")
         lines.append(f"element {c['element']!r} was in a read on {c['node']} at t={c['held_at']} s, yet a later read "
-                     f"there at t={c['time']} s lacks it and no remove of it had been invoked: a replica never loses "
-                     "an element unless a remove takes it (went back)")
+                     f"there at t={c['time']} s lacks it, and {since}: a replica never loses an element unless a "
+                     "remove takes it (went back)")
     for d in r["diverged"][:1]:
         a, b = d["nodes"]
         diff = (f"{a} has {_sorted(d['only_in_first'])[:5]!r}" if d["only_in_first"]
