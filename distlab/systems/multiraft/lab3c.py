@@ -5,8 +5,9 @@ cluster, TestBalanceRegionScheduler on hand-made store tables). Here the same ru
 driven by a live cluster whose regions split and move under clients, and the outcome is
 judged like 3B's: the clients' history linearizable per key, every region group safe.
 
-* TestRegionHeartbeat3C: besides the leaders' own heartbeats, reports are delivered late
-  (a heartbeat held up in the network, from a leader deposed since): the driver must
+* TestRegionHeartbeat3C: a fifth of the leaders' heartbeats are held up and arrive later,
+  and old reports are delivered again (from a leader deposed since), so a split's child
+  may report before its parent and the parent's old range arrive after both: the driver must
   refuse exactly the stale ones (older in version after a split, or in conf_ver after a
   membership change) and take every other, and reports newer in one counter but older in
   the other (a conflict) are refused. At the end the driver's table is the leaders' own.
@@ -45,17 +46,44 @@ def region_heartbeat(seed: int = 0, pieces: Pieces | None = None) -> LabResult:
     c.pd.region_schedule_limit = 0  # the conf changer decides the moves
     rng = random.Random(f"lab3c-heartbeat/{seed}")
     sent: list[tuple[int, RegionInfo]] = []  # (tick, report) of every heartbeat a leader sent
+    held: list[RegionInfo] = []  # reports the network is holding up
+    hold = [0.2]
     own_heartbeat = c.pd.region_heartbeat
+
+    slowed: dict[tuple[int, int], int] = {}  # (parent, version after its split) -> tick first seen
+    seen: set[int] = set()
 
     def recorded(info: RegionInfo) -> Verdict:
         sent.append((c.now, info))
-        return own_heartbeat(info)
+        known = c.pd.region(info.id)
+        key = (info.id, info.region.epoch.version)
+        if known is not None and info.region.epoch.version > known.region.epoch.version:
+            # a parent's reports after its split are slow (up to 60 ticks): its child,
+            # which needs an election first, gets to report before it
+            if c.now - slowed.setdefault(key, c.now) < 60:
+                return Verdict(False, "held up in the network")
+        if rng.random() < hold[0]:  # held up: it arrives later, maybe after newer ones
+            held.append(info)
+            return Verdict(False, "held up in the network")
+        verdict = own_heartbeat(info)
+        if verdict.accepted and info.id not in seen and seen:
+            # a split's child reported first: now the parent's report from before the split
+            # arrives; it overlaps the child, which is newer, so it is stale
+            before = [i for _, i in sent if i.id != info.id and i.region.contains(info.region.start_key)
+                      and i.region.epoch.version < info.region.epoch.version]
+            if before:
+                late["child first"] += 1
+                _deliver_late(c, before[-1], late)
+            for k in slowed:  # the parents may report now
+                slowed[k] = -1000
+        seen.add(info.id)
+        return verdict
 
     c.pd.region_heartbeat = recorded  # type: ignore[method-assign]
     keys = [b"k%02d" % i for i in range(0, 40, 3)]
     clients = Clients(c, 5, keys, seed=seed)
     c.tick(40)
-    late = {"version": 0, "conf_ver": 0, "taken": 0, "conflict": 0}
+    late = {"version": 0, "conf_ver": 0, "taken": 0, "conflict": 0, "child first": 0}
     moves = 0
     for t in range(600):
         c.tick()
@@ -66,11 +94,16 @@ def region_heartbeat(seed: int = 0, pieces: Pieces | None = None) -> LabResult:
             old = [info for at, info in sent if at <= c.now - 15]
             if old:
                 _deliver_late(c, rng.choice(old), late)
+        if held and rng.random() < 0.3:
+            _deliver_late(c, held.pop(rng.randrange(len(held))), late)
         if t % 50 == 25:
             _conflict(c, rng, late)
+    hold[0] = 0.0
+    for info in held:
+        _deliver_late(c, info, late)
     clients.drain()
     result = _finish("TestRegionHeartbeat3C", seed, c, clients, started, moves)
-    if late["version"] == 0 or late["conf_ver"] == 0 or late["conflict"] == 0:
+    if min(late["version"], late["conf_ver"], late["conflict"], late["child first"]) == 0:
         raise AssertionError(f"the scenario made too few stale reports to judge the driver ({late}): "
                              "a bug in the scenario, not in your code")
     for info in c.pd.regions():
@@ -86,7 +119,8 @@ def region_heartbeat(seed: int = 0, pieces: Pieces | None = None) -> LabResult:
             raise AssertionError(f"RegionTable.regions() returned {theirs}, but the reports taken make "
                                  f"{mine} (id, start, end, version, conf_ver), in key order")
     result.detail = (f"{late['version']} late reports refused by version, {late['conf_ver']} by conf_ver, "
-                     f"{late['conflict']} conflicting refused, {late['taken']} late but current taken")
+                     f"{late['conflict']} conflicting refused, {late['taken']} late but current taken, "
+                     f"{late['child first']} splits whose child reported first")
     return result
 
 
