@@ -131,7 +131,13 @@ class _RespProtocol(asyncio.Protocol):
                         if value is None
                         else b"$%d\r\n%b\r\n" % (len(value), value)
                     )
-                self._reply(reply)
+                out = self.out  # self._reply(reply), inlined: this is most of the traffic
+                if not out:
+                    server = self.server
+                    server.dirty.append(self)
+                    if not server.turn_scheduled:
+                        server.schedule_turn()
+                out.append(reply)
                 return
             if len(cmd) == 3 and cmd[0] == b"SET" and self.defer_sets:
                 self.server.defer_set(self, cmd[1], cmd[2])
@@ -190,11 +196,12 @@ class _RespProtocol(asyncio.Protocol):
             return  # the client left; the write stands
         self._reply(reply)
         if not self.closing:
-            if self.parser.pending:  # more arrived meanwhile: answer it in order
-                if not self.eof:
+            if self.parser.pending:
+                if not self.eof:  # more arrived meanwhile: answer it in order
                     self.transport.resume_reading()
                 self._process()
-            self._finish_eof()
+            if self.eof:
+                self._finish_eof()
 
     def _process(self) -> None:
         handler = self.server.handler
@@ -444,8 +451,13 @@ class AsyncServer:
                 group.start_now()  # type: ignore[union-attr]
         self.turn_scheduled = False
         dirty, self.dirty = self.dirty, []
-        for proto in dirty:
-            proto._flush()
+        for proto in dirty:  # proto._flush(), inlined
+            out = proto.out
+            if out:
+                proto.out = []
+                transport = proto.transport
+                if transport is not None:
+                    transport.write(out[0] if len(out) == 1 else b"".join(out))
 
     def new_parser(self) -> CommandParser:
         return make_command_parser(self.max_bulk_len, self.max_array_len)

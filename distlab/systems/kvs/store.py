@@ -113,6 +113,10 @@ _unpack_header = HEADER.unpack_from
 _crc32 = zlib.crc32
 _pread = os.pread
 _pwrite = os.pwrite
+# get() reads through a map of the log file; after this many reads past the map (records
+# written since it was made) it is redone: often enough that a read-mostly store maps
+# everything, rarely enough that reads right behind writes do not remap each time.
+_REMAP_AFTER = 64
 
 
 def _fail_io(name: str) -> None:
@@ -160,7 +164,7 @@ def _valid_record_after(buf: Any, start: int, end: int) -> bool:
 class _LogFile:
     """One generation's file. The fd closes when the last reference (index or reader) goes."""
 
-    __slots__ = ("gen", "path", "fd", "size", "synced", "_closed")
+    __slots__ = ("gen", "path", "fd", "size", "synced", "_closed", "view", "misses")
 
     def __init__(self, path: Path, gen: int, writable: bool) -> None:
         flags = (os.O_RDWR | os.O_CREAT) if writable else os.O_RDONLY
@@ -171,9 +175,27 @@ class _LogFile:
         self._closed = False
         self.size = os.fstat(self.fd).st_size
         self.synced = 0  # bytes known durable (group commit; guarded by KvStore._sync_cond)
+        # For get: a read-only map of the file's first ``mapped`` bytes, as one tuple so a
+        # reader never pairs a map with another map's length. Reads past it pread (and
+        # count a miss); every _REMAP_AFTER misses the map is redone to the current size.
+        self.view: tuple[mmap.mmap | None, int] = (None, 0)
+        self.misses = 0
 
     def pread(self, length: int, offset: int) -> bytes:
         return os.pread(self.fd, length, offset)
+
+    def remap(self) -> None:
+        """Map the file as written so far. Safe while readers use the old map: it stays
+        alive until they drop it. The file never shrinks below a mapped length (only an
+        append that failed is cut back, to where it began), so a mapped byte never goes
+        away under a reader."""
+        self.misses = 0
+        size = self.size
+        if size > self.view[1] and not self._closed:
+            try:
+                self.view = (mmap.mmap(self.fd, size, access=mmap.ACCESS_READ), size)
+            except (OSError, ValueError):  # out of maps or memory: pread serves instead
+                pass
 
     def append(self, data: bytes) -> int:
         """Write ``data`` at the end; on failure cut the file back so no torn record stays."""
@@ -198,6 +220,7 @@ class _LogFile:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
+            self.view = (None, 0)  # a reader still holding the map keeps it alive
             os.close(self.fd)
 
     def __del__(self) -> None:
@@ -459,7 +482,14 @@ class KvStore:
         if loc is None:
             return None
         f, offset, length = loc
-        data = _pread(f.fd, length, offset)
+        m, mapped = f.view
+        if offset + length <= mapped:
+            data = m[offset : offset + length]  # no syscall: saves ~0.3 us a GET
+        else:
+            data = _pread(f.fd, length, offset)
+            f.misses += 1
+            if f.misses >= _REMAP_AFTER:
+                f.remap()
         # Fast path: the whole record, not a tombstone, its key, its CRC; else find why.
         if len(data) == length >= HEADER.size:
             crc, flags, klen, vlen = _unpack_header(data)
