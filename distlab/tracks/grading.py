@@ -203,7 +203,18 @@ def _where(exc: BaseException) -> str:
     return f" (at {Path(f.filename).name}:{f.lineno})"
 
 
-def _grade_module(task: Task, target: str) -> Iterator[ScenarioResult]:
+def _takes_store(run: Callable[..., Any]) -> bool:
+    """Whether a grader's run() takes `store`: one that makes runs (a lab on the learner's
+    node) keeps them in the store it is given, not in the current directory."""
+    import inspect
+
+    try:
+        return "store" in inspect.signature(run).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _grade_module(task: Task, target: str, store: Path) -> Iterator[ScenarioResult]:
     from distlab.systems.raft.suite import SuiteError, load_factory
 
     if ":" in Path(target).name or not target.endswith(".py"):
@@ -214,10 +225,11 @@ def _grade_module(task: Task, target: str) -> Iterator[ScenarioResult]:
     else:
         obj = _only_object(target)
     grader = _load_module(task.folder / "grader.py", f"_distlab_grader_{task.id.replace('/', '_').replace('-', '_')}")
+    extra = {"store": str(store)} if _takes_store(grader.run) else {}
     for name in grader.scenarios():
         for seed in _seeds(task):
             try:
-                reason = grader.run(name, obj, seed)
+                reason = grader.run(name, obj, seed, **extra)
             except Exception as exc:
                 reason = f"{type(exc).__name__}: {exc}{_where(exc)}"
             yield ScenarioResult(name, seed, reason is None, reason or "",
@@ -237,7 +249,7 @@ def grade(task: Task, target: str, bin_args: list[str] | None = None, store: Pat
     elif task.kind == "kvlab":
         gen = _grade_kvlab(task, target, args, store)
     else:
-        gen = _grade_module(task, target)
+        gen = _grade_module(task, target, store)
     out = []
     for res in gen:
         out.append(res)

@@ -116,15 +116,16 @@ def module_file(target: Any) -> str:
     return str(path)
 
 
-def run_lab(kind: str, target: Any, name: str, seed: int) -> str | None:
+def run_lab(kind: str, target: Any, name: str, seed: int, store: str) -> str | None:
     """One scenario of the controller's lab ("ctl") or the sharded KV's ("kv") on the
     learner's node file: None when it passed, else the lab's sentence. The runs are kept
-    under ./store, as `distlab check` keeps a node task's."""
+    under `store`, the one grading gives (`distlab check`'s, or verify's own per grade),
+    never the current directory's."""
     if kind == "ctl":
         from distlab.systems.shardctrler.lab import Lab
     else:
         from distlab.systems.shardkv.lab import Lab  # type: ignore[assignment]
-    lab = Lab(bin=module_file(target), seed=seed)
+    lab = Lab(bin=module_file(target), seed=seed, store=store)
     try:
         lab.run(name)
     except AssertionError as exc:

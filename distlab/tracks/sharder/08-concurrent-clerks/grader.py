@@ -26,8 +26,8 @@ def scenarios() -> list[str]:
     return list(SCENARIOS)
 
 
-def run(name: str, target: object, seed: int) -> str | None:
+def run(name: str, target: object, seed: int, store: str = "store") -> str | None:
     try:
-        return kit.run_lab("ctl", target, name, seed)  # type: ignore[no-any-return]
+        return kit.run_lab("ctl", target, name, seed, store)  # type: ignore[no-any-return]
     except kit.Wrong as exc:
         return str(exc)
