@@ -13,9 +13,13 @@ invoked, {"num": n, "config": {...}} when ok) and checks:
 * exactly once: a query for the latest configuration answers a number between the join,
   leave and move operations that had completed before it was invoked and those invoked
   before it completed (each of those makes exactly one configuration);
-* fewest moves: between two consecutive configurations both seen, either one shard
-  changed owner and the groups did not change (a move), or the new one is balanced over
-  its groups (sizes within one) and moved no more shards than a rebalancing must.
+* made by an operation: between two consecutive configurations both seen, some join,
+  leave or move that was sent (and not refused) turns the first's groups into the
+  second's (a move: and the first's shards, one reassigned, into the second's);
+  and no operation makes two of them (a matching of configurations to operations);
+* fewest moves: between two consecutive configurations both seen, either a move sent
+  made it, or the new one is balanced over its groups (sizes within one) and moved no
+  more shards than a rebalancing must.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ def check_history(history: History, nshards: int = NSHARDS) -> dict[str, Any]:
     done_ok: list[int] = []  # positions of ok mutating operations' completions
     started: list[int] = []  # positions of mutating invocations (ok, info or open)
     queries: list[tuple[int, int, dict[str, Any], dict[str, Any]]] = []  # (invoke, done, asked, config)
+    sent: list[tuple[str, Any]] = []  # every join, leave and move not refused: (f, value sent)
     # Positions in the history, not times, order events: records are in real-time order,
     # and two events of a fast simulated run may share a time stamp.
     for pos, rec in enumerate(history):
@@ -58,6 +63,8 @@ def check_history(history: History, nshards: int = NSHARDS) -> dict[str, Any]:
         t0 = invoked_at.pop(p, pos)
         if rec["type"] == "fail" and rec["f"] in MUTATING and t0 in started:
             started.remove(t0)  # refused: it made no configuration
+        elif rec["f"] in MUTATING and 0 <= t0 < pos and history[t0].get("type") == "invoke":
+            sent.append((rec["f"], history[t0].get("value")))
         if rec["type"] != "ok":
             continue
         if rec["f"] in MUTATING:
@@ -97,15 +104,25 @@ def check_history(history: History, nshards: int = NSHARDS) -> dict[str, Any]:
                                 "operations had been sent: some operation made more than one configuration "
                                 "(applied twice?)")
 
+    # still open at the end: they may have made a configuration too
+    sent += [(history[t0]["f"], history[t0].get("value")) for t0 in invoked_at.values()
+             if history[t0].get("f") in MUTATING]
     rebalances = 0
+    makers: dict[int, list[int]] = {}  # config number k (k - 1 seen too) -> the sent operations that make it
     for num in sorted(seen):
         prev = seen.get(num - 1)
         if prev is None or num - 1 < 0:
             continue
         cur = seen[num]
+        makers[num] = [i for i, (f, value) in enumerate(sent) if _makes(f, value, prev, cur)]
+        if not makers[num]:
+            problems.append(f"configuration {num} (groups {_gids(cur)}, shards {cur['shards']}) is not what any "
+                            f"join, leave or move sent makes from configuration {num - 1} (groups {_gids(prev)}, "
+                            f"shards {prev['shards']})")
+            continue
+        if any(sent[i][0] == "move" for i in makers[num]):
+            continue  # a move: its one shard reassigned, exactly as sent
         n_moved = moves(prev["shards"], cur["shards"])
-        if _gids(prev) == _gids(cur) and n_moved <= 1:
-            continue  # a move (or a join/leave that changed nothing)
         rebalances += 1
         if not balanced(cur["shards"], _gids(cur)):
             problems.append(f"configuration {num} is not balanced over groups {_gids(cur)}: shards {cur['shards']}")
@@ -115,6 +132,11 @@ def check_history(history: History, nshards: int = NSHARDS) -> dict[str, Any]:
             problems.append(f"configuration {num} moved {n_moved} shards from configuration {num - 1} "
                             f"where {need} {'was' if need == 1 else 'were'} enough (groups {_gids(prev)} -> {_gids(cur)}; shards "
                             f"{prev['shards']} -> {cur['shards']})")
+    orphan = _unmatched({k: v for k, v in makers.items() if v})
+    if orphan is not None:
+        f, value = sent[makers[orphan][0]]
+        problems.append(f"configuration {orphan} can only have been made by an operation that already made another "
+                        f"configuration ({f} {value}): each join, leave and move makes exactly one")
     out: dict[str, Any] = {
         "valid": not problems,
         "queries": len(queries),
@@ -125,6 +147,48 @@ def check_history(history: History, nshards: int = NSHARDS) -> dict[str, Any]:
         out["problems"] = problems[:20]
         out["explanation"] = problems[0]
     return out
+
+
+def _unmatched(makers: dict[int, list[int]]) -> int | None:
+    """A configuration left without an operation of its own when each operation makes at
+    most one (a maximum bipartite matching, by augmenting paths), or None."""
+    owner: dict[int, int] = {}  # operation -> the configuration it made
+
+    def place(num: int, tried: set[int]) -> bool:
+        for op in makers[num]:
+            if op not in tried:
+                tried.add(op)
+                if op not in owner or place(owner[op], tried):
+                    owner[op] = num
+                    return True
+        return False
+
+    return next((num for num in sorted(makers) if not place(num, set())), None)
+
+
+def _groups(config: dict[str, Any]) -> dict[int, list[Any]]:
+    return {int(g): list(s) for g, s in config["groups"].items()}
+
+
+def _makes(f: str, value: Any, prev: dict[str, Any], cur: dict[str, Any]) -> bool:
+    """Whether this operation turns configuration `prev` into `cur`'s groups (and, for a
+    move, its shards; a join or leave's shards are judged by the fewest-moves rule)."""
+    if not isinstance(value, dict):
+        return False
+    try:
+        groups = _groups(prev)
+        if f == "join":
+            groups.update({int(g): list(s) for g, s in (value.get("groups") or {}).items()})
+        elif f == "leave":
+            for g in value.get("gids") or []:
+                groups.pop(int(g), None)
+        elif f == "move":
+            shards = list(prev["shards"])
+            shards[int(value["shard"])] = int(value["gid"])
+            return groups == _groups(cur) and shards == list(cur["shards"])
+        return groups == _groups(cur)
+    except (KeyError, TypeError, ValueError, IndexError):
+        return False
 
 
 class ShardCtrlerChecker:
