@@ -25,25 +25,30 @@ process_*                                   prometheus_client's process collecto
 ==========================================  =================================================
 
 The engine's counters are plain integers on :class:`~distlab.systems.kvs.store.KvStore` read
-at scrape time, so they cost nothing per request; only the per-command counter and histogram
-are updated on the request path, and only when a status address is given (measured here: a
-GET through the handler goes from ~3.3 to ~5.2 us, the histogram's locks most of it).
+at scrape time, so they cost nothing per request. The per-command counters and histogram are
+plain numbers too (:class:`RequestStats`, one lock per request), turned into the same
+samples prometheus_client's Counter and Histogram would give when Prometheus scrapes: with
+those classes a GET through the handler went from ~3.3 to ~5.2 us (their locks, one per
+counter and histogram, most of it), now to ~3.8 us. Only with a status address.
 """
 
 from __future__ import annotations
 
+import threading
 import time
+from bisect import bisect_left
 from collections.abc import Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector
+from prometheus_client import CollectorRegistry, Histogram, ProcessCollector
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
+from prometheus_client.utils import floatToGoString
 
 from distlab.systems.kvs.commands import FLUSH_AT, CommandHandler, Session
 from distlab.systems.kvs.engines import Engine
 
-__all__ = ["COMMANDS", "InstrumentedHandler", "KvsMetrics"]
+__all__ = ["COMMANDS", "InstrumentedHandler", "KvsMetrics", "RequestStats"]
 
 COMMANDS = (
     "get", "set", "del", "exists", "ping", "echo", "hello", "command", "config", "client",
@@ -87,32 +92,80 @@ class _EngineCollector:
         )
 
 
+class RequestStats:
+    """Per-command request and error counts and a duration histogram, as plain numbers.
+
+    prometheus_client's Counter.inc and Histogram.observe take a lock each (three per
+    request here); these take one for all, and are read into the same samples (``_total``,
+    ``_created``, cumulative ``_bucket``, ``_count``, ``_sum``) only when Prometheus scrapes.
+    """
+
+    def __init__(self, names: tuple[str, ...] = COMMANDS) -> None:
+        self.names = names
+        self.lock = threading.Lock()  # the thread-pool servers record from many threads
+        n = len(names)
+        self.requests = [0] * n
+        self.errors = [0] * n
+        self.sums = [0.0] * n
+        # buckets[i][j]: observations in (bound j-1, bound j]; the last is (1.0, +Inf)
+        self.buckets = [[0] * (len(REQUEST_BUCKETS) + 1) for _ in range(n)]
+        now = time.time()
+        self.created = [now] * n
+
+    def record(self, i: int, seconds: float, error: bool) -> None:
+        """Count one command of series ``i`` that took ``seconds``."""
+        with self.lock:
+            self.requests[i] += 1
+            if error:
+                self.errors[i] += 1
+            self.sums[i] += seconds
+            self.buckets[i][bisect_left(REQUEST_BUCKETS, seconds)] += 1  # le: bound inclusive
+
+    def collect(self) -> Iterator[Metric]:
+        with self.lock:
+            requests, errors, sums = list(self.requests), list(self.errors), list(self.sums)
+            buckets = [list(b) for b in self.buckets]
+        families = []
+        for name, doc, counts in (
+            ("kvs_requests", "Commands answered, by command.", requests),
+            ("kvs_request_errors", "Commands answered with an error, by command.", errors),
+        ):
+            family = CounterMetricFamily(name, doc, labels=["command"])
+            for label, count, created in zip(self.names, counts, self.created, strict=True):
+                family.add_metric([label], count, created=created)
+            families.append(family)
+        hist = Metric(
+            "kvs_request_duration_seconds",
+            "Time to execute a command (engine call included, group fsync wait excluded).",
+            "histogram",
+        )
+        bounds = [floatToGoString(b) for b in REQUEST_BUCKETS] + ["+Inf"]
+        for i, label in enumerate(self.names):
+            total = 0
+            for bound, count in zip(bounds, buckets[i], strict=True):
+                total += count
+                hist.add_sample(
+                    "kvs_request_duration_seconds_bucket",
+                    {"command": label, "le": bound},
+                    float(total),
+                )
+            hist.add_sample("kvs_request_duration_seconds_count", {"command": label}, float(total))
+            hist.add_sample("kvs_request_duration_seconds_sum", {"command": label}, sums[i])
+            hist.add_sample(
+                "kvs_request_duration_seconds_created", {"command": label}, self.created[i]
+            )
+        families.append(hist)
+        yield from families
+
+
 class KvsMetrics:
     """One server's metrics in its own registry (so tests can run servers side by side)."""
 
     def __init__(self, engine: Engine) -> None:
         self.registry = CollectorRegistry()
         ProcessCollector(registry=self.registry)
-        self.requests = Counter(
-            "kvs_requests", "Commands answered, by command.", ["command"], registry=self.registry
-        )
-        self.errors = Counter(
-            "kvs_request_errors",
-            "Commands answered with an error, by command.",
-            ["command"],
-            registry=self.registry,
-        )
-        self.latency = Histogram(
-            "kvs_request_duration_seconds",
-            "Time to execute a command (engine call included, group fsync wait excluded).",
-            ["command"],
-            buckets=REQUEST_BUCKETS,
-            registry=self.registry,
-        )
-        for name in COMMANDS:  # every series exists from the start, at zero
-            self.requests.labels(name)
-            self.errors.labels(name)
-            self.latency.labels(name)
+        self.requests = RequestStats()  # every series exists from the start, at zero
+        self.registry.register(self.requests)  # type: ignore[arg-type]
         if hasattr(engine, "on_fsync") and hasattr(engine, "bytes_written"):
             self.fsync_latency: Histogram | None = Histogram(
                 "kvs_fsync_duration_seconds",
@@ -138,26 +191,18 @@ class InstrumentedHandler(CommandHandler):
 
     def __init__(self, engine: Engine, metrics: KvsMetrics) -> None:
         super().__init__(engine)
-        # Label children bound once: a request then costs no label lookup.
-        self._series = {
-            name.upper().encode(): (
-                metrics.requests.labels(name),
-                metrics.errors.labels(name),
-                metrics.latency.labels(name),
-            )
-            for name in COMMANDS
-        }
+        self._record = metrics.requests.record
+        self._series = {name.upper().encode(): i for i, name in enumerate(COMMANDS)}
         self._other = self._series[b"OTHER"]
 
     def execute(self, args: list[bytes], session: Session) -> tuple[bytes, bool]:
         t0 = time.perf_counter()
         reply, close = super().execute(args, session)
         elapsed = time.perf_counter() - t0
-        series = self._series.get(args[0]) or self._series.get(args[0].upper(), self._other)
-        series[0].inc()
-        if reply[:1] == b"-":
-            series[1].inc()
-        series[2].observe(elapsed)
+        series = self._series.get(args[0])
+        if series is None:
+            series = self._series.get(args[0].upper(), self._other)
+        self._record(series, elapsed, reply[:1] == b"-")
         return reply, close
 
     def execute_pipeline(
@@ -168,11 +213,10 @@ class InstrumentedHandler(CommandHandler):
         t0 = time.perf_counter()
         replies, close, done = super().execute_pipeline(cmds, session, limit)
         each = (time.perf_counter() - t0) / max(done, 1)
-        series_of, other = self._series, self._other
+        series_of, other, record = self._series, self._other, self._record
         for cmd, reply in zip(cmds, replies, strict=False):
-            series = series_of.get(cmd[0]) or series_of.get(cmd[0].upper(), other)
-            series[0].inc()
-            if reply[:1] == b"-":
-                series[1].inc()
-            series[2].observe(each)
+            series = series_of.get(cmd[0])
+            if series is None:
+                series = series_of.get(cmd[0].upper(), other)
+            record(series, each, reply[:1] == b"-")
         return replies, close, done
