@@ -42,8 +42,9 @@ Durability (the ``fsync`` policy):
 
 Concurrency: one lock serialises writers (set, remove, the start and the switch of a
 compaction). Readers take no lock: ``get`` reads the index entry (a tuple swapped atomically
-under the GIL) and ``os.pread``s the file object that entry holds, so no file position is
-shared. Compaction copies live records to a new generation in a background thread while
+under the GIL) and reads the record from the file object that entry holds, through a
+read-only map of the file (no syscall) or, past the map's end, with ``os.pread``, so no
+file position is shared. Compaction copies live records to a new generation in a background thread while
 readers and writers carry on: at its start, under the lock, it fsyncs the active file and
 opens a fresh active generation (N+2) for new writes; it then copies, without the lock, every
 record the index pointed to into generation N+1 (written as ``.compact``, fsynced, renamed to
