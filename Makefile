@@ -30,9 +30,11 @@ demo: $(STAMP)
 	$(BIN)/distlab demo
 	@echo "next: the course. source .venv/bin/activate, then: distlab start messenger/echo  (all tracks: distlab tracks)"
 
+# Two pytest workers (pytest-xdist), each taking whole files so module fixtures stay per
+# file: about half the wall time on two cores, as many tests wait on real processes.
 test: $(STAMP) system-deps
 	$(BIN)/ruff check distlab tests benchmarks
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/sim_speed.py
