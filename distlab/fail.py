@@ -81,6 +81,7 @@ __all__ = [
     "parse_actions",
     "parse_env",
     "parse_run_spec",
+    "reached",
     "remove",
     "seed",
     "set_panic_handler",
@@ -204,6 +205,7 @@ class _FailPoint:
         self.actions: list[_Action] = []
         self.text = ""
         self.version = 0  # bumped by every reconfiguration: wakes paused threads
+        self.reached = 0  # evaluations since configured, fired or not (see reached())
 
     def set(self, text: str, actions: list[_Action]) -> None:
         with self.cond:
@@ -215,6 +217,7 @@ class _FailPoint:
     def _pick(self) -> tuple[_Action | None, int]:
         """The first action that fires now (its count taken), and the config version."""
         with self.cond:
+            self.reached += 1
             for action in self.actions:
                 if action.count is not None and action.count <= 0:
                     continue
@@ -369,6 +372,15 @@ def remove(name: str) -> bool:
         return False
     point.set("", [])
     return True
+
+
+def reached(name: str) -> int:
+    """How many times code evaluated the configured point ``name`` (fired or not; 0 when not
+    configured). A harness tells with it a point the code under test never reaches (a
+    misspelt name, a system without it) from one that was reached and did nothing."""
+    with _registry_lock:
+        point = _registry.get(name)
+    return 0 if point is None else point.reached
 
 
 def list_points() -> list[tuple[str, str]]:

@@ -133,6 +133,7 @@ class Runner:
         # real processes get each its own FAILPOINTS
         self._fail_points = opts.fail_points()
         self.fail_crashes: list[dict[str, Any]] = []
+        self.fail_unreached: list[str] = []  # configured points no node's code evaluated (sim)
         if self._fail_points and self.mode != "sim":
             node_env = getattr(self.cluster, "node_env", None)
             if node_env is not None:
@@ -165,6 +166,7 @@ class Runner:
         fail.set_print_handler(self._fail_print)
 
     def _remove_fail_points(self) -> None:
+        self.fail_unreached = [key for key, _ in self._fail_points if fail.reached(key) == 0]
         fail.teardown()
         fail.set_scope(None)
         fail.set_panic_handler(None)
@@ -502,6 +504,14 @@ class Runner:
         results["warnings"] = self.nemesis.warnings()
         if self.opts.fail:
             results["fail_points"] = {"config": list(self.opts.fail), "crashes": self.fail_crashes}
+            if self.mode == "sim":  # real processes evaluate their points out of our sight
+                results["fail_points"]["unreached"] = self.fail_unreached
+            # A point the nodes never evaluate injects nothing: without this line such a run
+            # reads as a system that survived the failure.
+            results["warnings"].extend(
+                f"fail point {key} was never reached: no node's code in this run evaluates it "
+                "(distlab.fail.POINTS says which systems do), so nothing was injected there"
+                for key in self.fail_unreached)
         results["trace_hash"] = trace_hash(self.run_dir)
         (self.run_dir / "results.json").write_bytes(
             orjson.dumps(results, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)

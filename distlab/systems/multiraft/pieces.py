@@ -19,8 +19,8 @@ The contracts are the ones the learner already met:
   region_size)` and `RegionInfo(id, size, peers)`, and `class RegionTable` with
   `heartbeat(region) -> bool` and `regions()`.
 
-A learner's piece is held to its contract while the cluster runs: a split whose pieces do
-not tile the region or whose epoch is wrong, a heartbeat verdict other than the epoch rule's,
+A learner's piece is held to its contract while the cluster runs: split keys other than
+the track's rule gives, a split whose pieces do not tile the region or whose epoch is wrong, a heartbeat verdict other than the epoch rule's,
 a balance decision that breaks the rule: each raises `ContractViolation` with a sentence
 in the learner's terms, so the scenario fails there, naming the call.
 """
@@ -92,6 +92,15 @@ class TrackSplit:
                 raise ContractViolation(f"{call} returned {keys!r}: split keys must be increasing and "
                                         f"strictly inside the region [{region.start_key!r}, {region.end_key!r})")
             prev = k
+        want = track_split_keys(entries, max_size, split_size)
+        if keys != want:
+            # Checked exactly, as the heartbeat and balance pieces are: a split checker that
+            # never cuts, or cuts once where several pieces are due, still gave linearizable
+            # runs (the regions just stay big), so only the rule itself can catch it.
+            raise ContractViolation(
+                f"{call} returned {keys!r}; the rule gives {want!r}: nothing while the region holds "
+                "at most max_size bytes, else a new piece at each key reached once the piece so far "
+                "holds split_size bytes or more")
         return keys
 
     def split(self, region: Region, keys: list[bytes], new_ids: list[int],
@@ -136,6 +145,21 @@ class TrackSplit:
                               for pid, p in zip(new_peer_ids[i - 1], region.peers, strict=True))
                 out.append(Region(ids[i], bounds[i], bounds[i + 1], epoch, peers))
         return out
+
+
+def track_split_keys(entries: Sequence[tuple[bytes, int]], max_size: int, split_size: int) -> list[bytes]:
+    """The Sharder track's split rule (sharder/region-split), which a learner's split_keys
+    must give exactly: the contract region-lab holds it to."""
+    if sum(size for _, size in entries) <= max_size:
+        return []
+    keys: list[bytes] = []
+    held = 0
+    for key, size in entries:
+        if held >= split_size:
+            keys.append(key)
+            held = 0
+        held += size
+    return keys
 
 
 class OwnSplit:
@@ -344,7 +368,8 @@ def load_raft(spec: str) -> RaftFactory:
         node = factory("p1@s1", ["p1@s1", "p2@s2", "p3@s3"], random.Random(0), Persisted())
     except Exception as exc:  # noqa: BLE001
         raise PieceError(f"--raft {spec}: the factory failed to build a node: {type(exc).__name__}: {exc}") from None
-    problems = [check_raft(node)] if check_raft(node) else []
+    problem = check_raft(node)
+    problems = [problem] if problem else []
     lacks = [m for m in ("compact", "transfer_leader") if not callable(getattr(node, m, None))]
     if lacks:
         problems.append(f"the node lacks {', '.join(lacks)} (region-lab brings added peers up by snapshot "
@@ -441,4 +466,4 @@ def load_pieces(raft: str | None = None, split: str | None = None, pd: Sequence[
 
 
 __all__ = ["ContractViolation", "OwnSplit", "PieceError", "Pieces", "RaftFactory", "TrackBalance",
-           "TrackSplit", "TrackTable", "core_factory", "load_pieces"]
+           "TrackSplit", "TrackTable", "core_factory", "load_pieces", "track_split_keys"]

@@ -51,7 +51,14 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, SafetyViolation):
         return f"Raft safety: {first}"
     if isinstance(exc, ContractViolation | AssertionError):
-        return first or type(exc).__name__
+        if first:
+            return first
+        # A bare `assert` in a scenario: its source line is the only statement of what failed.
+        inside = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(_DISTLAB)]
+        if inside and inside[-1].line:
+            f = inside[-1]
+            return f"the scenario's check failed: {f.line} ({Path(f.filename).name}:{f.lineno})"
+        return type(exc).__name__
     text = f"{type(exc).__name__}: {first}".rstrip(": ")
     outside = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(_DISTLAB)]
     if outside:
