@@ -9,7 +9,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from distlab.nemesis import SCHEDULES, parse_kinds, unsupported
+from distlab.nemesis import SCHEDULES, ensure_problem, parse_kinds, unsupported
 from distlab.protocol import SERVICE_IDS
 from distlab.runtime.network import DEFAULT_JITTER_MS, Latency, Network
 from distlab.runtime.protocols import CAPABILITIES
@@ -88,6 +88,10 @@ class TestOptions:
     # "stagger": Jepsen's, as `distlab test` runs it; "fixed": every interval exactly, the
     # earlier schedule, which runs recorded without this key and the tuned scenarios use
     nemesis_schedule: str = "fixed"
+    # faults the schedule must include whatever the seed (distlab.nemesis.schedule.ENSURES):
+    # what a scenario's own check needs, so that another seed is another schedule, not a
+    # run without the fault; empty: the schedule as the seed draws it
+    nemesis_ensure: list[str] = field(default_factory=list)
     availability: str | None = None
     topology: str = "grid"
     consistency_models: list[str] = field(default_factory=list)
@@ -187,6 +191,9 @@ class TestOptions:
             Latency((self.jitter or 0.0) / 1000, "exponential")
             Network(random.Random(0), loss=self.loss, duplication=self.duplication)
             self.nemesis = parse_kinds(self.nemesis)
+            why = ensure_problem(list(self.nemesis_ensure), self.nemesis, self.nemesis_schedule)
+            if why is not None:
+                raise ValueError(why)
             load_workload(self.workload)
         except ValueError as exc:
             raise RunError(str(exc)) from None

@@ -120,7 +120,7 @@ class Runner:
         # most workloads record op.value as is; skipping the call matters per operation
         self.plain_values = type(self.workload).invoke_value is Workload.invoke_value
         self.nemesis = Nemesis(opts.nemesis, opts.nemesis_interval, random.Random(f"{seed}/nemesis"), self,
-                               opts.nemesis_schedule)
+                               opts.nemesis_schedule, opts.nemesis_ensure, opts.op_timeout)
         self._gen_rng = random.Random(f"{seed}/generator")
         self._pending: dict[tuple[str, int], Callable[[dict[str, Any] | None], None]] = {}
         self._deadlines: dict[float, deque[tuple[float, tuple[str, int]]]] = {}

@@ -7,6 +7,7 @@ heals. Independent of workload and checker, as Jepsen's nemesis is.
 
 from distlab.nemesis.base import Control, Fault, targets
 from distlab.nemesis.registry import FAULTS, KINDS, parse_kinds, unsupported
-from distlab.nemesis.schedule import SCHEDULES, Nemesis
+from distlab.nemesis.schedule import ENSURES, SCHEDULES, Nemesis, ensure_problem
 
-__all__ = ["FAULTS", "KINDS", "SCHEDULES", "Control", "Fault", "Nemesis", "parse_kinds", "targets", "unsupported"]
+__all__ = ["ENSURES", "FAULTS", "KINDS", "SCHEDULES", "Control", "Fault", "Nemesis", "ensure_problem", "parse_kinds",
+           "targets", "unsupported"]

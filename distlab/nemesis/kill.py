@@ -21,4 +21,15 @@ async def stop(c: Control, value: Any) -> Any:
     return value
 
 
+async def start_majority(c: Control, rng: random.Random) -> Any:
+    """A kill of a majority or of every node (Jepsen's two specs that take one down), for a
+    schedule that must include one (Nemesis `ensure` "kill-majority")."""
+    nodes = list(c.node_ids)
+    size = len(nodes) if rng.choice(("majority", "all")) == "all" else len(nodes) // 2 + 1
+    value = sorted(rng.sample(nodes, size))
+    for node in value:
+        c.crash(node)
+    return value
+
+
 FAULT = Fault("kill", start, stop)

@@ -12,6 +12,12 @@ starting one interval in. Neither changes at or after the time limit. Each
 start and stop is recorded in the history as a `nemesis` operation, and
 `heal_all` ends every fault before the final phase. What a fault does is its
 own module's business (see registry.FAULTS); this module only chooses.
+
+A scenario whose check needs a fault (kv-lab's persist scenarios need a kill of a
+majority that comes back while clients still run) names it in `ensure` (ENSURES), so
+that every seed's schedule has it, not only the seed the scenario was tuned on. What it
+adds comes after the schedule's own change at the same moment and draws from a stream
+of its own, so a schedule that already has the fault is unchanged, change for change.
 """
 
 from __future__ import annotations
@@ -21,10 +27,20 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from distlab.nemesis.base import Control
+from distlab.nemesis.base import Control, targets
 from distlab.nemesis.registry import FAULTS
 
 SCHEDULES = ("stagger", "fixed")
+# What a schedule can be made to include (TestOptions.nemesis_ensure), with the fault kind
+# each needs enabled. Fixed schedule only: its changes are counted in advance.
+ENSURES = {
+    # a kill of a majority (or of all) at least op_timeout + 1 s before the end, restarted at
+    # the next change, and no other kill until op_timeout + 1 s after it: the clients that
+    # waited on dead nodes come back to a live service
+    "kill-majority": "kill",
+    # every partition leaves some majority of the nodes connected
+    "partition-majority": "partition",
+}
 
 
 class Nemesis:
@@ -32,11 +48,27 @@ class Nemesis:
 
     def __init__(
         self, kinds: list[str], interval: float, rng: random.Random, control: Control, schedule: str = "stagger",
+        ensure: list[str] | tuple[str, ...] = (), settle: float = 5.0,
     ) -> None:
         if interval <= 0:
             raise ValueError("--nemesis-interval must be positive")
         if schedule not in SCHEDULES:
             raise ValueError(f"unknown nemesis schedule {schedule!r}; choose from {', '.join(SCHEDULES)}")
+        why = ensure_problem(list(ensure), kinds, schedule)
+        if why is not None:
+            raise ValueError(why)
+        self.ensure = list(ensure)
+        self.settle = settle
+        # its own stream (a copy of the schedule's), so that what `ensure` adds draws
+        # nothing from the schedule's: its own changes stay the same
+        self.ensure_rng = random.Random()
+        self.ensure_rng.setstate(rng.getstate())
+        self.kill_ensured = "kill-majority" not in self.ensure
+        self.kill_started = 0.0  # when the active kill began
+        self.kill_hold = 0.0  # no kill starts before this time (see _kill_began)
+        self.now: Callable[[], float] = lambda: 0.0
+        self.until = float("inf")
+        self.healing = False  # heal_all is ending every fault (the client phase is over)
         self.kinds = kinds
         self.interval = interval
         self.schedule = schedule
@@ -55,6 +87,7 @@ class Nemesis:
         """
         if not self.kinds:
             return
+        self.now, self.until = now, until
         if self.schedule == "fixed":
             await self._run_fixed(until, now)
             return
@@ -74,6 +107,35 @@ class Nemesis:
                 return
             await asyncio.sleep(delay)
             await self._toggle()
+            await self._ensure_kill(now(), until)
+
+    def _is_majority(self, value: Any) -> bool:
+        return len(value) > len(self.control.node_ids) // 2
+
+    async def _ensure_kill(self, t: float, until: float) -> None:
+        """ENSURES "kill-majority", after the schedule's own change at time `t` (so its random
+        draws are the same as without it). A client whose request went to a dead node hears
+        nothing for `settle` seconds, so a majority must go down at least `settle` + 1 s
+        before the end and come back at the next change: the schedule's own kill of a
+        majority that early counts (it is restarted here at the next change if the schedule
+        does not), else one is added at the last change early enough. Until `settle` + 1 s
+        after it went down, the schedule's own kills are skipped (`start`)."""
+        if self.kill_ensured:
+            return
+        active = self.active.get("kill")
+        if active is not None and self.kill_hold:
+            if self.kill_started < t:  # down since an earlier change: back now
+                await self.stop("kill")
+            return
+        if t <= until - self.settle - 1.0 < t + self.interval:
+            from distlab.nemesis import kill
+
+            if active is not None:  # one fault of a kind at a time: heal the old one first
+                await self.stop("kill")
+            value = await kill.start_majority(self.control, self.ensure_rng)
+            self.active["kill"] = value
+            self._kill_began(t, value)
+            self._record("start-kill", value)
 
     async def _toggle(self) -> None:
         kind = self.rng.choice(self.kinds)
@@ -87,6 +149,9 @@ class Nemesis:
         if not self.kinds:
             return []
         out = []
+        if not self.kill_ensured:
+            out.append(f"nemesis_ensure kill-majority: the run was too short to kill a majority at least "
+                       f"{self.settle + 1:g} s before its end and restart it at the next change")
         missing = [k for k in self.kinds if not self.counts.get(f"start-{k}")]
         if len(missing) == len(self.kinds):
             why = (f"the fixed schedule's first change is one --nemesis-interval ({self.interval:g} s) in, "
@@ -114,17 +179,53 @@ class Nemesis:
             raise ValueError(f"unknown nemesis {kind!r}; choose from {', '.join(FAULTS)}")
         if kind in self.active:  # one fault of a kind at a time: heal the old one first
             await self.stop(kind)
-        value = await fault.start(self.control, self.rng)
+        if kind == "kill" and self.now() < self.kill_hold:
+            # ENSURES "kill-majority": the clients that waited on the killed majority come
+            # back before anything is killed again. The targets are drawn all the same, so
+            # the rest of the schedule is what it would have been.
+            targets(list(self.control.node_ids), self.rng)
+            return
+        starter = fault.start
+        if kind == "partition" and "partition-majority" in self.ensure:
+            from distlab.nemesis import partition
+
+            starter = partition.start_majority
+        value = await starter(self.control, self.rng)
         self.active[kind] = value
+        if kind == "kill":
+            self._kill_began(self.now(), value)
         self._record(f"start-{kind}", value)
+
+    def _kill_began(self, t: float, value: Any) -> None:
+        """Note a kill; the first of a majority early enough (_ensure_kill) is the one
+        `ensure` needs, and holds off other kills."""
+        self.kill_started = t
+        if (not self.kill_ensured and not self.kill_hold and self._is_majority(value)
+                and t <= self.until - self.settle - 1.0):
+            self.kill_hold = t + self.settle + 1.0
 
     async def stop(self, kind: str) -> None:
         """Heal the active fault of this kind and record it."""
         value = self.active.pop(kind)
         healed = await FAULTS[kind].stop(self.control, value)
+        if kind == "kill" and self.kill_hold and not self.healing:
+            self.kill_ensured = True  # the majority `ensure` needs is back during the client phase
         self._record(f"stop-{kind}", healed)
 
     async def heal_all(self) -> None:
         """Heal every active fault, in registry order."""
+        self.healing = True
         for kind in [k for k in FAULTS if k in self.active]:
             await self.stop(kind)
+
+
+def ensure_problem(ensure: list[str], kinds: list[str], schedule: str) -> str | None:
+    """Why these `ensure` names cannot be had with these faults and schedule (None: they can)."""
+    for name in ensure:
+        if name not in ENSURES:
+            return f"nemesis_ensure {name}: choose from {', '.join(ENSURES)}"
+        if ENSURES[name] not in kinds:
+            return f"nemesis_ensure {name} needs --nemesis {ENSURES[name]}"
+        if schedule != "fixed":
+            return f"nemesis_ensure {name} needs --nemesis-schedule fixed (its changes are counted in advance)"
+    return None

@@ -251,7 +251,9 @@ def unreliable_one_key(lab: Lab) -> str:
 
 
 def one_partition(lab: Lab) -> str:
-    result = lab.lin_kv(1, nemesis=["partition"], time_limit=6.0)
+    # the check needs a majority side: every seed's partitions leave one (not a ring)
+    result = lab.lin_kv(1, nemesis=["partition"], time_limit=6.0,
+                        nemesis_ensure=["partition-majority"])
     first = nemesis_events(result, "start-partition")[0]
     healed = nemesis_events(result, "stop-partition")
     end = healed[0]["time"] if healed else float("inf")
@@ -272,8 +274,13 @@ def many_partitions(lab: Lab, concurrency: str) -> str:
     return f"{n} partitions"
 
 
+# check_kills needs a killed majority restarted while the clients still run: every seed's
+# schedule has one (the nemesis's "kill-majority"), not only the seed a scenario was tuned on
+ENSURE_KILL = {"nemesis_ensure": ["kill-majority"]}
+
+
 def persist(lab: Lab, seed: int = 1, **kw: Any) -> str:
-    return check_kills(lab.lin_kv(seed, time_limit=10.0, **kw))
+    return check_kills(lab.lin_kv(seed, time_limit=10.0, **ENSURE_KILL, **kw))
 
 
 # ----- 3B: snapshots -----------------------------------------------------------------------
@@ -300,7 +307,7 @@ def snapshot_size(lab: Lab) -> str:
 
 def snapshot_recover(lab: Lab, seed: int = 1, **kw: Any) -> str:
     kw.setdefault("nemesis", ["kill"])
-    result = lab.lin_kv(seed, **SNAP_LOAD, **kw)
+    result = lab.lin_kv(seed, **SNAP_LOAD, **ENSURE_KILL, **kw)
     return f"{check_kills(result)}; {check_restarted_from_snapshots(result)}"
 
 
