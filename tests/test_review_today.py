@@ -231,3 +231,30 @@ def make(node_id, peers, rng, persisted):
     assert len(skips) == 11 and all("needs transfer_leader()" in ln for ln in skips), output
     assert any(ln.startswith("PASS 3a_add_node") for ln in output.splitlines()), output
     assert code == 0, output
+
+
+# ----- kv-lab: a scripted scenario that cannot see its snapshot ------------------------------
+
+# distlab's kvraft (sessions kept in its snapshots) writing no `raft {...}` trace lines, as a
+# learner's kvraft on its own Raft may: the resends are answered once, but whether a snapshot
+# was installed or restored is unknown, so the scenario did not show what it is for.
+TRACELESS_KVRAFT = '''
+from pathlib import Path
+import distlab.systems.kvraft
+from distlab.checkers.raft_trace import Tracer
+
+Tracer._write = lambda self, event: None
+NODE = Path(distlab.systems.kvraft.__file__).with_name("node.py")
+exec(compile(NODE.read_text(), str(NODE), "exec"))
+'''
+
+
+@pytest.mark.parametrize("name", ["3b_snapshot_unreliable_lagging", "3b_snapshot_recover_resend"])
+def test_a_scripted_snapshot_scenario_without_trace_lines_is_a_skip(tmp_path: Path, name: str) -> None:
+    from distlab.systems.kvraft.lab import SCENARIOS, Lab, LabSkip
+
+    node = tmp_path / "traceless_kvraft.py"
+    node.write_text(TRACELESS_KVRAFT)
+    lab = Lab(str(node), store=str(tmp_path / "store"))
+    with pytest.raises(LabSkip, match="raft trace lines .* wrote none .*answered once"):
+        SCENARIOS[name](lab)
