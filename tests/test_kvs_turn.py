@@ -281,3 +281,36 @@ def test_under_group_commit_a_single_set_is_not_acknowledged_before_its_fsync(
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         store.close()
+
+
+def test_with_metrics_the_fast_paths_are_counted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from distlab.systems.kvs.metrics import COMMANDS, KvsMetrics
+
+    store = KvStore.open(tmp_path / "d", fsync="never")
+    metrics = KvsMetrics(store)
+    appends = count_appends(monkeypatch)
+
+    async def go() -> list[Transport]:
+        server = AsyncServer(store)
+        server.handler = metrics.handler(store)  # as kvs-server --status-addr does
+        conns = [connect(server, store, b"k") for _ in range(3)]
+        for i, (conn, _) in enumerate(conns):
+            conn.data_received(encode_command("SET", "k", str(i)))
+        await asyncio.sleep(0)
+        for conn, _ in conns:
+            conn.data_received(encode_command("GET", "k"))
+        conns[0][0].data_received(encode_command("SET", "k", "v", "EX", "1"))  # an error
+        await asyncio.sleep(0)
+        return [t for _, t in conns]
+
+    transports = asyncio.run(go())
+    assert len(appends) == 1  # the turn's three SETs still share one append
+    assert [t.sent for t in transports][1:] == [b"+OK\r\n$1\r\n2\r\n"] * 2
+    stats = metrics.requests
+    at = {name: i for i, name in enumerate(COMMANDS)}
+    assert stats.requests[at["set"]] == 4 and stats.errors[at["set"]] == 1
+    assert stats.requests[at["get"]] == 3 and stats.errors[at["get"]] == 0
+    assert sum(stats.buckets[at["set"]]) == 4 and sum(stats.buckets[at["get"]]) == 3
+    store.close()

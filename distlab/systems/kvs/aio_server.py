@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from time import perf_counter
 from typing import Any
 
 from distlab.systems.kvs.commands import (
@@ -82,9 +83,12 @@ class _RespProtocol(asyncio.Protocol):
         self.eof = False  # the client half-closed its side
         self.group = server.group_commit
         self.out: list[bytes] = []  # replies held for the end of this loop turn
-        # The plain handler (no metrics): GET and SET may skip its dispatch.
-        self.fast = type(server.handler) is CommandHandler
-        self.get = server.handler.engine.get
+        # GET and SET may skip the handler's dispatch: with the plain handler, or with the
+        # metrics one (InstrumentedHandler), which is then told what they did (timed).
+        handler = server.handler
+        self.timed = getattr(handler, "record_named", None)
+        self.fast = type(handler) is CommandHandler or self.timed is not None
+        self.get = handler.engine.get
         self.defer_sets = self.fast and server.set_many is not None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -121,9 +125,11 @@ class _RespProtocol(asyncio.Protocol):
         if len(cmds) == 1 and self.fast:
             cmd = cmds[0]
             if len(cmd) == 2 and cmd[0] == b"GET":
+                timed = self.timed
+                t0 = perf_counter() if timed is not None else 0.0
                 try:
                     value = self.get(cmd[1])
-                except Exception:  # noqa: BLE001 - execute words the error (reads are safe)
+                except Exception:  # noqa: BLE001 - execute words (and counts) the error
                     reply = self.execute(cmd, self.session)[0]
                 else:
                     reply = (
@@ -131,6 +137,8 @@ class _RespProtocol(asyncio.Protocol):
                         if value is None
                         else b"$%d\r\n%b\r\n" % (len(value), value)
                     )
+                    if timed is not None:
+                        timed(b"GET", perf_counter() - t0, False)
                 out = self.out  # self._reply(reply), inlined: this is most of the traffic
                 if not out:
                     server = self.server
@@ -429,6 +437,7 @@ class AsyncServer:
             setters, self.deferred_setters = self.deferred_setters, []
             group = self.group_commit
             point = None
+            t0 = perf_counter()
             try:
                 self.set_many(pairs)  # type: ignore[misc]
                 reply = OK
@@ -437,6 +446,9 @@ class AsyncServer:
             except Exception as exc:  # noqa: BLE001 - none was written: say so to each
                 log.warning("SET failed: %s", exc)
                 reply = encode_error(f"ERR {exc or type(exc).__name__}")
+            timed = getattr(self.handler, "record_named", None)
+            if timed is not None:  # metrics: each SET is given the append's average
+                timed(b"SET", (perf_counter() - t0) / len(pairs), reply is not OK, len(pairs))
             for proto in setters:
                 try:
                     if point is not None:  # still busy: the reply leaves after the fsync
