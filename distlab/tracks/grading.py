@@ -237,9 +237,11 @@ def _grade_module(task: Task, target: str, store: Path) -> Iterator[ScenarioResu
 
 
 def grade(task: Task, target: str, bin_args: list[str] | None = None, store: Path | str = "store",
-          on_result: Callable[[ScenarioResult], None] | None = None) -> list[ScenarioResult]:
+          on_result: Callable[[ScenarioResult], None] | None = None,
+          until: Callable[[ScenarioResult], bool] | None = None) -> list[ScenarioResult]:
     """Every scenario of `task` on every seed, against `target` (a file, or FILE:NAME for
-    raft and module tasks); GradeError if it cannot be run at all."""
+    raft and module tasks); GradeError if it cannot be run at all. With `until`, grading
+    stops after the first result it accepts (verify needs one failure of a mutant, not all)."""
     args = list(bin_args or [])
     store = Path(store)
     if task.kind == "node":
@@ -255,4 +257,7 @@ def grade(task: Task, target: str, bin_args: list[str] | None = None, store: Pat
         out.append(res)
         if on_result is not None:
             on_result(res)
+        if until is not None and until(res):
+            gen.close()  # the grader's finally blocks run: its runs and processes end
+            break
     return out

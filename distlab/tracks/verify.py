@@ -59,7 +59,9 @@ def verify_task(task: Task, store: Path | None = None) -> TaskVerdict:
                 problems.append(str(exc))
                 continue
             try:
-                results = grade(task, target_for(task, source), store=where / f"mutant{i}")
+                phrase = m.fails.lower()
+                results = grade(task, target_for(task, source), store=where / f"mutant{i}",
+                                until=lambda r, p=phrase: not r.passed and p in r.reason.lower())
                 reasons = [r.reason for r in results if not r.passed]
             except GradeError as exc:
                 reasons = [str(exc)]
