@@ -457,6 +457,9 @@ def parse_run_spec(
                     "simulator runs them all in one process); use panic, print or off, "
                     "or run real processes (--mode process)")
         pairs.append((key, actions.strip()))
+    if not pairs:  # an empty --fail would be recorded and shown as if it injected something
+        raise FailPointError(f"--fail {spec!r} names no fail point: expected [NODE/]NAME=ACTIONS, "
+                             "e.g. n2/raft::before_apply=1*panic")
     return pairs
 
 

@@ -92,6 +92,8 @@ def test_a_fail_point_the_nodes_never_reach_is_a_warning(tmp_path: Path) -> None
 
 @pytest.mark.parametrize(("spec", "phrase"), [
     ("=", "expected [NODE/]NAME=ACTIONS"),
+    ("", "names no fail point"),
+    (" ; ", "names no fail point"),
     ("n9/raft::before_apply=panic", "'n9' is not a node of this run"),
     ("raft::before_apply=sleep(10)", "would stop every node at once"),
     ("raft::before_aply=panic", "unknown fail point"),
