@@ -195,6 +195,7 @@ def test_region_lab_wrong_input_is_one_error_line(tmp_path: Path) -> None:
         (["--raft", str(tmp_path / "nofactory.py") + ":make"], "defines no make"),
         (["--raft", str(tmp_path / "nofactory.py") + ":x"], "defines no x"),
         (["--pd", str(tmp_path / "syntax.py")], "SyntaxError"),
+        (["--split", str(tmp_path / "nofactory.py") + ":"], "defines no split_keys"),
         (["-s", "NoSuchScenario"], "no scenario matches 'NoSuchScenario'"),
         (["--seeds", "0"], "0 is not in the range"),
         (["--seeds", "-1"], "-1 is not in the range"),

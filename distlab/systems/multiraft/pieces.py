@@ -384,6 +384,7 @@ def load_split(spec: str) -> TrackSplit:
     where, sep, name = spec.rpartition(":")
     if not sep or not where:
         where, name = spec, "split_keys"
+    name = name or "split_keys"  # FILE.py: with nothing after the colon
     module = load_module(where, "--split")
     contract = "see the Sharder track's region-split task"
     keys = _member(module, name, f"--split {where}", contract)
