@@ -95,4 +95,8 @@ def raft_test(target: str | None, patterns: tuple[str, ...], seeds: int, first_s
                           "-s", o.name, "--first-seed", str(o.seed),
                           *(["--trace", str(trace)] if trace else [])])
         out.print(f"re-run the first failure: {rerun}", highlight=False, soft_wrap=True)
+    if not failed and counts and set(counts) == {"skip"}:  # nothing was tested: not a pass
+        out.print("error: every selected scenario was skipped, so nothing was tested: "
+                  "add what the SKIP lines name", style="red", highlight=False, soft_wrap=True)
+        sys.exit(2)
     sys.exit(1 if failed else 0)
