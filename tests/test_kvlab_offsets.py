@@ -2,9 +2,11 @@
 checks for.
 
 The persist and 3B recover scenarios check that a majority was killed and came back while
-clients still ran, 3a_one_partition that the first partition left a majority serving:
-before the nemesis's `ensure` options, these offsets of the tuned seeds scheduled no
-such fault (or one too late to serve after), and failed distlab's own correct kvraft.
+clients still ran (3B: from its snapshots), 3a_one_partition that the first partition
+left a majority serving, 3b_snapshot_rpc that a node cut off long enough caught up by
+InstallSnapshot: before the nemesis's `ensure` options (distlab/nemesis/schedule.py),
+these offsets of the tuned seeds scheduled no such fault (or one too early or too late),
+and failed distlab's own correct kvraft.
 """
 
 from __future__ import annotations
@@ -27,7 +29,20 @@ ONCE_FALSE = [
     ("3b_snapshot_recover", 6),
     ("3b_snapshot_unreliable_recover_concurrent_partition", 4),
     ("3a_one_partition", 3),
+    # "no node installed a snapshot sent to it": its two isolations were too short
+    ("3b_snapshot_rpc", 19),
+    # "no node restarted from a snapshot" when the majority went down before it had one
+    ("3b_snapshot_unreliable_recover_concurrent_partition", 16),
+    ("3b_snapshot_unreliable_recover_concurrent_partition_linearizable", 6),
 ]
+
+
+def test_the_3b_recover_kill_is_the_first_and_comes_late(tmp_path: Path) -> None:
+    """3B's majority goes down after the nodes have run undisturbed (so they have snapshots)."""
+    lab = Lab(NODE, store=str(tmp_path / "store"), seed_offset=16)
+    SCENARIOS["3b_snapshot_unreliable_recover_concurrent_partition"](lab)
+    kills = nemesis_events(lab.runs[-1], "start-kill")
+    assert len(kills[0]["value"]) >= 3 and 7.0e9 <= kills[0]["time"] <= 8.0e9
 
 
 @pytest.mark.parametrize(("name", "offset"), ONCE_FALSE)

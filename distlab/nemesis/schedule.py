@@ -38,8 +38,13 @@ ENSURES = {
     # the next change, and no other kill until op_timeout + 1 s after it: the clients that
     # waited on dead nodes come back to a live service
     "kill-majority": "kill",
+    # the same, and the schedule's own kills before it are skipped: the nodes killed have
+    # run undisturbed until then (3B's check that they come back from their snapshots)
+    "kill-majority-first": "kill",
     # every partition leaves some majority of the nodes connected
     "partition-majority": "partition",
+    # every partition cuts one node off from all the others (it falls behind)
+    "partition-isolate-one": "partition",
 }
 
 
@@ -63,7 +68,8 @@ class Nemesis:
         # nothing from the schedule's: its own changes stay the same
         self.ensure_rng = random.Random()
         self.ensure_rng.setstate(rng.getstate())
-        self.kill_ensured = "kill-majority" not in self.ensure
+        self.kill_ensured = not {"kill-majority", "kill-majority-first"} & set(self.ensure)
+        self.kill_first = "kill-majority-first" in self.ensure
         self.kill_started = 0.0  # when the active kill began
         self.kill_hold = 0.0  # no kill starts before this time (see _kill_began)
         self.now: Callable[[], float] = lambda: 0.0
@@ -150,7 +156,7 @@ class Nemesis:
             return []
         out = []
         if not self.kill_ensured:
-            out.append(f"nemesis_ensure kill-majority: the run was too short to kill a majority at least "
+            out.append(f"nemesis_ensure {' '.join(self.ensure)}: the run was too short to kill a majority at least "
                        f"{self.settle + 1:g} s before its end and restart it at the next change")
         missing = [k for k in self.kinds if not self.counts.get(f"start-{k}")]
         if len(missing) == len(self.kinds):
@@ -179,17 +185,19 @@ class Nemesis:
             raise ValueError(f"unknown nemesis {kind!r}; choose from {', '.join(FAULTS)}")
         if kind in self.active:  # one fault of a kind at a time: heal the old one first
             await self.stop(kind)
-        if kind == "kill" and self.now() < self.kill_hold:
+        if kind == "kill" and (self.now() < self.kill_hold or (self.kill_first and not self.kill_hold)):
             # ENSURES "kill-majority": the clients that waited on the killed majority come
-            # back before anything is killed again. The targets are drawn all the same, so
-            # the rest of the schedule is what it would have been.
+            # back before anything is killed again ("kill-majority-first": nothing is killed
+            # before it either). The targets are drawn all the same, so the rest of the
+            # schedule is what it would have been.
             targets(list(self.control.node_ids), self.rng)
             return
         starter = fault.start
-        if kind == "partition" and "partition-majority" in self.ensure:
+        if kind == "partition" and {"partition-majority", "partition-isolate-one"} & set(self.ensure):
             from distlab.nemesis import partition
 
-            starter = partition.start_majority
+            starter = (partition.start_isolate_one if "partition-isolate-one" in self.ensure
+                       else partition.start_majority)
         value = await starter(self.control, self.rng)
         self.active[kind] = value
         if kind == "kill":

@@ -291,7 +291,11 @@ SNAP_LOAD = {"rate": 100.0, "time_limit": 10.0}
 
 def snapshot_rpc(lab: Lab) -> str:
     """A node cut off while the others compact past it catches up by InstallSnapshot."""
-    result = lab.lin_kv(1, nemesis=["partition"], **SNAP_LOAD)
+    # every seed cuts one node off from all the others, each time for 3 s: longer than the
+    # others take to apply 100 entries and compact past it (not a bridge or a ring, which
+    # may leave the leader talking to everyone)
+    result = lab.lin_kv(1, nemesis=["partition"], nemesis_interval=3.0,
+                        nemesis_ensure=["partition-isolate-one"], **SNAP_LOAD)
     _needs_trace(result)
     sent = [(n, i) for n, i, at_start in restores(result) if not at_start]
     if not sent:
@@ -307,7 +311,11 @@ def snapshot_size(lab: Lab) -> str:
 
 def snapshot_recover(lab: Lab, seed: int = 1, **kw: Any) -> str:
     kw.setdefault("nemesis", ["kill"])
-    result = lab.lin_kv(seed, **SNAP_LOAD, **ENSURE_KILL, **kw)
+    # the killed majority must have run undisturbed until then, so that it has snapshots
+    # to come back from: no kill before it, and 14 s, so that it comes 7.5-8 s in (a kill
+    # must leave a client's op_timeout, 5 s, and a second before the end)
+    result = lab.lin_kv(seed, **{**SNAP_LOAD, "time_limit": 14.0},
+                        nemesis_ensure=["kill-majority-first"], **kw)
     return f"{check_kills(result)}; {check_restarted_from_snapshots(result)}"
 
 
