@@ -13,6 +13,7 @@ import asyncio
 import contextvars
 import gc
 import heapq
+import inspect
 import signal
 import threading
 from asyncio import base_events, events
@@ -314,6 +315,11 @@ class VirtualLoop(base_events.BaseEventLoop):
         """
         for task in asyncio.all_tasks(self):
             task._log_destroy_pending = False  # type: ignore[attr-defined]
+            coro = task.get_coro()
+            if inspect.iscoroutine(coro) and inspect.getcoroutinestate(coro) == inspect.CORO_CREATED:
+                # Never started (spawned just before the run ended or its node died): close
+                # it, or its collection warns "coroutine ... was never awaited" to the learner.
+                coro.close()
         self.set_exception_handler(_ignore_exception)
         self.exception_sink = None
         events._set_running_loop(None)
