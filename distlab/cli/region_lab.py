@@ -63,7 +63,7 @@ def region_lab(raft: str | None, split: str | None, pd: tuple[str, ...], pattern
     if raft and mutants:
         raise click.UsageError("--mutant applies to distlab's own Raft, not to --raft")
     with as_cli_error(PieceError):
-        pieces = load_pieces(raft, split, pd, frozenset(mutants), follower_reads)
+        pieces = load_pieces(raft, split, pd, frozenset(mutants), follower_reads, timeout)
     out.print(f"[bold]region-lab[/]: {len(names)} scenarios x {seeds} seed(s); {pieces.describe()}",
               soft_wrap=True, highlight=False)
     failed = []

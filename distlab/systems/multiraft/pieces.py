@@ -38,6 +38,7 @@ from typing import Any
 
 from distlab.systems.raft.core import Config, Persisted, RaftCore
 from distlab.systems.raft.interface import check_raft
+from distlab.systems.raft.suite import Overran, within
 
 from .pd import RegionInfo, StoreInfo, balance_region
 from .region import Epoch, Peer, Region, split_check
@@ -357,18 +358,26 @@ def _member(module: Any, name: str, what: str, contract: str) -> Any:
     return value
 
 
-def load_raft(spec: str) -> RaftFactory:
+def load_raft(spec: str, timeout: float = 120.0) -> RaftFactory:
     """MODULE:FACTORY or FILE.py:FACTORY, probed on one node: RaftLike plus compact and
-    transfer_leader."""
+    transfer_leader. The probe runs before any scenario's alarm, so it has its own: a
+    factory still running after `timeout` seconds is a PieceError, not a hung command."""
     where, sep, name = spec.rpartition(":")
     if not sep or not where or not name:
         raise PieceError(f"--raft {spec!r} is not MODULE:FACTORY (e.g. myraft:make or myraft.py:make)")
     factory = _member(load_module(where, "--raft"), name, f"--raft {where}", "the Raft factory")
-    try:
+
+    def build() -> tuple[Any, str | None]:
         node = factory("p1@s1", ["p1@s1", "p2@s2", "p3@s3"], random.Random(0), Persisted())
+        return node, check_raft(node)
+
+    try:
+        node, problem = within(timeout, build)
+    except Overran:
+        raise PieceError(f"--raft {spec}: the factory did not return a node within {timeout:g} s "
+                         "(an endless loop in it, or in the node's constructor?)") from None
     except Exception as exc:  # noqa: BLE001
         raise PieceError(f"--raft {spec}: the factory failed to build a node: {type(exc).__name__}: {exc}") from None
-    problem = check_raft(node)
     problems = [problem] if problem else []
     lacks = [m for m in ("compact", "transfer_leader") if not callable(getattr(node, m, None))]
     if lacks:
@@ -447,12 +456,14 @@ def load_pd(specs: Sequence[str]) -> tuple[tuple[type, type] | None, tuple[Calla
 
 
 def load_pieces(raft: str | None = None, split: str | None = None, pd: Sequence[str] = (),
-                mutants: frozenset[str] = frozenset(), follower_reads: bool = False) -> Pieces:
-    """The pieces named on the command line (PieceError: one line naming the cause)."""
+                mutants: frozenset[str] = frozenset(), follower_reads: bool = False,
+                timeout: float = 120.0) -> Pieces:
+    """The pieces named on the command line (PieceError: one line naming the cause);
+    `timeout` bounds building the probe node of --raft, as it bounds each scenario."""
     names: list[tuple[str, str]] = []
     factory = None
     if raft:
-        factory = load_raft(raft)
+        factory = load_raft(raft, timeout)
         names.append(("raft", raft))
     elif mutants:
         factory = core_factory(mutants)

@@ -15,20 +15,23 @@ import importlib.util
 import random
 import signal
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from distlab.systems.raft.core import Config, Persisted
 from distlab.systems.raft.interface import REQUIRED, check_raft, describe_need, lacking_optional
 from distlab.systems.raft.scenarios import NEEDS, SCENARIOS, Raft
 from distlab.systems.raft.tester import Cluster, Factory
 
-__all__ = ["REQUIRED", "Outcome", "SuiteError", "load_factory", "probe", "run_scenario",
-           "run_suite", "select"]
+__all__ = ["REQUIRED", "Outcome", "Overran", "SuiteError", "load_factory", "probe", "run_scenario",
+           "run_suite", "select", "within"]
+
+T = TypeVar("T")
 
 
 class SuiteError(Exception):
@@ -66,20 +69,66 @@ def load_factory(spec: str) -> Factory:
     return factory  # type: ignore[no-any-return]
 
 
-def probe(raft: Raft) -> set[str]:
+def probe(raft: Raft, timeout: float = 60.0) -> set[str]:
     """Build one node and hold it to `RaftLike` (interface.py) before any scenario runs:
     what is missing or mistyped is one SuiteError line. Returns the optional methods
-    the node lacks (their scenarios are skipped)."""
+    the node lacks (their scenarios are skipped). The learner's code runs here before any
+    scenario's alarm is set, so it gets one of its own: a factory that never returns is a
+    SuiteError after `timeout` seconds, not a hung command."""
     if raft is None or isinstance(raft, Config):
         return set()
-    try:
+
+    def build() -> tuple[Any, str | None, set[str]]:
         node = raft("s0", ["s0", "s1", "s2"], random.Random(0), Persisted())
+        problem = check_raft(node)
+        return node, problem, (set() if problem else lacking_optional(node))
+
+    try:
+        _, problem, lacking = within(timeout, build)
+    except Overran:
+        raise SuiteError(f"the factory {factory_name(raft)} did not return a node within "
+                         f"{timeout:g} s (an endless loop in it, or in the node's "
+                         "constructor?)") from None
     except Exception as exc:
         raise SuiteError(f"the factory failed to build a node: {_describe(exc)}") from None
-    problem = check_raft(node)
     if problem:
         raise SuiteError(problem)
-    return lacking_optional(node)
+    return lacking
+
+
+class Overran(Exception):
+    """`within`'s call was still running when its time was up."""
+
+
+def within(seconds: float, fn: Callable[[], T]) -> T:
+    """fn() under a wall-clock alarm (SIGALRM, as the scenarios run): Overran if it has not
+    returned after `seconds`. Signals are handled on the main thread only; elsewhere fn
+    runs unbounded."""
+    if threading.current_thread() is not threading.main_thread():
+        return fn()
+    old = signal.signal(signal.SIGALRM, _on_alarm)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            return fn()
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    except _Alarm:
+        raise Overran(f"still running after {seconds:g} s") from None
+    finally:
+        signal.signal(signal.SIGALRM, old)
+
+
+def factory_name(factory: Any) -> str:
+    """How the learner named a factory: FILE.py:NAME for one loaded from a file by path,
+    MODULE:NAME otherwise."""
+    name = getattr(factory, "__qualname__", None) or type(factory).__name__
+    module_name = getattr(factory, "__module__", None) or ""
+    module = sys.modules.get(module_name)
+    path = getattr(module, "__file__", None)
+    if module_name.startswith("_raft_under_test_") and path:
+        return f"{path}:{name}"
+    return f"{module_name}:{name}" if module_name else name
 
 
 def select(patterns: list[str], known: Iterable[str] = SCENARIOS) -> list[str]:
@@ -226,6 +275,6 @@ def run_suite(raft: Raft, names: list[str], seeds: range, timeout: float = 60.0,
               on_seed: Callable[[str, int], None] | None = None,
               trace: int = 0) -> Iterator[Outcome]:
     """Every chosen scenario in turn (a generator, so callers can show progress)."""
-    lacking = probe(raft)
+    lacking = probe(raft, timeout)
     for name in names:
         yield run_scenario(name, raft, seeds, timeout, lacking, on_seed, trace)

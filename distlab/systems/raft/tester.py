@@ -129,6 +129,10 @@ class Cluster:
         self.factory = factory or core_factory(config)
         self.net = Network(self.ids, self.rng, reliable=reliable, latency=latency)
         self.safety = Invariants(len(self.initial))  # durability: a majority of the voters
+        # True: before each durability check, the voters are the leader's `members` (the
+        # configuration in force, by whichever rule the Raft uses: a change counts from
+        # its append or from its apply), not a fixed number a scenario guessed
+        self.quorum_from_leader = False
         self.snapshot_every = snapshot_every
         self.restart_after_message = 0.0  # chance a node is restarted right after a message
         self.now = 0
@@ -405,6 +409,18 @@ class Cluster:
             self._event(f"{i} is {st['role']} in term {st['term']} (commit {st.get('commit')})")
         self.safety.election(i, st)
 
+    def _voters_in_force(self, live: list[str]) -> None:
+        """Set the durability quorum from the configuration of the leader of the highest
+        term (kept as it was while no node leads, or the leader reports no members)."""
+        best: tuple[int, str] | None = None
+        for i in live:
+            st = self.node(i).status()
+            if st["role"] == LEADER_ROLE and (best is None or st["term"] > best[0]):
+                best = (st["term"], i)
+        voters = getattr(self.node(best[1]), "members", None) if best is not None else None
+        if voters:
+            self.safety.n = len(voters)
+
     def check_safety(self) -> None:
         """All the properties over every live node's current state and every disk."""
         self.steps_checked += 1
@@ -412,6 +428,8 @@ class Cluster:
         for i in live:
             self._check_leader(i)
             self.safety.log(i, self.node(i))
+        if self.quorum_from_leader:
+            self._voters_in_force(live)
         self.safety.durability(self.disks.values())
         for i in live:
             self.safety.leader_completeness(i, self.node(i))
