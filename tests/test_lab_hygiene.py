@@ -1,6 +1,10 @@
 """Three lab defects a review found, each pinned: a verdict that claimed more than it
 checked, a command a learner's code could hang, and a safety check weakened too early.
 
+* shard-lab (4A and 4B) on a node that writes no `raft {...}` trace lines says so on each
+  PASS line ("Raft safety not checked: ...") and skips the scenarios whose point is a
+  trace-based check (4b_snapshot, 4b_snapshot_resend), as kv-lab does; course grading
+  counts such a skip as not passed.
 * A learner's Raft factory (or its node's constructor) that never returns ends
   `distlab raft-test` and `distlab region-lab --raft` with one `error:` line naming it,
   exit 2, within the --timeout the scenarios get, instead of hanging before any scenario.
@@ -22,12 +26,92 @@ from typing import Any
 
 import pytest
 
+from distlab.checkers.raft_trace import Tracer
 from distlab.systems.raft import scenarios_3a
 from distlab.systems.raft.core import Persisted, RaftCore
 from distlab.systems.raft.invariants import Invariants, SafetyViolation
 from distlab.systems.raft.tester import Cluster
 
 ROOT = Path(__file__).resolve().parents[1]
+NO_TRACE = "Raft safety not checked: the nodes wrote no raft trace lines"
+
+# distlab's own shard controller / shardkv server writing no `raft {...}` trace lines, as a
+# learner's node on its own Raft may (tests/test_review_today.py makes kvraft so). Loading
+# it switches trace lines off in the whole process: in-process tests put them back.
+TRACELESS = """
+from pathlib import Path
+import distlab.systems.{system}
+from distlab.checkers.raft_trace import Tracer
+
+Tracer._write = lambda self, event: None
+NODE = Path(distlab.systems.{system}.__file__).with_name("node.py")
+exec(compile(NODE.read_text(), str(NODE), "exec"))
+"""
+
+
+def traceless(tmp_path: Path, system: str) -> Path:
+    node = tmp_path / f"traceless_{system}.py"
+    node.write_text(TRACELESS.format(system=system))
+    return node
+
+# ----- shard-lab on a node without trace lines ------------------------------------------------
+
+def scenario_lines(stdout: str) -> dict[str, str]:
+    lines = {}
+    for line in stdout.splitlines():
+        parts = line.split()
+        if len(parts) > 1 and parts[0] in ("PASS", "FAIL", "SKIP", "TIME"):
+            lines[parts[1]] = line
+    return lines
+
+
+def test_shard_lab_4a_says_raft_safety_was_not_checked(tmp_path: Path) -> None:
+    node = traceless(tmp_path, "shardctrler")
+    proc = distlab("shard-lab", "--bin", str(node), "-s", "4a_basic_leave_join", "-s", "4a_move",
+                   "--store", str(tmp_path / "store"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = scenario_lines(proc.stdout)
+    assert set(lines) == {"4a_basic_leave_join", "4a_move"}, proc.stdout
+    for line in lines.values():
+        assert line.startswith("PASS") and NO_TRACE in line, line
+    # distlab's own controller writes them: its verdict is checked and says nothing of it
+    proc = distlab("shard-lab", "-s", "4a_move", "--store", str(tmp_path / "store"))
+    assert proc.returncode == 0 and "PASS 4a_move" in proc.stdout and "not checked" not in proc.stdout
+
+
+def test_shard_lab_4b_skips_what_needs_trace_lines_and_says_so_on_passes(tmp_path: Path) -> None:
+    node = traceless(tmp_path, "shardkv")
+    proc = distlab("shard-lab", "--kv", "--bin", str(node), "-s", "4b_static_shards",
+                   "-s", "4b_snapshot*", "--store", str(tmp_path / "store"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr  # a skip is no failure, as in kv-lab
+    lines = scenario_lines(proc.stdout)
+    assert lines["4b_static_shards"].startswith("PASS") and NO_TRACE in lines["4b_static_shards"]
+    for name in ("4b_snapshot", "4b_snapshot_resend"):
+        assert lines[name].startswith("SKIP"), lines[name]
+        assert "skipped: this check reads the nodes' raft trace lines" in lines[name]
+        assert NO_TRACE in lines[name]
+    assert "3 scenarios: 1 pass, 2 skip" in proc.stdout
+    proc = distlab("shard-lab", "--kv", "-s", "4b_snapshot_resend", "--store", str(tmp_path / "store"))
+    assert proc.returncode == 0 and "PASS 4b_snapshot_resend" in proc.stdout, proc.stdout
+    assert "restarts from a snapshot" in proc.stdout and "not checked" not in proc.stdout
+
+
+def test_grading_counts_a_skipped_shard_scenario_as_not_passed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from distlab.tracks.catalogue import load
+    from distlab.tracks.grading import grade, target_for
+
+    monkeypatch.setattr(Tracer, "_write", Tracer._write)  # put trace lines back afterwards
+    task = load().task("sharder/static-shards")
+    assert task is not None
+    node = traceless(tmp_path, "shardkv")
+    results = {r.name: r for r in grade(task, target_for(task, node), store=tmp_path / "store")}
+    skipped = results["4b_snapshot"]
+    assert not skipped.passed
+    assert skipped.reason.startswith("this check reads the nodes' raft trace lines"), skipped.reason
+    assert NO_TRACE in skipped.reason
+    assert results["4b_static_shards"].passed, results["4b_static_shards"].reason
+
 
 # ----- a factory that never returns -----------------------------------------------------------
 

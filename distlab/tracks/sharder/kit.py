@@ -121,6 +121,8 @@ def run_lab(kind: str, target: Any, name: str, seed: int, store: str) -> str | N
     learner's node file: None when it passed, else the lab's sentence. The runs are kept
     under `store`, the one grading gives (`distlab check`'s, or verify's own per grade),
     never the current directory's."""
+    from distlab.systems.kvraft.lab import LabSkip
+
     if kind == "ctl":
         from distlab.systems.shardctrler.lab import Lab
     else:
@@ -128,7 +130,8 @@ def run_lab(kind: str, target: Any, name: str, seed: int, store: str) -> str | N
     lab = Lab(bin=module_file(target), seed=seed, store=store)
     try:
         lab.run(name)
-    except AssertionError as exc:
+    except (AssertionError, LabSkip) as exc:  # a skip checked nothing: not a pass
         where = f" (run: {lab.runs[-1].run_dir})" if lab.runs else ""
-        return f"{exc}{where}"
+        said = f"this check {exc}" if isinstance(exc, LabSkip) else str(exc)
+        return f"{said}{where}"
     return None
