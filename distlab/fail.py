@@ -48,7 +48,18 @@ a ``panic`` into a crash of that node alone with :func:`set_panic_handler` (and 
 :func:`parse_run_spec` checks a ``distlab test --fail NODE/NAME=ACTIONS`` against
 :data:`POINTS` (the points node code in distlab evaluates) and the run's nodes, and in the
 simulator refuses the tasks that would stall every node at once (sleep, delay, pause,
-yield). With real processes each node gets its own points through ``FAILPOINTS``.
+yield).
+
+Real processes. Each node process gets its own points through ``FAILPOINTS`` (scope
+dropped; the node's scoped entry wins over a bare one, as in the simulator), read at every
+start. So that a count means the same as in the simulator (``1*panic``: once per run, not
+once per process start), the process reports on stderr, as an SDK record (see
+:func:`set_step_handler`), every counted step it consumes and every panic, and the harness
+(:class:`RunCounts`) hands a restarted process the chain that continues where the last
+incarnation stopped: ``5*off->1*panic`` after three evaluations restarts as
+``2*off->1*panic``, and once the panic fired as ``off``. Probabilities (``p%``) are drawn
+per process from the OS: a restarted process draws afresh (a counted ``p%`` step still
+keeps its count across restarts).
 """
 
 from __future__ import annotations
@@ -69,7 +80,9 @@ __all__ = [
     "FailPointError",
     "FailPointPanic",
     "POINTS",
+    "RECORD_EVENT",
     "SIM_TASKS",
+    "RunCounts",
     "FailScenario",
     "Returned",
     "cfg",
@@ -78,6 +91,7 @@ __all__ = [
     "fail_return",
     "guard",
     "list_points",
+    "node_points",
     "parse_actions",
     "parse_env",
     "parse_run_spec",
@@ -87,6 +101,7 @@ __all__ = [
     "set_panic_handler",
     "set_print_handler",
     "set_scope",
+    "set_step_handler",
     "setup_from_env",
     "teardown",
 ]
@@ -200,7 +215,8 @@ def parse_actions(actions: str) -> list[_Action]:
 class _FailPoint:
     """One configured point: its actions, their text, and what ``pause`` waits on."""
 
-    def __init__(self) -> None:
+    def __init__(self, key: str = "") -> None:
+        self.key = key  # the name it is configured under (reported to the step handler)
         self.cond = threading.Condition(threading.Lock())
         self.actions: list[_Action] = []
         self.text = ""
@@ -218,13 +234,17 @@ class _FailPoint:
         """The first action that fires now (its count taken), and the config version."""
         with self.cond:
             self.reached += 1
-            for action in self.actions:
+            for index, action in enumerate(self.actions):
                 if action.count is not None and action.count <= 0:
                     continue
                 if action.freq < 1.0 and not _draw(action.freq):
                     continue
                 if action.count is not None:
                     action.count -= 1
+                handler = _step_handler
+                if handler is not None and (action.count is not None or action.task == "panic"):
+                    # under the lock: the reports of one point reach the log in order
+                    handler(self.key, index, action.task, action.count is not None)
                 return action, self.version
             return None, self.version
 
@@ -270,6 +290,7 @@ _rng_lock = threading.Lock()
 _panic_handler: Callable[[str, str], None] | None = None
 _scope: Callable[[], str | None] | None = None
 _print_handler: Callable[[str, str], None] | None = None
+_step_handler: Callable[[str, int, str, bool], None] | None = None
 _scenario_lock = threading.Lock()
 
 
@@ -306,6 +327,15 @@ def set_print_handler(handler: Callable[[str, str], None] | None) -> None:
     logger (the simulator writes it to the node's own log). None restores the logger."""
     global _print_handler
     _print_handler = handler
+
+
+def set_step_handler(handler: Callable[[str, int, str, bool], None] | None) -> None:
+    """Call ``handler(name, step, task, counted)`` each time an evaluation takes a counted
+    step (``step`` its index in the chain; its count just went down by one) or a ``panic``,
+    before the task runs. A node process reports these to the harness, which carries the
+    counts over to the process's next start (:class:`RunCounts`). None removes it."""
+    global _step_handler
+    _step_handler = handler
 
 
 def set_scope(resolver: Callable[[], str | None] | None) -> None:
@@ -353,14 +383,14 @@ def cfg(name: str, actions: str) -> None:
         raise FailPointError(f"bad fail point name {name!r}")
     parsed = parse_actions(actions)
     with _registry_lock:
-        point = _registry.setdefault(name, _FailPoint())
+        point = _registry.setdefault(name, _FailPoint(name))
         point.set(actions, parsed)
 
 
 def cfg_callback(name: str, callback: Callable[[], None]) -> None:
     """Make ``name`` call ``callback()`` each time it is reached (as fail-rs's cfg_callback)."""
     with _registry_lock:
-        point = _registry.setdefault(name, _FailPoint())
+        point = _registry.setdefault(name, _FailPoint(name))
         point.set("callback", [_Action(task="callback", callback=callback)])
 
 
@@ -461,6 +491,87 @@ def parse_run_spec(
         raise FailPointError(f"--fail {spec!r} names no fail point: expected [NODE/]NAME=ACTIONS, "
                              "e.g. n2/raft::before_apply=1*panic")
     return pairs
+
+
+def node_points(pairs: list[tuple[str, str]], node_id: str) -> list[tuple[str, str]]:
+    """The ``(name, actions)`` one node process is given, from :func:`parse_run_spec`'s
+    pairs: its own points (scope dropped) and the bare ones, its own entry winning where
+    both name a point (as :func:`_lookup` decides in the simulator), in first-seen order."""
+    chosen: dict[str, tuple[bool, str]] = {}
+    for key, actions in pairs:
+        node, _, name = key.rpartition("/")
+        if node and node != node_id:
+            continue
+        scoped = bool(node)
+        held = chosen.get(name)
+        if held is None or scoped or not held[0]:  # later entries replace, as cfg does
+            chosen[name] = (scoped, actions)
+    return [(name, actions) for name, (_, actions) in chosen.items()]
+
+
+RECORD_EVENT = "failpoint"
+"""The ``event`` of the SDK record (``[distlab-sdk] {...}`` on stderr) a node process
+writes when a fail point takes a counted step or panics: ``{"event": "failpoint", "type":
+NAME, "step": INDEX, "task": TASK, "counted": BOOL}``."""
+
+
+def _with_count(step: str, count: int) -> str:
+    """One action's text with its ``cnt*`` set to ``count`` (the rest as written)."""
+    head, paren, tail = step.strip().partition("(")
+    pct, sep, rest = head.partition("%")
+    prefix = pct + sep if sep else ""
+    if not sep:
+        rest = head
+    _, star, task = rest.partition("*")
+    return f"{prefix}{count}*{(task if star else rest).strip()}{paren}{tail}"
+
+
+class RunCounts:
+    """One node's fail points across its process's restarts: counts hold for the run.
+
+    A process reads ``FAILPOINTS`` only when it starts, so counted steps would start over at
+    every restart (``1*panic`` at a point the restarted node reaches again would crash it on
+    every start). The harness feeds this the process's :data:`RECORD_EVENT` records (each
+    counted step it consumed, each panic) and, at the next start, gives it :meth:`env`: the
+    same chains with every count lowered by what earlier incarnations used (a used-up step
+    stays as ``0*``, so step indices still match; a chain used up entirely is ``off``).
+    ``p%`` draws are not carried: each process draws from its own RNG."""
+
+    def __init__(self, points: list[tuple[str, str]]) -> None:
+        self.steps: dict[str, list[str]] = {}
+        self.left: dict[str, list[int | None]] = {}
+        for name, actions in points:
+            parsed = parse_actions(actions)
+            self.steps[name] = [part.strip() for part in actions.split("->")]
+            self.left[name] = [a.count for a in parsed]
+        self.last_panic: str | None = None  # the point whose panic this incarnation reported
+
+    def record(self, rec: Mapping[str, Any]) -> None:
+        """One record from the running process; unknown points and steps are ignored."""
+        name = str(rec.get("type"))
+        left = self.left.get(name)
+        step = rec.get("step")
+        if left is None or not isinstance(step, int) or not 0 <= step < len(left):
+            return
+        if rec.get("counted"):
+            count = left[step]
+            if count is not None and count > 0:
+                left[step] = count - 1
+        if rec.get("task") == "panic":
+            self.last_panic = name
+
+    def chain(self, name: str) -> str:
+        """The actions ``name`` continues with at the next start."""
+        left = self.left[name]
+        if all(count == 0 for count in left):
+            return "off"
+        return "->".join(step if count is None else _with_count(step, count)
+                         for step, count in zip(self.steps[name], left, strict=True))
+
+    def env(self) -> str:
+        """``FAILPOINTS`` for the next start (and a new incarnation: no panic yet)."""
+        self.last_panic = None
+        return ";".join(f"{name}={self.chain(name)}" for name in self.steps)
 
 
 def setup_from_env(environ: Mapping[str, str] | None = None) -> list[str]:

@@ -226,13 +226,11 @@ class TestOptions:
             raise RunError(str(exc)) from None
 
     def node_failpoints_env(self, node_id: str) -> str:
-        """FAILPOINTS for one node process: its own points (scope dropped) and the unscoped ones."""
-        parts = []
-        for key, actions in self.fail_points():
-            node, _, name = key.rpartition("/")
-            if not node or node == node_id:
-                parts.append(f"{name}={actions}")
-        return ";".join(parts)
+        """FAILPOINTS for one node process's first start: its own points (scope dropped) and
+        the unscoped ones, its own winning (the runner carries counts over restarts)."""
+        from distlab import fail
+
+        return ";".join(f"{name}={actions}" for name, actions in fail.node_points(self.fail_points(), node_id))
 
     def _validate_metrics_addr(self) -> None:
         """--metrics-addr: a HOST:PORT, and only where a run takes real time (a simulated

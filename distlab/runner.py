@@ -130,18 +130,19 @@ class Runner:
         self.client_ops = 0
         self._unanswered: set[tuple[str, int]] = set()  # client requests timed out, no late reply yet
         # --fail: the simulator evaluates them in this process (installed for the run);
-        # real processes get each its own FAILPOINTS
+        # real processes get each its own FAILPOINTS, its counts carried over restarts
         self._fail_points = opts.fail_points()
         self.fail_crashes: list[dict[str, Any]] = []
         self.fail_unreached: list[str] = []  # configured points no node's code evaluated (sim)
-        if self._fail_points and self.mode != "sim":
-            node_env = getattr(self.cluster, "node_env", None)
-            if node_env is not None:
-                for node_id in self.node_ids:
-                    text = opts.node_failpoints_env(node_id)
-                    if text:
-                        node_env[node_id] = {fail.ENV_VAR: text}
-                self.cluster.on_failpoint_exit = self._fail_exited  # type: ignore[attr-defined]
+        self._fail_counts: dict[str, fail.RunCounts] = {}
+        if self._fail_points and self.mode != "sim" and hasattr(self.cluster, "env_for"):
+            for node_id in self.node_ids:
+                points = fail.node_points(self._fail_points, node_id)
+                if points:
+                    self._fail_counts[node_id] = fail.RunCounts(points)
+            self.cluster.env_for = self._fail_env  # type: ignore[attr-defined]
+            self.cluster.node_events.on_failpoint = self._fail_record
+            self.cluster.on_failpoint_exit = self._fail_exited  # type: ignore[attr-defined]
 
     # ----- Control (for the nemesis) --------------------------------------------------
     def crash(self, node_id: str) -> None:
@@ -190,10 +191,29 @@ class Runner:
         self.loop.call_harness_at(now + FAIL_RESTART_SECONDS, self._restart_after_panic, node_id)
         raise NodeCrashed(f"{node_id} crashed at fail point {name}")
 
+    # ----- fail points (--fail) in real processes ----------------------------------------
+    def _fail_env(self, node_id: str) -> dict[str, str]:
+        """FAILPOINTS for this start of the node's process: what earlier incarnations used
+        of each count is gone, so ``1*panic`` fires once per run, as in the simulator."""
+        counts = self._fail_counts.get(node_id)
+        if counts is None:
+            return {}
+        text = counts.env()
+        if self.cluster.nodes[node_id].incarnations:  # a restart: say what it continues with
+            self.cluster.nodes[node_id].log(f"[distlab] {fail.ENV_VAR} carried over: {text}")
+        return {fail.ENV_VAR: text}
+
+    def _fail_record(self, node_id: str, at: float, rec: dict[str, Any]) -> None:
+        counts = self._fail_counts.get(node_id)
+        if counts is not None:
+            counts.record(rec)
+
     def _fail_exited(self, node_id: str) -> None:
-        """A node process ended by a fail point's panic (its log names the point)."""
+        """A node process ended by a fail point's panic (its record names the point)."""
         now = self.loop.time()
-        self.fail_crashes.append({"t": round(now, 6), "node": node_id, "point": None})
+        counts = self._fail_counts.get(node_id)
+        point = None if counts is None else counts.last_panic
+        self.fail_crashes.append({"t": round(now, 6), "node": node_id, "point": point})
         self.loop.call_later(FAIL_RESTART_SECONDS, self._restart_after_panic, node_id)
 
     def _restart_after_panic(self, node_id: str) -> None:

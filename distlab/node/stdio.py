@@ -80,8 +80,13 @@ def _read_stdin(loop: asyncio.AbstractEventLoop, inbox: asyncio.Queue[bytes | No
 
 def _setup_failpoints(host: StdioHost) -> None:
     """FAILPOINTS (the harness sets it per node for --fail): a panic ends this process at
-    once, as a Rust panic with abort would, losing whatever was not synced."""
+    once, as a Rust panic with abort would, losing whatever was not synced. Each counted
+    step taken and each panic is reported to the harness as an SDK record, so it can name
+    the point in the crash and carry the counts over to the next start (fail.RunCounts)."""
+    import orjson
+
     from distlab import fail
+    from distlab.node.core import SDK_TAG
 
     if not os.environ.get(fail.ENV_VAR):
         return
@@ -95,7 +100,12 @@ def _setup_failpoints(host: StdioHost) -> None:
         host.log(f"fail point {name}: {message}; exiting")
         os._exit(101)  # FAILPOINT_EXIT: the harness restarts the node, as after a kill
 
+    def report(name: str, step: int, task: str, counted: bool) -> None:
+        record = {"event": fail.RECORD_EVENT, "type": name, "step": step, "task": task, "counted": counted}
+        host.log(SDK_TAG + orjson.dumps(record).decode())
+
     fail.set_panic_handler(die)
+    fail.set_step_handler(report)
 
 
 async def _serve(node: Node, out: BinaryIO, err: BinaryIO) -> None:

@@ -15,11 +15,13 @@ are merged, per node:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
+from distlab.fail import RECORD_EVENT
 from distlab.node.core import SDK_TAG
 
 _TAG = SDK_TAG.encode()
@@ -50,6 +52,8 @@ class NodeEvents:
         self.replies: dict[tuple[str, str, int], Tally] = {}  # (node, request type, code) -> error replies
         self.replies_later: set[str] = set()  # request types some node answered after its handler returned
         self.unreadable = 0  # tagged lines that did not parse (a node printing the tag itself)
+        # a fail point's record (a counted step taken, a panic): not an error, for the runner
+        self.on_failpoint: Callable[[str, float, dict[str, Any]], None] | None = None
 
     def _add(self, key: tuple[str, str, str, str], at: float, rec: dict[str, Any]) -> None:
         tally = self.groups.get(key)
@@ -84,6 +88,8 @@ class NodeEvents:
             self._add((node, event, name, str(rec.get("exception") or "")), at, rec)
         elif event == "replied-later":
             self.replies_later.add(name)
+        elif event == RECORD_EVENT and self.on_failpoint is not None:
+            self.on_failpoint(node, at, rec)
         return True
 
     def protocol(self, node: str, at: float, text: str) -> None:

@@ -109,7 +109,9 @@ class ProcessCluster(Wire):
         self.work_dir = work_dir
         self.limits = limits or Limits()
         self.node_events = NodeEvents()
-        self.node_env: dict[str, dict[str, str]] = {}  # extra environment per node (FAILPOINTS)
+        self.node_env: dict[str, dict[str, str]] = {}  # extra environment per node
+        # extra environment computed at each start (FAILPOINTS with the counts carried over)
+        self.env_for: Callable[[str], dict[str, str]] | None = None
         # set by a run with --fail: a node that exits with FAILPOINT_EXIT crashed on purpose
         self.on_failpoint_exit: Callable[[str], None] | None = None
         super().__init__(loop, node_ids, network, trace, log_dir, log_stderr, flood_limit)
@@ -131,6 +133,10 @@ class ProcessCluster(Wire):
         slot: NodeProcess = self.nodes[node_id]
         workdir = self.work_dir / node_id
         workdir.mkdir(parents=True, exist_ok=True)
+        self._settle(slot)
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.node_env.get(node_id, {})}
+        if self.env_for is not None:
+            env.update(self.env_for(node_id))
         slot.incarnations += 1
         try:
             proc = subprocess.Popen(
@@ -141,7 +147,7 @@ class ProcessCluster(Wire):
                 stderr=subprocess.PIPE,
                 start_new_session=True,  # its own process group: a kill reaches its children
                 preexec_fn=self.limits.apply,
-                env={**os.environ, "PYTHONUNBUFFERED": "1", **self.node_env.get(node_id, {})},
+                env=env,
             )
         except OSError as exc:
             raise ProcessError(f"cannot start {self.command[0]}: {exc.strerror or exc}") from None
@@ -158,6 +164,19 @@ class ProcessCluster(Wire):
         slot.pidfd = os.pidfd_open(proc.pid)
         self.loop.add_reader(slot.pidfd, self._on_exit, slot, proc)
         slot.log(f"[distlab] started pid {proc.pid} (incarnation {slot.incarnations})")
+
+    def _settle(self, slot: NodeProcess) -> None:
+        """Before a restart: if the killed incarnation's end has not been handled yet, reap it
+        and read the rest of its stderr now, so what it last logged (a fail point's record)
+        counts before the next one starts."""
+        proc = slot.proc
+        if proc is None or not slot.killed or slot.pidfd is None:
+            return
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            return
+        self._on_exit(slot, proc)
 
     def command_for(self, node_id: str) -> list[str]:
         """The command line that starts this node (the same for all here; --mode net wraps it)."""
