@@ -8,9 +8,9 @@ checked, a command a learner's code could hang, and a safety check weakened too 
 * A learner's Raft factory (or its node's constructor) that never returns ends
   `distlab raft-test` and `distlab region-lab --raft` with one `error:` line naming it,
   exit 2, within the --timeout the scenarios get, instead of hanging before any scenario.
-* 3a_commit_after_remove_node checks durability against a majority of the configuration
-  in force: four voters until the removal takes effect, three after; a Raft that commits
-  on two disks of four voters is caught.
+* 3a_commit_after_remove_node (and 3a_remove_node) check durability against a majority
+  of the configuration in force: four voters until the removal takes effect, three
+  after; a Raft that commits on two disks of four voters is caught.
 
 Seeds are fixed; nothing asserts on wall-clock speed beyond the subprocess's own limit.
 """
@@ -236,3 +236,6 @@ def test_commit_after_remove_node_lowers_the_quorum_only_once_the_removal_is_in_
         seen.clear()
         scenarios_3a.commit_after_remove_node(seed)
         assert seen == [4, 3], (seed, seen)  # four voters until the removal, then three
+        seen.clear()
+        scenarios_3a.remove_node(seed)  # it set one voter before the leader's removal
+        assert seen == [3, 2, 1], (seed, seen)
