@@ -2,7 +2,11 @@
 
 The writer runs KvStore with fsync=always in a subprocess. Before each operation it prints
 ``W <op>`` and after it returns ``A`` (flushing each line), so the test knows which
-operations were acknowledged and which single one was in flight when the kill landed. After
+operations were acknowledged and which single one was in flight when the kill landed. The
+kill is placed by events, not by the clock: the test reads the writer's lines until a
+number of acknowledgements (and, with compactions, of finished compactions) drawn from the
+seeded rng has gone by, then, half the time, waits a random few milliseconds more, so a slow or loaded machine changes when the kill
+lands in wall-clock time but not how much work each run covers. After
 each kill the test reopens the directory (recovery must succeed: a torn tail is cut, never
 reported as corruption) and checks every key: acknowledged writes must all be there with the
 right bytes, the in-flight one may or may not have happened, and nothing else is allowed —
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import os
 import random
+import select
 import signal
 import subprocess
 import sys
@@ -101,8 +106,11 @@ def _run_once(
     threshold: int,
     fsync: str,
     threads: int,
+    target: int,
+    target_compactions: int = 0,
 ) -> tuple[int, int, bool]:
-    """Start a writer, kill it after a random delay, check the reopened store against model.
+    """Start a writer, kill it once ``target`` acks and ``target_compactions`` compactions
+    went by (plus, half the time, a few ms), check the reopened store against model.
 
     Returns (operations acknowledged, compactions seen, whether one was mid-flight).
     """
@@ -121,16 +129,24 @@ def _run_once(
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        bufsize=0,  # no read-ahead: communicate() reads the raw pipe after our readline()
+        bufsize=0,  # unbuffered: communicate() reads the raw pipe after our own reads
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     assert proc.stdout is not None
-    ready = proc.stdout.readline()
-    assert ready == b"R\n", proc.stderr.read() if proc.stderr else ready
-    time.sleep(rng.uniform(0.0, 0.25))
+    try:
+        head = _read_until(proc, target, target_compactions)
+    except BaseException:
+        proc.kill()
+        proc.communicate(timeout=30)
+        raise
+    if rng.random() < 0.5:  # else at once: kills land right after an ack and in between
+        time.sleep(rng.uniform(0.0, 0.005))
     proc.send_signal(signal.SIGKILL)
-    out, err = proc.communicate(timeout=30)
+    rest, err = proc.communicate(timeout=30)  # what it wrote meanwhile: no pipe left full
     assert proc.returncode == -signal.SIGKILL, err.decode(errors="replace")[-2000:]
+    out = head + rest
+    assert out.startswith(b"R\n"), out[:100]
+    out = out[2:]
 
     acked = 0
     compactions = 0
@@ -161,7 +177,45 @@ def _run_once(
             )
             model[key] = got
         assert set(store.keys()) <= {f"k{i}".encode() for i in range(KEYS)}
+    assert acked >= target, f"killed after {target} acks but read only {acked}"
+    assert compactions >= target_compactions
     return acked, compactions, compacting
+
+
+def _read_until(proc: subprocess.Popen[bytes], target: int, target_compactions: int) -> bytes:
+    """Read the writer's stdout until ``target`` "A" lines (acks) went by and a "C n" line
+    with n >= ``target_compactions`` (compactions finished); return all read.
+
+    Reads in chunks (what the writer flushed so far) and counts in whole lines only.
+    The writer never waits for us except on a full pipe, which these reads empty, so
+    nothing deadlocks; a writer that dies or stalls fails the test with its stderr."""
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    data = b""
+    scanned = 0  # data[:scanned] is whole lines, already counted
+    acks = compactions = 0
+    while True:
+        ready, _, _ = select.select([fd], [], [], 60)
+        chunk = os.read(fd, 1 << 16) if ready else b""
+        if not chunk:
+            proc.kill()
+            _, err = proc.communicate(timeout=30)
+            raise AssertionError(
+                f"writer {'stalled' if not ready else 'exited'} after {acks} of {target} acks, "
+                f"{compactions} of {target_compactions} compactions: "
+                + err.decode(errors="replace")[-2000:]
+            )
+        data += chunk
+        end = data.rfind(b"\n") + 1
+        if end > scanned:
+            for line in data[scanned:end].split(b"\n"):
+                if line.startswith(b"A"):
+                    acks += 1
+                elif line.startswith(b"C "):
+                    compactions = int(line[2:])
+            scanned = end
+            if acks >= target and compactions >= target_compactions:
+                return data
 
 
 def _soak(
@@ -171,45 +225,72 @@ def _soak(
     threshold: int,
     fsync: str = "always",
     threads: int = 1,
-) -> tuple[int, int, int]:
+    most_acks: int = 300,
+    most_compactions: int = 0,
+) -> tuple[int, int, int, int, int]:
+    """Run, kill and check ``iterations`` writers, each killed once a number of acks drawn
+    from 1..most_acks and of compactions drawn from 0..most_compactions went by.
+    Returns (acks, compactions, kills mid-compaction, acks drawn, compactions drawn)."""
     rng = random.Random(seed)
     model: dict[str, bytes | None] = {}
-    total_acked = total_compactions = mid_compaction = 0
+    total_acked = total_compactions = mid_compaction = drawn = drawn_compactions = 0
     for _ in range(iterations):
+        target = rng.randint(1, most_acks)
+        target_compactions = rng.randint(0, most_compactions)
+        drawn += target
+        drawn_compactions += target_compactions
         acked, compactions, compacting = _run_once(
-            tmp_path, model, rng, 1_000_000 * (total_acked + 1), threshold, fsync, threads
+            tmp_path,
+            model,
+            rng,
+            1_000_000 * (total_acked + 1),
+            threshold,
+            fsync,
+            threads,
+            target,
+            target_compactions,
         )
         total_acked += acked
         total_compactions += compactions
         mid_compaction += compacting
-    return total_acked, total_compactions, mid_compaction
+    return total_acked, total_compactions, mid_compaction, drawn, drawn_compactions
 
 
 def test_sigkill_during_writes_loses_no_acknowledged_write(tmp_path: Path) -> None:
-    acked, _, _ = _soak(tmp_path, iterations=20, seed=1, threshold=1 << 40)
-    assert acked > 100  # the kills really interrupted a busy writer
+    acked, _, _, drawn, _ = _soak(tmp_path, iterations=20, seed=1, threshold=1 << 40)
+    assert acked >= drawn > 1000  # the kills really interrupted a busy writer
 
 
 def test_sigkill_during_compactions_loses_no_acknowledged_write(tmp_path: Path) -> None:
-    acked, compactions, _ = _soak(tmp_path, iterations=20, seed=2, threshold=16 * 1024, threads=4)
-    assert acked > 100
-    assert compactions > 10  # the kills landed among many compactions
+    acked, compactions, _, drawn, drawn_c = _soak(
+        tmp_path, iterations=20, seed=2, threshold=16 * 1024, threads=4, most_compactions=3
+    )
+    assert acked >= drawn > 1000
+    assert compactions >= drawn_c > 10  # the kills landed among many compactions
 
 
 @pytest.mark.parametrize("fsync", ["batch", "never"])
 def test_sigkill_loses_nothing_handed_to_the_os(tmp_path: Path, fsync: str) -> None:
     """A process crash (not a power loss) keeps what batch and never wrote to the OS."""
-    acked, compactions, _ = _soak(tmp_path, iterations=8, seed=5, threshold=16 * 1024, fsync=fsync)
-    assert acked > 100 and compactions > 3
+    acked, compactions, _, drawn, drawn_c = _soak(
+        tmp_path, iterations=8, seed=5, threshold=16 * 1024, fsync=fsync, most_compactions=3
+    )
+    assert acked >= drawn > 500 and compactions >= drawn_c > 3
 
 
 @pytest.mark.slow
 def test_sigkill_soak(tmp_path: Path) -> None:
-    acked, compactions, mid = _soak(tmp_path / "plain", iterations=150, seed=3, threshold=1 << 40)
-    acked2, compactions2, mid2 = _soak(
-        tmp_path / "compact", iterations=150, seed=4, threshold=8 * 1024, threads=4
+    acked, _, _, drawn, _ = _soak(tmp_path / "plain", iterations=150, seed=3, threshold=1 << 40)
+    acked2, compactions2, mid2, drawn2, drawn_c2 = _soak(
+        tmp_path / "compact",
+        iterations=150,
+        seed=4,
+        threshold=8 * 1024,
+        threads=4,
+        most_compactions=4,
     )
-    assert acked > 1000 and acked2 > 1000 and compactions2 > 100
+    assert acked >= drawn > 10_000 and acked2 >= drawn2 > 10_000
+    assert compactions2 >= drawn_c2 > 100
     assert mid2 > 0  # some kill left a compaction half done, and recovery coped
 
 
