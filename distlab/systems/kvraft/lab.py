@@ -50,6 +50,20 @@ class LabSkip(Exception):
     """A check needs something the node does not provide (its Raft trace lines)."""
 
 
+# what a passing scenario adds when the nodes wrote no `raft {...}` trace lines (a learner's
+# node on its own Raft may write none): the verdict then says nothing of Raft's safety.
+# kv-lab and shard-lab (both its labs) say it in the same words.
+NO_RAFT_TRACE = "Raft safety not checked: the nodes wrote no raft trace lines"
+
+
+def raft_note(detail: str, results: list[dict[str, Any]]) -> str:
+    """A passing scenario's `detail`, saying that Raft safety went unchecked when any of
+    its runs (their results.json) had no trace lines to check it from."""
+    if any("raft_safety" not in r for r in results):
+        return f"{detail}; {NO_RAFT_TRACE}"
+    return detail
+
+
 @dataclass
 class Lab:
     """The node under test and how to run it."""
@@ -716,5 +730,15 @@ SCENARIOS: dict[str, Callable[[Lab], str]] = {
     "3b_snapshot_unreliable_lagging": snapshot_unreliable_lagging,
     "3b_snapshot_recover_resend": snapshot_recover_resend,
 }
+
+
+def run_scenario(lab: Lab, name: str) -> str:
+    """Scenario `name` on `lab`: its detail, which says so when Raft safety went unchecked
+    (a pass must not read as a checked Raft); AssertionError or LabSkip as the scenario's."""
+    first = len(lab.runs)
+    detail = SCENARIOS[name](lab)
+    return raft_note(detail, [run.results for run in lab.runs[first:]])
+
+
 SCRIPTED = frozenset({"3b_snapshot_unreliable_lagging", "3b_snapshot_recover_resend"})  # run by a script: no `distlab replay`
 

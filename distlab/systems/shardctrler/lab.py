@@ -14,7 +14,7 @@ then must pass, on top of its own assertions (6.824's):
   exactly once, and every rebalancing balanced and moving the fewest shards;
 * Raft safety from the nodes' `raft {...}` trace lines, when the node writes them
   (results.json "raft_safety"), as in kv-lab; when it writes none, a passing scenario
-  says so (`NO_RAFT_TRACE`) instead of passing as if it had been checked;
+  says so (kv-lab's `NO_RAFT_TRACE`) instead of passing as if it had been checked;
 * no node errors.
 
 6.824's "minimal transfers" tests look at gids 1-10 only; here the stronger property
@@ -39,6 +39,7 @@ from distlab.history import FAIL, INFO, INVOKE, OK
 from distlab.options import TestOptions
 from distlab.protocol import RPCError
 from distlab.runner import Runner, RunResult, new_run_dir
+from distlab.systems.kvraft.lab import raft_note
 from distlab.systems.shardctrler.checker import ShardCtrlerChecker
 from distlab.systems.shardctrler.rebalance import NSHARDS, balanced, min_moves, moves
 from distlab.workloads.base import Op, Workload
@@ -525,9 +526,6 @@ SCENARIOS: dict[str, Script] = {
 }
 
 UNRELIABLE = {"loss": 0.1, "duplication": 0.1}
-# what a passing scenario adds when the nodes wrote no `raft {...}` trace lines (a learner's
-# node on its own Raft may write none): the verdict then says nothing of Raft's safety
-NO_RAFT_TRACE = "Raft safety not checked: the nodes wrote no raft trace lines"
 OPTIONS: dict[str, dict[str, Any]] = {  # a scenario's run options beyond the defaults
     "4a_concurrent_unreliable": UNRELIABLE,
     "4a_concurrent_multi_unreliable": UNRELIABLE,
@@ -568,11 +566,9 @@ class Lab:
         if r.get("node_errors"):
             raise AssertionError(f"node errors: {r['node_errors'][0]['message']}")
         raft = r.get("raft_safety")
-        if raft is None:
-            return f"{runner.detail}; {NO_RAFT_TRACE}"
-        if not raft["valid"]:
+        if raft is not None and not raft["valid"]:
             raise AssertionError(f"raft safety: {raft['violations'][0]}")
-        return runner.detail
+        return raft_note(runner.detail, [r])
 
 
 def main(argv: list[str] | None = None) -> int:

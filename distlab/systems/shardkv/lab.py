@@ -27,7 +27,7 @@ Every scenario must pass, on top of its own checks (6.824's):
 * no node errors.
 
 A node that writes no trace lines gets no Raft safety check: a passing scenario says so
-(the controller lab's NO_RAFT_TRACE), and 4b_snapshot and 4b_snapshot_resend, whose point
+(kv-lab's NO_RAFT_TRACE), and 4b_snapshot and 4b_snapshot_resend, whose point
 is that servers restarted from their snapshots (their `restore` trace lines), are skipped
 (LabSkip, as kv-lab's 3B scenarios), never passed.
 """
@@ -47,8 +47,7 @@ from distlab.history import FAIL, INFO, INVOKE, OK
 from distlab.options import TestOptions
 from distlab.protocol import RPCError
 from distlab.runner import Runner, RunResult, new_run_dir
-from distlab.systems.kvraft.lab import LabSkip, not_linearizable, restores
-from distlab.systems.shardctrler.lab import NO_RAFT_TRACE
+from distlab.systems.kvraft.lab import NO_RAFT_TRACE, LabSkip, not_linearizable, restores
 from distlab.workloads.lin_kv import LinKV
 
 NODE_PATH = str(Path(__file__).with_name("node.py"))
