@@ -2,6 +2,9 @@
 
 * kv-lab on a node that writes no `raft {...}` trace lines says so on each PASS line
   ("Raft safety not checked: ..."), in shard-lab's words (one shared helper).
+* region-lab's shape checks of the learner's --split and --pd pieces are bounded by
+  --timeout, as the --raft factory's is: a call that never returns ends the command with
+  one `error:` line naming it, exit 2.
 """
 
 from __future__ import annotations
@@ -71,3 +74,86 @@ def test_run_scenario_in_process_on_a_traceless_node(tmp_path: Path,
     lab = Lab(str(traceless_kvraft(tmp_path)), store=str(tmp_path / "store"))
     detail = run_scenario(lab, "3a_unreliable_one_key")
     assert detail == f"one key; {NO_RAFT_TRACE}"
+
+
+# ----- 2. region-lab --split / --pd shape checks under --timeout --------------------------
+
+PIECE_REGION = """
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Region:
+    id: int
+    start: bytes
+    end: bytes
+    version: int
+    conf_ver: int
+"""
+
+HANGING_PIECES = {
+    "split_keys": PIECE_REGION + """
+
+def split(region, keys, new_ids):
+    return [region]
+
+
+def split_keys(entries, max_size, split_size):
+    while True:
+        pass
+""",
+    "RegionTable()": PIECE_REGION + """
+
+class RegionTable:
+    def __init__(self):
+        while True:
+            pass
+""",
+    "balance(": """
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Store:
+    id: int
+    up: bool
+    region_size: int
+
+
+@dataclass(frozen=True)
+class RegionInfo:
+    id: int
+    size: int
+    peers: tuple
+
+
+def balance(stores, regions, max_replicas):
+    while True:
+        pass
+""",
+}
+
+
+@pytest.mark.parametrize("call", list(HANGING_PIECES))
+def test_region_lab_bounds_a_piece_that_never_returns(tmp_path: Path, call: str) -> None:
+    piece = tmp_path / "hangs.py"
+    piece.write_text(HANGING_PIECES[call])
+    flag = "--split" if call == "split_keys" else "--pd"
+    proc = subprocess.run([sys.executable, "-m", "distlab", "region-lab", flag, str(piece),
+                           "-s", "*Split*", "--timeout", "0.5"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=15)
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), proc.stderr
+    assert f"{flag} {piece}: {call}" in lines[0] and "did not return within 0.5 s" in lines[0], lines[0]
+    assert "Traceback" not in proc.stdout + proc.stderr and "PASS" not in proc.stdout
+
+
+def test_pieces_that_return_are_checked_as_before() -> None:
+    """The guard changes nothing for pieces that return: the track's references load."""
+    from distlab.systems.multiraft.pieces import load_pieces
+
+    tracks = ROOT / "distlab" / "tracks" / "sharder"
+    pieces = load_pieces(split=f"{tracks / '12-region-split' / 'reference.py'}:split_keys",
+                         pd=[str(tracks / "14-heartbeats" / "reference.py")], timeout=5.0)
+    assert pieces.split is not None and pieces.table is not None

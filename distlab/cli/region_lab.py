@@ -41,7 +41,7 @@ from distlab.systems.raft.core import MUTANTS
 @click.option("--follower-reads", is_flag=True,
               help="The known-bad read path: a get answered from the nearest replica's applied state.")
 @click.option("--timeout", default=120.0, show_default=True, type=click.FloatRange(0.1),
-              help="Wall-clock seconds per scenario and seed.")
+              help="Wall-clock seconds per scenario and seed, and for each piece's shape check before them.")
 @list_option()
 def region_lab(raft: str | None, split: str | None, pd: tuple[str, ...], patterns: tuple[str, ...],
                seeds: int, first_seed: int, mutants: tuple[str, ...], follower_reads: bool,

@@ -33,6 +33,7 @@ import random
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -388,8 +389,26 @@ def load_raft(spec: str, timeout: float = 120.0) -> RaftFactory:
     return factory  # type: ignore[no-any-return]
 
 
-def load_split(spec: str) -> TrackSplit:
-    """MODULE:FUNC naming split_keys; split and Region come from the same module."""
+class _Probe:
+    """The learner's call a shape check is in, so that one still running when the time is up
+    is named (`within` ends it with an alarm, a BaseException the learner's own `except
+    Exception` cannot swallow)."""
+
+    def __init__(self) -> None:
+        self.call = ""
+
+    def __call__(self, call: str) -> None:
+        self.call = call
+
+    def overran(self, flag: str, spec: str, timeout: float) -> PieceError:
+        return PieceError(f"{flag} {spec}: {self.call} did not return within {timeout:g} s "
+                          "(an endless loop in it?)")
+
+
+def load_split(spec: str, timeout: float = 120.0) -> TrackSplit:
+    """MODULE:FUNC naming split_keys; split and Region come from the same module. Their
+    shape check runs before any scenario's alarm, so it has its own: a call still running
+    after `timeout` seconds is a PieceError naming it, not a hung command."""
     where, sep, name = spec.rpartition(":")
     if not sep or not where:
         where, name = spec, "split_keys"
@@ -399,13 +418,23 @@ def load_split(spec: str) -> TrackSplit:
     keys = _member(module, name, f"--split {where}", contract)
     split = _member(module, "split", f"--split {where}", contract)
     region_cls = _member(module, "Region", f"--split {where}", "the Region(id, start, end, version, conf_ver) dataclass")
-    try:
+    at = _Probe()
+
+    def probe() -> None:
+        at("Region(1, b'', b'', 1, 1)")
         r = region_cls(1, b"", b"", 1, 1)
+        at("split(Region(1, b'', b'', 1, 1), [b'm'], [2])")
         pieces = split(r, [b"m"], [2])
         assert isinstance(pieces, list) and all(hasattr(p, a) for p in pieces
                                                 for a in ("id", "start", "end", "version", "conf_ver"))
+        at(f"{name}([(b'a', 30), (b'b', 30)], 100, 60)")
         got = keys([(b"a", 30), (b"b", 30)], 100, 60)
         assert isinstance(got, list)
+
+    try:
+        within(timeout, probe)
+    except Overran:
+        raise at.overran("--split", spec, timeout) from None
     except Exception as exc:  # noqa: BLE001
         detail = f": {type(exc).__name__}: {exc}" if str(exc) else ""
         raise PieceError(f"--split {spec}: split(Region(1, b'', b'', 1, 1), [b'm'], [2]) must return a "
@@ -413,9 +442,27 @@ def load_split(spec: str) -> TrackSplit:
     return TrackSplit(keys, split, region_cls)
 
 
-def load_pd(specs: Sequence[str]) -> tuple[tuple[type, type] | None, tuple[Callable[..., Any], type, type] | None,
-                                           list[tuple[str, str]]]:
-    """Modules defining RegionTable (with Region) and/or balance (with Store and RegionInfo)."""
+def _probe_table(at: _Probe, table_cls: type, region_cls: type) -> None:
+    at("RegionTable()")
+    t = table_cls()
+    at("RegionTable().heartbeat(Region(1, b'', b'', 1, 1))")
+    ok = t.heartbeat(region_cls(1, b"", b"", 1, 1))
+    at("RegionTable().regions()")
+    regions = t.regions()
+    assert isinstance(ok, bool) and isinstance(regions, list)
+
+
+def _probe_balance(at: _Probe, balance: Callable[..., Any], store_cls: type, info_cls: type) -> None:
+    at("balance([Store(1, True, 0)], [RegionInfo(1, 1, (1,))], 3)")
+    got = balance([store_cls(1, True, 0)], [info_cls(1, 1, (1,))], 3)
+    assert got is None or len(got) == 3
+
+
+def load_pd(specs: Sequence[str], timeout: float = 120.0
+            ) -> tuple[tuple[type, type] | None, tuple[Callable[..., Any], type, type] | None,
+                       list[tuple[str, str]]]:
+    """Modules defining RegionTable (with Region) and/or balance (with Store and RegionInfo).
+    Each shape check is bounded by `timeout` seconds, as --split's."""
     table = balance = None
     names: list[tuple[str, str]] = []
     for spec in specs:
@@ -425,11 +472,11 @@ def load_pd(specs: Sequence[str]) -> tuple[tuple[type, type] | None, tuple[Calla
             if table is not None:
                 raise PieceError(f"--pd {spec}: RegionTable is given twice")
             region_cls = _member(module, "Region", f"--pd {spec}", "the Region dataclass the table takes")
+            at = _Probe()
             try:
-                t = module.RegionTable()
-                ok = t.heartbeat(region_cls(1, b"", b"", 1, 1))
-                regions = t.regions()
-                assert isinstance(ok, bool) and isinstance(regions, list)
+                within(timeout, partial(_probe_table, at, module.RegionTable, region_cls))
+            except Overran:
+                raise at.overran("--pd", spec, timeout) from None
             except Exception as exc:  # noqa: BLE001
                 raise PieceError(f"--pd {spec}: RegionTable().heartbeat(Region(1, b'', b'', 1, 1)) must "
                                  f"return a bool and regions() a list (see the Sharder track's heartbeats "
@@ -441,9 +488,11 @@ def load_pd(specs: Sequence[str]) -> tuple[tuple[type, type] | None, tuple[Calla
                 raise PieceError(f"--pd {spec}: balance is given twice")
             store_cls = _member(module, "Store", f"--pd {spec}", "the Store(id, up, region_size) dataclass")
             info_cls = _member(module, "RegionInfo", f"--pd {spec}", "the RegionInfo(id, size, peers) dataclass")
+            at = _Probe()
             try:
-                got = module.balance([store_cls(1, True, 0)], [info_cls(1, 1, (1,))], 3)
-                assert got is None or len(got) == 3
+                within(timeout, partial(_probe_balance, at, module.balance, store_cls, info_cls))
+            except Overran:
+                raise at.overran("--pd", spec, timeout) from None
             except Exception as exc:  # noqa: BLE001
                 raise PieceError(f"--pd {spec}: balance(stores, regions, max_replicas) must return "
                                  "(region id, from store, to store) or None (see the Sharder track's "
@@ -459,7 +508,8 @@ def load_pieces(raft: str | None = None, split: str | None = None, pd: Sequence[
                 mutants: frozenset[str] = frozenset(), follower_reads: bool = False,
                 timeout: float = 120.0) -> Pieces:
     """The pieces named on the command line (PieceError: one line naming the cause);
-    `timeout` bounds building the probe node of --raft, as it bounds each scenario."""
+    `timeout` bounds building the probe node of --raft and each shape check of --split and
+    --pd, as it bounds each scenario."""
     names: list[tuple[str, str]] = []
     factory = None
     if raft:
@@ -468,10 +518,10 @@ def load_pieces(raft: str | None = None, split: str | None = None, pd: Sequence[
     elif mutants:
         factory = core_factory(mutants)
         names.append(("raft", f"distlab's with {', '.join(sorted(mutants))}"))
-    splitter = load_split(split) if split else None
+    splitter = load_split(split, timeout) if split else None
     if split:
         names.append(("split", split))
-    table, balance, pd_names = load_pd(pd)
+    table, balance, pd_names = load_pd(pd, timeout)
     if follower_reads:
         names.append(("reads", "from the nearest replica (known-bad)"))
     return Pieces(factory, splitter, table, balance, (*names, *pd_names), follower_reads)
