@@ -236,7 +236,7 @@ def test_failed_fsync_closes_the_asyncio_connection_without_an_ack(procs: Procs)
 
 
 def test_pause_over_http_holds_the_write_until_deleted(procs: Procs) -> None:
-    s = procs.start()
+    s = procs.start("--fsync-thread")  # the fsync in a helper thread: the loop goes on
     assert s.http("PUT", "/fail/kvs_before_fsync", "pause")[0] == 200
     writer = subprocess.Popen(
         ["redis-cli", "-p", str(s.port), "SET", "k", "v"], stdout=subprocess.PIPE, text=True
@@ -247,6 +247,23 @@ def test_pause_over_http_holds_the_write_until_deleted(procs: Procs) -> None:
     assert s.http("DELETE", "/fail/kvs_before_fsync")[0] == 200
     out, _ = writer.communicate(timeout=10)
     assert out == "OK\n"
+
+
+def test_pause_over_http_stalls_every_client_with_the_fsync_on_the_loop(procs: Procs) -> None:
+    s = procs.start()  # the default: the fsync on the event loop, as Redis's
+    assert s.http("PUT", "/fail/kvs_before_fsync", "pause")[0] == 200
+    writer = subprocess.Popen(
+        ["redis-cli", "-p", str(s.port), "SET", "k", "v"], stdout=subprocess.PIPE, text=True
+    )
+    time.sleep(0.5)
+    pinger = subprocess.Popen(
+        ["redis-cli", "-p", str(s.port), "PING"], stdout=subprocess.PIPE, text=True
+    )
+    time.sleep(0.5)
+    assert writer.poll() is None and pinger.poll() is None  # the loop waits for the disk
+    assert s.http("DELETE", "/fail/kvs_before_fsync")[0] == 200  # the status server goes on
+    assert writer.communicate(timeout=10)[0] == "OK\n"
+    assert pinger.communicate(timeout=10)[0] == "PONG\n"
 
 
 def test_panic_over_http_kills_the_server_and_a_restart_recovers(procs: Procs) -> None:
@@ -301,7 +318,9 @@ def test_bad_status_addr_or_failpoints_is_one_line_exit_2(tmp_path, args, env, w
 
 def test_busy_status_port_is_one_line_exit_1(procs: Procs, tmp_path: Path) -> None:
     s = procs.start()
-    res = run_server("--dir", str(tmp_path / "other"), "--status-addr", f"127.0.0.1:{s.status_port}")
+    res = run_server(
+        "--dir", str(tmp_path / "other"), "--status-addr", f"127.0.0.1:{s.status_port}"
+    )
     assert res.returncode == 1
     err = res.stderr.strip()
     assert "\n" not in err and "cannot listen on" in err and "--status-addr" in err, err

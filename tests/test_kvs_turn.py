@@ -200,36 +200,44 @@ def test_a_real_client_that_half_closes_gets_its_replies(tmp_path: Path) -> None
         store.close()
 
 
+@pytest.mark.parametrize("fsync_thread", [False, True], ids=["on-loop", "thread"])
 def test_under_group_commit_the_turns_sets_share_one_append_and_wait_for_the_fsync(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fsync_thread: bool
 ) -> None:
     store = KvStore.open(tmp_path / "d", fsync="always")
     appends = count_appends(monkeypatch)
     durable: list[int] = []
+    replied_before_fsync: list[bool] = []
+    transports: list[Transport] = []
     real_sync = store_module._LogFile.sync
 
     def sync(self: Any) -> None:
+        replied_before_fsync.append(any(t.writes for t in transports))
         real_sync(self)
         durable.append(self.size)
 
     monkeypatch.setattr(store_module._LogFile, "sync", sync)
 
-    async def go() -> list[Transport]:
-        server = AsyncServer(store)
+    async def go() -> None:
+        server = AsyncServer(store, fsync_thread=fsync_thread)
         conns = [connect(server, store, b"k%d" % i) for i in range(4)]
+        transports.extend(t for _, t in conns)
         for i, (conn, _) in enumerate(conns):
             conn.data_received(encode_command("SET", f"k{i}", f"v{i}"))
-        await asyncio.sleep(0)  # the turn ends: one append, the fsync starts
-        assert len(appends) == 1 and all(t.writes == [] for _, t in conns)
+        assert len(appends) == 0  # deferred to the end of the turn
+        await asyncio.sleep(0)  # the turn ends: one append, the fsync starts (on the loop: ends)
+        assert len(appends) == 1
+        if not fsync_thread:
+            assert len(durable) == 1 and all(t.writes for t in transports)
         for _ in range(200):
-            if all(t.writes for _, t in conns):
+            if all(t.writes for t in transports):
                 break
             await asyncio.sleep(0.01)
         await server.stop()
-        return [t for _, t in conns]
 
-    transports = asyncio.run(go())
+    asyncio.run(go())
     assert len(appends) == 1 and len(durable) == 1  # four SETs: one append, one fsync
+    assert replied_before_fsync == [False]  # no reply left before the fsync
     for t in transports:
         assert t.sent == b"+OK\r\n"
     store.close()
@@ -245,8 +253,9 @@ def test_offload_keeps_its_own_path(tmp_path: Path) -> None:
     store.close()
 
 
+@pytest.mark.parametrize("fsync_thread", [False, True], ids=["on-loop", "thread"])
 def test_under_group_commit_a_single_set_is_not_acknowledged_before_its_fsync(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fsync_thread: bool
 ) -> None:
     store = KvStore.open(tmp_path / "d", fsync="always")
     gate = threading.Event()
@@ -258,7 +267,7 @@ def test_under_group_commit_a_single_set_is_not_acknowledged_before_its_fsync(
 
     monkeypatch.setattr(store_module._LogFile, "sync", held_sync)
     loop = asyncio.new_event_loop()
-    server = AsyncServer(store, port=0)
+    server = AsyncServer(store, port=0, fsync_thread=fsync_thread)
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     try:

@@ -9,7 +9,8 @@ pure-Python parser serve, with the same behaviour.
 Engine calls run in the loop thread: they take microseconds (kvs, lmdb, rocksdb, sqlite
 reads), and a thread hop per request costs more than it saves (measured; ``offload_threads``
 runs them on threads instead, see :class:`AsyncServer`). On the kvs engine under
-``--fsync always`` replies wait for :class:`~distlab.systems.kvs.group_commit.GroupCommit`.
+``--fsync always`` replies wait for :class:`~distlab.systems.kvs.group_commit.GroupCommit`
+(an fsync on the loop at the end of the turn, or in a helper thread).
 
 Like Redis, the server works in loop turns: GET and SET skip the generic dispatch, replies
 are held until the end of the turn and leave with one write per connection (so the clients
@@ -372,8 +373,10 @@ class AsyncServer:
     SET 3.4k -> 4.0-4.8k req/s but GET 34k -> 10k, the thread hops and GIL hand-offs
     eating the gain; so it is off by default and kept as an option to measure again.
     Without it, the kvs engine under ``--fsync always`` is served with :class:`GroupCommit`
-    (one helper thread for fsyncs, engine calls in the loop): SET went from ~3.4k to
-    ~20k+ req/s on the same benchmark, GET unchanged.
+    (one fsync per loop turn for every write of the turn): SET went from ~3.4k to ~20k+
+    req/s on the same benchmark, GET unchanged. By default that fsync runs on the loop at
+    the end of the turn, as Redis's, so a hanging disk stalls every client;
+    ``fsync_thread=True`` runs it in a helper thread and reads go on meanwhile.
     """
 
     def __init__(
@@ -384,6 +387,7 @@ class AsyncServer:
         max_bulk_len: int = DEFAULT_MAX_BULK_LEN,
         max_array_len: int = DEFAULT_MAX_ARRAY_LEN,
         offload_threads: int = 0,
+        fsync_thread: bool = False,
     ) -> None:
         self.executor = (
             ThreadPoolExecutor(offload_threads, thread_name_prefix="kvs-offload")
@@ -396,7 +400,7 @@ class AsyncServer:
             engine, "defer_syncs"
         ):
             engine.defer_syncs()  # type: ignore[attr-defined]
-            self.group_commit = GroupCommit(engine)
+            self.group_commit = GroupCommit(engine, threaded=fsync_thread)
         self.handler = CommandHandler(engine)
         # Single SETs wait for the end of the loop turn and go to the log together (one
         # append), before their replies leave or their group fsync starts: see defer_set.
@@ -449,18 +453,24 @@ class AsyncServer:
             timed = getattr(self.handler, "record_named", None)
             if timed is not None:  # metrics: each SET is given the append's average
                 timed(b"SET", (perf_counter() - t0) / len(pairs), reply is not OK, len(pairs))
-            for proto in setters:
-                try:
-                    if point is not None:  # still busy: the reply leaves after the fsync
-                        proto._after_fsync(point, [reply], False, schedule=False)
-                    else:
-                        proto._sets_done(reply)  # holds its reply (dirty): flushed below
-                except Exception as exc:  # noqa: BLE001 - one connection must not strand the rest
-                    asyncio.get_running_loop().call_exception_handler(
-                        {"message": "deferred SET reply failed", "exception": exc}
-                    )
-            if point is not None:
-                group.start_now()  # type: ignore[union-attr]
+            if point is not None and group is not None and group.executor is None:
+                # The fsync on the loop, now, as Redis's beforeSleep: the replies are then
+                # held (dirty) as without group commit and leave below, after it.
+                group.wait(point, lambda error: self._sets_durable(setters, error), False)
+                group.start_now()
+            else:
+                for proto in setters:
+                    try:
+                        if point is not None:  # still busy: the reply leaves after the fsync
+                            proto._after_fsync(point, [reply], False, schedule=False)
+                        else:
+                            proto._sets_done(reply)  # holds its reply (dirty): flushed below
+                    except Exception as exc:  # noqa: BLE001 - one must not strand the rest
+                        asyncio.get_running_loop().call_exception_handler(
+                            {"message": "deferred SET reply failed", "exception": exc}
+                        )
+                if point is not None:
+                    group.start_now()  # type: ignore[union-attr]
         self.turn_scheduled = False
         dirty, self.dirty = self.dirty, []
         for proto in dirty:  # proto._flush(), inlined
@@ -470,6 +480,20 @@ class AsyncServer:
                 transport = proto.transport
                 if transport is not None:
                     transport.write(out[0] if len(out) == 1 else b"".join(out))
+
+    def _sets_durable(self, setters: list[_RespProtocol], error: BaseException | None) -> None:
+        """The fsync on the loop covering the turn's SETs ended: hold each reply for the
+        end of the turn, or, if it failed, drop each connection without one."""
+        for proto in setters:
+            try:
+                if error is None:
+                    proto._sets_done(OK)
+                else:
+                    proto._durable(error, [], False)  # aborts: no acknowledgement
+            except Exception as exc:  # noqa: BLE001 - one connection must not strand the rest
+                asyncio.get_running_loop().call_exception_handler(
+                    {"message": "deferred SET reply failed", "exception": exc}
+                )
 
     def new_parser(self) -> CommandParser:
         return make_command_parser(self.max_bulk_len, self.max_array_len)

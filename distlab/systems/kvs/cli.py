@@ -242,6 +242,16 @@ def _fmt_addr(host: str, port: int) -> str:
     help="Engine durability policy; with 'always' an acknowledged write is on disk.",
 )
 @click.option(
+    "--fsync-thread",
+    is_flag=True,
+    default=False,
+    help=(
+        "asyncio pool, --fsync always: run the group fsync in a helper thread, so reads go "
+        "on while the disk hangs. By default it runs on the event loop at the end of each "
+        "turn, as Redis's appendfsync always: a hanging disk then stalls every client."
+    ),
+)
+@click.option(
     "--offload",
     type=click.Choice(OFFLOAD_MODES),
     default="off",
@@ -270,6 +280,7 @@ def server_main(
     pool: str,
     threads: int | None,
     fsync: str,
+    fsync_thread: bool,
     offload: str,
     status_addr: str | None,
     max_bulk_len: int,
@@ -297,7 +308,9 @@ def server_main(
     try:
         if pool == "asyncio":
             n = (threads or OFFLOAD_THREADS) if offload == "on" else 0
-            _serve_asyncio(store, host, port, engine, data_dir, max_bulk_len, fsync, n, status)
+            _serve_asyncio(
+                store, host, port, engine, data_dir, max_bulk_len, fsync, n, status, fsync_thread
+            )
         else:
             n = threads or DEFAULT_THREADS
             _serve_threaded(
@@ -380,10 +393,16 @@ def _serve_asyncio(
     fsync: str,
     offload_threads: int,
     status: Any = None,
+    fsync_thread: bool = False,
 ) -> None:
     async def run() -> None:
         server = AsyncServer(
-            store, host, port, max_bulk_len=max_bulk_len, offload_threads=offload_threads
+            store,
+            host,
+            port,
+            max_bulk_len=max_bulk_len,
+            offload_threads=offload_threads,
+            fsync_thread=fsync_thread,
         )
         if status is not None:  # count and time commands for /metrics
             server.handler = status.metrics.handler(store)
