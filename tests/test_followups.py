@@ -5,19 +5,28 @@
 * region-lab's shape checks of the learner's --split and --pd pieces are bounded by
   --timeout, as the --raft factory's is: a call that never returns ends the command with
   one `error:` line naming it, exit 2.
+* 3a_transfer_and_conf_change_churn checks durability against the configuration in force
+  (five voters, four, three), not three throughout: a Raft that commits on two disks of
+  four or five voters is caught; the correct core passes seeds 1-30.
 """
 
 from __future__ import annotations
 
+import random
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
 from distlab.checkers.raft_trace import Tracer
 from distlab.systems.kvraft import NODE_PATH
 from distlab.systems.kvraft.lab import NO_RAFT_TRACE, Lab, raft_note, run_scenario
+from distlab.systems.raft import scenarios_3a
+from distlab.systems.raft.core import Persisted, RaftCore
+from distlab.systems.raft.invariants import Invariants, SafetyViolation
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -157,3 +166,47 @@ def test_pieces_that_return_are_checked_as_before() -> None:
     pieces = load_pieces(split=f"{tracks / '12-region-split' / 'reference.py'}:split_keys",
                          pd=[str(tracks / "14-heartbeats" / "reference.py")], timeout=5.0)
     assert pieces.split is not None and pieces.table is not None
+
+
+# ----- 3. 3a_transfer_and_conf_change_churn: durability against the voters in force ----------
+
+class SelfTwice(RaftCore):
+    """distlab's core counting the leader's own copy twice when it commits: with four or
+    five voters an entry commits on the leader and one follower, two disks."""
+
+    def _maybe_commit(self) -> None:
+        self.progress["twice"] = SimpleNamespace(match=self.log.last_index)  # type: ignore[assignment]
+        try:
+            super()._maybe_commit()
+        finally:
+            del self.progress["twice"]
+
+
+def self_twice(node_id: str, peers: list[str], rng: random.Random, persisted: Persisted) -> Any:
+    return SelfTwice(node_id, peers, rng, None, persisted)
+
+
+def test_churn_checks_durability_against_five_voters_then_the_configuration_in_force(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[int] = []
+    check = Invariants.durability
+
+    def recording(self: Invariants, disks: Any) -> None:
+        seen.append(self.n)
+        check(self, disks)
+
+    monkeypatch.setattr(Invariants, "durability", recording)
+    scenarios_3a.churn(1)
+    assert seen[0] == 5, seen[:5]  # five voters from the start, not three
+    assert {5, 4} <= set(seen) and set(seen) <= {3, 4, 5}, sorted(set(seen))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_churn_catches_a_raft_committing_on_two_disks(seed: int) -> None:
+    with pytest.raises(SafetyViolation, match=r"durability: committed entry \d+ .* is on 2 of [45] disks"):
+        scenarios_3a.churn(seed, self_twice)
+
+
+def test_churn_passes_the_correct_core_on_seeds_1_to_30() -> None:
+    for seed in range(1, 31):
+        scenarios_3a.churn(seed)
