@@ -16,7 +16,8 @@ In code::
 
 Configuration is a chain of actions ``action[->action...]``; an action is
 ``[p%][cnt*]task[(arg)]``: ``p%`` the chance it fires (default 100), ``cnt*`` the most times
-it may fire (default unlimited). Each evaluation takes the first action in the chain that
+it may fire (default unlimited); a ``->`` inside an argument's parentheses is the argument's
+(``print(a->b)``). Each evaluation takes the first action in the chain that
 fires (still has a count, wins its draw) and does its task:
 
 ==============  ==========================================================================
@@ -103,6 +104,7 @@ __all__ = [
     "set_scope",
     "set_step_handler",
     "setup_from_env",
+    "split_chain",
     "teardown",
 ]
 
@@ -205,11 +207,33 @@ def _parse_action(text: str) -> _Action:
     return action
 
 
+def split_chain(actions: str) -> list[str]:
+    """The actions of ``action[->action...]``, split at each ``->`` outside parentheses, so
+    an argument may hold one (``print(a->b)``). An unmatched ``(`` keeps the rest in one
+    action, which then fails to parse with a message naming it."""
+    parts: list[str] = []
+    depth = start = 0
+    i = 0
+    while i < len(actions):
+        ch = actions[i]
+        if ch == "(":
+            depth += 1
+        elif ch == ")" and depth:
+            depth -= 1
+        elif depth == 0 and actions.startswith("->", i):
+            parts.append(actions[start:i])
+            start = i + 2
+            i += 1
+        i += 1
+    parts.append(actions[start:])
+    return parts
+
+
 def parse_actions(actions: str) -> list[_Action]:
     """Parse ``action[->action...]``; raise FailPointError on the first bad action."""
     if not actions.strip():
         raise FailPointError("empty action list (use 'off', or remove the fail point)")
-    return [_parse_action(part) for part in actions.split("->")]
+    return [_parse_action(part) for part in split_chain(actions)]
 
 
 class _FailPoint:
@@ -542,7 +566,7 @@ class RunCounts:
         self.left: dict[str, list[int | None]] = {}
         for name, actions in points:
             parsed = parse_actions(actions)
-            self.steps[name] = [part.strip() for part in actions.split("->")]
+            self.steps[name] = [part.strip() for part in split_chain(actions)]
             self.left[name] = [a.count for a in parsed]
         self.last_panic: str | None = None  # the point whose panic this incarnation reported
 
