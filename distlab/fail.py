@@ -60,7 +60,9 @@ once per process start), the process reports on stderr, as an SDK record (see
 incarnation stopped: ``5*off->1*panic`` after three evaluations restarts as
 ``2*off->1*panic``, and once the panic fired as ``off``. Probabilities (``p%``) are drawn
 per process from the OS: a restarted process draws afresh (a counted ``p%`` step still
-keeps its count across restarts).
+keeps its count across restarts). The process also says which points it set up and the
+first time it evaluates each (:func:`set_reach_handler`), so the harness names the points
+no node reached, as the simulator does from :func:`reached`.
 """
 
 from __future__ import annotations
@@ -101,6 +103,7 @@ __all__ = [
     "seed",
     "set_panic_handler",
     "set_print_handler",
+    "set_reach_handler",
     "set_scope",
     "set_step_handler",
     "setup_from_env",
@@ -246,6 +249,7 @@ class _FailPoint:
         self.text = ""
         self.version = 0  # bumped by every reconfiguration: wakes paused threads
         self.reached = 0  # evaluations since configured, fired or not (see reached())
+        self.announced = False  # the reach handler was told of its first evaluation
 
     def set(self, text: str, actions: list[_Action]) -> None:
         with self.cond:
@@ -258,6 +262,10 @@ class _FailPoint:
         """The first action that fires now (its count taken), and the config version."""
         with self.cond:
             self.reached += 1
+            reach = _reach_handler
+            if not self.announced and reach is not None:
+                self.announced = True
+                reach(self.key)
             for index, action in enumerate(self.actions):
                 if action.count is not None and action.count <= 0:
                     continue
@@ -315,6 +323,7 @@ _panic_handler: Callable[[str, str], None] | None = None
 _scope: Callable[[], str | None] | None = None
 _print_handler: Callable[[str, str], None] | None = None
 _step_handler: Callable[[str, int, str, bool], None] | None = None
+_reach_handler: Callable[[str], None] | None = None
 _scenario_lock = threading.Lock()
 
 
@@ -360,6 +369,14 @@ def set_step_handler(handler: Callable[[str, int, str, bool], None] | None) -> N
     counts over to the process's next start (:class:`RunCounts`). None removes it."""
     global _step_handler
     _step_handler = handler
+
+
+def set_reach_handler(handler: Callable[[str], None] | None) -> None:
+    """Call ``handler(name)`` the first time each configured point is evaluated (fired or
+    not). A node process reports it, so that the harness can say which configured points no
+    node reached, as the simulator does from :func:`reached`. None removes it."""
+    global _reach_handler
+    _reach_handler = handler
 
 
 def set_scope(resolver: Callable[[], str | None] | None) -> None:
@@ -536,7 +553,9 @@ def node_points(pairs: list[tuple[str, str]], node_id: str) -> list[tuple[str, s
 RECORD_EVENT = "failpoint"
 """The ``event`` of the SDK record (``[distlab-sdk] {...}`` on stderr) a node process
 writes when a fail point takes a counted step or panics: ``{"event": "failpoint", "type":
-NAME, "step": INDEX, "task": TASK, "counted": BOOL}``."""
+NAME, "step": INDEX, "task": TASK, "counted": BOOL}``; and, with no step, ``"task":
+"configured"`` for each point it set up at start and ``"task": "reached"`` the first time
+it evaluates one (so the harness can name the points no node reached)."""
 
 
 def _with_count(step: str, count: int) -> str:

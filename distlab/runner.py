@@ -133,7 +133,10 @@ class Runner:
         # real processes get each its own FAILPOINTS, its counts carried over restarts
         self._fail_points = opts.fail_points()
         self.fail_crashes: list[dict[str, Any]] = []
-        self.fail_unreached: list[str] = []  # configured points no node's code evaluated (sim)
+        self.fail_unreached: list[str] = []  # configured points no node's code evaluated
+        # real processes: the points each node said it set up ("configured") and evaluated
+        # at least once ("reached"), from its SDK records
+        self._fail_said: dict[str, dict[str, set[str]]] = {}
         self._fail_counts: dict[str, fail.RunCounts] = {}
         if self._fail_points and self.mode != "sim" and hasattr(self.cluster, "env_for"):
             for node_id in self.node_ids:
@@ -204,9 +207,32 @@ class Runner:
         return {fail.ENV_VAR: text}
 
     def _fail_record(self, node_id: str, at: float, rec: dict[str, Any]) -> None:
+        task = rec.get("task")
+        if task in ("configured", "reached") and "step" not in rec:
+            self._fail_said.setdefault(node_id, {}).setdefault(task, set()).add(str(rec.get("type")))
+            return
         counts = self._fail_counts.get(node_id)
         if counts is not None:
             counts.record(rec)
+
+    def _process_unreached(self) -> list[str] | None:
+        """The configured points no node process evaluated, as the simulator's list: a
+        NODE/NAME point is that node's, a bare one every node's without its own entry. A
+        point is listed only when every node it went to said it set it up (a node that
+        writes no records, not distlab's SDK, leaves it unknown); None: nothing known."""
+        keys = {key for key, _ in self._fail_points}
+        unreached: list[str] = []
+        known = False
+        for key, _ in self._fail_points:
+            node, _, name = key.rpartition("/")
+            targets = [node] if node else [n for n in self.node_ids if f"{n}/{name}" not in keys]
+            said = [self._fail_said.get(n, {}) for n in targets]
+            if any(name in s.get("reached", ()) for s in said):
+                known = True
+            elif said and all(name in s.get("configured", ()) for s in said):
+                known = True
+                unreached.append(key)
+        return unreached if known else None
 
     def _fail_exited(self, node_id: str) -> None:
         """A node process ended by a fail point's panic (its record names the point)."""
@@ -524,8 +550,13 @@ class Runner:
         results["warnings"] = self.nemesis.warnings()
         if self.opts.fail:
             results["fail_points"] = {"config": list(self.opts.fail), "crashes": self.fail_crashes}
-            if self.mode == "sim":  # real processes evaluate their points out of our sight
+            if self.mode == "sim":
                 results["fail_points"]["unreached"] = self.fail_unreached
+            else:  # real processes say which points they set up and reached (SDK records)
+                unreached = self._process_unreached()
+                if unreached is not None:
+                    self.fail_unreached = unreached
+                    results["fail_points"]["unreached"] = unreached
             # A point the nodes never evaluate injects nothing: without this line such a run
             # reads as a system that survived the failure.
             results["warnings"].extend(

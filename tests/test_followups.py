@@ -8,6 +8,9 @@
 * 3a_transfer_and_conf_change_churn checks durability against the configuration in force
   (five voters, four, three), not three throughout: a Raft that commits on two disks of
   four or five voters is caught; the correct core passes seeds 1-30.
+* In --mode process a configured fail point no node reaches is a warning and
+  `fail_points.unreached`, as in the simulator: each node says which points it set up and
+  when it first evaluates each (SDK records); a node that says nothing leaves it unknown.
 """
 
 from __future__ import annotations
@@ -21,7 +24,10 @@ from typing import Any
 
 import pytest
 
+from distlab import fail
 from distlab.checkers.raft_trace import Tracer
+from distlab.options import TestOptions
+from distlab.runner import Runner, run_test
 from distlab.systems.kvraft import NODE_PATH
 from distlab.systems.kvraft.lab import NO_RAFT_TRACE, Lab, raft_note, run_scenario
 from distlab.systems.raft import scenarios_3a
@@ -35,7 +41,10 @@ ROOT = Path(__file__).resolve().parents[1]
 TRACELESS_KVRAFT = '''
 from pathlib import Path
 import distlab.systems.kvraft
+from distlab import fail
 from distlab.checkers.raft_trace import Tracer
+from distlab.options import TestOptions
+from distlab.runner import Runner, run_test
 
 Tracer._write = lambda self, event: None
 NODE = Path(distlab.systems.kvraft.__file__).with_name("node.py")
@@ -210,3 +219,59 @@ def test_churn_catches_a_raft_committing_on_two_disks(seed: int) -> None:
 def test_churn_passes_the_correct_core_on_seeds_1_to_30() -> None:
     for seed in range(1, 31):
         scenarios_3a.churn(seed)
+
+
+# ----- 5. process mode: configured fail points no node reached --------------------------------
+
+def test_a_point_reports_its_first_evaluation_once() -> None:
+    seen: list[str] = []
+    fail.teardown()
+    fail.set_reach_handler(seen.append)
+    try:
+        fail.cfg("followups::a", "off")
+        fail.cfg("followups::b", "1*return(x)")
+        for _ in range(3):
+            fail.fail_point("followups::a")
+        assert fail.fail_return("followups::b") is not None
+        assert fail.fail_return("followups::b") is None
+        fail.fail_point("followups::unset")  # not configured: nothing to report
+        assert seen == ["followups::a", "followups::b"]
+    finally:
+        fail.set_reach_handler(None)
+        fail.teardown()
+
+
+def process_run(tmp_path: Path, specs: list[str]) -> dict[str, Any]:
+    opts = TestOptions(workload="lin-kv", bin=str(NODE_PATH), node_count=3, time_limit=3.0,
+                       rate=20.0, concurrency="2n", seed=1, store=str(tmp_path / "store"),
+                       fail=specs, mode="process")
+    return run_test(opts).results
+
+
+def test_process_mode_names_a_point_no_node_reached(tmp_path: Path) -> None:
+    r = process_run(tmp_path, ["percolator::prewrite=panic", "n1/raft::before_apply=1*panic",
+                               "kvraft::after_apply=off"])
+    assert r["fail_points"]["unreached"] == ["percolator::prewrite"], r["fail_points"]
+    assert [c["point"] for c in r["fail_points"]["crashes"]] == ["raft::before_apply"]
+    [warning] = [w for w in r["warnings"] if w.startswith("fail point")]
+    assert warning.startswith("fail point percolator::prewrite was never reached"), warning
+
+
+def said_runner(said: dict[str, dict[str, set[str]]], points: list[str]) -> Runner:
+    """Just what _process_unreached reads: the configuration and the nodes' records."""
+    runner = object.__new__(Runner)
+    runner.node_ids = ["n0", "n1", "n2"]
+    runner._fail_points = [(p, "panic") for p in points]
+    runner._fail_said = said
+    return runner
+
+
+def test_a_point_is_unreached_only_where_every_node_it_went_to_reports() -> None:
+    both = {"configured": {"x", "y"}}
+    said = {"n0": {**both, "reached": {"x"}}, "n1": both, "n2": both}
+    # bare x: n0 reached it; n1/y: n1 set it up and never reached it; bare y goes to n0, n2
+    assert said_runner(said, ["x", "n1/y", "y"])._process_unreached() == ["n1/y", "y"]
+    # n2 wrote no records (a node not on distlab's SDK): a bare point is unknown, not unreached
+    said = {"n0": both, "n1": both}
+    assert said_runner(said, ["y"])._process_unreached() is None
+    assert said_runner(said, ["y", "n0/x"])._process_unreached() == ["n0/x"]

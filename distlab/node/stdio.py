@@ -82,7 +82,9 @@ def _setup_failpoints(host: StdioHost) -> None:
     """FAILPOINTS (the harness sets it per node for --fail): a panic ends this process at
     once, as a Rust panic with abort would, losing whatever was not synced. Each counted
     step taken and each panic is reported to the harness as an SDK record, so it can name
-    the point in the crash and carry the counts over to the next start (fail.RunCounts)."""
+    the point in the crash and carry the counts over to the next start (fail.RunCounts);
+    so are the points configured and the first evaluation of each, so it can say which
+    points no node reached."""
     import orjson
 
     from distlab import fail
@@ -91,7 +93,7 @@ def _setup_failpoints(host: StdioHost) -> None:
     if not os.environ.get(fail.ENV_VAR):
         return
     try:
-        fail.setup_from_env()
+        names = fail.setup_from_env()
     except fail.FailPointError as exc:
         host.log(f"bad {fail.ENV_VAR}: {exc}")
         os._exit(2)
@@ -104,8 +106,14 @@ def _setup_failpoints(host: StdioHost) -> None:
         record = {"event": fail.RECORD_EVENT, "type": name, "step": step, "task": task, "counted": counted}
         host.log(SDK_TAG + orjson.dumps(record).decode())
 
+    def said(name: str, task: str) -> None:  # no step: fail.RunCounts leaves it alone
+        host.log(SDK_TAG + orjson.dumps({"event": fail.RECORD_EVENT, "type": name, "task": task}).decode())
+
     fail.set_panic_handler(die)
     fail.set_step_handler(report)
+    fail.set_reach_handler(lambda name: said(name, "reached"))
+    for name in names:
+        said(name, "configured")
 
 
 async def _serve(node: Node, out: BinaryIO, err: BinaryIO) -> None:
