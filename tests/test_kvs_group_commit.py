@@ -245,3 +245,26 @@ def test_on_loop_mode_one_fsync_per_turn_before_any_reply(
         s.close()
     assert [(t is r.thread, waiting) for t, waiting in seen] == [(True, 0)]
     assert len(r.store) == clients
+
+
+def test_on_loop_drain_syncs_what_waits_for_a_scheduled_fsync(tmp_path: Path) -> None:
+    """kvs-server stop: writes whose on-loop fsync was scheduled, not run, get it now."""
+    from distlab.systems.kvs.group_commit import GroupCommit
+
+    store = KvStore.open(tmp_path / "d", fsync="always")
+    store.defer_syncs()
+    group = GroupCommit(store)
+    told: list[BaseException | None] = []
+
+    async def go() -> None:
+        for key in (b"a", b"b"):
+            store.set(key, b"1")
+            group.wait(store.last_write, told.append)  # scheduled for the loop's next turn
+        assert told == []
+        await group.drain(5)  # before that turn: drained at once, one fsync for both
+        assert told == [None, None] and group.fsyncs == 1
+
+    asyncio.run(go())
+    assert store.last_write is not None and store.last_write[0].synced >= store.last_write[1]
+    group.close()
+    store.close()

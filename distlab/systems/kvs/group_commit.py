@@ -121,8 +121,9 @@ class GroupCommit:
     async def drain(self, timeout: float) -> None:
         """Wait (up to ``timeout`` s) until no fsync runs and none is waiting to."""
         deadline = asyncio.get_running_loop().time() + timeout
-        if self.executor is None:
-            self._start()  # writes waiting for a scheduled fsync: now
+        if self.executor is None:  # writes waiting for a scheduled fsync: now (their
+            while self.waiting and asyncio.get_running_loop().time() < deadline:
+                self._start()  # replies may let more requests run and write)
             return
         while self.running is not None:
             remaining = deadline - asyncio.get_running_loop().time()
