@@ -205,12 +205,16 @@ class _RespProtocol(asyncio.Protocol):
             return  # the client left; the write stands
         self._reply(reply)
         if not self.closing:
-            if self.parser.pending:
-                if not self.eof:  # more arrived meanwhile: answer it in order
-                    self.transport.resume_reading()
-                self._process()
-            if self.eof:
-                self._finish_eof()
+            self._after_sets()
+
+    def _after_sets(self) -> None:
+        """After a deferred SET's reply: run what arrived behind it, close after a half-close."""
+        if self.parser.pending:
+            if not self.eof:  # more arrived meanwhile: answer it in order
+                self.transport.resume_reading()  # type: ignore[union-attr]
+            self._process()
+        if self.eof:
+            self._finish_eof()
 
     def _process(self) -> None:
         handler = self.server.handler
@@ -484,12 +488,24 @@ class AsyncServer:
     def _sets_durable(self, setters: list[_RespProtocol], error: BaseException | None) -> None:
         """The fsync on the loop covering the turn's SETs ended: hold each reply for the
         end of the turn, or, if it failed, drop each connection without one."""
+        dirty = self.dirty
         for proto in setters:
             try:
-                if error is None:
-                    proto._sets_done(OK)
-                else:
+                if error is not None:
                     proto._durable(error, [], False)  # aborts: no acknowledgement
+                    continue
+                # proto._sets_done(OK), inlined for the common case: nothing more to run
+                proto.busy = False
+                if proto.transport is None:
+                    continue  # the client left; the write stands
+                out = proto.out
+                if not out:
+                    dirty.append(proto)
+                    if not self.turn_scheduled:
+                        self.schedule_turn()
+                out.append(OK)
+                if not proto.closing and (proto.eof or proto.parser.pending):
+                    proto._after_sets()
             except Exception as exc:  # noqa: BLE001 - one connection must not strand the rest
                 asyncio.get_running_loop().call_exception_handler(
                     {"message": "deferred SET reply failed", "exception": exc}
