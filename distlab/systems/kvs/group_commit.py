@@ -6,10 +6,12 @@ turn's replies leave; the loop (every client) waits for the disk meanwhile. With
 ``threaded=True`` (kvs-server ``--fsync-thread``) the fsync runs in a helper thread and
 the loop goes on serving reads while it hangs, at the price of two thread hand-offs per
 fsync. Measured with redis-benchmark's defaults against redis-server's appendfsync always
-(``benchmarks/kvs_bench.py --tests durable,durable-thread``, 2 shared CPUs, load ~2-3.5):
-SET 0.75-0.79x on the loop vs 0.53-0.73x threaded in the same runs, GET 0.78-1.13x either
-way. A lone fsync costs the same, but on the loop the replies leave with the turn's other
-replies (one write per connection) and no thread hands the result back.
+(``benchmarks/kvs_bench.py --tests durable,durable-thread``, 2 shared CPUs, load 0.4-3.9):
+SET 0.75-0.84x on the loop vs 0.53-0.73x threaded in the same runs, GET 0.78-1.13x either
+way. An fsync costs the same, and both servers group alike (~27 SETs per fdatasync, counted
+with ``perf stat`` for kvs-server and redis-server), but on the loop the replies leave with
+the turn's other replies (one write per connection) and no thread hands the result back;
+what is left of the gap is CPU per SET.
 """
 
 from __future__ import annotations
