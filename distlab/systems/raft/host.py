@@ -20,6 +20,7 @@ The fail points of distlab.fail.POINTS that mark Raft's windows are here, once:
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 from typing import Any
 
 from distlab import Node
@@ -38,8 +39,9 @@ from distlab.systems.raft import (
 from distlab.systems.raft.trace import Tracer, term_runs
 
 
-class RaftHost:
-    """One Raft replica on a node: its core, its disk, its tick and its trace."""
+class RaftHost(ABC):
+    """One Raft replica on a node: its core, its disk, its tick and its trace. A system
+    that leaves out apply, snapshot or restore fails when built, not at its first entry."""
 
     def __init__(self, node: Node, peers: list[str], *, config: Config | None = None,
                  group: str | None = None, tag: bool = False, snapshot_every: int = 100) -> None:
@@ -79,20 +81,21 @@ class RaftHost:
         self.role = self.core.role
 
     # ----- what a system supplies -------------------------------------------------------
+    @abstractmethod
     def apply(self, entry: Entry) -> None:
         """Apply one committed entry (a no-op's command is None)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def snapshot(self) -> Any:
         """The state machine's state as JSON data: a copy, since the core keeps it to send."""
-        raise NotImplementedError
 
+    @abstractmethod
     def restore(self, data: Any) -> None:
         """Replace the state machine's state with a snapshot's data."""
-        raise NotImplementedError
 
     def role_changed(self, old: str) -> None:
-        """Called after the role changed (and was logged)."""
+        """Called after the role changed (and was logged); nothing by default."""
+        return None
 
     def role_line(self) -> str:
         prefix = f"group {self.group}: " if self.tag else ""
