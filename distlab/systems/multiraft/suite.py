@@ -9,13 +9,14 @@ run still going after `timeout` seconds is reported as such instead of hanging.
 
 from __future__ import annotations
 
-import signal
 import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
+
+from distlab.systems.raft.suite import Overran, within
 
 from .cluster import SafetyViolation
 from .lab import LabResult
@@ -35,14 +36,6 @@ class Outcome:
     seed: int | None = None  # the failing seed
     detail: str = ""
     result: LabResult | None = None  # the last run that finished
-
-
-class _Alarm(BaseException):
-    """Raised by SIGALRM (a BaseException, so a learner's `except Exception` cannot eat it)."""
-
-
-def _on_alarm(signum: int, frame: Any) -> None:
-    raise _Alarm
 
 
 def describe(exc: BaseException) -> str:
@@ -86,27 +79,20 @@ def run_scenario(name: str, pieces: Pieces | None, seeds: range, timeout: float 
     run = SCENARIOS[name]
     passed = 0
     last: LabResult | None = None
-    old = signal.signal(signal.SIGALRM, _on_alarm)
-    try:
-        for seed in seeds:
-            if on_seed is not None:
-                on_seed(name, seed)
-            signal.setitimer(signal.ITIMER_REAL, timeout)
-            try:
-                last = run(seed, pieces)
-                why = verdict(last)
-            except _Alarm:
-                return Outcome(name, "timeout", passed, len(seeds), time.perf_counter() - start, seed,
-                               f"still running after {timeout:g} s (an endless loop?)")
-            except Exception as exc:  # noqa: BLE001 - a check's verdict or the learner's bug
-                why = describe(exc)
-            finally:
-                signal.setitimer(signal.ITIMER_REAL, 0)
-            if why is not None:
-                return Outcome(name, "fail", passed, len(seeds), time.perf_counter() - start, seed, why, last)
-            passed += 1
-    finally:
-        signal.signal(signal.SIGALRM, old)
+    for seed in seeds:
+        if on_seed is not None:
+            on_seed(name, seed)
+        try:
+            last = within(timeout, partial(run, seed, pieces))
+            why = verdict(last)
+        except Overran:
+            return Outcome(name, "timeout", passed, len(seeds), time.perf_counter() - start, seed,
+                           f"still running after {timeout:g} s (an endless loop?)")
+        except Exception as exc:  # noqa: BLE001 - a check's verdict or the learner's bug
+            why = describe(exc)
+        if why is not None:
+            return Outcome(name, "fail", passed, len(seeds), time.perf_counter() - start, seed, why, last)
+        passed += 1
     detail = last.detail if last is not None else ""
     return Outcome(name, "pass", passed, len(seeds), time.perf_counter() - start, detail=detail, result=last)
 

@@ -20,6 +20,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -238,16 +239,14 @@ def run_scenario(name: str, raft: Raft, seeds: range, timeout: float,
                        detail="needs " + " and ".join(map(describe_need, absent)))
     scenario: Callable[..., None] = SCENARIOS[name]
     passed = 0
-    old = signal.signal(signal.SIGALRM, _on_alarm)
     Cluster.trace_limit = trace
     try:
         for seed in seeds:
             if on_seed is not None:
                 on_seed(name, seed)
-            signal.setitimer(signal.ITIMER_REAL, timeout)
             try:
-                scenario(seed, raft)
-            except _Alarm:
+                within(timeout, partial(scenario, seed, raft))
+            except Overran:
                 return Outcome(name, "timeout", passed, len(seeds), time.perf_counter() - start,
                                seed, f"still running after {timeout:g} s (an endless loop?)",
                                _last_events(trace))
@@ -255,11 +254,8 @@ def run_scenario(name: str, raft: Raft, seeds: range, timeout: float,
                 return Outcome(name, "fail", passed, len(seeds), time.perf_counter() - start,
                                seed, _describe(exc) + _storage_hints(Cluster.latest),
                                _last_events(trace))
-            finally:
-                signal.setitimer(signal.ITIMER_REAL, 0)
             passed += 1
     finally:
-        signal.signal(signal.SIGALRM, old)
         Cluster.trace_limit = 0
     return Outcome(name, "pass", passed, len(seeds), time.perf_counter() - start)
 
