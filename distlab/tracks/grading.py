@@ -4,7 +4,6 @@ the task's own grader.py), with every failure said in the learner's terms."""
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -12,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from distlab.loadfile import import_file
 from distlab.tracks.catalogue import Scenario, Task
 from distlab.tracks.explain import reasons, target_misses
 
@@ -183,13 +183,6 @@ def _grade_kvlab(task: Task, target: str, bin_args: list[str], store: Path) -> I
                              else f"distlab replay {run_dir}")
 
 
-def _load_module(path: Path, name: str) -> Any:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def _where(exc: BaseException) -> str:
@@ -224,7 +217,7 @@ def _grade_module(task: Task, target: str, store: Path) -> Iterator[ScenarioResu
             raise GradeError(str(exc)) from None
     else:
         obj = _only_object(target)
-    grader = _load_module(task.folder / "grader.py", f"_distlab_grader_{task.id.replace('/', '_').replace('-', '_')}")
+    grader = import_file(task.folder / "grader.py", f"_distlab_grader_{task.id.replace('/', '_').replace('-', '_')}")
     extra = {"store": str(store)} if _takes_store(grader.run) else {}
     for name in grader.scenarios():
         for seed in _seeds(task):

@@ -28,15 +28,14 @@ in the learner's terms, so the scenario fails there, naming the call.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import random
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+from distlab.loadfile import import_file
 from distlab.systems.raft.core import Config, Persisted, RaftCore
 from distlab.systems.raft.interface import check_raft
 from distlab.systems.raft.suite import Overran, within
@@ -338,13 +337,7 @@ def load_module(where: str, what: str) -> Any:
             path = Path(where)
             if not path.is_file():
                 raise PieceError(f"{what} {where}: no such file")
-            name = f"_region_lab_{path.stem}_{abs(hash(str(path.resolve())))}"
-            spec = importlib.util.spec_from_file_location(name, path)
-            assert spec is not None and spec.loader is not None
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[name] = module
-            spec.loader.exec_module(module)
-            return module
+            return import_file(path, f"_region_lab_{path.stem}_{abs(hash(str(path.resolve())))}")
         return importlib.import_module(where)
     except PieceError:
         raise

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import fnmatch
 import importlib
-import importlib.util
 import random
 import signal
 import sys
@@ -24,6 +23,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+from distlab.loadfile import import_file
 from distlab.systems.raft.core import Config, Persisted
 from distlab.systems.raft.interface import REQUIRED, check_raft, describe_need, lacking_optional
 from distlab.systems.raft.scenarios import NEEDS, SCENARIOS, Raft
@@ -49,13 +49,8 @@ def load_factory(spec: str) -> Factory:
             path = Path(where)
             if not path.is_file():
                 raise SuiteError(f"no such file: {where}")
-            mod_name = f"_raft_under_test_{path.stem}"
-            loader_spec = importlib.util.spec_from_file_location(mod_name, path)
-            assert loader_spec is not None and loader_spec.loader is not None
-            module = importlib.util.module_from_spec(loader_spec)
-            sys.modules[mod_name] = module
             sys.path.insert(0, str(path.resolve().parent))
-            loader_spec.loader.exec_module(module)
+            module = import_file(path, f"_raft_under_test_{path.stem}")
         else:
             module = importlib.import_module(where)
     except SuiteError:
