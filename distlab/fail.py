@@ -108,6 +108,7 @@ __all__ = [
     "set_step_handler",
     "setup_from_env",
     "split_chain",
+    "split_points",
     "teardown",
 ]
 
@@ -210,26 +211,38 @@ def _parse_action(text: str) -> _Action:
     return action
 
 
-def split_chain(actions: str) -> list[str]:
-    """The actions of ``action[->action...]``, split at each ``->`` outside parentheses, so
-    an argument may hold one (``print(a->b)``). An unmatched ``(`` keeps the rest in one
-    action, which then fails to parse with a message naming it."""
+def _split_outside_parens(text: str, sep: str) -> list[str]:
+    """``text`` split at each ``sep`` outside parentheses, so an argument may hold it. An
+    unmatched ``(`` keeps the rest in one part, which then fails to parse with a message
+    naming it."""
     parts: list[str] = []
     depth = start = 0
     i = 0
-    while i < len(actions):
-        ch = actions[i]
+    while i < len(text):
+        ch = text[i]
         if ch == "(":
             depth += 1
         elif ch == ")" and depth:
             depth -= 1
-        elif depth == 0 and actions.startswith("->", i):
-            parts.append(actions[start:i])
-            start = i + 2
-            i += 1
+        elif depth == 0 and text.startswith(sep, i):
+            parts.append(text[start:i])
+            start = i + len(sep)
+            i += len(sep) - 1
         i += 1
-    parts.append(actions[start:])
+    parts.append(text[start:])
     return parts
+
+
+def split_chain(actions: str) -> list[str]:
+    """The actions of ``action[->action...]``, split at each ``->`` outside parentheses, so
+    an argument may hold one (``print(a->b)``)."""
+    return _split_outside_parens(actions, "->")
+
+
+def split_points(value: str) -> list[str]:
+    """The ``NAME=ACTIONS`` parts of ``FAILPOINTS`` or ``--fail``, split at each ``;`` outside
+    parentheses, so an argument may hold one (``print(a;b)``; fail-rs splits at every ``;``)."""
+    return _split_outside_parens(value, ";")
 
 
 def parse_actions(actions: str) -> list[_Action]:
@@ -472,7 +485,7 @@ def teardown() -> None:
 def parse_env(value: str) -> list[tuple[str, str]]:
     """``name=actions;name=actions`` into pairs, checking every action list; empty parts skip."""
     pairs: list[tuple[str, str]] = []
-    for part in value.split(";"):
+    for part in split_points(value):
         part = part.strip()
         if not part:
             continue
@@ -496,7 +509,7 @@ def parse_run_spec(
     :data:`POINTS`, NODE one of ``node_ids`` (when given); in the simulator only
     :data:`SIM_TASKS`. FailPointError says, in one line, what is wrong and where."""
     pairs: list[tuple[str, str]] = []
-    for part in spec.split(";"):
+    for part in split_points(spec):
         part = part.strip()
         if not part:
             continue

@@ -50,3 +50,27 @@ def test_run_counts_keep_an_argument_with_an_arrow_as_one_step() -> None:
                    "counted": True})
     assert counts.chain("p") == "0*print(a->b)->return(c->d)"
     assert [a.arg for a in fail.parse_actions(counts.chain("p"))] == ["a->b", "c->d"]
+
+
+def test_a_semicolon_inside_an_argument_does_not_end_the_point() -> None:
+    assert fail.split_points("a=print(x;y);b=return(1)") == ["a=print(x;y)", "b=return(1)"]
+    assert fail.parse_env("a=print(x;y) ; b=return(1;2)") == [("a", "print(x;y)"), ("b", "return(1;2)")]
+    assert fail.setup_from_env({fail.ENV_VAR: "chains::semi=return(k;v)"}) == ["chains::semi"]
+    got = fail.fail_return("chains::semi")
+    assert got is not None and got.arg == "k;v"
+
+
+def test_top_level_semicolons_still_separate_points() -> None:
+    # known-bad beside the good: a split that ignored `;` would configure one point named "a"
+    assert [name for name, _ in fail.parse_env("a=off;b=off")] == ["a", "b"]
+    with pytest.raises(fail.FailPointError, match="expected NAME=ACTIONS, got 'y\\)'"):
+        fail.parse_env("a=print(x);y)")
+
+
+def test_run_spec_and_carried_over_env_keep_a_semicolon_argument_whole() -> None:
+    pairs = fail.parse_run_spec("n1/raft::before_apply=1*print(a;b);raft::after_append=off",
+                                node_ids=["n1", "n2"], simulator=True)
+    assert pairs == [("n1/raft::before_apply", "1*print(a;b)"), ("raft::after_append", "off")]
+    counts = fail.RunCounts(fail.node_points(pairs, "n1"))
+    assert fail.parse_env(counts.env()) == [("raft::before_apply", "1*print(a;b)"),
+                                            ("raft::after_append", "off")]
