@@ -254,21 +254,6 @@ class Replica(RaftHost):
             if not fut.done():
                 fut.cancel()
 
-    async def read_barrier(self, timeout: float) -> bool:
-        """ReadIndex: True once a majority confirmed this leader after the call and the
-        state machine has applied everything committed before it."""
-        ctx = self.next_read = self.next_read + 1
-        fut: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
-        self.core.read_index(ctx)  # raises NotLeader
-        self.reads[ctx] = fut
-        self.pump()
-        try:
-            index = await asyncio.wait_for(fut, timeout)
-        except TimeoutError:
-            self.reads.pop(ctx, None)
-            return False
-        return index is not None and self.core.applied >= index
-
 
 # ----- the oracle's leader ------------------------------------------------------------------
 

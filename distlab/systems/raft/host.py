@@ -11,7 +11,9 @@ applied entries follow the last snapshot. The persistent state lives under ``raf
 
 A system subclasses it and supplies its state machine: ``apply(entry)``, ``snapshot()``,
 ``restore(data)``, and optionally ``role_changed(old)``; after setting up its own state it
-calls ``restore_loaded()`` to install the snapshot read from disk.
+calls ``restore_loaded()`` to install the snapshot read from disk. ``read_barrier`` is the
+ReadIndex wait before a linearizable read from local state; the client-request path on top
+(sessions, propose and wait, forwarding to the leader) is distlab/systems/raft/service.py.
 
 The fail points of distlab.fail.POINTS that mark Raft's windows are here, once:
 ``raft::before_persist``, ``raft::after_append``, ``raft::before_apply``.
@@ -107,6 +109,23 @@ class RaftHost(ABC):
         if snapshot is not None:
             self.restore(snapshot.data)
             self.trace.restore(snapshot.index, snapshot.term)
+
+    async def read_barrier(self, timeout: float) -> bool:
+        """ReadIndex (§6.4): True once a majority has confirmed this leader after the call
+        and everything committed before it is applied here, so local state may answer a
+        linearizable read; False if that took longer than ``timeout`` or the read was
+        dropped (leadership lost). NotLeader, before anything is asked, off a follower."""
+        ctx = self.next_read = self.next_read + 1
+        fut: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        self.core.read_index(ctx)  # raises NotLeader
+        self.reads[ctx] = fut
+        self.pump()
+        try:
+            index = await asyncio.wait_for(fut, timeout)
+        except TimeoutError:
+            self.reads.pop(ctx, None)
+            return False
+        return index is not None and self.core.applied >= index
 
     # ----- driving the core -----------------------------------------------------------
     def send_raft(self, m: Message) -> None:
