@@ -248,19 +248,25 @@ class TestOptions:
                            "writes the same metrics to metrics.prom in its run directory")
 
     def _net_capabilities(self) -> frozenset[str]:
-        """--mode net: one clear line (a RunError) where this machine cannot build namespaces;
-        what the kernel offers decides which faults and options are available."""
-        from distlab.runtime.net.kernel import NetUnavailable, probe
+        """--mode net: one clear line (a RunError) where this machine cannot build namespaces,
+        or cannot make the delay or duplication asked for (tc netem, else the NFQUEUE shaper
+        and nftables dup); what the kernel offers decides which faults and options are available."""
+        from distlab.runtime.net.kernel import INSTALL_HINT, NetUnavailable, probe
 
         try:
             found = probe()
         except NetUnavailable as exc:
             raise RunError(str(exc)) from None
-        if not found["netem"] and (self.latency or self.duplication):
-            raise RunError("--mode net: --latency and --duplication need tc netem, which this kernel lacks "
+        can_delay = found["netem"] or found["shaper"]
+        can_duplicate = found["netem"] or found["dup"]
+        if self.latency and not can_delay:
+            raise RunError(f"--mode net: --latency needs tc netem or the NFQUEUE shaper; this kernel has no netem "
+                           f"and {found['shaper_problem']} ({INSTALL_HINT})")
+        if self.duplication and not can_duplicate:
+            raise RunError("--mode net: --duplication needs tc netem or nftables dup, and this kernel has neither "
                            "(--loss works: nftables drops packets)")
-        return CAPABILITIES["net"] | ({"netem"} if found["netem"] else set())
-
+        return CAPABILITIES["net"] | {name for name, ok in (("netem", found["netem"]), ("kernel-delay", can_delay),
+                                                            ("kernel-duplication", can_duplicate)) if ok}
     def resolved_jitter(self) -> float:
         """The default delay's mean (ms): only in the simulator, only without --latency.
 
@@ -290,8 +296,15 @@ class TestOptions:
     def delay_text(self) -> str:
         """What delay server messages get, in words (for the summary and results.json)."""
         if self.resolved_mode() == "net":
-            return (f"tc netem: {self.latency_dist}, mean {self.latency:g} ms" if self.latency
-                    else "none added (the kernel's own: TCP between namespaces)")
+            if not self.latency:
+                return "none added (the kernel's own: TCP between namespaces)"
+            from distlab.runtime.net.kernel import NetUnavailable, probe
+
+            try:
+                how = "tc netem" if probe()["netem"] else "NFQUEUE shaper"
+            except NetUnavailable:
+                how = "the kernel"
+            return f"{how}: {self.latency_dist}, mean {self.latency:g} ms"
         if self.latency is None:
             jitter = self.resolved_jitter()
             if jitter:

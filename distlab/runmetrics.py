@@ -222,6 +222,16 @@ class RunMetrics:
                 resent.add_metric([node], stats.get("tcp_retransmits", 0))
             yield packets
             yield resent
+            shaped = CounterMetricFamily("distlab_kernel_packets_shaped",
+                                         "Packets the kernel delayed, sent at once (reordered) or duplicated, "
+                                         "by node (NFQUEUE shaper and nftables dup).", labels=["node", "how"])
+            for node, stats in sorted(kernel.items()):
+                for key, how in (("packets_delayed", "delayed"), ("packets_reordered", "reordered"),
+                                 ("packets_duplicated", "duplicated")):
+                    if key in stats:
+                        shaped.add_metric([node, how], stats[key])
+            if shaped.samples:
+                yield shaped
 
     def _drops(self) -> dict[tuple[str, str], int]:
         drops = dict(self.dropped)

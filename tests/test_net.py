@@ -52,6 +52,7 @@ def run_net(simulate: Any, tmp_path: Path):
         assert ours() == [], "a namespace or link outlived the run"
         assert processes_mentioning("agent.py", under=tmp_path) == [], "a proxy outlived the run"
         assert processes_mentioning(Path(node).name, under=tmp_path) == [], "a node outlived the run"
+        assert processes_mentioning(f"--fabric {os.getpid():06x}") == [], "a delay shaper outlived the run"
         return result
 
     return run
@@ -230,8 +231,9 @@ def test_a_node_that_exits_ends_the_run_and_the_network_goes_too(run_net: Any) -
 
 @needs_net
 def test_faults_the_kernel_cannot_make_here_are_refused(tmp_path: Path) -> None:
-    if kernel.probe()["netem"]:
-        pytest.skip("this kernel has netem")
+    found = kernel.probe()
+    if found["netem"] or found["shaper"]:
+        pytest.skip("this machine can delay packets (tc netem or the NFQUEUE shaper): tests/test_net_shaper.py")
     opts = TestOptions(workload="lin-kv", bin=KVRAFT, mode="net", node_count=3, latency=10, store=str(tmp_path))
     with pytest.raises(RunError, match="netem"):
         opts.validate()
@@ -364,8 +366,8 @@ def test_netem_command_lines(monkeypatch: pytest.MonkeyPatch) -> None:
     assert len(calls) == 2
     fabric.set_netem(Latency())  # cleared
     assert calls[2:] == [["tc", "-n", n, "qdisc", "del", "dev", "eth0", "root"] for n in fabric.namespaces.values()]
-    without = Fabric(["a"], netem=False, tag="abcdef1")
-    with pytest.raises(RuntimeError, match="no tc netem"):
+    without = Fabric(["a"], netem=False, tag="abcdef1")  # no netem, no shaper (tests/test_net_shaper.py has it)
+    with pytest.raises(RuntimeError, match="need tc netem or the NFQUEUE shaper"):
         without.set_netem(Latency(0.01))
     without.set_netem(Latency())  # nothing asked: fine without netem
 

@@ -79,9 +79,12 @@ def print_summary(result: RunResult, console: Console = out) -> None:
         table.add_row("network delay", net["delay"])
     if net.get("kernel"):  # --mode net: what the kernel did to node-to-node packets
         kern = net["kernel"]
-        total = {k: sum(per[k] for per in kern.values()) for k in next(iter(kern.values()))}
+        total = {k: sum(per.get(k, 0) for per in kern.values()) for per0 in kern.values() for k in per0}
+        shaped = "".join(f"; {label} {total[key]}" for key, label in (
+            ("packets_delayed", "delayed"), ("packets_reordered", "sent at once (reordered)"),
+            ("packets_duplicated", "duplicated")) if key in total)
         table.add_row("kernel", f"packets dropped: partition {total['packets_dropped_partition']}, "
-                                f"loss {total['packets_dropped_loss']}; TCP retransmits {total['tcp_retransmits']}")
+                                f"loss {total['packets_dropped_loss']}; TCP retransmits {total['tcp_retransmits']}{shaped}")
     if lat:
         text = "  ".join(f"{name} {lat[q]:g}" for name, q in (("min", "0.0"), ("p50", "0.5"), ("p95", "0.95"), ("p99", "0.99"), ("max", "1.0")))
         if r.get("mode", "sim") == "sim":  # say what a simulated millisecond is made of

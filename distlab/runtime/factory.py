@@ -73,12 +73,17 @@ def _net_runtime(
     if not isinstance(network, KernelNetwork):
         raise TypeError("--mode net runs need the network from TestOptions.network()")
     try:
-        fabric = Fabric(opts.node_ids(), netem=probe()["netem"])
+        found = probe()
+        fabric = Fabric(opts.node_ids(), netem=found["netem"], shaper=found["shaper"], dup=found["dup"],
+                        seed=opts.seed)
         fabric.setup()
     except (NetUnavailable, RuntimeError) as exc:
         raise RunError(str(exc)) from None
     try:
-        network.attach(fabric)
+        try:
+            network.attach(fabric)  # starts the delay shapers, if the run delays packets without netem
+        except RuntimeError as exc:
+            raise RunError(str(exc)) from None
         real_loop = RealLoop()
         cluster = NetCluster(
             real_loop,

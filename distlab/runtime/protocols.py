@@ -17,7 +17,9 @@ from distlab.runtime.network import Network
 CAPABILITIES: dict[str, frozenset[str]] = {
     "sim": frozenset({"virtual-clock"}),
     "process": frozenset(),
-    "net": frozenset({"kernel-network"}),  # plus "netem" where the kernel has tc's netem qdisc
+    # plus "kernel-delay" and "kernel-duplication" where the kernel can make them (tc netem,
+    # else the NFQUEUE shaper and nftables dup), and "netem" where it has tc's netem qdisc
+    "net": frozenset({"kernel-network"}),
 }
 """What each runtime can do beyond the common seam; a fault's `needs` names these."""
 

@@ -14,7 +14,9 @@ the counters come from the event lines of `links.Links`.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -54,8 +56,13 @@ class NetCluster(ProcessCluster):
         self._mids: dict[tuple[str, bytes], int] = {}  # (sending proxy, its seq) -> trace id
         self.kernel_stats: dict[str, dict[str, int]] = {}
         super().__init__(loop, command, node_ids, network, work_dir, trace, log_dir, log_stderr, limits=limits)
-        if fabric.netem:
-            self.capabilities = self.capabilities | {"netem"}
+        extra = {name for name, ok in (("netem", fabric.netem), ("kernel-delay", fabric.netem or fabric.shaper),
+                                       ("kernel-duplication", fabric.netem or fabric.dup)) if ok}
+        self.capabilities = self.capabilities | extra
+        self._shaper_fds: dict[str, int] = {}
+        fabric.on_shaper = self._watch_shaper
+        for node, proc in fabric.shapers.items():  # started when the network was attached
+            self._watch_shaper(node, proc)
         # SIGTERM and SIGHUP end the run like a node failure would, so close() still deletes
         # the network (Ctrl-C already does: KeyboardInterrupt unwinds through the runner).
         for sig in (signal.SIGTERM, signal.SIGHUP):
@@ -77,6 +84,32 @@ class NetCluster(ProcessCluster):
         how = "the SDK's TCP transport" if self.sdk else "a proxy that keeps its stdin/stdout"
         self.nodes[node_id].log(f"[distlab] in namespace {self.fabric.namespaces[node_id]} at "
                                 f"{self.fabric.addresses[node_id]}:{PORT}; peers over TCP through {how}")
+
+    # ----- the delay shapers ----------------------------------------------------
+    def _watch_shaper(self, node: str, proc: subprocess.Popen[bytes]) -> None:
+        """A shaper that dies ends the run (see shaper.py on why there is no --queue-bypass)."""
+        fd = os.pidfd_open(proc.pid)
+        self._shaper_fds[node] = fd
+        self.loop.add_reader(fd, self._shaper_exited, node)
+
+    def _unwatch_shapers(self) -> None:
+        for fd in self._shaper_fds.values():
+            with contextlib.suppress(Exception):
+                self.loop.remove_reader(fd)
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._shaper_fds.clear()
+
+    def _shaper_exited(self, node: str) -> None:
+        fd = self._shaper_fds.pop(node, None)
+        if fd is not None:
+            self.loop.remove_reader(fd)
+            os.close(fd)
+        if self.fabric.closing:
+            return
+        how = self.fabric.shaper_end(node)
+        self.loop.abort(f"the delay shaper in {node}'s namespace {how}: packets it held are lost and "
+                        f"{node}'s traffic is no longer delayed, so the run stops here")
 
     # ----- the event lines -----------------------------------------------------
     def _mid(self, key: tuple[str, bytes]) -> int:
@@ -131,6 +164,7 @@ class NetCluster(ProcessCluster):
         for sig in (signal.SIGTERM, signal.SIGHUP):
             with contextlib.suppress(Exception):
                 self.loop.remove_signal_handler(sig)
+        self._unwatch_shapers()
         try:
             super().close(grace)
         finally:
