@@ -4,8 +4,9 @@ Run: python -m distlab.systems.shardctrler.lab --list, or see tests/test_shardct
 
 The runtime is kvraft's (RaftHost, distlab/systems/raft/host.py): the pure Raft core ticked every
 50 ms, Raft messages as `raft` bodies, the core's state in `node.storage` synced before
-any message that depends on it leaves, snapshots every N applied entries, and requests
-at a follower forwarded to the leader. The state machine is the list of configurations
+any message that depends on it leaves, snapshots every N applied entries; and so is the
+request path (RaftService, distlab/systems/raft/service.py): requests at a follower
+forwarded to the leader. The state machine is the list of configurations
 (distlab/systems/shardctrler/rebalance.py: `Controller`).
 
 Requests (JSON bodies) and replies:
@@ -28,22 +29,17 @@ Arguments (after the file name):
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from typing import Any
 
 from distlab import Node, RPCError
-from distlab.systems.raft import LEADER, Entry, Message, NotLeader
-from distlab.systems.raft.host import RaftHost
+from distlab.systems.raft import Entry
+from distlab.systems.raft.service import RaftService, apply_once, last_reply, ready, serve_raft
 from distlab.systems.shardctrler.rebalance import NSHARDS, Controller, to_wire
 
 TICK = 0.05
-CLIENT_DEADLINE = 4.0
-FORWARD_TIMEOUT = 1.5
-ATTEMPT_TIMEOUT = 1.0
 
 MALFORMED = 12
-TEMPORARILY_UNAVAILABLE = 11
 
 
 def _flag(name: str, default: str | None = None) -> str | None:
@@ -61,16 +57,19 @@ SNAPSHOT_EVERY = int(_flag("--snapshot-every") or 20)
 node = Node()
 
 
-class ShardCtrler(RaftHost):
+class ShardCtrler(RaftService):
     """One replica: the Raft core (hosted by RaftHost), the configurations, the sessions,
-    waiting requests."""
+    waiting requests (RaftService)."""
+
+    FORWARD = "ctl_forward"
+    READS = ("query",)
+    LATE = "no answer from the cluster in time; the request may still apply"
 
     def __init__(self) -> None:
         super().__init__(node, node.node_ids, snapshot_every=SNAPSHOT_EVERY)
         self.ctl = Controller(NSHARDS, MUTANT, node.random)
         self.sessions: dict[str, list[Any]] = {}  # clerk -> [last seq applied, its reply]
         self.restore_loaded()
-        self.results: dict[tuple[str, int], list[asyncio.Future[dict[str, Any]]]] = {}
 
     # ----- the state machine -------------------------------------------------------------
     def apply(self, entry: Entry) -> None:
@@ -78,16 +77,8 @@ class ShardCtrler(RaftHost):
         cmd = entry.command
         if cmd is None:
             return
-        client, seq = cmd["c"], cmd["id"]
-        session = self.sessions.get(client) if MUTANT != "no-sessions" else None
-        if session is not None and session[0] >= seq:
-            result = session[1] if session[0] == seq else None
-        else:
-            result = self.ctl.apply(cmd)
-            self.sessions[client] = [seq, result]
-        for fut in self.results.pop((client, seq), []):
-            if not fut.done() and result is not None:
-                fut.set_result(result)
+        result = apply_once(self.sessions, cmd, self.ctl.apply, check=MUTANT != "no-sessions")
+        self.answer((cmd["c"], cmd["id"]), result)
 
     def snapshot(self) -> dict[str, Any]:
         # copies, as kvraft's: the Raft core keeps the snapshot to send to lagging followers
@@ -100,83 +91,11 @@ class ShardCtrler(RaftHost):
         self.sessions = {c: list(s) for c, s in data.get("sessions", {}).items()}
 
     # ----- requests ----------------------------------------------------------------------
-    async def attempt(self, cmd: dict[str, Any], timeout: float) -> dict[str, Any] | None:
-        """One try at the leader: a reply, or None (timed out or lost leadership)."""
-        loop = asyncio.get_running_loop()
-        if cmd["op"] == "query":
-            ctx = self.next_read = self.next_read + 1
-            fut_index: asyncio.Future[int | None] = loop.create_future()
-            self.reads[ctx] = fut_index
-            self.core.read_index(ctx)
-            self.pump()
-            try:
-                index = await asyncio.wait_for(fut_index, timeout)
-            except TimeoutError:
-                self.reads.pop(ctx, None)
-                return None
-            if index is None or self.core.applied < index:
-                return None
-            return {"type": "query_ok", "config": to_wire(self.ctl.query(int(cmd["num"])))}
-        key = (cmd["c"], cmd["id"])
-        session = self.sessions.get(cmd["c"]) if MUTANT != "no-sessions" else None
-        if session is not None and session[0] == cmd["id"]:
-            return session[1]
-        fut: asyncio.Future[dict[str, Any]] = loop.create_future()
-        self.results.setdefault(key, []).append(fut)
-        self.core.propose(cmd)
-        self.pump()
-        try:
-            return await asyncio.wait_for(fut, timeout)
-        except TimeoutError:
-            waiting = self.results.get(key, [])
-            if fut in waiting:
-                waiting.remove(fut)
-                if not waiting:
-                    del self.results[key]
-            return None
+    def read(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        return {"type": "query_ok", "config": to_wire(self.ctl.query(int(cmd["num"])))}
 
-    async def submit(self, cmd: dict[str, Any]) -> dict[str, Any]:
-        """Serve a request here or at the leader, until answered or the deadline."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + CLIENT_DEADLINE
-        sent = False
-        while (remaining := deadline - loop.time()) > 0:
-            core = self.core
-            if core.role == LEADER:
-                sent = True
-                try:
-                    reply = await self.attempt(cmd, min(ATTEMPT_TIMEOUT, remaining))
-                except NotLeader:
-                    reply = None
-                if reply is not None:
-                    return reply
-                continue
-            leader = core.leader_id
-            if leader is None or leader == node.id:
-                await asyncio.sleep(min(0.1, remaining))
-                continue
-            sent = True
-            try:
-                reply_msg = await node.rpc(leader, {"type": "ctl_forward", "cmd": cmd},
-                                           timeout=min(FORWARD_TIMEOUT, remaining))
-            except RPCError:
-                await asyncio.sleep(min(0.05, max(0.0, deadline - loop.time())))
-                continue
-            return {k: v for k, v in reply_msg.body.items() if k != "in_reply_to"}
-        if not sent or cmd["op"] == "query":
-            raise RPCError(TEMPORARILY_UNAVAILABLE, "no leader")
-        raise RPCError(0, "no answer from the cluster in time; the request may still apply")
-
-    async def forwarded(self, cmd: dict[str, Any]) -> dict[str, Any]:
-        if self.core.role != LEADER:
-            raise RPCError(TEMPORARILY_UNAVAILABLE, f"not the leader (try {self.core.leader_id})")
-        try:
-            reply = await self.attempt(cmd, ATTEMPT_TIMEOUT)
-        except NotLeader:
-            reply = None
-        if reply is None:
-            raise RPCError(0, "not applied in time here")
-        return reply
+    def precheck(self, cmd: dict[str, Any]) -> dict[str, Any] | None:
+        return last_reply(self.sessions, cmd) if MUTANT != "no-sessions" else None
 
 
 def command(msg: Any) -> dict[str, Any]:
@@ -213,45 +132,15 @@ def start(msg: Any) -> None:
     server = ShardCtrler()
 
 
-@node.on("raft")
-def on_raft(msg: Any) -> None:
-    if server is None:
-        return
-    server.core.step(Message.from_dict(msg.body["m"]))
-    server.pump()
-
-
-def tick() -> None:
-    if server is not None:
-        server.core.tick()
-        server.pump()
-
-
-node.every(TICK, tick)
+serve_raft(node, lambda: server, tick=TICK, forward=ShardCtrler.FORWARD)
 
 
 async def client_request(msg: Any) -> dict[str, Any]:
-    if server is None:
-        raise RPCError(TEMPORARILY_UNAVAILABLE, "starting")
-    return await server.submit(command(msg))
+    return await ready(server).submit(command(msg))
 
 
 for _kind in ("join", "leave", "move", "query"):
     node.on(_kind)(client_request)
-
-
-@node.on("ctl_forward")
-async def ctl_forward(msg: Any) -> dict[str, Any]:
-    if server is None:
-        raise RPCError(TEMPORARILY_UNAVAILABLE, "starting")
-    return await server.forwarded(msg.body["cmd"])
-
-
-@node.on("raft_status")
-def raft_status(msg: Any) -> dict[str, Any]:
-    if server is None:
-        raise RPCError(TEMPORARILY_UNAVAILABLE, "starting")
-    return {"type": "raft_status_ok", **server.core.status()}
 
 
 if __name__ == "__main__":
