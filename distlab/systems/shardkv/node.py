@@ -54,15 +54,14 @@ from collections.abc import Callable
 from typing import Any
 
 from distlab import Node, RPCError
-from distlab.systems.raft import LEADER, Entry, Message, NotLeader
-from distlab.systems.raft.host import RaftHost
+from distlab.systems.raft import LEADER, Entry, NotLeader
+from distlab.systems.raft.service import RaftService, apply_once, last_reply, ready, serve_raft
 from distlab.systems.shardctrler.rebalance import NSHARDS, Controller, to_wire
 
 TICK = 0.05
 POLL = 0.1  # a group leader's interval between looks at the controller and its shards
 CLIENT_DEADLINE = 3.0
 FORWARD_TIMEOUT = 1.5
-ATTEMPT_TIMEOUT = 1.0
 PEER_TIMEOUT = 0.5  # a request to another group's server (replies take milliseconds)
 
 TEMPORARILY_UNAVAILABLE = 11
@@ -122,12 +121,6 @@ def _error(code: int, text: str) -> dict[str, Any]:
     return {"type": "error", "code": code, "text": text}
 
 
-def _raise_error(reply: dict[str, Any]) -> dict[str, Any]:
-    if reply.get("type") == "error":
-        raise RPCError(reply["code"], reply.get("text", ""))
-    return reply
-
-
 # ----- the two state machines --------------------------------------------------------------
 class CtlMachine:
     """The shard controller's state machine: configurations and clerks' sessions."""
@@ -143,17 +136,10 @@ class CtlMachine:
         return {"type": "query_ok", "config": to_wire(self.ctl.query(int(cmd["num"])))}
 
     def precheck(self, cmd: dict[str, Any]) -> dict[str, Any] | None:
-        s = self.sessions.get(cmd["c"])
-        return s[1] if s is not None and s[0] == cmd["id"] else None
+        return last_reply(self.sessions, cmd)
 
     def apply(self, cmd: dict[str, Any]) -> tuple[Any, dict[str, Any] | None]:
-        client, seq = cmd["c"], cmd["id"]
-        s = self.sessions.get(client)
-        if s is not None and s[0] >= seq:
-            return (client, seq), (s[1] if s[0] == seq else None)
-        result = self.ctl.apply(cmd)
-        self.sessions[client] = [seq, result]
-        return (client, seq), result
+        return (cmd["c"], cmd["id"]), apply_once(self.sessions, cmd, self.ctl.apply)
 
     def snapshot(self) -> dict[str, Any]:
         # copies: the Raft core keeps this object to send to followers that lag behind, so
@@ -204,8 +190,7 @@ class KVMachine:
         err = self.serving(shard)
         if err is not None:
             return err
-        s = self.shards[shard]["sessions"].get(cmd["c"])
-        return s[1] if s is not None and s[0] == cmd["id"] else None
+        return last_reply(self.shards[shard]["sessions"], cmd)
 
     def stable(self) -> bool:
         return all(sh["state"] in (SERVING, KEPT) for sh in self.shards.values())
@@ -247,12 +232,7 @@ class KVMachine:
         if err is not None:
             return (client, seq), err  # not applied, so not in any session: a retry elsewhere is fine
         sh = self.shards.setdefault(shard, {"state": SERVING, "kv": {}, "sessions": {}})
-        s = sh["sessions"].get(client)
-        if s is not None and s[0] >= seq:
-            return (client, seq), (s[1] if s[0] == seq else None)
-        result = self.execute(sh["kv"], cmd)
-        sh["sessions"][client] = [seq, result]
-        return (client, seq), result
+        return (client, seq), apply_once(sh["sessions"], cmd, lambda c: self.execute(sh["kv"], c))
 
     @staticmethod
     def execute(kv: dict[Any, Any], cmd: dict[str, Any]) -> dict[str, Any]:
@@ -302,20 +282,22 @@ class KVMachine:
                        for s, st, kv, ss in data["shards"]}
 
 
-# ----- one replica: Raft core (hosted by RaftHost, as kvraft's) + a state machine ---------------
-class Replica(RaftHost):
+# ----- one replica: Raft core and request path (RaftService, as kvraft's) + a state machine ------
+class Replica(RaftService):
+    READS = ("read", "query")  # a lin-kv read goes through the log (is_read), but changes nothing
+    LATE = "no answer from the group in time; the operation may still happen"
+    CLIENT_DEADLINE = CLIENT_DEADLINE
+
     def __init__(self, name: str, peers: list[str], machine: Any) -> None:
         super().__init__(node, peers, group=name, snapshot_every=SNAPSHOT_EVERY)
         self.machine = machine
         self.restore_loaded()
-        self.results: dict[Any, list[asyncio.Future[dict[str, Any]]]] = {}
 
     def apply(self, entry: Entry) -> None:
         if entry.command is not None:
             key, result = self.machine.apply(entry.command)
-            for fut in self.results.pop(key, []) if key is not None else []:
-                if not fut.done() and result is not None:
-                    fut.set_result(result)
+            if key is not None:  # an internal command: no one waits for it
+                self.answer(key, result)
 
     def snapshot(self) -> Any:
         return self.machine.snapshot()
@@ -333,85 +315,17 @@ class Replica(RaftHost):
         self.pump()
         return True
 
-    async def attempt(self, cmd: dict[str, Any], timeout: float) -> dict[str, Any] | None:
-        """One try at the leader: a reply, or None (timed out or lost leadership)."""
-        loop = asyncio.get_running_loop()
-        if self.machine.is_read(cmd):
-            ctx = self.next_read = self.next_read + 1
-            fut_index: asyncio.Future[int | None] = loop.create_future()
-            self.reads[ctx] = fut_index
-            self.core.read_index(ctx)
-            self.pump()
-            try:
-                index = await asyncio.wait_for(fut_index, timeout)
-            except TimeoutError:
-                self.reads.pop(ctx, None)
-                return None
-            if index is None or self.core.applied < index:
-                return None
-            return self.machine.read(cmd)
-        early = self.machine.precheck(cmd)
-        if early is not None:
-            return early
-        key = (cmd["c"], cmd["id"])
-        fut: asyncio.Future[dict[str, Any]] = loop.create_future()
-        self.results.setdefault(key, []).append(fut)
-        self.core.propose(cmd)
-        self.pump()
-        try:
-            return await asyncio.wait_for(fut, timeout)
-        except TimeoutError:
-            waiting = self.results.get(key, [])
-            if fut in waiting:
-                waiting.remove(fut)
-                if not waiting:
-                    del self.results[key]
-            return None
+    def is_read(self, cmd: dict[str, Any]) -> bool:
+        return bool(self.machine.is_read(cmd))
 
-    async def submit(self, cmd: dict[str, Any]) -> dict[str, Any]:
-        """Serve a request here or at the leader, until answered or the deadline."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + CLIENT_DEADLINE
-        sent = False
-        while (remaining := deadline - loop.time()) > 0:
-            core = self.core
-            if core.role == LEADER:
-                sent = True
-                try:
-                    reply = await self.attempt(cmd, min(ATTEMPT_TIMEOUT, remaining))
-                except NotLeader:
-                    reply = None
-                if reply is not None:
-                    return _raise_error(reply)
-                continue
-            leader = core.leader_id
-            if leader is None or leader == node.id:
-                await asyncio.sleep(min(0.1, remaining))
-                continue
-            sent = True
-            try:
-                reply_msg = await node.rpc(leader, {"type": "forward", "cmd": cmd},
-                                           timeout=min(FORWARD_TIMEOUT, remaining))
-            except RPCError as exc:
-                if exc.code != 0 and exc.code != TEMPORARILY_UNAVAILABLE:
-                    raise  # a definite answer (wrong group, no such key, precondition)
-                await asyncio.sleep(min(0.05, max(0.0, deadline - loop.time())))
-                continue
-            return {k: v for k, v in reply_msg.body.items() if k != "in_reply_to"}
-        if not sent or cmd["op"] in ("read", "query"):
-            raise RPCError(TEMPORARILY_UNAVAILABLE, "no leader")
-        raise RPCError(0, "no answer from the group in time; the operation may still happen")
+    def read(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        return self.machine.read(cmd)  # type: ignore[no-any-return]
 
-    async def forwarded(self, cmd: dict[str, Any]) -> dict[str, Any]:
-        if self.core.role != LEADER:
-            raise RPCError(TEMPORARILY_UNAVAILABLE, f"not the leader (try {self.core.leader_id})")
-        try:
-            reply = await self.attempt(cmd, ATTEMPT_TIMEOUT)
-        except NotLeader:
-            reply = None
-        if reply is None:
-            raise RPCError(0, "not applied in time here")
-        return _raise_error(reply)
+    def precheck(self, cmd: dict[str, Any]) -> dict[str, Any] | None:
+        return self.machine.precheck(cmd)  # type: ignore[no-any-return]
+
+    def definite(self, code: int) -> bool:
+        return code != 0 and code != TEMPORARILY_UNAVAILABLE  # wrong group, no such key, precondition
 
 
 # ----- a replica group's leader: configurations and shards ------------------------------------
@@ -616,18 +530,7 @@ def start(msg: Any) -> None:
         driver = GroupDriver(replica, kv)
 
 
-@node.on("raft")
-def on_raft(msg: Any) -> None:
-    if replica is None:
-        return
-    replica.core.step(Message.from_dict(msg.body["m"]))
-    replica.pump()
-
-
-def tick() -> None:
-    if replica is not None:
-        replica.core.tick()
-        replica.pump()
+serve_raft(node, lambda: replica, tick=TICK, forward=Replica.FORWARD)
 
 
 def poll() -> None:
@@ -637,7 +540,6 @@ def poll() -> None:
         churn.step()
 
 
-node.every(TICK, tick)
 node.every(POLL, poll)
 
 
@@ -653,8 +555,7 @@ def _ready(want_kv: bool) -> Replica:
 async def kv_request(msg: Any) -> dict[str, Any]:
     b = msg.body
     if ROUTE and not b.get("routed"):
-        if replica is None:
-            raise RPCError(TEMPORARILY_UNAVAILABLE, "starting")
+        ready(replica)
         return await router.route(b, str(b.get("client", msg.src)), int(b.get("seq", b["msg_id"])))
     r = _ready(True)
     cmd: dict[str, Any] = {"op": b["type"], "k": b["key"]}
@@ -690,13 +591,6 @@ for _kind in ("read", "write", "cas"):
     node.on(_kind)(kv_request)
 for _kind in ("join", "leave", "move", "query"):
     node.on(_kind)(ctl_request)
-
-
-@node.on("forward")
-async def forward(msg: Any) -> dict[str, Any]:
-    if replica is None:
-        raise RPCError(TEMPORARILY_UNAVAILABLE, "starting")
-    return await replica.forwarded(msg.body["cmd"])
 
 
 @node.on("shard_pull")
@@ -744,13 +638,6 @@ def shard_status(msg: Any) -> dict[str, Any]:
     return {"type": "shard_status_ok", "gid": kv.gid, "num": kv.config["num"],
             "shards": {str(s): {"state": sh["state"], "keys": len(sh["kv"])}
                        for s, sh in sorted(kv.shards.items())}}
-
-
-@node.on("raft_status")
-def raft_status(msg: Any) -> dict[str, Any]:
-    if replica is None:
-        raise RPCError(TEMPORARILY_UNAVAILABLE, "starting")
-    return {"type": "raft_status_ok", **replica.core.status()}
 
 
 if __name__ == "__main__":
