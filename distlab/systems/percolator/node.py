@@ -34,26 +34,14 @@ Arguments (after the file name):
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 from typing import Any
 
 from distlab import Node, RPCError
-from distlab.systems.percolator import rows
-from distlab.systems.percolator.client import (
-    COMMITTED,
-    UNKNOWN,
-    AsyncClient,
-    RequestLost,
-    ResponseLost,
-    TransportError,
-    TsoTimeout,
-    Txn,
-    TxnError,
-)
+from distlab.systems.percolator import rows, txn_request
+from distlab.systems.percolator.client import AsyncClient, RequestLost, ResponseLost
 
 KEY_DOES_NOT_EXIST, PRECONDITION_FAILED = 20, 22
-TIMEOUT, TEMPORARILY_UNAVAILABLE, TXN_CONFLICT = 0, 11, 30
 SERVICE_TIMEOUT = 0.5  # seconds before a lin-kv / lin-tso request counts as lost
 CAS_TRIES = 30
 _ABSENT = {"absent": True}  # a cas `from` no row ever equals: with create_if_not_exists it creates
@@ -163,42 +151,9 @@ async def oracle() -> int:
 client = AsyncClient(store.call, oracle, asyncio.sleep, MUTANTS)
 
 
-async def read(txn: Txn, key: bytes) -> Any:
-    value = await client.get(txn, key)
-    return None if value is None else json.loads(value)
-
-
 @node.on("txn")
 async def transact(msg: Any) -> dict[str, Any]:
-    try:
-        txn = await client.begin()
-    except TsoTimeout as exc:
-        raise RPCError(TEMPORARILY_UNAVAILABLE, f"no timestamp: {exc}") from exc
-    txn.ttl = TTL
-    own: dict[bytes, Any] = {}  # this transaction's writes, for read-your-writes
-    result = []
-    try:
-        for kind, k, v in msg.body["txn"]:
-            key = str(k).encode()
-            if kind == "r":
-                result.append(["r", k, own[key] if key in own else await read(txn, key)])
-                continue
-            if kind == "append":
-                current = own[key] if key in own else await read(txn, key)
-                own[key] = (current or []) + [v]
-            else:
-                own[key] = v
-            txn.set(key, json.dumps(own[key]).encode())
-            result.append([kind, k, v])
-    except (TransportError, TsoTimeout, TxnError) as exc:
-        # Nothing is prewritten before commit: a failed read is a definite failure.
-        raise RPCError(TEMPORARILY_UNAVAILABLE, f"read failed: {exc}") from exc
-    outcome = await client.commit(txn)
-    if outcome == COMMITTED:
-        return {"type": "txn_ok", "txn": result}
-    if outcome == UNKNOWN:
-        raise RPCError(TIMEOUT, "the primary's commit went unanswered: the transaction may have committed")
-    raise RPCError(TXN_CONFLICT, f"transaction {txn.start_ts} aborted (a conflicting write, or a lost commit)")
+    return await txn_request.transact(client, msg.body["txn"], TTL)
 
 
 if __name__ == "__main__":

@@ -40,22 +40,17 @@ Log lines other nodes' tests read: "abandoned txn S after prewrite" (the hook), 
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 from typing import Any
 
 from distlab import Node, RPCError
 from distlab.systems.percolator import client as pc
+from distlab.systems.percolator import txn_request
 from distlab.systems.percolator.client import (
-    COMMITTED,
-    UNKNOWN,
     AsyncClient,
     RequestLost,
     ResponseLost,
-    TransportError,
-    TsoTimeout,
     Txn,
-    TxnError,
 )
 from distlab.systems.percolator.raft_groups import (
     MUTANTS as GROUP_MUTANTS,
@@ -280,11 +275,6 @@ client = AsyncClient(send, oracle, asyncio.sleep, frozenset(MUTANTS & set(pc.MUT
 written = 0  # writing transactions this node has committed or tried to
 
 
-async def read(txn: Txn, key: bytes) -> Any:
-    value = await client.get(txn, key)
-    return None if value is None else json.loads(value)
-
-
 def prewrite_only(txn: Txn) -> pc.Steps:
     """The first half of Txn.commit: prewrite the primary, then the secondaries."""
     keys = list(txn.writes)
@@ -294,32 +284,9 @@ def prewrite_only(txn: Txn) -> pc.Steps:
     return ok
 
 
-@node.on("txn")
-async def transact(msg: Any) -> dict[str, Any]:
+async def die_after_prewrite(txn: Txn) -> None:
+    """--die-after-prewrite: every K-th writing transaction stops after its prewrite."""
     global written
-    try:
-        txn = await client.begin()
-    except TsoTimeout as exc:
-        raise RPCError(TEMPORARILY_UNAVAILABLE, f"no timestamp: {exc}") from exc
-    txn.ttl = TTL
-    own: dict[bytes, Any] = {}  # this transaction's writes, for read-your-writes
-    result = []
-    try:
-        for kind, k, v in msg.body["txn"]:
-            key = str(k).encode()
-            if kind == "r":
-                result.append(["r", k, own[key] if key in own else await read(txn, key)])
-                continue
-            if kind == "append":
-                current = own[key] if key in own else await read(txn, key)
-                own[key] = (current or []) + [v]
-            else:
-                own[key] = v
-            txn.set(key, json.dumps(own[key]).encode())
-            result.append([kind, k, v])
-    except (TransportError, TsoTimeout, TxnError) as exc:
-        # Nothing is prewritten before commit: a failed read is a definite failure.
-        raise RPCError(TEMPORARILY_UNAVAILABLE, f"read failed: {exc}") from exc
     if txn.writes:
         written += 1
         if DIE_EVERY and written % DIE_EVERY == 0:
@@ -329,12 +296,11 @@ async def transact(msg: Any) -> dict[str, Any]:
                 raise RPCError(TIMEOUT, "the client died between prewrite and commit")
             await client.run(txn._rollback(list(txn.writes)))
             raise RPCError(TXN_CONFLICT, f"transaction {txn.start_ts} aborted in prewrite")
-    outcome = await client.commit(txn)
-    if outcome == COMMITTED:
-        return {"type": "txn_ok", "txn": result}
-    if outcome == UNKNOWN:
-        raise RPCError(TIMEOUT, "the primary's commit went unanswered: the transaction may have committed")
-    raise RPCError(TXN_CONFLICT, f"transaction {txn.start_ts} aborted (a conflicting write, or a lost commit)")
+
+
+@node.on("txn")
+async def transact(msg: Any) -> dict[str, Any]:
+    return await txn_request.transact(client, msg.body["txn"], TTL, die_after_prewrite)
 
 
 if __name__ == "__main__":
