@@ -83,6 +83,9 @@ class TestOptions:
     fills it in, so config.json records it and a replay uses the same one."""
     loss: float = 0.0
     duplication: float = 0.0
+    reorder: float = 0.0
+    """--mode net only: the share of packets sent at once while the rest wait out --latency
+    (netem's reorder); in the simulator a --latency that varies reorders messages already."""
     nemesis: list[str] = field(default_factory=list)
     nemesis_interval: float = 10.0
     # "stagger": Jepsen's, as `distlab test` runs it; "fixed": every interval exactly, the
@@ -202,6 +205,7 @@ class TestOptions:
             raise RunError(f"--bin {self.bin}: no such file")
         self.mode = self.resolved_mode()
         self.jitter = self.resolved_jitter()
+        self._validate_reorder()
         if self.mode == "sim" and path.suffix != ".py":
             raise RunError(f"--bin {self.bin}: the simulator runs Python SDK nodes (a .py file); use --mode process")
         capabilities = CAPABILITIES[self.mode]
@@ -247,6 +251,18 @@ class TestOptions:
             raise RunError("--metrics-addr serves /metrics during process and net runs; a simulated run "
                            "writes the same metrics to metrics.prom in its run directory")
 
+    def _validate_reorder(self) -> None:
+        """--reorder is the kernel's (netem's definition): net mode, and a delay to overtake."""
+        if not self.reorder:
+            return
+        if not 0.0 <= self.reorder <= 1.0:
+            raise RunError(f"--reorder {self.reorder} is not a fraction in [0, 1]")
+        if self.mode != "net":
+            raise RunError("--reorder is made by the kernel: --mode net only (in the simulator, a --latency-dist "
+                           "other than constant reorders messages)")
+        if not self.latency:
+            raise RunError("--reorder needs --latency: a share of packets is sent at once, overtaking the delayed rest")
+
     def _net_capabilities(self) -> frozenset[str]:
         """--mode net: one clear line (a RunError) where this machine cannot build namespaces,
         or cannot make the delay or duplication asked for (tc netem, else the NFQUEUE shaper
@@ -285,7 +301,7 @@ class TestOptions:
             from distlab.runtime.net.kernel import KernelNetwork
 
             return KernelNetwork(rng, Latency((self.latency or 0.0) / 1000, self.latency_dist),
-                                 loss=self.loss, duplication=self.duplication)
+                                 loss=self.loss, duplication=self.duplication, reorder=self.reorder)
         jitter = self.resolved_jitter()
         if jitter:
             latency, fifo = Latency(jitter / 1000, "exponential"), True
@@ -304,7 +320,8 @@ class TestOptions:
                 how = "tc netem" if probe()["netem"] else "NFQUEUE shaper"
             except NetUnavailable:
                 how = "the kernel"
-            return f"{how}: {self.latency_dist}, mean {self.latency:g} ms"
+            reorder = f", {self.reorder:.0%} sent at once (reordered)" if self.reorder else ""
+            return f"{how}: {self.latency_dist}, mean {self.latency:g} ms{reorder}"
         if self.latency is None:
             jitter = self.resolved_jitter()
             if jitter:

@@ -340,17 +340,19 @@ def test_a_run_with_latency_takes_at_least_the_delay_node_to_node_and_one_withou
 
 
 @needs_shaper
-def test_raft_kv_stays_linearizable_under_jitter_duplication_and_partitions(run_net: Any) -> None:
+def test_raft_kv_stays_linearizable_under_jitter_reordering_duplication_and_partitions(run_net: Any) -> None:
     result = run_net(KVRAFT, workload="lin-kv", time_limit=8.0, rate=25.0, concurrency="2n", latency=15.0,
-                     latency_dist="uniform", duplication=0.05, nemesis=["partition"], nemesis_interval=1.5,
-                     nemesis_schedule="fixed", seed=6)
+                     latency_dist="uniform", reorder=0.1, duplication=0.05, nemesis=["partition"],
+                     nemesis_interval=1.5, nemesis_schedule="fixed", seed=6)
     r = result.results
     assert result.valid is True, r.get("error")
+    assert r["net"]["delay"] == "NFQUEUE shaper: uniform, mean 15 ms, 10% sent at once (reordered)"
     kern = r["net"]["kernel"]
     total = {k: sum(s[k] for s in kern.values()) for k in kern["n0"]}
-    print(f"kvraft under 15 ms uniform jitter, 5% duplication and partitions: {total}; ok {r['stats']['ok']}")
+    print(f"kvraft under 15 ms uniform jitter, 10% reordered, 5% duplication and partitions: {total}; "
+          f"ok {r['stats']['ok']}")
     assert total["packets_dropped_partition"] > 0 and total["packets_delayed"] > 0
-    assert total["packets_duplicated"] > 0
+    assert total["packets_duplicated"] > 0 and total["packets_reordered"] > 0
     assert r["nemesis_ops"].get("start-partition", 0) >= 1
     assert r["stats"]["ok"] > 20
 
@@ -442,3 +444,68 @@ def test_the_probe_finds_the_shaper_and_dup_here() -> None:
     code = "import sys; from distlab.runtime.net.kernel import probe; print(probe()['shaper'])"
     out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "True" and ours() == []
+
+
+def test_reorder_is_the_kernels_and_needs_a_delay(tmp_path: Path) -> None:
+    def opts(**kw: Any) -> TestOptions:
+        return TestOptions(workload="lin-kv", bin=KVRAFT, node_count=3, store=str(tmp_path), **kw)
+
+    with pytest.raises(RunError, match="^--reorder is made by the kernel: --mode net only"):
+        opts(mode="sim", latency=10, reorder=0.2).validate()
+    with pytest.raises(RunError, match="^--reorder is made by the kernel"):
+        opts(mode="process", latency=10, reorder=0.2).validate()
+    with pytest.raises(RunError, match="^--reorder 1.5 is not a fraction"):
+        opts(mode="sim", reorder=1.5).validate()
+    if _can_shape() is None:
+        with pytest.raises(RunError, match="^--reorder needs --latency"):
+            opts(mode="net", reorder=0.2).validate()
+        opts(mode="net", latency=10, reorder=0.2).validate()
+
+
+def test_a_delay_set_mid_run_survives_a_loss_fault(monkeypatch: pytest.MonkeyPatch) -> None:
+    """KernelNetwork keeps what set_netem asked for when the loss nemesis later changes loss and duplication."""
+    import random
+
+    from distlab.runtime.net.kernel import KernelNetwork
+
+    asked: list[tuple[Any, ...]] = []
+
+    class FakeFabric:
+        netem, dup = False, True
+
+        def apply_rules(self, **kw: Any) -> None:
+            pass
+
+        def set_netem(self, latency: Latency, duplication: float = 0.0, reorder: float = 0.0) -> None:
+            asked.append((latency.mean, latency.dist, duplication, reorder))
+
+    net = KernelNetwork(random.Random(0), Latency(0.01), duplication=0.0)
+    net.attach(FakeFabric())  # type: ignore[arg-type]
+    net.set_netem(Latency(0.05, "uniform"), reorder=0.2)
+    net.set_loss(0.3, 0.1)
+    net.restore_loss()
+    assert asked == [(0.01, "constant", 0.0, 0.0), (0.05, "uniform", 0.0, 0.2),
+                     (0.05, "uniform", 0.1, 0.2), (0.05, "uniform", 0.0, 0.2)]
+
+
+@needs_shaper
+def test_a_harness_killed_outright_leaves_no_shaper_running(tmp_path: Path) -> None:
+    """A shaper reads its stdin from the harness: when the harness dies, end of input ends the shaper
+    (its namespaces are then swept by the next run, as tests/test_net.py checks)."""
+    code = textwrap.dedent("""
+        import os
+        from distlab.runtime.net.kernel import Fabric
+        from distlab.runtime.network import Latency
+        f = Fabric(["a", "b"], shaper=True, dup=True); f.setup()
+        f.set_netem(Latency(0.01))
+        print(f.tag, flush=True)
+        os._exit(0)  # no close, no atexit: as if SIGKILLed
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    tag = proc.stdout.strip()
+    deadline = time.monotonic() + 10
+    while processes_mentioning(f"--fabric {tag}") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert processes_mentioning(f"--fabric {tag}") == []
+    kernel.sweep_stale()
+    assert kernel.leftovers(tag) == []

@@ -221,6 +221,8 @@ def _exit_code(results: list[RunResult]) -> int:
 @run_option("--latency-dist", type=click.Choice(["constant", "uniform", "exponential"]))
 @run_option("--loss", type=click.FloatRange(0, 1), help="Baseline message loss probability.")
 @run_option("--duplication", type=click.FloatRange(0, 1), help="Baseline duplication probability.")
+@run_option("--reorder", type=click.FloatRange(0, 1),
+            help="--mode net with --latency: the share of packets sent at once, overtaking the delayed rest (netem's reorder).")
 @run_option("--nemesis", help=f"Comma-separated faults: {','.join(KINDS)}.")
 @run_option("--nemesis-interval", type=float,
             help="Mean seconds between fault changes (each gap uniform in 0..2x, the first change at the start).")

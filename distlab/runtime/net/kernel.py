@@ -487,16 +487,17 @@ class KernelNetwork(Network):
     """
 
     def __init__(self, rng: random.Random, latency: Latency | None = None, loss: float = 0.0,
-                 duplication: float = 0.0) -> None:
+                 duplication: float = 0.0, reorder: float = 0.0) -> None:
         super().__init__(rng)
         self.kernel_latency = latency or Latency()
         self.kernel_loss = loss
         self.kernel_duplication = duplication
+        self.kernel_reorder = reorder
         self._baseline_kernel = (self.kernel_loss, self.kernel_duplication)
         self.fabric: Fabric | None = None
 
     def attach(self, fabric: Fabric) -> None:
-        """Start the kernel faults the run's options ask for (--latency, --loss, --duplication)."""
+        """Start the kernel faults the run's options ask for (--latency, --reorder, --loss, --duplication)."""
         self.fabric = fabric
         self._apply_loss()
 
@@ -505,7 +506,8 @@ class KernelNetwork(Network):
             return
         self.fabric.apply_rules(loss=self.kernel_loss)
         can_duplicate = self.fabric.netem or self.fabric.dup  # else the loss nemesis only loses
-        self.fabric.set_netem(self.kernel_latency, self.kernel_duplication if can_duplicate else 0.0)
+        self.fabric.set_netem(self.kernel_latency, self.kernel_duplication if can_duplicate else 0.0,
+                              self.kernel_reorder)
 
     def delays(self, src: str, dest: str) -> tuple[float, ...]:
         return (0.0,)
@@ -535,6 +537,7 @@ class KernelNetwork(Network):
         self._apply_loss()
 
     def set_netem(self, latency: Latency, duplication: float = 0.0, reorder: float = 0.0) -> None:
-        """Delay (with jitter), duplication and reordering on every node's egress (netem, or the shaper and dup)."""
-        if self.fabric is not None:
-            self.fabric.set_netem(latency, duplication, reorder)
+        """Delay (with jitter), duplication and reordering on every node's egress (netem, or the shaper
+        and dup), kept for the rest of the run (a later loss fault changes only loss and duplication)."""
+        self.kernel_latency, self.kernel_duplication, self.kernel_reorder = latency, duplication, reorder
+        self._apply_loss()
