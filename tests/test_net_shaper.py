@@ -289,6 +289,23 @@ def test_reordering_is_seen_on_udp_sequence_numbers_and_a_constant_delay_alone_k
     assert ours() == [] and shapers_left() == []
 
 
+@needs_shaper
+def test_a_dead_shapers_packets_are_dropped_never_sent_undelayed() -> None:
+    """No --queue-bypass: once a's shaper is gone, a's packets go nowhere (the run says why, see below)."""
+    fabric = Fabric(["a", "b"], shaper=True, dup=True, seed=4)
+    fabric.setup()
+    try:
+        fabric.set_netem(Latency(0.010))
+        assert sorted(_udp(fabric, 20, 0.001)) == list(range(20))
+        fabric.shapers["a"].kill()
+        fabric.shapers["a"].wait()
+        assert _udp(fabric, 20, 0.001) == []
+        assert fabric.shaper_end("a") == "exited (signal 9)"
+    finally:
+        fabric.close()
+    assert ours() == [] and shapers_left() == []
+
+
 # ----- whole runs -------------------------------------------------------------------------
 
 
