@@ -40,6 +40,7 @@ from distlab.history import FAIL, INFO, INVOKE, OK, read_jsonl
 from distlab.options import TestOptions
 from distlab.protocol import RPCError
 from distlab.runner import Runner, RunResult, new_run_dir, run_test
+from distlab.workloads.base import Workload
 from distlab.workloads.lin_kv import LinKV
 
 UNRELIABLE = {"loss": 0.1, "duplication": 0.1}
@@ -108,22 +109,26 @@ class Lab:
         if runner.failure is not None:
             raise AssertionError(str(runner.failure))
         judge(result)
-        return result, runner.detail, runner.tester.notes
+        return result, runner.detail, runner.harness.notes
 
 
-def judge(result: RunResult) -> None:
-    """AssertionError unless the run was linearizable, error-free, Raft-safe and served."""
+def judge(result: RunResult, *, served: bool = True,
+          verdict: Callable[[dict[str, Any]], str] | None = None) -> None:
+    """AssertionError unless the run was valid (by default linearizable), error-free,
+    Raft-safe and, if ``served``, served some operation. ``verdict`` is the sentence for a
+    workload checker's failure (default: the operation no order explains); shard-lab's
+    labs judge their scripted runs with it too."""
     r = result.results
     if r.get("error"):
         raise AssertionError(f"the run ended early: {r['error']}")
     if r["workload"].get("valid") is not True:
-        raise AssertionError(not_linearizable(r["workload"]))
+        raise AssertionError((verdict or not_linearizable)(r["workload"]))
     if r.get("node_errors"):
         raise AssertionError(f"node errors: {r['node_errors'][0]['message']}")
     raft = r.get("raft_safety")
     if raft is not None and not raft["valid"]:
         raise AssertionError(f"raft safety: {raft['violations'][0]}")
-    if r["stats"]["ok"] == 0:
+    if served and r["stats"]["ok"] == 0:
         raise AssertionError("no operation succeeded")
 
 
@@ -352,19 +357,27 @@ FATAL = {10: "not supported: no handler for it", 12: "malformed request",
 
 
 class ScriptRunner(Runner):
-    """A run whose clients and faults are a script's, recorded as lin-kv operations."""
+    """A run whose clients and faults are a script's (kv-lab's scripted scenarios, and
+    shard-lab's with their own workload and harness): the nodes start, the script plays
+    with its harness (``harness(runner)``: clerks, faults, clock; kv-lab's is a Tester
+    recording lin-kv operations) to its end (its sentence: ``detail``) or its first failed
+    assertion (``failure``), the network heals, and the run is checked as any other."""
 
-    def __init__(self, opts: TestOptions, run_dir: Path, script: Script) -> None:
-        super().__init__(opts, run_dir, workload_cls=LinKV)
+    def __init__(self, opts: TestOptions, run_dir: Path, script: Callable[[Any], Awaitable[str]],
+                 workload_cls: type[Workload] = LinKV,
+                 harness: Callable[[ScriptRunner], Any] | None = None) -> None:
+        super().__init__(opts, run_dir, workload_cls=workload_cls)
         self.script = script
         self.failure: AssertionError | None = None
         self.detail = ""
-        self.tester = Tester(self)
+        self.make_harness = harness or Tester
+        self.harness: Any = None  # made once the nodes have started
 
     async def _main(self) -> None:
         await asyncio.gather(*(self._start_node(n) for n in self.node_ids))
+        self.harness = self.make_harness(self)
         try:
-            self.detail = await self.script(self.tester)
+            self.detail = await self.script(self.harness)
         except AssertionError as exc:
             self.failure = exc
         self.network.heal()

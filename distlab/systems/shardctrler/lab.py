@@ -4,7 +4,7 @@ documents the messages).
 
 6.824's tests are scripts, not random workloads: a clerk joins groups, queries, checks
 the answer, shuts a server down, queries again. So each scenario here is a script run
-in the simulator (fixed seed, 3 servers as in 6.824) by `ScriptRunner`, a Runner whose
+in the simulator (fixed seed, 3 servers as in 6.824) by kv-lab's `ScriptRunner`, a Runner whose
 clients are clerks: a clerk tries the servers in turn until one answers, numbering its
 join/leave/move requests ("client", "seq") so a retry is applied once. Every scenario
 then must pass, on top of its own assertions (6.824's):
@@ -38,8 +38,8 @@ import orjson
 from distlab.history import FAIL, INFO, INVOKE, OK
 from distlab.options import TestOptions
 from distlab.protocol import RPCError
-from distlab.runner import Runner, RunResult, new_run_dir
-from distlab.systems.kvraft.lab import raft_note
+from distlab.runner import RunResult, new_run_dir
+from distlab.systems.kvraft.lab import LabSkip, ScriptRunner, judge, raft_note
 from distlab.systems.shardctrler.checker import ShardCtrlerChecker
 from distlab.systems.shardctrler.rebalance import NSHARDS, balanced, min_moves, moves
 from distlab.workloads.base import Op, Workload
@@ -70,25 +70,6 @@ class ShardCtrlerWorkload(Workload):
 
 
 Script = Callable[["Harness"], Awaitable[str]]
-
-
-class ScriptRunner(Runner):
-    """A run whose clients are a scenario's script: nodes start, the script runs to its
-    end (or its first failed assertion), then the run is checked as any other."""
-
-    def __init__(self, opts: TestOptions, run_dir: Path, script: Script) -> None:
-        super().__init__(opts, run_dir, workload_cls=ShardCtrlerWorkload)
-        self.script = script
-        self.failure: AssertionError | None = None
-        self.detail = ""
-
-    async def _main(self) -> None:
-        await asyncio.gather(*(self._start_node(n) for n in self.node_ids))
-        try:
-            self.detail = await self.script(Harness(self))
-        except AssertionError as exc:
-            self.failure = exc
-        self.network.heal()
 
 
 class Harness:
@@ -552,52 +533,54 @@ class Lab:
         opts.jitter = opts.resolved_jitter()
         config = {**asdict(opts), "bin": str(Path(opts.bin).resolve()), "scenario": name}
         (run_dir / "config.json").write_bytes(orjson.dumps(config, option=orjson.OPT_INDENT_2))
-        runner = ScriptRunner(opts, run_dir, SCENARIOS[name])
+        runner = ScriptRunner(opts, run_dir, SCENARIOS[name], ShardCtrlerWorkload, Harness)
         result = runner.run()
         self.runs.append(result)
-        r = result.results
         if runner.failure is not None:
             raise AssertionError(str(runner.failure))
-        if r.get("error"):
-            raise AssertionError(f"the run ended early: {r['error']}")
-        workload = r["workload"]
-        if workload.get("valid") is not True:
-            raise AssertionError(str(workload.get("explanation") or workload))
-        if r.get("node_errors"):
-            raise AssertionError(f"node errors: {r['node_errors'][0]['message']}")
-        raft = r.get("raft_safety")
-        if raft is not None and not raft["valid"]:
-            raise AssertionError(f"raft safety: {raft['violations'][0]}")
-        return raft_note(runner.detail, [r])
+        judge(result, served=False, verdict=lambda workload: str(workload.get("explanation") or workload))
+        return raft_note(runner.detail, [result.results])
 
 
 def main(argv: list[str] | None = None) -> int:
     """python -m distlab.systems.shardctrler.lab [NODE [ARGS...]] [--only NAME]: every
     scenario against NODE (distlab's shardctrler when none), one line each."""
+    return lab_main(argv, "python -m distlab.systems.shardctrler.lab", main.__doc__, NODE_PATH, SCENARIOS, Lab)
+
+
+def lab_main(argv: list[str] | None, prog: str, doc: str | None, node: str,
+             scenarios: dict[str, Any], make_lab: Callable[..., Any]) -> int:
+    """A shard lab's `python -m` entry (this one's and shardkv's): each scenario of
+    `scenarios` (or of --only) against a node, one ok, SKIP or FAIL line each, then a count."""
     import argparse
     import time
 
-    parser = argparse.ArgumentParser(prog="python -m distlab.systems.shardctrler.lab",
-                                     description=main.__doc__)
-    parser.add_argument("node", nargs="?", default=NODE_PATH)
+    parser = argparse.ArgumentParser(prog=prog, description=doc)
+    parser.add_argument("node", nargs="?", default=node)
     parser.add_argument("args", nargs="*", help="the node's own arguments (after --)")
     parser.add_argument("--only", action="append", default=[], help="a scenario name (repeatable)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--store", default="store")
     opts = parser.parse_args(argv)
-    failed = 0
-    for name in opts.only or list(SCENARIOS):
-        lab = Lab(opts.node, list(opts.args), store=opts.store, seed=opts.seed)
+    failed = skipped = 0
+    names = opts.only or list(scenarios)
+    for name in names:
+        lab = make_lab(opts.node, list(opts.args), store=opts.store, seed=opts.seed)
         t0 = time.perf_counter()
         try:
             line = f"ok    {name}: {lab.run(name)}"
+        except LabSkip as exc:
+            skipped += 1
+            line = f"SKIP  {name}: this check {exc}"
         except AssertionError as exc:
             failed += 1
             line = f"FAIL  {name}: {exc}"
         run = f" ({lab.runs[-1].run_dir})" if lab.runs else ""
         sim = f", {lab.runs[-1].results['sim_seconds']:.1f} s simulated" if lab.runs else ""
-        print(f"{line} [{time.perf_counter() - t0:.2f} s{sim}]{run if line.startswith('FAIL') else ''}")
-    print(f"{len(opts.only or SCENARIOS) - failed} of {len(opts.only or SCENARIOS)} scenarios passed")
+        print(f"{line} [{time.perf_counter() - t0:.2f} s{sim}]{run if line.startswith('FAIL') else ''}",
+              flush=True)
+    print(f"{len(names) - failed - skipped} of {len(names)} scenarios passed"
+          + (f", {skipped} skipped" if skipped else ""))
     return 1 if failed else 0
 
 

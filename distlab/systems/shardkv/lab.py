@@ -46,8 +46,15 @@ import orjson
 from distlab.history import FAIL, INFO, INVOKE, OK
 from distlab.options import TestOptions
 from distlab.protocol import RPCError
-from distlab.runner import Runner, RunResult, new_run_dir
-from distlab.systems.kvraft.lab import NO_RAFT_TRACE, LabSkip, not_linearizable, restores
+from distlab.runner import RunResult, new_run_dir
+from distlab.systems.kvraft.lab import (
+    NO_RAFT_TRACE,
+    LabSkip,
+    ScriptRunner,
+    judge,
+    restores,
+)
+from distlab.systems.shardctrler.lab import lab_main
 from distlab.workloads.lin_kv import LinKV
 
 NODE_PATH = str(Path(__file__).with_name("node.py"))
@@ -75,25 +82,6 @@ def key2shard(key: int) -> int:
 
 
 Script = Callable[["Harness"], Awaitable[str]]
-
-
-class ScriptRunner(Runner):
-    """A run whose clients are a scenario's script (as the controller lab's), checked as
-    a lin-kv run: the clerks record read, write and cas in lin-kv's history shape."""
-
-    def __init__(self, opts: TestOptions, run_dir: Path, script: Script) -> None:
-        super().__init__(opts, run_dir, workload_cls=LinKV)
-        self.script = script
-        self.failure: AssertionError | None = None
-        self.detail = ""
-
-    async def _main(self) -> None:
-        await asyncio.gather(*(self._start_node(n) for n in self.node_ids))
-        try:
-            self.detail = await self.script(Harness(self))
-        except AssertionError as exc:
-            self.failure = exc
-        self.network.heal()
 
 
 class Harness:
@@ -894,21 +882,13 @@ class Lab:
         config = {**asdict(opts), "bin": str(Path(opts.bin).resolve()), "scenario": name,
                   "mode": opts.resolved_mode()}  # `distlab analyze raft` orders sim runs' events
         (run_dir / "config.json").write_bytes(orjson.dumps(config, option=orjson.OPT_INDENT_2))
-        runner = ScriptRunner(opts, run_dir, script)
+        runner = ScriptRunner(opts, run_dir, script, LinKV, Harness)
         result = runner.run()
         self.runs.append(result)
-        r = result.results
         if runner.failure is not None:
             raise AssertionError(str(runner.failure))
-        if r.get("error"):
-            raise AssertionError(f"the run ended early: {r['error']}")
-        if r["workload"].get("valid") is not True:
-            raise AssertionError(not_linearizable(r["workload"]))
-        if r.get("node_errors"):
-            raise AssertionError(f"node errors: {r['node_errors'][0]['message']}")
-        raft = r.get("raft_safety")
-        if raft is not None and not raft["valid"]:
-            raise AssertionError(f"raft safety: {raft['violations'][0]}")
+        judge(result, served=False)
+        raft = result.results.get("raft_safety")
         detail = runner.detail
         if name == "4b_challenge1_delete":
             detail += "; " + stored_bytes_check(result, CHALLENGE1_LIMIT)
@@ -945,37 +925,7 @@ def lin_kv(store: str = "store", seed: int = 1, node_args: list[str] | None = No
 def main(argv: list[str] | None = None) -> int:
     """python -m distlab.systems.shardkv.lab [NODE [ARGS...]] [--only NAME]: every
     scenario against NODE (distlab's shardkv when none), one line each."""
-    import argparse
-    import time
-
-    parser = argparse.ArgumentParser(prog="python -m distlab.systems.shardkv.lab",
-                                     description=main.__doc__)
-    parser.add_argument("node", nargs="?", default=NODE_PATH)
-    parser.add_argument("args", nargs="*", help="the node's own arguments (after --)")
-    parser.add_argument("--only", action="append", default=[], help="a scenario name (repeatable)")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--store", default="store")
-    opts = parser.parse_args(argv)
-    failed = skipped = 0
-    names = opts.only or list(SCENARIOS)
-    for name in names:
-        lab = Lab(opts.node, list(opts.args), store=opts.store, seed=opts.seed)
-        t0 = time.perf_counter()
-        try:
-            line = f"ok    {name}: {lab.run(name)}"
-        except LabSkip as exc:
-            skipped += 1
-            line = f"SKIP  {name}: this check {exc}"
-        except AssertionError as exc:
-            failed += 1
-            line = f"FAIL  {name}: {exc}"
-        run = f" ({lab.runs[-1].run_dir})" if lab.runs else ""
-        sim = f", {lab.runs[-1].results['sim_seconds']:.1f} s simulated" if lab.runs else ""
-        print(f"{line} [{time.perf_counter() - t0:.2f} s{sim}]{run if line.startswith('FAIL') else ''}",
-              flush=True)
-    print(f"{len(names) - failed - skipped} of {len(names)} scenarios passed"
-          + (f", {skipped} skipped" if skipped else ""))
-    return 1 if failed else 0
+    return lab_main(argv, "python -m distlab.systems.shardkv.lab", main.__doc__, NODE_PATH, SCENARIOS, Lab)
 
 
 if __name__ == "__main__":
