@@ -20,6 +20,16 @@ an older generation, is corruption: ``open`` raises KvsError naming the file and
 follows (logged). ``get`` re-checks the CRC (and key) of the record it reads and raises rather
 than return bad bytes.
 
+Preallocation (``prealloc``; on by default under the always and batch policies): the active
+log is kept zero-filled a chunk ahead of its last record, so an fdatasync flushes the data
+without committing a new file length. The log's end is then its last record, not the file's
+length (``size`` vs ``allocated`` of a file; stats count records). No record starts with a
+header of zeros (the CRC of zero flags and lengths is not zero), so zeros from a failed parse
+to the end of the file are the clean end; zeros with anything after them are judged as
+above (torn tail or corruption), never taken for the end. Values may hold zeros: only a
+record boundary can end the log. A clean close, the freeze of a compaction and opening cut
+the zeros off (the first append writes them again).
+
 Durability (the ``fsync`` policy):
 
 * ``always`` (default): set/remove returns only after the record is fdatasync'ed. A write
@@ -118,6 +128,17 @@ _pwrite = os.pwrite
 # written since it was made) it is redone: often enough that a read-mostly store maps
 # everything, rarely enough that reads right behind writes do not remap each time.
 _REMAP_AFTER = 64
+# Preallocation (fsync always and batch): the active log is kept zero-filled this far ahead of
+# its last record, so the fdatasync of a write inside that region flushes data only; a write
+# that grows the file must also commit the new size (a metadata journal commit on ext4).
+# Measured on this project's machine (ext4): fdatasync after an append ~200 us, after a
+# write into written zeros ~140 us; about 6% of a durable SET under redis-benchmark. Zeros
+# are written, not fallocate'd: an fallocate'd extent is "unwritten" and converting it at
+# the first write is itself a metadata commit. The chunk bounds the stall of writing it
+# (~1.3 ms for 1 MiB, plus its flush by the next fdatasync; ~140 ms for 64 MiB) and the
+# zeros a recovery scans past.
+PREALLOC_CHUNK = 1 << 20
+_ZEROS = bytes(PREALLOC_CHUNK)
 
 
 def _fail_io(name: str) -> None:
@@ -137,6 +158,20 @@ def encode_record(key: bytes, value: bytes, flags: int = 0) -> bytes:
     return b"".join((_pack_crc(crc), body_header, key, value))
 
 
+def _data_end(buf: Any, end: int) -> int:
+    """Offset just past the last non-zero byte of ``buf[:end]`` (0 if it is all zeros)."""
+    if end == 0 or buf[end - 1] != 0:
+        return end
+    hi = end
+    while hi > 0:
+        lo = max(0, hi - _COPY_CHUNK)
+        kept = bytes(buf[lo:hi]).rstrip(b"\0")
+        if kept:
+            return lo + len(kept)
+        hi = lo
+    return 0
+
+
 def _parse(buf: Any, pos: int, end: int) -> tuple[int, int, int, str | None]:
     """Check the record at ``pos``: (flags, key_len, record_len, None) or (.., reason)."""
     if end - pos < HEADER.size:
@@ -152,9 +187,13 @@ def _parse(buf: Any, pos: int, end: int) -> tuple[int, int, int, str | None]:
     return flags, klen, rlen, None
 
 
-def _valid_record_after(buf: Any, start: int, end: int) -> bool:
-    """Whether any valid record starts in buf[start:end] (tells middle damage from a torn tail)."""
-    for q in range(start, end - HEADER.size + 1):
+def _valid_record_after(buf: Any, start: int, end: int, data_end: int) -> bool:
+    """Whether any valid record starts in buf[start:end] (tells middle damage from a torn tail).
+
+    ``data_end``: offset just past the last non-zero byte. A record's header is never all
+    zeros (the CRC of zero flags and lengths is not zero), so no record starts at or after
+    it, and a preallocated tail of zeros costs nothing to rule out."""
+    for q in range(start, min(end - HEADER.size + 1, data_end)):
         if buf[q + 4] > TOMBSTONE:
             continue
         if _parse(buf, q, end)[3] is None:
@@ -165,7 +204,10 @@ def _valid_record_after(buf: Any, start: int, end: int) -> bool:
 class _LogFile:
     """One generation's file. The fd closes when the last reference (index or reader) goes."""
 
-    __slots__ = ("gen", "path", "fd", "size", "synced", "_closed", "view", "misses")
+    __slots__ = (
+        "gen", "path", "fd", "size", "allocated", "prealloc", "synced", "_closed", "view",
+        "misses",
+    )  # fmt: skip
 
     def __init__(self, path: Path, gen: int, writable: bool) -> None:
         flags = (os.O_RDWR | os.O_CREAT) if writable else os.O_RDONLY
@@ -174,7 +216,11 @@ class _LogFile:
         self._closed = True
         self.fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o644)
         self._closed = False
-        self.size = os.fstat(self.fd).st_size
+        # ``size``: where the records end (the next append goes there); ``allocated``: the
+        # file's length, past ``size`` when a zero-filled region was written ahead (replay
+        # finds ``size`` for an existing file). ``prealloc``: the chunk to write ahead, or 0.
+        self.allocated = self.size = os.fstat(self.fd).st_size
+        self.prealloc = 0
         self.synced = 0  # bytes known durable (group commit; guarded by KvStore._sync_cond)
         # For get: a read-only map of the file's first ``mapped`` bytes, as one tuple so a
         # reader never pairs a map with another map's length. Reads past it pread (and
@@ -187,9 +233,9 @@ class _LogFile:
 
     def remap(self) -> None:
         """Map the file as written so far. Safe while readers use the old map: it stays
-        alive until they drop it. The file never shrinks below a mapped length (only an
-        append that failed is cut back, to where it began), so a mapped byte never goes
-        away under a reader."""
+        alive until they drop it. The file never shrinks below a mapped length (an append
+        that failed is cut back to where it began, zeros written ahead to the last record;
+        a map covers records only), so a mapped byte never goes away under a reader."""
         self.misses = 0
         size = self.size
         if size > self.view[1] and not self._closed:
@@ -201,6 +247,8 @@ class _LogFile:
     def append(self, data: bytes) -> int:
         """Write ``data`` at the end; on failure cut the file back so no torn record stays."""
         offset = self.size
+        if offset + len(data) > self.allocated and self.prealloc:
+            self.preallocate(offset + len(data))
         done = 0
         try:
             done = _pwrite(self.fd, data, offset)  # all of it, but for a full disk or a signal
@@ -209,11 +257,41 @@ class _LogFile:
         except OSError as exc:
             try:
                 os.ftruncate(self.fd, offset)
+                self.allocated = offset
             except OSError:
                 pass
             raise KvsError(f"write to {self.path} failed: {exc.strerror or exc}") from exc
         self.size = offset + len(data)
+        if self.size > self.allocated:  # grew the file itself (no preallocation, or it failed)
+            self.allocated = self.size
         return offset
+
+    def preallocate(self, end: int) -> None:
+        """Write zeros from the file's end to past ``end``, a whole chunk ahead. The next
+        fdatasync makes them durable with the new length; fdatasyncs of writes inside them
+        then flush data only. A failure (a full disk) leaves the file as it was: the
+        append then grows the file itself, as without preallocation."""
+        chunk = self.prealloc
+        target = (end // chunk + 1) * chunk
+        pos = start = max(self.allocated, self.size)  # never zero a written record
+        try:
+            while pos < target:
+                n = min(len(_ZEROS), target - pos)
+                pos += os.pwrite(self.fd, memoryview(_ZEROS)[:n], pos)  # not an append
+        except OSError as exc:
+            log.warning("kvs: cannot preallocate %s: %s", self.path, exc.strerror or exc)
+            try:
+                os.ftruncate(self.fd, start)
+            except OSError:
+                pass
+            return
+        self.allocated = target
+
+    def trim(self) -> None:
+        """Cut the zeros written ahead (the log is done growing: closed or frozen)."""
+        if self.allocated > self.size:
+            os.ftruncate(self.fd, self.size)
+            self.allocated = self.size
 
     def sync(self) -> None:
         _fdatasync(self.fd)
@@ -250,8 +328,10 @@ class KvStore:
         batch_ms: float,
         batch_writes: int,
         auto_compact: bool,
+        prealloc: int = 0,
     ) -> None:
         self.path = directory
+        self.prealloc = prealloc
         self.fsync = fsync
         self.compact_threshold = compact_threshold
         self.auto_compact = auto_compact
@@ -302,19 +382,29 @@ class KvStore:
         batch_writes: int = 1000,
         auto_compact: bool = True,
         repair: bool = False,
+        prealloc: int | None = None,
     ) -> KvStore:
         """Open or create the store at ``path``, replaying and checking its logs.
 
         Compaction starts (in the background) when stale bytes exceed both
         ``compact_threshold`` and half of all bytes on disk. ``repair`` cuts the newest file
         at its first bad record even when valid records follow (they are lost).
+        ``prealloc``: bytes of zeros to keep written ahead of the active log's end (0: none);
+        default ``PREALLOC_CHUNK`` under the always and batch policies, which fdatasync, and
+        0 under never, where it would only double the bytes written.
         """
         if fsync not in FSYNC_POLICIES:
             raise KvsError(
                 f"unknown fsync policy {fsync!r}; choose one of {', '.join(FSYNC_POLICIES)}"
             )
+        if prealloc is None:
+            prealloc = 0 if fsync == "never" else PREALLOC_CHUNK
+        if prealloc < 0:
+            raise KvsError(f"prealloc must be 0 or more bytes, not {prealloc}")
         directory = claim_directory(path, "kvs")
-        store = cls(directory, fsync, compact_threshold, batch_ms, batch_writes, auto_compact)
+        store = cls(
+            directory, fsync, compact_threshold, batch_ms, batch_writes, auto_compact, prealloc
+        )
         store._repair = repair
         try:
             store._lock_directory()
@@ -357,29 +447,44 @@ class KvStore:
             fsync_dir(self.path)
             self._files[1] = f
         self._active = self._files[max(self._files)]
+        self._active.prealloc = self.prealloc
 
     def _replay(self, f: _LogFile, newest: bool) -> None:
-        """Index every record of ``f``; cut a torn tail off the newest file, raise on damage."""
+        """Index every record of ``f``; cut a torn tail off the newest file, raise on damage.
+
+        The log ends at its last record: zeros after it are a region written ahead
+        (preallocation) that a crash left; ``f.size`` becomes that end. The newest file is
+        cut there, so an opened store's files end at their last records (its first append
+        writes zeros ahead again); an older one is read-only and keeps them."""
         if f.size == 0:
             return
         buf = mmap.mmap(f.fd, 0, access=mmap.ACCESS_READ)
         try:
-            cut = self._replay_buffer(f, buf, newest)
+            end, cut = self._replay_buffer(f, buf, newest)
         finally:
             buf.close()
-        if cut is not None:
-            os.ftruncate(f.fd, cut)
+        if cut or (newest and end < f.allocated):
+            os.ftruncate(f.fd, end)
             f.sync()
-            f.size = cut
+            f.allocated = end
+        f.size = end
 
-    def _replay_buffer(self, f: _LogFile, buf: mmap.mmap, newest: bool) -> int | None:
-        """Replay records from ``buf``; return the offset to truncate at (torn tail) or None."""
+    def _replay_buffer(self, f: _LogFile, buf: mmap.mmap, newest: bool) -> tuple[int, bool]:
+        """Replay records from ``buf``: (where the log ends, whether to truncate there).
+
+        Where no record parses, nothing but zeros up to the end of the file is the clean
+        end of a preallocated log. Anything else is a torn tail (newest file, no valid
+        record after it: cut, with a warning) or corruption (KvsError), as in a file without
+        zeros: a zero header with data after it is never taken for the end."""
         end = len(buf)
+        data_end = _data_end(buf, end)
         pos = 0
         index = self._index
         while pos < end:
             flags, klen, rlen, problem = _parse(buf, pos, end)
             if problem is not None:
+                if pos >= data_end:  # zeros to the end of the file: the preallocated region
+                    return pos, False
                 if newest and self._repair:
                     log.warning(
                         "kvs: repair: cutting %s at offset %d (%s), dropping %d bytes after it",
@@ -388,12 +493,18 @@ class KvStore:
                         problem,
                         end - pos,
                     )
-                    return pos
-                if newest and not _valid_record_after(buf, pos + 1, end):
+                    return pos, True
+                if newest and not _valid_record_after(buf, pos + 1, end, data_end):
                     log.warning(
-                        "kvs: cutting torn tail of %s at offset %d (%s)", f.path, pos, problem
+                        "kvs: cutting torn tail of %s at offset %d (%s; non-zero bytes up "
+                        "to offset %d, %d bytes in the file)",
+                        f.path,
+                        pos,
+                        problem,
+                        data_end,
+                        end,
                     )
-                    return pos
+                    return pos, True
                 where = "" if newest else " (older generation)"
                 raise KvsError(f"corrupt record in {f.path} at offset {pos}{where}: {problem}")
             key = buf[pos + HEADER.size : pos + HEADER.size + klen]
@@ -404,7 +515,7 @@ class KvStore:
                 index[key] = (f, pos, rlen)
                 self._live += rlen
             pos += rlen
-        return None
+        return pos, False
 
     # ------------------------------------------------------------- operations
 
@@ -703,12 +814,14 @@ class KvStore:
         with self._wlock:
             self._check_writable()
             old_files = [self._files[g] for g in sorted(self._files)]
+            self._active.trim()  # it grows no more: its zeros would only take disk space
             self._fsync(self._active)
             with self._sync_cond:
                 self._active.synced = self._active.size
             self._unsynced = 0
             base = self._active.gen
             new_active = _LogFile(_gen_path(self.path, base + 2), base + 2, writable=True)
+            new_active.prealloc = self.prealloc
             fsync_dir(self.path)
             self._files[new_active.gen] = new_active
             self._active = new_active
@@ -811,6 +924,7 @@ class KvStore:
             self._sync_thread.join()
         try:
             if self._failed is None:
+                self._active.trim()  # a cleanly closed log ends at its last record
                 self._active.sync()
         finally:
             self._release()
