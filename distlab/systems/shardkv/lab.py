@@ -267,6 +267,15 @@ class _Silent:
         return {}
 
 
+async def opening(h: Harness) -> tuple[Clerk, Keys]:
+    """Most of 6.824's tests begin so: a clerk, group 100 joined, a value put to each key."""
+    ck = h.clerk()
+    await h.join(100)
+    keys = Keys()
+    await keys.put_all(ck)
+    return ck, keys
+
+
 async def check(ck: Clerk, key: int, want: int) -> None:
     """6.824's check: Get returns the value last written."""
     got = await ck.get(key)
@@ -324,10 +333,7 @@ async def static_shards(h: Harness) -> str:
 
 async def join_leave(h: Harness) -> str:
     """TestJoinLeave: shards follow joins and leaves; the group that left serves nothing."""
-    ck = h.clerk()
-    await h.join(100)
-    keys = Keys()
-    await keys.put_all(ck)
+    ck, keys = await opening(h)
     await keys.check_all(ck)
     await h.join(101)
     await keys.check_append_all(ck)
@@ -342,10 +348,7 @@ async def join_leave(h: Harness) -> str:
 async def snapshot(h: Harness) -> str:
     """TestSnapshot (6.824 runs it with maxraftstate 1000): many changes, then every group
     shut down and restarted from its snapshots."""
-    ck = h.clerk()
-    await h.join(100)
-    keys = Keys()
-    await keys.put_all(ck)
+    ck, keys = await opening(h)
     await keys.check_all(ck)
     await h.join(101)
     await h.join(102)
@@ -368,10 +371,7 @@ async def snapshot(h: Harness) -> str:
 async def miss_change(h: Harness) -> str:
     """TestMissChange: a server of each group is down through several configurations and
     catches up when it comes back."""
-    ck = h.clerk()
-    await h.join(100)
-    keys = Keys()
-    await keys.put_all(ck)
+    ck, keys = await opening(h)
     await keys.check_all(ck)
     await h.join(101)
     for g in GIDS:
@@ -424,10 +424,7 @@ async def appenders(h: Harness, keys: Keys, pause: float, body: Callable[[], Awa
 
 
 async def concurrent1(h: Harness) -> str:
-    ck = h.clerk()
-    await h.join(100)
-    keys = Keys()
-    await keys.put_all(ck)
+    ck, keys = await opening(h)
 
     async def body() -> None:
         await h.sleep(0.15)
@@ -488,10 +485,7 @@ async def concurrent2(h: Harness) -> str:
 
 
 async def concurrent3(h: Harness, seconds: float = 12.0) -> str:
-    ck = h.clerk()
-    await h.join(100)
-    keys = Keys()
-    await keys.put_all(ck)
+    ck, keys = await opening(h)
     rng = random.Random(3)
 
     async def body() -> None:
@@ -516,10 +510,7 @@ async def concurrent3(h: Harness, seconds: float = 12.0) -> str:
 
 
 async def unreliable1(h: Harness) -> str:
-    ck = h.clerk()
-    await h.join(100)
-    keys = Keys()
-    await keys.put_all(ck)
+    ck, keys = await opening(h)
     await h.join(101)
     await h.join(102)
     await h.leave(100)
@@ -533,10 +524,7 @@ async def unreliable1(h: Harness) -> str:
 
 
 async def unreliable2(h: Harness) -> str:
-    ck = h.clerk()
-    await h.join(100)
-    keys = Keys()
-    await keys.put_all(ck)
+    ck, keys = await opening(h)
 
     async def body() -> None:
         await h.sleep(0.15)
@@ -657,10 +645,7 @@ def stored_bytes_check(result: RunResult, limit: int) -> str:
 async def challenge2_unaffected(h: Harness) -> str:
     """TestChallenge2Unaffected: a group keeps serving the shards it owns while it waits,
     forever, for shards from a group that is down."""
-    ck = h.clerk()
-    await h.join(100)
-    keys = Keys()
-    await keys.put_all(ck)
+    ck, keys = await opening(h)
     await h.join(101)
     config = await h.ctl.query()
     owned = [s for s, g in enumerate(config["shards"]) if g == 101]
@@ -710,10 +695,7 @@ async def unreliable_churn(h: Harness) -> str:
     """Appends over a lossy network while shards move every few hundred milliseconds: a
     reply lost just before its shard moves is retried at the new owner, which must answer
     it from the session table that moved with the shard instead of applying it again."""
-    ck = h.clerk()
-    await h.join(100)
-    keys = Keys()
-    await keys.put_all(ck)
+    ck, keys = await opening(h)
     rng = random.Random(5)
     moves = 0
 
@@ -786,10 +768,7 @@ async def snapshot_resend(h: Harness) -> str:
     has compacted its log past them, and is restarted, so every server comes back from its
     snapshot. The clerks resend their writes (same client and seq): each must be answered
     from the shard's session table, which the snapshot must carry, not applied again."""
-    ck = h.clerk()
-    await h.join(100)
-    keys = Keys()
-    await keys.put_all(ck)
+    ck, keys = await opening(h)
     lost = await lose_replies(h, ck, keys, keys.keys[:3])
     for _ in range(4):  # 80 more commands: each server compacts past the writes (6.824's
         await keys.check_append_all(ck)  # maxraftstate; here --snapshot-every=20)
