@@ -11,6 +11,7 @@ import random
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from distlab.history import INVOKE, OK
@@ -237,6 +238,9 @@ def test_shardctrler_lab(name: str, tmp_path: Path) -> None:
     assert_raft_safe(result)
     assert result.results["workload"]["valid"] is True
     assert result.results["workload"]["queries"] >= 1
+    # the run directory says it was simulated, so `distlab analyze raft` checks leader
+    # completeness on it too (an "auto" here once made it skip that check)
+    assert orjson.loads((result.run_dir / "config.json").read_bytes())["mode"] == "sim"
 
 
 def test_restarts_come_back_from_snapshots(tmp_path: Path) -> None:

@@ -531,7 +531,8 @@ class Lab:
                            time_limit=0.0, rate=0.0, **OPTIONS.get(name, {}))
         run_dir = new_run_dir(opts.store, opts.workload)
         opts.jitter = opts.resolved_jitter()
-        config = {**asdict(opts), "bin": str(Path(opts.bin).resolve()), "scenario": name}
+        config = {**asdict(opts), "bin": str(Path(opts.bin).resolve()), "scenario": name,
+                  "mode": opts.resolved_mode()}  # as kv-lab's: `distlab analyze raft` orders sim runs' events
         (run_dir / "config.json").write_bytes(orjson.dumps(config, option=orjson.OPT_INDENT_2))
         runner = ScriptRunner(opts, run_dir, SCENARIOS[name], ShardCtrlerWorkload, Harness)
         result = runner.run()
