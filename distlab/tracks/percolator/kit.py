@@ -315,6 +315,7 @@ class World:
         self.counter = 0
         self.log: list[tuple[str, dict]] = []
         self.issued: list[int] = []
+        self.issued_at: list[int] = []  # per issued timestamp, how many requests had been sent
         self.slept = 0.0
         self.drop: Callable[[str, dict], bool] = lambda method, req: False
         self.lose_reply: Callable[[str, dict], bool] = lambda method, req: False
@@ -325,6 +326,7 @@ class World:
         self.counter += 1
         ts = self.clock_ms << 18 | self.counter
         self.issued.append(ts)
+        self.issued_at.append(len(self.log))
         return ts
 
     def sleep(self, seconds: float) -> None:

@@ -59,6 +59,11 @@ def committed_before(p: Any, rng: random.Random) -> None:
     _pw(p, [("put", K1, b"v1")], 100, " (another transaction committed k1 at ts 90)")
 
 
+def after_own_rollback(p: Any, rng: random.Random) -> None:
+    p.setup(lambda s: kit.write(s, K1, 100, 100, WriteKind.ROLLBACK))
+    _pw(p, [("put", K1, b"v1")], 100, " (this transaction was rolled back: k1 has its rollback record at ts 100)")
+
+
 def locked(p: Any, rng: random.Random) -> None:
     p.setup(lambda s: kit.prewritten(s, K1, K1, 90, b"other", ttl=3000))
     _pw(p, [("put", K1, b"v1")], 100, " (the transaction at ts 90 holds k1's lock)")
@@ -79,6 +84,7 @@ SCENARIOS: dict[str, Callable[[Any, random.Random], None]] = {
     "a write committed after start_ts conflicts": committed_after,
     "a write committed exactly at start_ts conflicts": committed_at,
     "a write committed before start_ts does not": committed_before,
+    "a late prewrite after this transaction's rollback": after_own_rollback,
     "another transaction's lock": locked,
     "one key of three fails: nothing is written": one_of_three_fails,
 }

@@ -63,6 +63,14 @@ def after_rollback(p: Any, rng: random.Random) -> None:
     _commit(p, [K1], 100, 110, " after the transaction was rolled back")
 
 
+def rolled_back_then_overwritten(p: Any, rng: random.Random) -> None:
+    _pw(p, [K1], 100)
+    p.given("kv_batch_rollback", {"keys": [K1], "start_version": 100})
+    _pw(p, [K1], 120)
+    p.given("kv_commit", {"keys": [K1], "start_version": 120, "commit_version": 130})
+    _commit(p, [K1], 100, 140, " after the transaction was rolled back and the one at ts 120 committed k1 at 130")
+
+
 def locked_by_other(p: Any, rng: random.Random) -> None:
     p.setup(lambda s: kit.prewritten(s, K1, K1, 90, b"other", ttl=3000))
     _commit(p, [K1], 100, 110, " while the transaction at ts 90 holds k1's lock")
@@ -78,6 +86,7 @@ SCENARIOS: dict[str, Callable[[Any, random.Random], None]] = {
     "a delete and a lock-only mutation": kinds,
     "a commit sent twice": twice,
     "a commit after a rollback": after_rollback,
+    "a commit after a rollback and a newer commit": rolled_back_then_overwritten,
     "a key locked by another transaction": locked_by_other,
     "a commit with no prewrite": missing_prewrite,
 }

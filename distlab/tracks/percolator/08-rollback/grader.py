@@ -49,6 +49,11 @@ def missing(p: Any, rng: random.Random) -> None:
     _rb(p, [K1], 100, " with no prewrite")
 
 
+def missing_over_older(p: Any, rng: random.Random) -> None:
+    p.setup(lambda s: kit.committed(s, K1, b"old", 80, 90))
+    _rb(p, [K1], 100, " with no prewrite (the transaction at ts 80 committed k1 at 90)")
+
+
 def twice(p: Any, rng: random.Random) -> None:
     _pw(p, [K1], 100)
     _rb(p, [K1], 100, " after its prewrite")
@@ -80,6 +85,7 @@ SCENARIOS: dict[str, Callable[[Any, random.Random], None]] = {
     "roll back a prewrite": prewritten,
     "keys repeated": repeated,
     "a key never prewritten": missing,
+    "a key never prewritten, over an older commit": missing_over_older,
     "a rollback sent twice": twice,
     "a committed key is not rolled back": committed,
     "another transaction's lock stays": other_lock,

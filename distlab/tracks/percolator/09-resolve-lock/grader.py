@@ -24,8 +24,10 @@ K1, K2, K3, P = b"k1", b"k2", b"k3", b"k1"
 K4 = b"k4"
 
 
-def _pw(p: Any, keys: list[bytes], start: int) -> None:
-    p.given("kv_prewrite", {"mutations": [{"op": "put", "key": k, "value": b"v" + k} for k in keys],
+def _pw(p: Any, keys: list[bytes], start: int, ops: list[str] | None = None) -> None:
+    ops = ops or ["put"] * len(keys)
+    muts = [{"op": op, "key": k, "value": b"v" + k} for op, k in zip(ops, keys, strict=True)]
+    p.given("kv_prewrite", {"mutations": muts,
                             "primary_lock": keys[0], "start_version": start, "lock_ttl": 3000})
 
 
@@ -45,9 +47,16 @@ def commit_all(p: Any, rng: random.Random) -> None:
 
 
 def rollback_all(p: Any, rng: random.Random) -> None:
+    p.setup(lambda s: kit.committed(s, K2, b"old", 80, 90))
     _pw(p, [K1, K2, K3], 100)
     _pw(p, [K4], 120)
-    _resolve(p, 100, 0, " (it locked k1, k2, k3; the transaction at 120 locked k4)")
+    _resolve(p, 100, 0, " (it locked k1, k2, k3, k2 over a commit at 90; the transaction at 120 locked k4)")
+
+
+def commit_kinds(p: Any, rng: random.Random) -> None:
+    p.setup(lambda s: kit.committed(s, K2, b"old", 80, 90))
+    _pw(p, [K1, K2, K3], 100, ["put", "del", "lock"])
+    _resolve(p, 100, 110, " (it put k1, deleted k2 and locked k3)")
 
 
 def roll_forward(p: Any, rng: random.Random) -> None:
@@ -72,6 +81,7 @@ def nothing_left(p: Any, rng: random.Random) -> None:
 SCENARIOS: dict[str, Callable[[Any, random.Random], None]] = {
     "commit every lock of one transaction": commit_all,
     "roll back every lock of one transaction": rollback_all,
+    "commit a delete and a lock-only mutation": commit_kinds,
     "roll a half-committed transaction forward": roll_forward,
     "only the keys asked for": lite,
     "a transaction with no locks left": nothing_left,

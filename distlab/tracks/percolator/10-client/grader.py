@@ -83,6 +83,15 @@ def order(w: Any, c: Any, rng: random.Random) -> None:
     if commit_ts not in w.issued or w.issued.index(commit_ts) <= w.issued.index(start):
         raise Wrong(f"the commit used commit_version {commit_ts}, not a timestamp taken from oracle() after "
                     f"start_ts {start}")
+    if w.issued_at[w.issued.index(commit_ts)] <= prewrites[-1][0]:
+        raise Wrong(f"the commit used commit_version {commit_ts}, taken from oracle() before the last prewrite "
+                    "was sent; a reader whose snapshot falls between the two could read past a key not yet "
+                    "locked and miss a write its snapshot must include")
+    for _, r in commits[1:]:
+        if r.get("commit_version") != commit_ts:
+            raise Wrong(f"the secondaries were committed at commit_version {r.get('commit_version')}, the primary "
+                        f"at {commit_ts}; one transaction has one commit_ts, or a reader between the two sees "
+                        "half of it")
 
 
 def conflict(w: Any, c: Any, rng: random.Random) -> None:
