@@ -21,7 +21,8 @@ HERE = str(Path(__file__).resolve())  # the grader's own frames are not the lear
 LIBRARY = tuple(sysconfig.get_paths()[k] for k in ("stdlib", "purelib", "platstdlib"))
 KEYS = 100
 LAST = "last-write-".ljust(60, "z")  # the record the crash tears: long enough for any cut
-CUTS = (1, 7, 25)  # bytes cut off the end of the log, one scenario each
+CUTS = (1, 7, 25, 0)  # bytes cut off the end of the log, one scenario each; 0: all of the
+# last record but its first byte (a length prefix or header torn too)
 
 
 class Wrong(Exception):
@@ -96,18 +97,24 @@ def _tear(s: Session, rng: random.Random, cut: int) -> dict[str, str]:
                     "exactly one (the log, written and flushed by set() before it returns)")
     s.close()
     log = grown[0]
+    size = log.stat().st_size
     with open(log, "r+b") as f:
-        f.truncate(log.stat().st_size - cut)
+        f.truncate(size - cut if cut else before.get(log, 0) + 1)
     try:
         s.store = s.open()
     except Wrong as exc:
-        raise Wrong(f"{exc} after a crash tore the last record ({cut} byte(s) cut off the "
-                    "log's end)") from None
+        raise Wrong(f"{exc} {_torn(cut)}") from None
     return model
 
 
+def _torn(cut: int) -> str:
+    if cut:
+        return f"after a crash tore the last record ({cut} byte(s) cut off the log's end)"
+    return "after a crash tore the last record to its first byte (the rest cut off)"
+
+
 def _check(s: Session, model: dict[str, str], cut: int) -> None:
-    after = f"after a crash tore the last record ({cut} byte(s) cut off the log's end)"
+    after = _torn(cut)
     for key, value in model.items():
         s.expect(key, value, after)
     got = s.call("get", "last")
@@ -135,7 +142,8 @@ def _scenario(cut: int) -> Callable[[Session, random.Random], None]:
 
 
 SCENARIOS: dict[str, Callable[[Session, random.Random], None]] = {
-    f"last record torn by {cut} byte(s)": _scenario(cut) for cut in CUTS
+    (f"last record torn by {cut} byte(s)" if cut else "last record torn to its first byte"):
+    _scenario(cut) for cut in CUTS
 }
 
 
