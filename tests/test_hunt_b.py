@@ -19,6 +19,7 @@ HUNTED: dict[str, list[str]] = {
     "percolator/rollback": ["newest_record"],
     "percolator/resolve-lock": ["commits_as_put", "newest_record"],
     "percolator/client": ["commit_ts_first", "fresh_secondary_ts"],
+    "counter/stateless-counter": ["blind_write", "no_sync_write"],
 }
 
 
