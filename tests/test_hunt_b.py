@@ -20,6 +20,10 @@ HUNTED: dict[str, list[str]] = {
     "percolator/resolve-lock": ["commits_as_put", "newest_record"],
     "percolator/client": ["commit_ts_first", "fresh_secondary_ts"],
     "counter/stateless-counter": ["blind_write", "no_sync_write"],
+    "timekeeper/clock-survives-crashes": ["reserve_once"],
+    "timekeeper/causal-partitions": ["clear_after_ack"],
+    "timekeeper/causal-crashes": ["forgets_waiting", "no_resend_on_restart"],
+    "timekeeper/hlc-survives-crashes": ["forgets_c"],
 }
 
 
