@@ -15,6 +15,7 @@ from distlab.tracks.verify import verify_task
 
 HUNTED: dict[str, list[str]] = {
     "store/log-structured": ["empty_value_missing", "tab_records"],
+    "messenger/durable-dedup": ["sequence_in_memory"],
     "store/compaction": ["compact_only_on_open"],
     "store/crash-safety": ["length_prefix_header"],
 }
