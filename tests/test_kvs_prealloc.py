@@ -73,7 +73,7 @@ def test_the_log_is_zero_filled_ahead_and_stats_count_records_only(tmp_path: Pat
         s.set(b"k%d" % i, b"v" * 50)
         records += len(encode_record(b"k%d" % i, b"v" * 50))
         length = os.path.getsize(the_log(tmp_path))
-        assert length % CHUNK == 0 and length > s._active.size == records
+        assert length % 4096 == 0 and length > s._active.size == records
     assert s.stats()["total_bytes"] == records  # the log's bytes, not the file's length
     with open(the_log(tmp_path), "rb") as fh:
         fh.seek(records)
@@ -87,7 +87,9 @@ def test_policies_default_to_preallocating_only_where_they_fsync(tmp_path: Path)
         with KvStore.open(tmp_path / fsync, fsync=fsync) as s:
             s.set(b"a", b"1")
             assert s._active.prealloc == expect
-            assert os.path.getsize(the_log(tmp_path / fsync)) == max(expect, s._active.size)
+            length = os.path.getsize(the_log(tmp_path / fsync))
+            ahead = -(-(s._active.size + (1 << 16)) // 4096) * 4096  # 64 KiB, to a page
+            assert length == (ahead if expect else s._active.size)
     with pytest.raises(KvsError, match="prealloc"):
         KvStore.open(tmp_path / "bad", prealloc=-1)
 
@@ -490,6 +492,24 @@ def test_sigkill_of_a_real_server_loses_no_acknowledged_set(tmp_path: Path) -> N
     log_path = the_log(data_dir)
     with open(log_path, "rb") as fh:
         raw = fh.read()
-    assert len(raw) % PREALLOC_CHUNK == 0 and raw.endswith(bytes(64))  # a zero tail at the kill
+    assert len(raw) % 4096 == 0 and raw.endswith(bytes(64))  # a zero tail at the kill
     with KvStore.open(data_dir) as s:
         assert {k: s.get(k) for k in snapshot} == snapshot
+
+
+def test_the_region_ahead_starts_at_64_kib_and_doubles_up_to_the_chunk(tmp_path: Path) -> None:
+    """A one-shot writer (``kvs set``) pays for 64 KiB of zeros; a busy log gets whole chunks."""
+    s = KvStore.open(tmp_path, fsync="never", prealloc=PREALLOC_CHUNK, auto_compact=False)
+    grown = []  # (bytes of zeros ahead of the record that grew the file, the step taken)
+    length = 0
+    for i in range(3000):
+        s.set(b"k%d" % i, b"v" * 1000)
+        new_length = os.path.getsize(the_log(tmp_path))
+        if new_length != length:
+            grown.append((new_length - s._active.size, s._active.ahead))
+            length = new_length
+    steps = [step for _, step in grown]
+    assert steps[:6] == [1 << 16, 1 << 17, 1 << 18, 1 << 19, 1 << 20, 1 << 20]
+    assert set(steps[5:]) == {PREALLOC_CHUNK}
+    assert all(step <= ahead < step + 4096 for ahead, step in grown)
+    s.close()

@@ -22,7 +22,7 @@ kvs_bytes_written_total                     record bytes appended by SET/DEL (kv
 kvs_compactions_total                       compactions finished (kvs engine)
 kvs_compaction_failures_total               compactions that failed (kvs engine)
 kvs_compacted_bytes_total                   bytes written by compactions (kvs engine)
-kvs_keys, kvs_disk_bytes                    live keys, bytes of all log files (kvs engine)
+kvs_keys, kvs_disk_bytes                    live keys, bytes of the log files' records (kvs engine)
 process_*                                   prometheus_client's process collector
 ==========================================  =================================================
 
@@ -91,7 +91,7 @@ class _EngineCollector:
         stats = s.stats()
         yield GaugeMetricFamily("kvs_keys", "Live keys.", value=stats["keys"])
         yield GaugeMetricFamily(
-            "kvs_disk_bytes", "Bytes of all log files.", value=stats["total_bytes"]
+            "kvs_disk_bytes", "Bytes of all log files' records.", value=stats["total_bytes"]
         )
 
 

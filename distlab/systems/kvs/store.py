@@ -21,14 +21,14 @@ follows (logged). ``get`` re-checks the CRC (and key) of the record it reads and
 than return bad bytes.
 
 Preallocation (``prealloc``; on by default under the always and batch policies): the active
-log is kept zero-filled a chunk ahead of its last record, so an fdatasync flushes the data
-without committing a new file length. The log's end is then its last record, not the file's
-length (``size`` vs ``allocated`` of a file; stats count records). No record starts with a
-header of zeros (the CRC of zero flags and lengths is not zero), so zeros from a failed parse
-to the end of the file are the clean end; zeros with anything after them are judged as
-above (torn tail or corruption), never taken for the end. Values may hold zeros: only a
-record boundary can end the log. A clean close, the freeze of a compaction and opening cut
-the zeros off (the first append writes them again).
+log is kept zero-filled ahead of its last record (64 KiB at first, doubling up to 1 MiB), so
+an fdatasync flushes the data without committing a new file length. The log's end is then
+its last record, not the file's length (``size`` vs ``allocated`` of a file; stats count
+records). No record starts with a header of zeros (the CRC of zero flags and lengths is not
+zero), so zeros from a failed parse to the end of the file are the clean end; zeros with
+anything after them are judged as above (torn tail or corruption), never taken for the end.
+Values may hold zeros: only a record boundary can end the log. A clean close, the freeze of
+a compaction and opening cut the zeros off (the first append writes them again).
 
 Durability (the ``fsync`` policy):
 
@@ -136,8 +136,11 @@ _REMAP_AFTER = 64
 # are written, not fallocate'd: an fallocate'd extent is "unwritten" and converting it at
 # the first write is itself a metadata commit. The chunk bounds the stall of writing it
 # (~1.3 ms for 1 MiB, plus its flush by the next fdatasync; ~140 ms for 64 MiB) and the
-# zeros a recovery scans past.
+# zeros a recovery scans past. A freshly opened log starts with 64 KiB ahead and doubles up to
+# the chunk, so a one-shot ``kvs set`` writes 64 KiB of zeros, not a whole chunk.
 PREALLOC_CHUNK = 1 << 20
+_FIRST_AHEAD = 1 << 16
+_PAGE = 4096
 _ZEROS = bytes(PREALLOC_CHUNK)
 
 
@@ -205,8 +208,8 @@ class _LogFile:
     """One generation's file. The fd closes when the last reference (index or reader) goes."""
 
     __slots__ = (
-        "gen", "path", "fd", "size", "allocated", "prealloc", "synced", "_closed", "view",
-        "misses",
+        "gen", "path", "fd", "size", "allocated", "prealloc", "ahead", "synced", "_closed",
+        "view", "misses",
     )  # fmt: skip
 
     def __init__(self, path: Path, gen: int, writable: bool) -> None:
@@ -221,6 +224,7 @@ class _LogFile:
         # finds ``size`` for an existing file). ``prealloc``: the chunk to write ahead, or 0.
         self.allocated = self.size = os.fstat(self.fd).st_size
         self.prealloc = 0
+        self.ahead = 0  # bytes the last preallocation wrote ahead (they double up to prealloc)
         self.synced = 0  # bytes known durable (group commit; guarded by KvStore._sync_cond)
         # For get: a read-only map of the file's first ``mapped`` bytes, as one tuple so a
         # reader never pairs a map with another map's length. Reads past it pread (and
@@ -267,12 +271,13 @@ class _LogFile:
         return offset
 
     def preallocate(self, end: int) -> None:
-        """Write zeros from the file's end to past ``end``, a whole chunk ahead. The next
+        """Write zeros from the file's end to past ``end``: 64 KiB ahead at first, twice as
+        far each time after, up to ``prealloc``, ending on a page boundary. The next
         fdatasync makes them durable with the new length; fdatasyncs of writes inside them
         then flush data only. A failure (a full disk) leaves the file as it was: the
         append then grows the file itself, as without preallocation."""
-        chunk = self.prealloc
-        target = (end // chunk + 1) * chunk
+        self.ahead = min(self.prealloc, max(_FIRST_AHEAD, 2 * self.ahead))
+        target = -(-(end + self.ahead) // _PAGE) * _PAGE
         pos = start = max(self.allocated, self.size)  # never zero a written record
         try:
             while pos < target:
@@ -343,7 +348,7 @@ class KvStore:
         self._files: dict[int, _LogFile] = {}
         self._active: _LogFile
         self._live = 0  # bytes of records the index points to
-        self._total = 0  # bytes of all log files
+        self._total = 0  # bytes of all log files' records (zeros written ahead not counted)
         self._closed = False
         self._failed: str | None = None  # set when a sync failed: writes refused until reopen
         self._unsynced = 0
