@@ -15,6 +15,8 @@ from distlab.tracks.verify import verify_task
 
 HUNTED: dict[str, list[str]] = {
     "store/log-structured": ["empty_value_missing", "tab_records"],
+    "identifier/crash-safe-epochs": ["epoch_counter_glued"],
+    "identifier/snowflake-clock-skew": ["sequence_wraps"],
     "messenger/durable-dedup": ["sequence_in_memory"],
     "store/compaction": ["compact_only_on_open"],
     "store/crash-safety": ["length_prefix_header"],
