@@ -24,6 +24,11 @@ HUNTED: dict[str, list[str]] = {
     "timekeeper/causal-partitions": ["clear_after_ack"],
     "timekeeper/causal-crashes": ["forgets_waiting", "no_resend_on_restart"],
     "timekeeper/hlc-survives-crashes": ["forgets_c"],
+    "transactions/snapshot-isolation": ["data_from_snapshot"],
+    "transactions/session-reads": ["adopt_always", "no_adopt_after_commit"],
+    "transactions/serializable-snapshot": ["reads_of_present_keys"],
+    "transactions/durable-transactions": ["string_order"],
+    "transactions/two-phase-recovery": ["decide_after_deliver", "no_epoch"],
 }
 
 
