@@ -45,7 +45,7 @@ def failure(name: str, seed: int, raft: Any) -> str | None:
 
 
 def test_the_3a_scenarios_are_registered() -> None:
-    assert len(NAMES) == 20
+    assert len(NAMES) == 21
     for name in ("3a_leader_transfer_to_up_to_date_node", "3a_leader_transfer_after_snapshot",
                  "3a_transfer_non_member", "3a_add_node", "3a_remove_node",
                  "3a_commit_after_remove_node", "3a_promotable", "3a_raft_nodes"):

@@ -237,6 +237,28 @@ def rejoin(seed: int = 1, raft: Raft = None) -> None:
     c.one(105, 3)
 
 
+def election_restriction(seed: int = 1, raft: Raft = None, rounds: int = 6) -> None:
+    """distlab's addition to 2B: a voter grants its vote only to a candidate whose log is
+    at least as up to date as its own (§5.4.1). Each round one follower is cut off, an
+    entry commits on the leader and the other follower, then the leader is cut off and
+    the stale follower comes back: of the two left, only the one holding the entry may
+    win, or a committed entry is lost."""
+    c = cluster(3, seed, raft)
+    c.one(0, 3)
+    for r in range(1, rounds + 1):
+        leader = c.check_one_leader()
+        stale, fresh = [i for i in c.ids if i != leader]
+        if r % 2:
+            stale, fresh = fresh, stale
+        c.disconnect(stale)
+        c.one(r, 2)
+        c.disconnect(leader)
+        c.connect(stale)
+        c.check_one_leader(tries=20)  # the tester's checks fail at once if `stale` leads
+        c.connect(leader)
+    c.one("end", 3)
+
+
 def stale_leader_appends(seed: int = 1, raft: Raft = None, rounds: int = 5) -> None:
     """distlab's addition to 2B: a leader's outgoing link stalls just as it takes a
     command. The others elect a new leader, whose first entry takes the same index and
@@ -420,6 +442,50 @@ def figure8(seed: int = 1, raft: Raft = None, iters: int = 200,
             if not c.alive(s):
                 c.start(s)
                 up += 1
+    c.heal()
+    c.one(rng.randrange(10**9), 5, timeout=400)
+
+
+def figure8_exact(seed: int = 1, raft: Raft = None) -> None:
+    """distlab's addition to the 2C tests: Figure 8 of the Raft paper, step by step, with
+    crashes and one cut link instead of luck. An entry X of term t reaches two servers;
+    a server of the other three leads term t+1 and takes Y at X's index alone; one of
+    X's holders leads a later term and copies X to a third server, a majority. A leader
+    that now commits X by counting replicas (without an entry of its own term above it)
+    is wrong: Y's holder, its last term higher, is elected next and overwrites X. 6.824's
+    random Figure 8 tests reach this for a Raft without a no-op on election only on rare
+    seeds; here every seed does."""
+    c = cluster(5, seed, raft)
+    rng = random.Random(seed)
+    c.one(rng.randrange(10**9), 5)
+    a = c.check_one_leader()
+    b, *rest = [i for i in c.ids if i != a]
+    rng.shuffle(rest)
+    for i in rest:
+        c.crash(i)
+    c.start_cmd(a, rng.randrange(10**9))  # X: on a and b only
+    c.step(5)
+    c.crash(a)
+    c.crash(b)
+    for i in rest:
+        c.start(i)
+    l2 = c.check_one_leader(tries=20)
+    m1, m2 = [i for i in rest if i != l2]
+    c.crash(m1)
+    c.crash(m2)
+    c.start_cmd(l2, rng.randrange(10**9))  # Y: at X's index (or after it), on l2 alone
+    c.step(5)
+    c.crash(l2)
+    for i in (a, b, m1):
+        c.start(i)
+    c.check_one_leader(tries=20)
+    c.step(30)  # X reaches m1: a majority holds it, and it must stay uncommitted
+    for i in (a, b):
+        c.crash(i)
+    c.start(l2)
+    c.start(m2)
+    c.cut(m1, m2)  # m1 (with X) cannot win m2's vote, so l2 (with Y) leads
+    c.step(60)
     c.heal()
     c.one(rng.randrange(10**9), 5, timeout=400)
 
@@ -610,10 +676,16 @@ def snapshot_init(seed: int = 1, raft: Raft = None) -> None:
 # ----- a KV-lab read scenario (ReadIndex) ----------------------------------------------
 def one_partition_read(seed: int = 1, raft: Raft = None) -> None:
     """6.824 KV TestOnePartition, at the Raft level: a leader cut off in a minority (and
-    slow, so it has not stepped down yet) must not answer a read with its stale state."""
+    slow, so it has not stepped down yet) must not answer a read with its stale state,
+    though a majority acknowledged its heartbeats for an earlier read."""
     c = cluster(5, seed, raft)
     c.one(1, 5)
     old = c.check_one_leader()
+    # A read served while all are connected: every follower has now acknowledged a
+    # heartbeat round, so a leader must tell a round sent after a read from an old one.
+    c.read(old, "r0")
+    c.step(10)
+    assert c.read_results.get("r0") is not None, "the leader did not serve a read"
     k = c.ids.index(old)
     minority = [old, c.ids[(k + 1) % 5]]
     for i in minority:
@@ -634,6 +706,36 @@ def one_partition_read(seed: int = 1, raft: Raft = None) -> None:
     assert c.read_results.get("r2") is not None, "the majority leader did not serve a read"
 
 
+def read_after_election(seed: int = 1, raft: Raft = None, rounds: int = 5) -> None:
+    """distlab's addition: a read asked of a new leader at once. The old leader commits
+    an entry and is cut off before its next heartbeat tells the followers so; the new
+    leader holds the entry but does not know it is committed until an entry of its own
+    term commits. A read index taken before that is stale."""
+    c = cluster(3, seed, raft, latency=1)  # a tick per hop: the read comes before the no-op commits
+    c.one(0, 3)
+    for r in range(1, rounds + 1):
+        old = c.check_one_leader()
+        index, _, ok = c.start_cmd(old, r)
+        assert ok, f"{old} refused a command"
+        for _ in range(50):
+            if c.status(old)["commit"] >= index:
+                break
+            c.step()
+        c.disconnect(old)
+        new = None
+        for _ in range(100):
+            c.step()
+            new = next((i for i in c.ids if c.connected[i] and c.is_leader(i)), None)
+            if new is not None:
+                break
+        assert new is not None, f"no leader elected after {old} was cut off"
+        c.read(new, f"r{r}")  # must reflect entry {index}, committed before it began
+        c.step(20)
+        assert c.read_results.get(f"r{r}") is not None, f"the new leader {new} did not serve a read"
+        c.connect(old)
+        c.step(10)
+
+
 SCENARIOS: dict[str, Callable[..., None]] = {
     "2a_initial_election": initial_election,
     "2a_re_election": re_election,
@@ -647,6 +749,7 @@ SCENARIOS: dict[str, Callable[..., None]] = {
     "2b_rpc_bytes": rpc_bytes,
     "2b_concurrent_starts": concurrent_starts,
     "2b_rejoin": rejoin,
+    "2b_election_restriction": election_restriction,
     "2b_stale_leader_appends": stale_leader_appends,
     "2b_backup": backup,
     "2b_count": count,
@@ -656,6 +759,7 @@ SCENARIOS: dict[str, Callable[..., None]] = {
     "2c_figure8": figure8,
     "2c_unreliable_agree": unreliable_agree,
     "2c_figure8_unreliable": figure8_unreliable,
+    "2c_figure8_exact": figure8_exact,
     "2c_reliable_churn": churn,
     "2c_unreliable_churn": partial(churn, reliable=False),
     "2c_election_restarts": election_restarts,
@@ -667,6 +771,7 @@ SCENARIOS: dict[str, Callable[..., None]] = {
     "2d_snapshot_init": snapshot_init,
     **SCENARIOS_3A,  # TinyKV 3A: leader transfer and membership change (scenarios_3a.py)
     "4a_one_partition_read": one_partition_read,
+    "4a_read_after_election": read_after_election,
 }
 
 
@@ -674,4 +779,5 @@ SCENARIOS: dict[str, Callable[..., None]] = {
 # (interface.py's optional members: one name, or all of several).
 NEEDS: dict[str, str | tuple[str, ...]] = {name: "compact" for name in SCENARIOS if name.startswith("2d_")}
 NEEDS["4a_one_partition_read"] = "read_index"
+NEEDS["4a_read_after_election"] = "read_index"
 NEEDS.update(NEEDS_3A)

@@ -422,6 +422,31 @@ def commit_after_remove_node(seed: int = 1, raft: Raft = None) -> None:
     c.one("three again", 3)
 
 
+def removed_server_votes(seed: int = 1, raft: Raft = None) -> None:
+    """distlab's addition to the 3A membership tests: a removed server that is still
+    running (it never learns of its removal) must not help anyone win an election. After
+    a follower of four is removed, the three voters are split: the leader with one of
+    them, the third with the removed server. The third may ask for votes, but the removed
+    server's vote does not count, so the third never leads."""
+    c = cluster(4, seed, raft)
+    c.quorum_from_leader = True
+    leader = warm_up(c, 4)
+    gone, a, b = others(c, leader)
+    change(c, "remove", gone)
+    for x in (leader, a):
+        for y in (b, gone):
+            c.cut(x, y)
+    for _ in range(80):
+        c.step()
+        if c.is_leader(b):
+            raise AssertionError(
+                f"{b} became leader with only its own vote and that of {gone}, which was "
+                f"removed: votes count only from the voters of the configuration ({leader}, "
+                f"{a}, {b}), never from a server outside it")
+    c.heal()
+    c.one("after the split", 3)
+
+
 def step_ignore_config(seed: int = 1, raft: Raft = None) -> None:
     """etcd's TestStepIgnoreConfig (TinyKV's PendingConfIndex): while one membership change
     is uncommitted, a leader refuses (or ignores) another. Two changes in flight at once
@@ -569,6 +594,7 @@ SCENARIOS_3A: dict[str, Callable[..., None]] = {
     "3a_add_node": add_node,
     "3a_remove_node": remove_node,
     "3a_commit_after_remove_node": commit_after_remove_node,
+    "3a_removed_server_votes": removed_server_votes,
     "3a_step_ignore_config": step_ignore_config,
     "3a_two_changes_in_flight": two_changes_in_flight,
     "3a_promotable": promotable,

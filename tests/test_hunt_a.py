@@ -1,0 +1,172 @@
+"""False-pass hunt (raft, kvraft, elector): each scenario added or strengthened to catch a
+learner's mistake that used to pass is shown to fail that mistake on fixed seeds, and to
+pass distlab's correct core (with and without pre-vote, and a correct Raft that appends
+no no-op on election, as 6.824's lab allows)."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+
+from distlab.systems.raft.core import (
+    PREVOTE,
+    PREVOTE_RESP,
+    VOTE,
+    VOTE_RESP,
+    Config,
+    Message,
+    Persisted,
+    Progress,
+    RaftCore,
+    ReadState,
+    Role,
+)
+from distlab.systems.raft.quorum import vote_result
+from distlab.systems.raft.scenarios import SCENARIOS
+
+
+class NoNoop(RaftCore):
+    """Correct, but a new leader appends nothing of its own term (6.824's lab shape)."""
+
+    def _become_leader(self) -> None:
+        self._set_role(Role.LEADER)
+        self.leader_id = self.id
+        self._elapsed = 0
+        self._heartbeat_elapsed = 0
+        self.progress = {p: Progress(next=self.log.last_index + 1) for p in self.peers}
+        self._broadcast_append()
+
+
+class NoNoopCountsReplicas(NoNoop):
+    """Figure 8's bug where a no-op does not hide it."""
+
+    def _can_commit(self, n: int) -> bool:
+        return True
+
+
+class VoteIgnoresLog(RaftCore):
+    """No election restriction, in votes or pre-votes."""
+
+    def _on_request_vote(self, m: Message) -> None:
+        grant = m.term == self.term and self.vote in (None, m.src)
+        if grant:
+            self._grant_vote(m.src)
+        self._send(Message(VOTE_RESP, self.id, m.src, self.term, reject=not grant))
+
+    def _on_request_prevote(self, m: Message) -> None:
+        grant = m.term > self.term
+        self._send(Message(PREVOTE_RESP, self.id, m.src, m.term if grant else self.term,
+                           reject=not grant))
+
+
+class ReadAnyOldAck(RaftCore):
+    """ReadIndex confirmed by acknowledgements of any earlier round."""
+
+    def _release_reads(self) -> None:
+        if not self._pending_reads:
+            return
+        acked = sum(1 for pr in self.progress.values() if pr.acked_round > 0)
+        if acked + (self.id in self.members) < self.quorum:
+            return
+        while self._pending_reads and self._pending_reads[0][2] is not None:
+            ctx, _, index = self._pending_reads.pop(0)
+            self._read_states.append(ReadState(ctx, index))
+
+
+class ReadBeforeTermCommit(RaftCore):
+    """ReadIndex at the commit index before an entry of the leader's term commits."""
+
+    def read_index(self, ctx: Any) -> None:
+        super().read_index(ctx)
+        for read in self._pending_reads:
+            if read[2] is None:
+                read[2] = self.commit_index
+        self._release_reads()
+
+
+class VotesFromRemoved(RaftCore):
+    """Asks every server ever known for votes, and counts every vote granted."""
+
+    def _ask_the_removed(self, kind: str, term: int) -> None:
+        for peer in self._order:
+            if peer != self.id and peer not in self.peers:
+                self._send(Message(kind, self.id, peer, term, index=self.log.last_index,
+                                   log_term=self.log.last_term))
+
+    def _become_pre_candidate(self) -> None:
+        super()._become_pre_candidate()
+        if self.role == Role.PRE_CANDIDATE:
+            self._ask_the_removed(PREVOTE, self.term + 1)
+
+    def _become_candidate(self) -> None:
+        super()._become_candidate()
+        if self.role == Role.CANDIDATE:
+            self._ask_the_removed(VOTE, self.term)
+
+    def _tally(self) -> Any:
+        return vote_result(self.votes, len(self.members))
+
+
+def factory(core: type[RaftCore]) -> Any:
+    """A tester factory building `core` (servers outside `peers` are not voters yet)."""
+
+    def make(node_id: str, peers: list[str], rng: random.Random, persisted: Persisted) -> Any:
+        config = Config()
+        if node_id not in peers:
+            config = Config(voters=frozenset(peers))
+            peers = [*peers, node_id]
+        return core(node_id, peers, rng, config, persisted)
+
+    return make
+
+
+def outcome(name: str, raft: Any, seed: int) -> str | None:
+    """None if scenario `name` passes on `seed`, else its failure as one line."""
+    try:
+        SCENARIOS[name](seed, raft)
+    except AssertionError as exc:
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+    return None
+
+
+# (scenario, the mistake it must catch, a phrase of the failure)
+CAUGHT = [
+    ("2c_figure8_exact", NoNoopCountsReplicas, "state machine safety"),
+    ("2b_election_restriction", VoteIgnoresLog, "state machine safety"),
+    ("4a_one_partition_read", ReadAnyOldAck, "stale read"),
+    ("4a_read_after_election", ReadBeforeTermCommit, "stale read"),
+    ("3a_removed_server_votes", VotesFromRemoved, "votes count only from the voters"),
+]
+
+
+@pytest.mark.parametrize(("name", "bug", "phrase"), CAUGHT, ids=[c[0] for c in CAUGHT])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_new_scenarios_catch_the_mistake(name: str, bug: type[RaftCore], phrase: str,
+                                         seed: int) -> None:
+    reason = outcome(name, factory(bug), seed)
+    assert reason is not None and phrase in reason, reason
+
+
+@pytest.mark.parametrize("name", [c[0] for c in CAUGHT])
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_new_scenarios_pass_a_correct_raft(name: str, seed: int) -> None:
+    assert outcome(name, None, seed) is None
+    assert outcome(name, Config(pre_vote=False), seed) is None
+
+
+@pytest.mark.parametrize("name", ["2c_figure8_exact", "2b_election_restriction",
+                                  "4a_one_partition_read", "3a_removed_server_votes"])
+def test_a_correct_raft_without_a_noop_passes(name: str) -> None:
+    """The new scenarios demand no no-op on election, except a read right after one
+    (4a_read_after_election: without it a new leader cannot serve reads at all)."""
+    for seed in (1, 2, 3):
+        assert outcome(name, factory(NoNoop), seed) is None
+
+
+def test_truncate_on_heartbeat_caught_by_unreliable_agree() -> None:
+    """2B's task now runs 2c_unreliable_agree: reordered appends expose a follower that
+    cuts its log after a shorter message when nothing conflicted."""
+    reason = outcome("2c_unreliable_agree", Config(mutants=frozenset({"truncate-on-heartbeat"})), 1)
+    assert reason is not None and "durability" in reason, reason
