@@ -17,6 +17,7 @@ HUNTED: dict[str, list[str]] = {
     "store/log-structured": ["empty_value_missing", "tab_records"],
     "identifier/crash-safe-epochs": ["epoch_counter_glued"],
     "identifier/snowflake-clock-skew": ["sequence_wraps"],
+    "mapreducer/task-files": ["reduce_in_place"],
     "messenger/durable-dedup": ["sequence_in_memory"],
     "store/compaction": ["compact_only_on_open"],
     "store/crash-safety": ["length_prefix_header"],

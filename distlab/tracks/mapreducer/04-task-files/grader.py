@@ -65,8 +65,12 @@ def _outputs(folder: Path) -> dict[str, str]:
     return got
 
 
+class WorkerDied(Exception):
+    """Raised by the grader's reduce function: the worker died in the middle of the task."""
+
+
 def _job(module: Any, map_fn: Callable[..., Any], reduce_fn: Callable[..., Any], files: list[str],
-         folder: Path, rerun: bool) -> dict[str, str]:
+         folder: Path, rerun: bool, crash: bool = False) -> dict[str, str]:
     run_map, run_reduce = kit.function(module, "run_map"), kit.function(module, "run_reduce")
     for x, name in enumerate(files):
         kit.call(f"run_map(map_fn, {x}, {Path(name).name!r}, {N_REDUCE})", run_map, map_fn, x, name, N_REDUCE)
@@ -77,6 +81,23 @@ def _job(module: Any, map_fn: Callable[..., Any], reduce_fn: Callable[..., Any],
         kit.call(f"run_reduce(reduce_fn, {y}, {len(files)})", run_reduce, reduce_fn, y, len(files))
     if rerun:
         kit.call(f"run_reduce(reduce_fn, 1, {len(files)}) run a second time", run_reduce, reduce_fn, 1, len(files))
+    if crash:  # a second run of reduce 1 whose worker dies halfway: mr-out-1 must stay whole
+        calls = 0
+
+        def dying_reduce(key: str, values: list[str]) -> str:
+            nonlocal calls
+            calls += 1
+            if calls > 5:
+                raise WorkerDied
+            return str(reduce_fn(key, values))
+
+        try:
+            run_reduce(dying_reduce, 1, len(files))
+        except WorkerDied:
+            pass
+        except Exception as exc:  # noqa: BLE001 - the learner's bug, as a sentence
+            raise Wrong(f"run_reduce(reduce_fn, 1, {len(files)}) run a second time raised "
+                        f"{type(exc).__name__}: {exc} when reduce_fn raised") from None
     leftovers = sorted(p.name for p in folder.iterdir() if p.name.startswith("mr-out") and
                        not re.fullmatch(r"mr-out-\d+", p.name))
     if leftovers:
@@ -95,10 +116,14 @@ def _run(name: str, target: object, seed: int) -> str | None:
         map_fn, reduce_fn = (bigram_map, count_reduce) if name == "keys with spaces" else (wc.map_fn, wc.reduce_fn)
         expected = kit.run_job(map_fn, reduce_fn, files)
         after = {"tasks run twice": " after map task 0 and reduce task 1 each ran twice (as when a slow "
-                 "worker's task is given to another)"}.get(name, "")
+                 "worker's task is given to another)",
+                 "a rerun dies halfway": " after reduce task 1, already done, ran again and its worker died "
+                 "halfway (is mr-out-Y written under a temporary name and renamed only when complete?)"
+                 }.get(name, "")
         os.chdir(work)
         try:
-            got = _job(module, map_fn, reduce_fn, files, work, rerun=name == "tasks run twice")
+            got = _job(module, map_fn, reduce_fn, files, work, rerun=name == "tasks run twice",
+                       crash=name == "a rerun dies halfway")
         except Wrong as exc:
             raise Wrong(f"{exc}{after}") from None
         finally:
@@ -108,7 +133,7 @@ def _run(name: str, target: object, seed: int) -> str | None:
 
 
 def scenarios() -> list[str]:
-    return ["word count", "keys with spaces", "tasks run twice"]
+    return ["word count", "keys with spaces", "tasks run twice", "a rerun dies halfway"]
 
 
 def run(name: str, target: object, seed: int) -> str | None:
