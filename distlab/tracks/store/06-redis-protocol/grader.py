@@ -89,6 +89,8 @@ class Session:
 
 def ping(s: Session, rng: random.Random) -> None:
     s.ask("PING", want=b"+PONG\r\n")
+    s.ask("ping", want=b"+PONG\r\n", note=" (command names are case-insensitive: redis-cli sends "
+          "them as typed)")
 
 
 def set_then_get(s: Session, rng: random.Random) -> None:
