@@ -342,6 +342,14 @@ class Runner:
         try:
             if reply is None or reply.get("type") == "error":
                 _reply_or_raise(reply)
+            rtype = reply.get("type")  # type: ignore[union-attr]
+            if not (isinstance(rtype, str) and rtype.endswith("_ok")):
+                # Maelstrom's clients check a reply's schema: `echo` is answered `echo_ok`.
+                # A reply of another type is the node's bug, never a success.
+                text = (f"answered a client's request with a reply of type {_short(rtype)}: a reply's "
+                        "type is the request's type + '_ok' (echo -> echo_ok), or 'error'")
+                self.cluster.node_events.protocol(node or "a node", self.loop.time(), text)
+                raise ValueError(text)
             value = wl.ok_value(op, reply)  # type: ignore[arg-type]
         except RPCError as exc:
             if exc.code == CRASH or exc.code == NOT_SUPPORTED:
@@ -594,6 +602,12 @@ class _NoTrace:
         return None
 
 
+def _short(value: Any) -> str:
+    """A reply field quoted for a message (bounded: a node may send anything)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _reply_or_raise(reply: dict[str, Any] | None) -> dict[str, Any]:
     if reply is None:
         raise RPCError(TIMEOUT, "client timed out")
@@ -653,11 +667,15 @@ async def _sleep_until(loop: HarnessLoop, at: float) -> None:
 def new_run_dir(store: str, workload: str) -> Path:
     stamp = datetime.now().strftime("%Y%m%dT%H%M%S.%f")[:-3]
     run_dir = Path(store) / workload / stamp
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
     n = 1
-    while run_dir.exists():
-        n += 1
-        run_dir = Path(store) / workload / f"{stamp}-{n}"
-    run_dir.mkdir(parents=True)
+    while True:  # two runs started in the same millisecond (two checks at once) get two dirs
+        try:
+            run_dir.mkdir()
+            break
+        except FileExistsError:
+            n += 1
+            run_dir = Path(store) / workload / f"{stamp}-{n}"
     latest = Path(store) / "latest"
     try:
         if latest.is_symlink() or latest.exists():

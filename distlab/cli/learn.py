@@ -29,6 +29,23 @@ def _catalogue() -> Catalogue:
         raise CliError(f"course content: {exc}") from None
 
 
+def _did_you_mean(cat: Catalogue, name: str, tasks: bool = True, tracks: bool = True) -> str:
+    """"; did you mean messenger/echo?" for a mistyped id (a typo should cost one look,
+    not a trip through `distlab tracks`), or "" when nothing is close."""
+    import difflib
+
+    ids = ([t.id for tr in cat.tracks for t in tr.tasks] if tasks else []) + \
+          ([tr.id for tr in cat.tracks] if tracks else [])
+    close = difflib.get_close_matches(name, ids, n=1, cutoff=0.75)
+    if not close and tasks and "/" in name:  # a right track with a wrong task: its nearest task
+        track, _, rest = name.partition("/")
+        near = difflib.get_close_matches(track, [tr.id for tr in cat.tracks], n=1, cutoff=0.75)
+        if near:
+            names = {t.name: t.id for t in cat.tracks[[tr.id for tr in cat.tracks].index(near[0])].tasks}
+            close = [names[n] for n in difflib.get_close_matches(rest, list(names), n=1, cutoff=0.6)]
+    return f"; did you mean {close[0]}?" if close else ""
+
+
 def _find_marker(start: Path | None = None) -> Path | None:
     """The workspace marker in `start` (the current directory) or one of its parents."""
     here = (start or Path.cwd()).resolve()
@@ -86,7 +103,7 @@ def _resolve_task(cat: Catalogue, task_id: str | None) -> tuple[Task, Path | Non
         track = cat.track(task_id)
         if track is not None and track.tasks:
             raise CliError(f"{task_id} is a track; name one of its tasks, e.g. {track.tasks[0].id}")
-        raise CliError(f"no task {task_id!r} (see `distlab tracks`)")
+        raise CliError(f"no task {task_id!r}{_did_you_mean(cat, task_id, tracks=False)} (see `distlab tracks`)")
     workspace = marker.parent if marker is not None and marker.read_text().split()[:1] == [task.id] else None
     return task, workspace
 
@@ -150,7 +167,7 @@ def _show_tracks_tasks(cat: Catalogue, only: list[str]) -> None:
     for name in only:
         tr = cat.track(name)
         if tr is None:
-            raise CliError(f"no track {name!r} (see `distlab tracks`)")
+            raise CliError(f"no track {name!r}{_did_you_mean(cat, name, tasks=False)} (see `distlab tracks`)")
         out.print(f"[bold]{tr.id}[/] ({tr.category}): {tr.summary}", soft_wrap=True)
         for t in tr.tasks:
             mark = ("done", "green") if progress.passed(t.id) else ("    ", "")
@@ -163,7 +180,7 @@ def _verify(cat: Catalogue, only: list[str], scheduler: str = "local", workers: 
 
     unknown = [t for t in only if cat.track(t) is None]
     if unknown:
-        raise CliError(f"no track {unknown[0]!r} (see `distlab tracks`)")
+        raise CliError(f"no track {unknown[0]!r}{_did_you_mean(cat, unknown[0], tasks=False)} (see `distlab tracks`)")
     ids = [t.id for tr in cat.tracks if not only or tr.id in only for t in tr.tasks]
     where = "up to 2 workers" if (scheduler, workers) == ("local", 2) else describe(scheduler, workers)
     out.print(f"verifying {len(ids)} task(s) on {where} ...")
@@ -204,7 +221,7 @@ def start(what: str, directory: str | None, force: bool) -> None:
     if task is None:
         track = cat.track(what)
         if track is None:
-            raise CliError(f"no track or task {what!r} (see `distlab tracks`)")
+            raise CliError(f"no track or task {what!r}{_did_you_mean(cat, what)} (see `distlab tracks`)")
         if not track.tasks:
             raise CliError(f"track {what} has no tasks yet")
         task = _next_task(cat, progress, track=track.id) or track.tasks[-1]
@@ -287,7 +304,7 @@ def check(args: tuple[str, ...], bin_spec: str | None) -> None:
     rest = list(args)
     task_id = rest.pop(0) if rest and cat.task(rest[0]) is not None else None
     if rest and bin_spec is None:
-        raise CliError(f"{rest[0]!r} is not a task id (see `distlab tracks`); node arguments go with --bin")
+        raise CliError(_not_a_task(cat, rest[0]))
     task, workspace = _resolve_task(cat, task_id)
     base = workspace or Path.cwd()
     target = bin_spec or default_target(task, base)
@@ -329,6 +346,20 @@ def check(args: tuple[str, ...], bin_spec: str | None) -> None:
     out.print(f"[bold red]failed[/] {task.id}: {failed} of {len(results)} scenario run(s) failed; "
               f"`distlab hint` gives a hint", highlight=False, soft_wrap=True)
     sys.exit(1)
+
+
+def _not_a_task(cat: Catalogue, word: str) -> str:
+    """What `distlab check WORD` got wrong, in the learner's terms: a track, a mistyped
+    task, a file given without --bin, or node arguments without the node."""
+    track = cat.track(word)
+    if track is not None and track.tasks:
+        return f"{word} is a track; name one of its tasks, e.g. distlab check {track.tasks[0].id}"
+    if Path(word).is_file():
+        return f"{word} is a file, not a task id: grade it with distlab check --bin {word}"
+    if "/" in word and not word.startswith(("-", ".", "/")) and not Path(word).suffix:
+        return f"no task {word!r}{_did_you_mean(cat, word)} (see `distlab tracks`)"
+    return (f"{word!r} is not a task id{_did_you_mean(cat, word)} (see `distlab tracks`); arguments for "
+            "your node go after --bin FILE --")
 
 
 # --- hint, progress, solution -------------------------------------------------------------

@@ -4,12 +4,15 @@ the task's own grader.py), with every failure said in the learner's terms."""
 
 from __future__ import annotations
 
+import re
 import sys
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from distlab.loadfile import import_file
 from distlab.tracks.catalogue import Scenario, Task
@@ -83,9 +86,13 @@ def _node_scenario(task: Task, sc: Scenario, target: str, bin_args: list[str], s
         raise GradeError(str(exc)) from None
     r = result.results
     replay = f"distlab replay {result.run_dir}"
-    if r.get("error") and not (r.get("stats") or {}).get("ok") and sc.expect == "valid":
-        # nothing ever answered and the run stopped: the node did not start (exit 2, not a grade)
-        raise GradeError(f"{Path(target).name} did not start: {r['error']} (run dir {result.run_dir})")
+    if r.get("error"):  # the learner's file and line, and its last words, not "see the log"
+        r = {**r, "error": _stopped(str(r["error"]), Path(result.run_dir), target)}
+    stats = r.get("stats") or {}
+    if r.get("error") and not stats.get("count") and sc.expect == "valid":
+        # the run stopped before any client request: the node did not start (exit 2, not a grade)
+        raise GradeError(f"{Path(target).name} did not start: {r['error']} "
+                         f"(scenario {sc.name!r}, seed {seed}; replay: {replay})")
     want = sc.expect == "valid"
     unfaulted = [w for w in r.get("warnings") or () if "no fault was injected" in w]
     if want and unfaulted:
@@ -95,7 +102,8 @@ def _node_scenario(task: Task, sc: Scenario, target: str, bin_args: list[str], s
                               "nemesis interval; please report it", result.run_dir, replay)
     if want:
         if r.get("valid") is True:
-            misses = target_misses(r, sc.targets)
+            broken = _broken_node(r, opts, Path(result.run_dir), patient="op_timeout" not in sc.options)
+            misses = ([broken] if broken else []) + target_misses(r, sc.targets)
             if not misses:
                 return ScenarioResult(sc.name, seed, True, run_dir=result.run_dir, replay=replay)
             return ScenarioResult(sc.name, seed, False, "; ".join(misses), result.run_dir, replay)
@@ -104,6 +112,72 @@ def _node_scenario(task: Task, sc: Scenario, target: str, bin_args: list[str], s
         return ScenarioResult(sc.name, seed, True, run_dir=result.run_dir, replay=replay)
     return ScenarioResult(sc.name, seed, False, "the checker should have found this run invalid, but it "
                           f"found it {r.get('valid')!r}", result.run_dir, replay)
+
+
+BROKEN_KINDS = ("handler", "bad-reply", "crash-reply", "no-reply", "periodic", "task", "protocol")
+"""Node errors that fail a run the checker found valid: a handler that raised, a reply
+that could not be sent, garbage on stdout. The history can look fine while a node is
+broken (a read-only request that failed is allowed to fail), and a verdict must never
+pass a broken node; verify holds references to the same rule."""
+
+
+def _broken_node(r: dict[str, Any], opts: Any, run_dir: Path, patient: bool = True) -> str:
+    """Why a run the checker found valid still fails: the first node error, or requests
+    that timed out where no fault was injected and clients were patient (a task's own
+    `op_timeout` makes timeouts part of the exercise): a node that stopped answering.
+    Empty when the node is sound."""
+    for e in r.get("node_errors") or ():
+        if e.get("kind") in BROKEN_KINDS:
+            said = f"node error: {e.get('message') or e}"
+            if "not a protocol message" in said:
+                said += " (stdout carries protocol messages only: print debugging output to stderr)"
+            return said
+    if opts.nemesis or opts.loss or opts.fail or not patient:
+        return ""  # under faults a timeout can be the network's doing: the checker judges
+    timed_out, first, total = 0, None, 0
+    try:
+        lines = (run_dir / "history.jsonl").read_bytes().splitlines()
+    except OSError:
+        return ""
+    invoked: dict[int, float] = {}
+    for line in lines:
+        rec = orjson.loads(line)
+        if rec.get("type") == "invoke":
+            invoked[rec.get("process")] = rec.get("time", 0)
+            total += 1
+        elif rec.get("error") == [0, "client timed out"]:
+            timed_out += 1
+            at = invoked.get(rec.get("process"), 0)
+            first = at if first is None else min(first, at)
+    if not timed_out:
+        return ""
+    return (f"{timed_out} of {total} client requests got no reply though no fault was injected "
+            f"(the first sent at {(first or 0) / 1e9:.3f} s): a node stopped answering (a handler that "
+            "blocks or loops, or a reply never sent)")
+
+
+def _stopped(error: str, run_dir: Path, target: str) -> str:
+    """A run's stop reason with what the node's log says: the exception that ended it and
+    the learner's line it came from, and the log's full path (the run dir's relative
+    `node-logs/n1.log` means nothing from the workspace)."""
+    m = re.match(r"node (\S+?):? ", error)
+    if m is None:
+        return error
+    log = run_dir / "node-logs" / f"{m.group(1)}.log"
+    try:
+        text = log.read_text(errors="replace")
+    except OSError:
+        return error
+    error = error.replace(f"see node-logs/{m.group(1)}.log", f"see {log}")
+    lines = [re.sub(r"^\s*\d+\.\d+ ", "", ln).strip() for ln in text.splitlines()]
+    lines = [ln for ln in lines if ln and not ln.startswith("[distlab]")]
+    name = Path(target).name
+    at = [int(x.group(2)) for ln in lines
+          for x in [re.search(r'File "(?:[^"]*/)?([^/"]+)", line (\d+)', ln)] if x and x.group(1) == name]
+    where = f" (at {name}:{at[-1]})" if at and f"{name}:" not in error else ""
+    if "exited on its own" in error and lines and "status 0" not in error:
+        return f"{error.split('; see ')[0]} after {lines[-1][:200]}{where}; see {log}"
+    return error + where if where and "loading" in error else error
 
 
 def _grade_node(task: Task, target: str, bin_args: list[str], store: Path) -> Iterator[ScenarioResult]:
@@ -130,20 +204,39 @@ def _grade_raft(task: Task, target: str) -> Iterator[ScenarioResult]:
     seeds = _seeds(task)
     timeout = float(task.grader.get("timeout", 60.0))
     for seed in seeds:
+        done: set[str] = set()
+        suite = run_suite(raft, names, range(seed, seed + 1), timeout)
         try:
-            outcomes = list(run_suite(raft, names, range(seed, seed + 1), timeout))
+            for o in suite:  # each as it comes: the learner sees progress, an endless loop stops early
+                done.add(o.name)
+                res = _raft_result(o, target, seed)
+                if res.reason.startswith("still running after"):
+                    # an endless loop: each later scenario would take as long to say the same
+                    res.reason += " (the scenarios after this one were not run)"
+                    yield res
+                    return
+                yield res
         except SuiteError as exc:
             raise GradeError(str(exc)) from None
-        for o in outcomes:
-            replay = f"distlab raft-test {target} -s {o.name} --first-seed {seed} --trace 20"
-            if o.status == "pass":
-                yield ScenarioResult(o.name, seed, True, replay=replay)
-            elif o.status == "skip":  # detail: "needs compact()" or an attribute's gloss
-                yield ScenarioResult(o.name, seed, False, f"your Raft lacks {o.detail.removeprefix('needs ')}"
-                                     ", which this scenario needs", replay=replay)
-            else:  # the tester's own verdict needs no exception name; a crash in the Raft keeps it
-                yield ScenarioResult(o.name, seed, False, o.detail.removeprefix("AssertionError: "),
-                                     replay=replay)
+        except SystemExit as exc:  # the learner's Raft ended the process: its scenario fails
+            name = next((n for n in names if n not in done), names[-1])
+            yield ScenarioResult(name, seed, False, _ended(exc) + " (the scenarios after this one were not run)",
+                                 replay=f"distlab raft-test {target} -s {name} --first-seed {seed} --trace 20")
+            return
+        finally:
+            suite.close()
+
+
+def _raft_result(o: Any, target: str, seed: int) -> ScenarioResult:
+    """One raft-test outcome as a scenario result, with the command that reruns it."""
+    replay = f"distlab raft-test {target} -s {o.name} --first-seed {seed} --trace 20"
+    if o.status == "pass":
+        return ScenarioResult(o.name, seed, True, replay=replay)
+    if o.status == "skip":  # detail: "needs compact()" or an attribute's gloss
+        return ScenarioResult(o.name, seed, False, f"your Raft lacks {o.detail.removeprefix('needs ')}"
+                              ", which this scenario needs", replay=replay)
+    # the tester's own verdict needs no exception name; a crash in the Raft keeps it
+    return ScenarioResult(o.name, seed, False, o.detail.removeprefix("AssertionError: "), replay=replay)
 
 
 def _grade_kvlab(task: Task, target: str, bin_args: list[str], store: Path) -> Iterator[ScenarioResult]:
@@ -207,26 +300,80 @@ def _takes_store(run: Callable[..., Any]) -> bool:
         return False
 
 
+MODULE_TIMEOUT = 60.0
+"""Seconds one module task's scenario (or loading the learner's file) may take unless
+the task's [grader] timeout says otherwise: the learner's code runs in this process, so
+an infinite loop would otherwise hang `distlab check` for good."""
+
+
+class _Overran(BaseException):
+    """The alarm went off inside the code being graded (its traceback says where). Not an
+    Exception, so a grader's own `except Exception` does not take it for a verdict."""
+
+
+def _bounded(seconds: float, fn: Callable[[], Any]) -> Any:
+    """fn() under a wall-clock alarm raising _Overran where the code then was. Signals
+    reach the main thread only; elsewhere (a Dask worker's thread) fn runs unbounded."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return fn()
+
+    def on_alarm(_signum: int, _frame: Any) -> None:
+        raise _Overran(f"did not finish within {seconds:g} s")
+
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            return fn()
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    finally:
+        signal.signal(signal.SIGALRM, old)
+
+
+def _ended(exc: BaseException) -> str:
+    """A scenario's end that is not a verdict, in the learner's terms."""
+    if isinstance(exc, _Overran):
+        return (f"{exc}{_where(exc)}: an infinite loop, a blocking call that never returns, or a "
+                "lock never released?")
+    if isinstance(exc, SystemExit):
+        return (f"your code called sys.exit({exc.code!r}){_where(exc)}: the code under test must "
+                "return or raise, never end the process")
+    return f"{type(exc).__name__}: {exc}{_where(exc)}"
+
+
 def _grade_module(task: Task, target: str, store: Path) -> Iterator[ScenarioResult]:
     from distlab.systems.raft.suite import SuiteError, load_factory
 
-    if ":" in Path(target).name or not target.endswith(".py"):
-        try:
-            obj = load_factory(target)
-        except SuiteError as exc:
-            raise GradeError(str(exc)) from None
-    else:
-        obj = _only_object(target)
+    limit = float(task.grader.get("timeout", MODULE_TIMEOUT))
+    try:
+        if ":" in Path(target).name or not target.endswith(".py"):
+            try:
+                obj = _bounded(limit, lambda: load_factory(target))
+            except SuiteError as exc:
+                raise GradeError(str(exc)) from None
+        else:
+            obj = _bounded(limit, lambda: _only_object(target))
+    except (_Overran, SystemExit) as exc:  # at import: nothing could be graded
+        raise GradeError(f"cannot import {target!r}: {_ended(exc)}") from None
     grader = import_file(task.folder / "grader.py", f"_distlab_grader_{task.id.replace('/', '_').replace('-', '_')}")
     extra = {"store": str(store)} if _takes_store(grader.run) else {}
     for name in grader.scenarios():
         for seed in _seeds(task):
+            overran = False
             try:
-                reason = grader.run(name, obj, seed, **extra)
-            except Exception as exc:
-                reason = f"{type(exc).__name__}: {exc}{_where(exc)}"
+                reason = _bounded(limit, lambda name=name, seed=seed: grader.run(name, obj, seed, **extra))
+            except _Overran as exc:  # the next scenarios would most likely hang as long: not run
+                reason, overran = _ended(exc) + " (the scenarios after this one were not run)", True
+            except (Exception, SystemExit) as exc:
+                reason = _ended(exc)
             yield ScenarioResult(name, seed, reason is None, reason or "",
                                  replay=f"distlab check {task.id} --bin {target}")
+            if overran:
+                return
 
 
 def grade(task: Task, target: str, bin_args: list[str] | None = None, store: Path | str = "store",

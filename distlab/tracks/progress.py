@@ -25,6 +25,21 @@ def home() -> Path:
     return Path(platformdirs.user_data_dir("distlab"))
 
 
+def _set_aside(path: Path, why: str) -> None:
+    """A progress file that cannot be read is kept next to it, never overwritten by the
+    next save: the learner's record may be recoverable by hand. Said once, on stderr."""
+    import sys
+    import time
+
+    keep = path.with_name(f"progress.unreadable-{time.strftime('%Y%m%dT%H%M%S')}.json")
+    try:
+        path.replace(keep)
+    except OSError as exc:
+        sys.stderr.write(f"warning: {path} {why}, and could not be set aside ({exc.strerror})\n")
+        return
+    sys.stderr.write(f"warning: {path} {why}; kept as {keep}, progress starts afresh\n")
+
+
 @dataclass
 class Progress:
     """Per task id: passed (bool), fails (failed checks), hints (how many shown)."""
@@ -36,11 +51,18 @@ class Progress:
     def load(cls) -> Progress:
         path = home() / "progress.json"
         try:
-            doc = orjson.loads(path.read_bytes())
-        except (OSError, orjson.JSONDecodeError):
-            doc = {}
+            data = path.read_bytes()
+        except OSError:
+            return cls({}, path)  # none yet (or unreadable: the next save says why)
+        try:
+            doc = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            doc = None
         tasks = doc.get("tasks") if isinstance(doc, dict) else None
-        return cls(tasks if isinstance(tasks, dict) else {}, path)
+        if not isinstance(tasks, dict):
+            _set_aside(path, "is not distlab progress (corrupt JSON?)")
+            return cls({}, path)
+        return cls(tasks, path)
 
     def save(self) -> None:
         """Written to a temporary file and renamed: an interrupted write never leaves half a file."""

@@ -1,0 +1,269 @@
+"""A demanding learner's mistakes, through the real `distlab` command: each ends in one
+line that names the cause in the learner's terms (with the seed and a command to rerun
+it where a run was made), the right exit status (1 failed, 2 nothing could run), no
+traceback, and never a pass for a broken node. Catalogue: copies of a few tasks
+(DISTLAB_TRACKS), progress in tmp_path; every run's seed is the task's own."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from distlab.tracks.catalogue import ROOT
+
+ECHO = ROOT / "messenger" / "01-echo"
+IN_MEMORY = ROOT / "store" / "01-in-memory"
+ELECTION = ROOT / "raft" / "01-2a-election"
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """messenger/echo as it ships; store/in-memory and raft/2a-election with a 3 s
+    scenario limit (so a loop is caught in seconds, not the default minute)."""
+    tracks = tmp_path / "tracks"
+    for track, task in (("messenger", ECHO), ("store", IN_MEMORY), ("raft", ELECTION)):
+        (tracks / track).mkdir(parents=True)
+        (tracks / track / "track.toml").write_bytes((ROOT / track / "track.toml").read_bytes())
+        shutil.copytree(task, tracks / track / task.name, ignore=shutil.ignore_patterns("__pycache__"))
+    toml = tracks / "store" / IN_MEMORY.name / "task.toml"
+    toml.write_text(toml.read_text().replace("[[mutant]]", "[grader]\ntimeout = 3\n\n[[mutant]]", 1))
+    toml = tracks / "raft" / ELECTION.name / "task.toml"
+    toml.write_text(toml.read_text().replace("[grader]\n", "[grader]\ntimeout = 3\n", 1))
+    return dict(os.environ, DISTLAB_HOME=str(tmp_path / "home"), DISTLAB_TRACKS=str(tracks), COLUMNS="400")
+
+
+def distlab(env: dict[str, str], cwd: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run([sys.executable, "-m", "distlab", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+    assert "Traceback" not in proc.stdout + proc.stderr
+    return proc
+
+
+def node(tmp_path: Path, name: str, handler_body: str, header: str = "") -> str:
+    """An SDK echo node whose handler is `handler_body` (the learner's mistake)."""
+    path = tmp_path / name
+    path.write_text(f"from distlab import Node\n{header}\nnode = Node()\n\n\n@node.on(\"echo\")\n"
+                    f"async def echo(msg):\n{textwrap.indent(textwrap.dedent(handler_body), '    ')}\n\n"
+                    "if __name__ == \"__main__\":\n    node.run()\n")
+    return str(path)
+
+
+def fail_lines(out: str) -> list[str]:
+    return [line for line in out.splitlines() if line.startswith("FAIL")]
+
+
+# --- names a learner mistypes ---------------------------------------------------------
+
+@pytest.mark.parametrize(("args", "said"), [
+    (("start", "mesenger/echo"), "no track or task 'mesenger/echo'; did you mean messenger/echo?"),
+    (("start", "messenger/ech"), "did you mean messenger/echo?"),
+    (("tracks", "mesenger"), "no track 'mesenger'; did you mean messenger?"),
+    (("check", "messenger/ech"), "no task 'messenger/ech'; did you mean messenger/echo?"),
+    (("hint", "messenger/ehco"), "did you mean messenger/echo?"),
+    (("check", "messenger"), "messenger is a track; name one of its tasks, e.g. distlab check messenger/echo"),
+])
+def test_a_mistyped_name_gets_a_suggestion(env: dict[str, str], tmp_path: Path, args: tuple[str, ...],
+                                           said: str) -> None:
+    r = distlab(env, tmp_path, *args)
+    assert r.returncode == 2
+    assert said in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_a_file_given_as_a_task_says_use_bin(env: dict[str, str], tmp_path: Path) -> None:
+    (tmp_path / "node.py").write_text("")
+    r = distlab(env, tmp_path, "check", "node.py")
+    assert r.returncode == 2
+    assert "node.py is a file, not a task id: grade it with distlab check --bin node.py" in r.stderr
+
+
+# --- nodes that break the protocol or stop answering -----------------------------------
+
+def test_a_reply_of_the_wrong_type_never_passes(env: dict[str, str], tmp_path: Path) -> None:
+    """`echo` answered with type `echo` (not `echo_ok`): Maelstrom's client rejects it;
+    it used to count as a success and pass."""
+    bin_ = node(tmp_path, "wrong_type.py", 'return {"type": "echo", "echo": msg.body["echo"]}')
+    r = distlab(env, tmp_path, "check", "messenger/echo", "--bin", bin_)
+    assert r.returncode == 1, r.stdout
+    first = fail_lines(r.stdout)[0]
+    assert first.startswith("FAIL  one node  (seed 1): ")
+    assert "reply of type 'echo': a reply's type is the request's type + '_ok'" in first
+
+
+def test_a_handler_that_raises_sometimes_fails_the_check(env: dict[str, str], tmp_path: Path) -> None:
+    """A valid history is not enough: a handler that raised (error 13) is a broken node,
+    as verify already holds references to."""
+    bin_ = node(tmp_path, "flaky.py", """\
+        if msg.body["echo"].endswith("7"):
+            raise ValueError("unlucky number")
+        return {"type": "echo_ok", "echo": msg.body["echo"]}""")
+    r = distlab(env, tmp_path, "check", "messenger/echo", "--bin", bin_)
+    assert r.returncode == 1, r.stdout
+    assert any("node error: n0: handler 'echo' raised ValueError: unlucky number" in line
+               and "flaky.py" in line for line in fail_lines(r.stdout)), r.stdout
+    assert "replay: distlab replay " in r.stdout
+
+
+def test_a_node_that_stops_answering_fails_without_faults(env: dict[str, str], tmp_path: Path) -> None:
+    """After its first reply the node awaits forever: with no fault injected every
+    later request times out. The history alone (echo's checker, stats: some ok) passed it."""
+    bin_ = node(tmp_path, "stops.py", """\
+        global answered
+        if answered:
+            await asyncio.Event().wait()
+        answered = True
+        return {"type": "echo_ok", "echo": msg.body["echo"]}""", header="import asyncio\n\nanswered = False")
+    r = distlab(env, tmp_path, "check", "messenger/echo", "--bin", bin_)
+    assert r.returncode == 1, r.stdout
+    first = fail_lines(r.stdout)[0]
+    assert first.startswith("FAIL  one node  (seed 1): ")
+    assert "client requests got no reply though no fault was injected" in first
+    assert "a node stopped answering" in first
+
+
+RAW = """\
+import json, sys
+
+for line in sys.stdin:
+    msg = json.loads(line)
+    body = msg["body"]
+    if body["type"] == "init":
+        reply = {{"type": "init_ok", "in_reply_to": body["msg_id"]}}
+    else:
+        {mistake}
+        reply = {{"type": "echo_ok", "in_reply_to": body["msg_id"], "echo": body["echo"]}}
+    print(json.dumps({{"src": body.get("node_id", msg["dest"]), "dest": msg["src"], "body": reply}}), flush=True)
+"""
+
+
+def raw(tmp_path: Path, name: str, mistake: str) -> str:
+    path = tmp_path / name
+    path.write_text(RAW.format(mistake=mistake))
+    path.chmod(0o755)
+    return str(path)
+
+
+def test_debug_output_on_a_raw_nodes_stdout_fails_and_says_use_stderr(env: dict[str, str], tmp_path: Path) -> None:
+    bin_ = raw(tmp_path, "chatty.py", 'print("debug: got", body)')
+    r = distlab(env, tmp_path, "check", "messenger/echo", "--bin", bin_)
+    assert r.returncode == 1, r.stdout + r.stderr
+    first = fail_lines(r.stdout)[0]
+    assert "wrote a stdout line that is not a protocol message" in first and "debug: got" in first
+    assert "print debugging output to stderr" in first
+
+
+def test_a_raw_node_crashing_on_a_request_names_the_exception_and_line(env: dict[str, str], tmp_path: Path) -> None:
+    """It answered init, then died on the first echo: a failed check (exit 1) quoting its
+    last words and line, not "did not start ... see node-logs/n0.log" (exit 2)."""
+    bin_ = raw(tmp_path, "crash.py", 'body["text"]')
+    r = distlab(env, tmp_path, "check", "messenger/echo", "--bin", bin_)
+    assert r.returncode == 1, r.stdout + r.stderr
+    first = fail_lines(r.stdout)[0]
+    assert first.startswith("FAIL  one node  (seed 1): the run stopped: node n0 exited on its own (status 1)")
+    assert "after KeyError: 'text' (at crash.py:9)" in first
+    assert str(tmp_path) in first.split("; see ")[1]  # the log's full path, not node-logs/n0.log
+
+
+def test_a_node_that_exits_at_once_names_the_seed_and_replay(env: dict[str, str], tmp_path: Path) -> None:
+    path = tmp_path / "quits.py"
+    path.write_text("import sys\nsys.exit(0)\n")
+    r = distlab(env, tmp_path, "check", "messenger/echo", "--bin", str(path))
+    assert r.returncode == 2
+    line = r.stderr.strip()
+    assert len(line.splitlines()) == 1
+    assert "quits.py did not start: node n0 exited on its own (status 0)" in line
+    assert "(scenario 'one node', seed 1; replay: distlab replay " in line
+
+
+def test_an_import_error_names_the_learners_line(env: dict[str, str], tmp_path: Path) -> None:
+    path = tmp_path / "typo.py"
+    path.write_text("from distlab import Nod\n\nnode = Nod()\n")
+    r = distlab(env, tmp_path, "check", "messenger/echo", "--bin", str(path))
+    assert r.returncode == 2
+    assert "cannot import name 'Nod' from 'distlab'" in r.stderr and "(at typo.py:1)" in r.stderr
+    assert "seed 1; replay: distlab replay " in r.stderr
+
+
+# --- module tasks: the learner's class runs inside distlab -----------------------------
+
+def store(tmp_path: Path, name: str, old: str, new: str) -> str:
+    src = (IN_MEMORY / "reference.py").read_text()
+    assert old in src
+    path = tmp_path / name
+    path.write_text(src.replace(old, new))
+    return str(path)
+
+
+def test_an_infinite_loop_in_a_module_task_is_stopped(env: dict[str, str], tmp_path: Path) -> None:
+    """It used to hang `distlab check` for good."""
+    bin_ = store(tmp_path, "loops.py", "return self._map.get(key)", "while True:\n            pass")
+    r = distlab(env, tmp_path, "check", "store/in-memory", "--bin", bin_, timeout=60)
+    assert r.returncode == 1, r.stdout + r.stderr
+    fails = fail_lines(r.stdout)
+    assert len(fails) == 1  # the next scenarios would hang as long: not run
+    assert "did not finish within 3 s (at loops.py:18)" in fails[0]
+    assert "the scenarios after this one were not run" in fails[0]
+
+
+def test_sys_exit_in_a_module_task_is_a_failure_not_a_silent_exit(env: dict[str, str], tmp_path: Path) -> None:
+    """It used to end `distlab check` mid-way with no word and exit status 1 or 3."""
+    bin_ = store(tmp_path, "quits.py", "self._map.pop(key, None)", "raise SystemExit(1)")
+    r = distlab(env, tmp_path, "check", "store/in-memory", "--bin", bin_)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "failed store/in-memory" in r.stdout
+    assert any("your code called sys.exit(1) (at quits.py:22)" in line for line in fail_lines(r.stdout))
+
+    at_import = tmp_path / "exits_at_import.py"
+    at_import.write_text("import sys\nsys.exit(3)\n")
+    r = distlab(env, tmp_path, "check", "store/in-memory", "--bin", str(at_import))
+    assert r.returncode == 2
+    assert "cannot import" in r.stderr and "your code called sys.exit(3) (at exits_at_import.py:2)" in r.stderr
+
+
+def raft(tmp_path: Path, name: str, old: str, new: str) -> str:
+    src = (ELECTION / "reference.py").read_text()
+    assert old in src
+    path = tmp_path / name
+    path.write_text(src.replace(old, new))
+    return f"{path}:make"
+
+
+def test_sys_exit_in_a_raft_is_a_failure_not_exit_status_0(env: dict[str, str], tmp_path: Path) -> None:
+    """A Raft whose tick() called sys.exit(0) ended `distlab check` silently with status
+    0: to a script, a pass."""
+    bin_ = raft(tmp_path, "quits.py", "        self.core.tick()", "        raise SystemExit(0)")
+    r = distlab(env, tmp_path, "check", "raft/2a-election", "--bin", bin_)
+    assert r.returncode == 1, r.stdout + r.stderr
+    fails = fail_lines(r.stdout)
+    assert len(fails) == 1 and fails[0].startswith("FAIL  2a_initial_election  (seed 1): ")
+    assert "your code called sys.exit(0) (at quits.py:23)" in fails[0]
+    assert "rerun: distlab raft-test " in r.stdout and "--first-seed 1" in r.stdout
+
+
+def test_an_endless_loop_in_a_raft_stops_after_its_first_scenario(env: dict[str, str], tmp_path: Path) -> None:
+    """Each of the 12 scenario runs used to wait out the limit (12 minutes by default)."""
+    bin_ = raft(tmp_path, "loops.py", "        self.core.tick()", "        while True:\n            pass")
+    r = distlab(env, tmp_path, "check", "raft/2a-election", "--bin", bin_, timeout=60)
+    assert r.returncode == 1, r.stdout + r.stderr
+    fails = fail_lines(r.stdout)
+    assert len(fails) == 1, r.stdout
+    assert "still running after 3 s" in fails[0] and "the scenarios after this one were not run" in fails[0]
+
+
+# --- nothing lost ------------------------------------------------------------------------
+
+def test_an_unreadable_progress_file_is_kept_not_overwritten(env: dict[str, str], tmp_path: Path) -> None:
+    home = Path(env["DISTLAB_HOME"])
+    home.mkdir()
+    (home / "progress.json").write_text('{"version": 1, "tasks": {"messenger/echo": {"passed": tr')
+    r = distlab(env, tmp_path, "check", "messenger/echo", "--bin", str(ECHO / "reference.py"))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "is not distlab progress (corrupt JSON?); kept as " in r.stderr
+    kept = [p for p in home.iterdir() if p.name.startswith("progress.unreadable-")]
+    assert len(kept) == 1 and kept[0].read_text().endswith('"passed": tr')
+    assert '"passed": true' in (home / "progress.json").read_text()
