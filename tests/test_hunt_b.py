@@ -29,6 +29,7 @@ HUNTED: dict[str, list[str]] = {
     "transactions/serializable-snapshot": ["reads_of_present_keys"],
     "transactions/durable-transactions": ["string_order"],
     "transactions/two-phase-recovery": ["decide_after_deliver", "no_epoch"],
+    "logger/claim-slots": ["no_own_check"],
 }
 
 
