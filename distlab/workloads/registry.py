@@ -24,13 +24,14 @@ from distlab.workloads.or_set import ORSet, TwoPhaseSet
 from distlab.workloads.pn_counter import PNCounter
 from distlab.workloads.txn_list_append import TxnListAppend
 from distlab.workloads.txn_rw_register import TxnRWRegister
-from distlab.workloads.unique_ids import UniqueIds
+from distlab.workloads.unique_ids import DenseIds, UniqueIds
 from distlab.workloads.validation import EchoValidation, SchemaValidation
 from distlab.workloads.vector_clock import VectorClock, VectorClockCompare
 
 WORKLOADS: dict[str, type[Workload]] = {
     "2p-set": TwoPhaseSet,
     "broadcast": Broadcast,
+    "dense-ids": DenseIds,
     "causal-broadcast": CausalBroadcast,
     "bully": Bully,
     "echo": Echo,

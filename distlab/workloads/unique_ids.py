@@ -1,4 +1,7 @@
-"""unique-ids: `generate` -> `generate_ok{id}` (any JSON value): no id is handed out twice."""
+"""unique-ids: `generate` -> `generate_ok{id}` (any JSON value): no id is handed out twice.
+
+dense-ids: the same requests; the ids must also be 0, 1, 2, ... with no gaps (each request
+that went unanswered excuses one), as a shared sequence hands them out."""
 
 from __future__ import annotations
 
@@ -24,3 +27,12 @@ class UniqueIds(Workload):
     def checker(self) -> Checker:
         return FunctionChecker(unique_ids.check, anomaly_keys=("duplicated",))
 
+
+
+class DenseIds(UniqueIds):
+    """unique-ids whose checker also wants every number from 0 up handed out."""
+
+    name = "dense-ids"
+
+    def checker(self) -> Checker:
+        return FunctionChecker(unique_ids.check_dense, anomaly_keys=("duplicated", "gaps"))
