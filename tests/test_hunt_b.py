@@ -30,6 +30,8 @@ HUNTED: dict[str, list[str]] = {
     "transactions/durable-transactions": ["string_order"],
     "transactions/two-phase-recovery": ["decide_after_deliver", "no_epoch"],
     "logger/claim-slots": ["no_own_check"],
+    "gossiper/pauses": ["in_flight_stuck"],
+    "gossiper/lossy-acks": ["ack_to_current_end"],
 }
 
 
