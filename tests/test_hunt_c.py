@@ -17,6 +17,7 @@ HUNTED: dict[str, list[str]] = {
     "store/log-structured": ["empty_value_missing", "tab_records"],
     "identifier/crash-safe-epochs": ["epoch_counter_glued"],
     "identifier/dense-ids": ["claims_the_new_value", "block_lease"],
+    "identifier/random-ids": ["seeded_by_node_id"],
     "identifier/snowflake-clock-skew": ["sequence_wraps"],
     "mapreducer/task-files": ["reduce_in_place"],
     "messenger/durable-dedup": ["sequence_in_memory"],
