@@ -21,6 +21,7 @@ HUNTED: dict[str, list[str]] = {
     "identifier/snowflake-clock-skew": ["sequence_wraps"],
     "mapreducer/task-files": ["reduce_in_place"],
     "messenger/durable-dedup": ["sequence_in_memory"],
+    "messenger/timestamp-oracle": ["counter_in_memory"],
     "store/compaction": ["compact_only_on_open"],
     "store/crash-safety": ["length_prefix_header"],
     "store/redis-protocol": ["case_sensitive"],
