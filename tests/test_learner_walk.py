@@ -82,6 +82,32 @@ def test_a_file_given_as_a_task_says_use_bin(env: dict[str, str], tmp_path: Path
     assert "node.py is a file, not a task id: grade it with distlab check --bin node.py" in r.stderr
 
 
+@pytest.mark.parametrize(("marker", "said"), [
+    ("", "this workspace's marker .distlab-task names no task; give a task id"),
+    ("messenger/ech\n", "names 'messenger/ech', which is no task; give a task id (`distlab check TRACK/TASK`) or "
+                        "run `distlab start TRACK/TASK` here again (did you mean messenger/echo?)"),
+    ("\udcff\udcfe", "names '\ufffd\ufffd', which is no task"),  # not UTF-8: was "unexpected: UnicodeDecodeError"
+])
+def test_a_broken_workspace_marker_is_named(env: dict[str, str], tmp_path: Path, marker: str, said: str) -> None:
+    assert distlab(env, tmp_path, "start", "messenger/echo", "ws").returncode == 0
+    (tmp_path / "ws" / ".distlab-task").write_bytes(marker.encode("utf-8", "surrogateescape"))
+    for command in ("check", "hint"):
+        r = distlab(env, tmp_path / "ws", command)
+        assert r.returncode == 2 and said in r.stderr, r.stderr
+
+
+def test_an_empty_or_missing_node_file_is_named(env: dict[str, str], tmp_path: Path) -> None:
+    assert distlab(env, tmp_path, "start", "messenger/echo", "ws").returncode == 0
+    ws = tmp_path / "ws"
+    (ws / "node.py").write_text("")
+    r = distlab(env, ws, "check")
+    assert r.returncode == 2 and "node.py is empty: write your node there" in r.stderr
+    (ws / "node.py").unlink()
+    (ws / "node.py").mkdir()
+    r = distlab(env, ws, "check")
+    assert r.returncode == 2 and "node.py: a folder, not a file" in r.stderr
+
+
 # --- nodes that break the protocol or stop answering -----------------------------------
 
 def test_a_reply_of_the_wrong_type_never_passes(env: dict[str, str], tmp_path: Path) -> None:
@@ -124,6 +150,15 @@ def test_a_node_that_stops_answering_fails_without_faults(env: dict[str, str], t
     assert first.startswith("FAIL  one node  (seed 1): ")
     assert "client requests got no reply though no fault was injected" in first
     assert "a node stopped answering" in first
+
+
+def test_a_reply_that_is_not_json_says_why(env: dict[str, str], tmp_path: Path) -> None:
+    """"reply not sent: ... error 13" alone left the learner guessing; the reason is known."""
+    bin_ = node(tmp_path, "a_set.py", 'return {"type": "echo_ok", "echo": {msg.body["echo"]}}')
+    r = distlab(env, tmp_path, "check", "messenger/echo", "--bin", bin_)
+    assert r.returncode == 1
+    assert "handler 'echo' reply not sent (message to c1 is not JSON-serialisable: Type is not JSON " \
+           "serializable: set)" in fail_lines(r.stdout)[0]
 
 
 RAW = """\

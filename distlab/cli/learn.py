@@ -55,6 +55,16 @@ def _find_marker(start: Path | None = None) -> Path | None:
     return None
 
 
+def _marker_task(marker: Path) -> str:
+    """The task id a workspace marker names ("" for an empty or unreadable one): a
+    marker is the learner's file too, and may hold anything."""
+    try:
+        words = marker.read_text(errors="replace").split()
+    except OSError:
+        return ""
+    return words[0] if words else ""
+
+
 def _first_failure_report(run_dir: Path) -> Path | None:
     """report.html for a failed scenario's run (the Lamport diagram, the timeline, the
     failure view), or None for a run that is not a distlab test run (raft, module tasks)."""
@@ -76,7 +86,7 @@ def _default_workspace(track: str) -> Path:
         return Path("distlab-work") / track
     current = marker.parent
     try:
-        same = marker.read_text().strip().split("/")[0] == track
+        same = _marker_task(marker).split("/")[0] == track
     except OSError:
         same = False
     return _relative(current if same else current.parent / track)
@@ -97,14 +107,20 @@ def _resolve_task(cat: Catalogue, task_id: str | None) -> tuple[Task, Path | Non
         if marker is None:
             raise CliError("no task here: give a task id (see `distlab tracks`) or run this in a "
                            "workspace made by `distlab start`")
-        task_id = marker.read_text().split()[0] if marker.read_text().split() else ""
+        task_id = _marker_task(marker)
+        if cat.task(task_id) is None:  # the learner typed nothing: say which file is wrong
+            hint = _did_you_mean(cat, task_id, tracks=False).removeprefix("; ") if task_id else ""
+            named = f"names {task_id!r}, which is no task" if task_id else "names no task"
+            raise CliError(f"this workspace's marker {_relative(marker)} {named}; give a task id "
+                           "(`distlab check TRACK/TASK`) or run `distlab start TRACK/TASK` here again"
+                           + (f" ({hint})" if hint else ""))
     task = cat.task(task_id)
     if task is None:
         track = cat.track(task_id)
         if track is not None and track.tasks:
             raise CliError(f"{task_id} is a track; name one of its tasks, e.g. {track.tasks[0].id}")
         raise CliError(f"no task {task_id!r}{_did_you_mean(cat, task_id, tracks=False)} (see `distlab tracks`)")
-    workspace = marker.parent if marker is not None and marker.read_text().split()[:1] == [task.id] else None
+    workspace = marker.parent if marker is not None and _marker_task(marker) == task.id else None
     return task, workspace
 
 
@@ -271,7 +287,7 @@ def _keep_passed_work(ws: Path, new_task: str, progress: Progress,
     """Moving on from a passed task in the same workspace: the files the learner edited
     go to done/<task>/ (nothing lost), so the next starter can take their place."""
     try:
-        previous = (ws / MARKER).read_text().strip()
+        previous = (ws / MARKER).read_text(errors="replace").strip()
     except OSError:
         return None
     if not previous or previous == new_task or not progress.passed(previous):

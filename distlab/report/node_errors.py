@@ -124,8 +124,10 @@ def describe(e: dict[str, Any]) -> str:
     if kind in _RAISERS:
         place = f" at {e['where']}" if e.get("where") else ""
         return f"{_RAISERS[kind]} '{name}' raised {e['exception']}: {e['text']} —{place}, {_times(count, 'time', 'times')}"
-    if kind == "bad-reply":
-        return f"handler '{name}' {e['exception']}: {_times(count, 'request', 'requests')} answered error 13 (crash)"
+    if kind == "bad-reply":  # the text says why (not JSON, no type): the fix is in it
+        why = f" ({e['text']})" if e.get("text") else ""
+        return (f"handler '{name}' {e['exception']}{why}: {_times(count, 'request', 'requests')} "
+                "answered error 13 (crash)")
     if kind == "no-reply":
         parts = []
         if e.get("timed_out"):

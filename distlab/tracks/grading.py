@@ -181,8 +181,11 @@ def _stopped(error: str, run_dir: Path, target: str) -> str:
 
 
 def _grade_node(task: Task, target: str, bin_args: list[str], store: Path) -> Iterator[ScenarioResult]:
-    if not Path(target).is_file():
-        raise GradeError(f"{target}: no such file")
+    path = Path(target)
+    if not path.is_file():
+        raise GradeError(f"{target}: {'a folder, not a file' if path.is_dir() else 'no such file'}")
+    if path.stat().st_size == 0:
+        raise GradeError(f"{target} is empty: write your node there (statement.md says what it must do)")
     for sc in task.scenarios:
         for seed in sc.seeds:
             yield _node_scenario(task, sc, target, bin_args, store, seed)
