@@ -18,7 +18,7 @@ HUNTED: dict[str, list[str]] = {
     "percolator/commit": ["newest_record"],
     "percolator/rollback": ["newest_record"],
     "percolator/resolve-lock": ["commits_as_put", "newest_record"],
-    "percolator/client": ["commit_ts_first", "fresh_secondary_ts"],
+    "percolator/client": ["commit_ts_first", "fresh_secondary_ts", "lost_reply_is_abort"],
     "counter/stateless-counter": ["blind_write", "no_sync_write"],
     "timekeeper/clock-survives-crashes": ["reserve_once"],
     "timekeeper/causal-partitions": ["clear_after_ack"],

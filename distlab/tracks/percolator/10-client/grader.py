@@ -136,6 +136,29 @@ def lost_secondaries(w: Any, c: Any, rng: random.Random) -> None:
                         f"{kit.show(key)}; expected {kit.show(want)}")
 
 
+def lost_primary_reply(w: Any, c: Any, rng: random.Random) -> None:
+    state = {"lost": False}
+
+    def lose(method: str, req: dict) -> bool:
+        if method == "kv_commit" and not state["lost"]:
+            state["lost"] = True  # the first commit request lands; only its reply is lost
+            return True
+        return False
+    w.lose_reply = lose
+    ok = _txn(w, c, [(K1, b"v1"), (K2, b"v2")], "a transaction whose primary's commit reply is lost")
+    w.lose_reply = lambda method, req: False
+    committed = any(rec.kind != WriteKind.ROLLBACK for _, rec in w.records(K1))
+    if committed and not ok:
+        raise Wrong("commit() returned False, but its primary's commit had landed (only the reply was "
+                    "lost): the transaction is committed and readers see it; a lost reply is not an "
+                    "error, send the commit again (kv_commit is idempotent) to learn the outcome")
+    for key, want in ((K1, b"v1"), (K2, b"v2")):
+        got = w.read(key)
+        if got != want:
+            raise Wrong(f"after commit() returned True, a reader resolving locks reads {kit.show(got)} for "
+                        f"{kit.show(key)}; expected {kit.show(want)}")
+
+
 def primary_rolled_back(w: Any, c: Any, rng: random.Random) -> None:
     def before(method: str, req: dict) -> None:
         if method == "kv_commit" and not any(m == "kv_commit" for m, _ in w.log[:-1]):
@@ -166,6 +189,7 @@ SCENARIOS: dict[str, Callable[[Any, Any, random.Random], None]] = {
     "a write conflict aborts and leaves no locks": conflict,
     "prewrite replies lost": lost_prewrite_reply,
     "secondary commits lost": lost_secondaries,
+    "the primary's commit reply lost": lost_primary_reply,
     "the primary rolled back by a reader before its commit": primary_rolled_back,
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 TTL_MS = 3000
+PRIMARY_TRIES = 10  # sends of the primary's commit before its outcome counts as unknown
 
 
 class Client:
@@ -40,11 +41,7 @@ class Client:
             self._rollback(keys)
             return False
         commit_ts = self.oracle()
-        try:
-            resp = self.send("kv_commit", {"keys": [primary], "start_version": self.start_ts,
-                                           "commit_version": commit_ts})
-        except ConnectionError:
-            resp = {"error": "lost"}
+        resp = self._commit_primary(primary, commit_ts)
         if resp["error"]:
             self._rollback(keys)
             return False
@@ -55,6 +52,17 @@ class Client:
             except ConnectionError:
                 pass  # readers roll them forward: the primary's record decides
         return True
+
+    def _commit_primary(self, primary: bytes, commit_ts: int) -> dict:
+        """The primary's commit, sent again while its request or reply is lost: it may have
+        landed, and kv_commit is idempotent, so only an answer says what became of it."""
+        for _ in range(PRIMARY_TRIES):
+            try:
+                return self.send("kv_commit", {"keys": [primary], "start_version": self.start_ts,
+                                               "commit_version": commit_ts})
+            except ConnectionError:
+                continue
+        raise ConnectionError("the primary's commit went unanswered: the outcome is unknown")
 
     def _rollback(self, keys: list[bytes]) -> None:
         try:
