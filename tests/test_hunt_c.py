@@ -19,6 +19,7 @@ HUNTED: dict[str, list[str]] = {
     "identifier/dense-ids": ["claims_the_new_value", "block_lease"],
     "identifier/random-ids": ["seeded_by_node_id"],
     "identifier/snowflake-clock-skew": ["sequence_wraps"],
+    "mapreducer/hash-join": ["columns_run_together"],
     "mapreducer/task-files": ["reduce_in_place"],
     "messenger/durable-dedup": ["sequence_in_memory"],
     "messenger/timestamp-oracle": ["counter_in_memory"],
