@@ -21,6 +21,7 @@ HUNTED: dict[str, list[str]] = {
     "identifier/snowflake-clock-skew": ["sequence_wraps"],
     "mapreducer/hash-join": ["columns_run_together"],
     "mapreducer/task-files": ["reduce_in_place"],
+    "mapreducer/top-k": ["counts_left_as_text"],
     "messenger/durable-dedup": ["sequence_in_memory"],
     "messenger/timestamp-oracle": ["counter_in_memory"],
     "store/compaction": ["compact_only_on_open"],

@@ -76,9 +76,14 @@ def _run(name: str, target: object, seed: int) -> str | None:
                 "data (a hot URL) one reducer otherwise receives most of the shuffle")
     got = kit.call(f"top(results, {K})", top, dict(results), K)
     try:
-        got = [(str(u), int(c)) for u, c in got]
+        pairs = [(u, c) for u, c in got]
     except (TypeError, ValueError):
         return f"top(results, {K}) returned {got!r:.200}; expected a list of (url, count) pairs"
+    odd = next(((u, c) for u, c in pairs if not isinstance(u, str) or type(c) is not int), None)
+    if odd is not None:
+        return (f"top(results, {K}) has the pair {odd!r}; expected (url, count) with the count an int "
+                "(reduce outputs are strings: convert them)")
+    got = pairs
     want = _expected(urls)
     for i, (g, w) in enumerate(zip(got, want, strict=False)):
         if g != w:
