@@ -6,10 +6,14 @@ no no-op on election, as 6.824's lab allows)."""
 from __future__ import annotations
 
 import random
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+import distlab.systems.kvraft
+from distlab.systems.kvraft.lab import SCENARIOS as KV_SCENARIOS
+from distlab.systems.kvraft.lab import Lab
 from distlab.systems.raft.core import (
     PREVOTE,
     PREVOTE_RESP,
@@ -170,3 +174,25 @@ def test_truncate_on_heartbeat_caught_by_unreliable_agree() -> None:
     cuts its log after a shorter message when nothing conflicted."""
     reason = outcome("2c_unreliable_agree", Config(mutants=frozenset({"truncate-on-heartbeat"})), 1)
     assert reason is not None and "durability" in reason, reason
+
+
+# ----- kvraft: kv-lab's scripted scenarios ------------------------------------------------
+KVRAFT_NODE = Path(distlab.systems.kvraft.__file__).with_name("node.py")
+KVRAFT = Path(__file__).resolve().parents[1] / "distlab" / "tracks" / "kvraft"
+KV_CAUGHT = [
+    ("3a_clerks_same_ids", KVRAFT / "02-duplicates" / "mutants" / "dedup_by_msg_id.py"),
+    ("3a_paused_leader_reads", KVRAFT / "03-partitions" / "mutants" / "leader_local_reads.py"),
+]
+
+
+@pytest.mark.parametrize(("name", "mutant"), KV_CAUGHT, ids=[c[0] for c in KV_CAUGHT])
+def test_kv_lab_scripts_catch_the_mistake(name: str, mutant: Path, tmp_path: Path) -> None:
+    with pytest.raises(AssertionError, match="not linearizable"):
+        KV_SCENARIOS[name](Lab(bin=str(mutant), store=str(tmp_path)))
+
+
+@pytest.mark.parametrize("name", [c[0] for c in KV_CAUGHT])
+@pytest.mark.parametrize("offset", [0, 1, 2])
+def test_kv_lab_scripts_pass_distlabs_kvraft(name: str, offset: int, tmp_path: Path) -> None:
+    lab = Lab(bin=str(KVRAFT_NODE), store=str(tmp_path), seed_offset=offset)
+    assert KV_SCENARIOS[name](lab)

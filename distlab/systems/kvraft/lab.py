@@ -656,6 +656,70 @@ async def restart_resend(t: Tester) -> str:
     return f"{len(w.lost)} resent writes answered once after every node restarted"
 
 
+async def clerks_in_step(t: Tester) -> str:
+    """Duplicate detection keys on (client, msg_id), not msg_id alone: five clerks, one a
+    node, each write then read their own key in step, so their requests carry the same
+    msg_ids at the same moments. A node whose duplicate table is keyed by msg_id takes the
+    second clerk's write for a resend of the first's, and the read after it shows the old
+    value."""
+    nodes = list(t.runner.node_ids)
+    first = t.clerk()
+    for key in range(1, len(nodes) + 1):  # every key exists: a read of a missing key fails
+        if not isinstance(await first.do("write", key, 0, nodes), dict):
+            raise AssertionError("the cluster answered no write in its first "
+                                 f"{OP_SECONDS:g} s, with no fault yet")
+    clerks = [t.clerk() for _ in nodes]
+
+    async def one(ck: Clerk, key: int) -> None:
+        for round_ in range(1, 6):
+            await ck.do("write", key, 100 * key + round_, nodes)
+            await ck.do("read", key, None, nodes)
+
+    await asyncio.gather(*(one(ck, 1 + i) for i, ck in enumerate(clerks)))
+    return f"{len(clerks)} clerks with the same msg_ids"
+
+
+async def paused_leader(t: Tester) -> str:
+    """A read must be confirmed by a majority, even at a node that believes it leads. Each
+    node in turn is frozen (a long GC pause), cut off, and a new value is written through
+    the others; thawed, still cut off, it is asked to read the key at once. A leader that
+    answers reads from its own state, without a ReadIndex round or the log, answers with
+    the old value before it notices it was deposed."""
+    nodes = list(t.runner.node_ids)
+    writer, reader = t.clerk(), t.clerk()
+    answered = 0
+    for k, x in enumerate(nodes):
+        key = 10 + k
+        if not isinstance(await writer.do("write", key, 1, nodes), dict):
+            raise AssertionError(f"no node answered a write of key {key} in {OP_SECONDS:g} s "
+                                 "with every node connected")
+        await t.sleep(0.3)  # every node has applied it
+        rest = [n for n in nodes if n != x]
+        t.runner.pause(x)
+        t.runner.record("start-pause", [x])
+        t.partition("isolate-one", {x: rest, **{n: [x] for n in rest}})
+        await t.sleep(1.5)  # if x led, the others elect a leader of their own
+        if not isinstance(await writer.do("write", key, 2, rest), dict):
+            raise AssertionError(f"the four nodes other than {x} answered no write of key {key} "
+                                 f"in {OP_SECONDS:g} s: a majority must keep serving")
+        t.runner.resume(x)
+        t.runner.record("stop-pause", [x])
+        req = reader.begin("read", key)
+        reply = await reader.send(req, [x], seconds=0.3)
+        reader.end(req, reply)
+        answered += isinstance(reply, dict)
+        t.heal()
+        await t.sleep(1.0)
+    return f"{len(nodes)} nodes paused and cut off in turn, {answered} reads answered by them"
+
+def clerks_same_ids(lab: Lab) -> str:
+    return lab.script("3a_clerks_same_ids", 1, clerks_in_step)[1]
+
+
+def paused_leader_reads(lab: Lab) -> str:
+    return lab.script("3a_paused_leader_reads", 1, paused_leader)[1]
+
+
 def snapshot_unreliable_lagging(lab: Lab) -> str:
     """The lagging node of `lagging_install` must have installed a snapshot (when its trace
     lines say so): otherwise the scenario did not test what it is for."""
@@ -715,7 +779,9 @@ SCENARIOS: dict[str, Callable[[Lab], str]] = {
     "3a_concurrent": concurrent,
     "3a_unreliable": unreliable,
     "3a_unreliable_one_key": unreliable_one_key,
+    "3a_clerks_same_ids": clerks_same_ids,
     "3a_one_partition": one_partition,
+    "3a_paused_leader_reads": paused_leader_reads,
     "3a_many_partitions_one_client": lambda lab: many_partitions(lab, "1"),
     "3a_many_partitions_many_clients": lambda lab: many_partitions(lab, "4n"),
     # one client, bound to one node: under seed 1's schedule that node is down each time
@@ -753,5 +819,6 @@ def run_scenario(lab: Lab, name: str) -> str:
     return raft_note(detail, [run.results for run in lab.runs[first:]])
 
 
-SCRIPTED = frozenset({"3b_snapshot_unreliable_lagging", "3b_snapshot_recover_resend"})  # run by a script: no `distlab replay`
+SCRIPTED = frozenset({"3b_snapshot_unreliable_lagging", "3b_snapshot_recover_resend",
+                      "3a_clerks_same_ids", "3a_paused_leader_reads"})  # run by a script: no `distlab replay`
 
