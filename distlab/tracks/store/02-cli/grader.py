@@ -90,6 +90,19 @@ def spaces_and_accents(cli: Cli, rng: random.Random) -> None:
     cli.ok("set", "greeting", value)
     cli.ok("get", "greeting", prints=value, after=f" after `{show(['set', 'greeting', value])}` "
            "(one argument, however many spaces it holds)")
+    cli.ok("set", "empty", "")
+    cli.ok("get", "empty", prints="", after=" after `kvs set empty ''` (an empty value is a value, "
+           "not a missing key)")
+
+
+def own_folder(cli: Cli, rng: random.Random) -> None:
+    cli.ok("set", "here", "in-the-first-folder")
+    other = cli.folder / "elsewhere"
+    other.mkdir()
+    Cli(cli.file, other).ok("get", "here", prints=NOT_FOUND, after=" run in another folder, after "
+                            "`kvs set here ...` in the first (the data belongs in the current folder, "
+                            "not beside kvs.py)")
+    cli.ok("get", "here", prints="in-the-first-folder", after=" back in the first folder")
 
 
 def version(cli: Cli, rng: random.Random) -> None:
@@ -121,6 +134,7 @@ def many_runs(cli: Cli, rng: random.Random) -> None:
 
 SCENARIOS: dict[str, Callable[[Cli, random.Random], None]] = {
     "set, then get in another run": set_then_get,
+    "each folder its own store": own_folder,
     "get of a missing key": get_missing,
     "overwrite": overwrite,
     "rm, then get": rm_then_get,
