@@ -20,6 +20,7 @@ HUNTED: dict[str, list[str]] = {
     "percolator/resolve-lock": ["commits_as_put", "newest_record"],
     "percolator/client": ["commit_ts_first", "fresh_secondary_ts", "lost_reply_is_abort"],
     "counter/stateless-counter": ["blind_write", "no_sync_write"],
+    "counter/or-set-partitions": ["gossip_when_dirty"],
     "timekeeper/clock-survives-crashes": ["reserve_once"],
     "timekeeper/causal-partitions": ["clear_after_ack"],
     "timekeeper/causal-crashes": ["forgets_waiting", "no_resend_on_restart"],
