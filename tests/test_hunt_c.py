@@ -25,6 +25,7 @@ HUNTED: dict[str, list[str]] = {
     "messenger/durable-dedup": ["sequence_in_memory"],
     "messenger/timestamp-oracle": ["counter_in_memory"],
     "store/cli": ["data_beside_script", "empty_value_missing"],
+    "store/in-memory": ["shared_class_dict"],
     "store/compaction": ["compact_only_on_open"],
     "store/crash-safety": ["length_prefix_header"],
     "store/redis-protocol": ["case_sensitive"],

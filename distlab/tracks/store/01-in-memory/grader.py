@@ -69,6 +69,16 @@ def remove_key(store: Any, rng: random.Random) -> None:
     _expect(store, "key1", None, "after remove('key1')")
 
 
+def separate_stores(store: Any, rng: random.Random) -> None:
+    _call(store, "set", "mine", "first-store")
+    other = type(store)()
+    got = _call(other, "get", "mine")
+    if got is not None:
+        raise Wrong(f"get('mine') on a second KvStore() returned {got!r}, set only in the first; expected "
+                    "None: each store has its own data (a dict made in __init__, not one on the class)")
+    _expect(store, "mine", "first-store", "after a second KvStore() was made")
+
+
 def many_keys(store: Any, rng: random.Random) -> None:
     model: dict[str, str] = {}
     for step in range(2000):
@@ -86,6 +96,7 @@ def many_keys(store: Any, rng: random.Random) -> None:
 
 
 SCENARIOS: dict[str, Callable[[Any, random.Random], None]] = {
+    "two stores are separate": separate_stores,
     "get stored value": get_stored_value,
     "overwrite value": overwrite_value,
     "get non-existent value": get_non_existent_value,
