@@ -22,6 +22,7 @@ HUNTED: dict[str, list[str]] = {
     "mapreducer/hash-join": ["columns_run_together"],
     "mapreducer/task-files": ["reduce_in_place"],
     "mapreducer/top-k": ["counts_left_as_text"],
+    "messenger/dedup": ["last_msg_id_only"],
     "messenger/durable-dedup": ["sequence_in_memory"],
     "messenger/timestamp-oracle": ["counter_in_memory"],
     "store/cli": ["data_beside_script", "empty_value_missing"],
