@@ -31,6 +31,7 @@ HUNTED: dict[str, list[str]] = {
     "transactions/serializable-snapshot": ["reads_of_present_keys"],
     "transactions/durable-transactions": ["string_order"],
     "transactions/two-phase-recovery": ["decide_after_deliver", "no_epoch"],
+    "transactions/snapshot-reads": ["ts_before_prepare"],
     "logger/claim-slots": ["no_own_check"],
     "gossiper/pauses": ["in_flight_stuck"],
     "gossiper/lossy-acks": ["ack_to_current_end"],
