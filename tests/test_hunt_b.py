@@ -3,10 +3,15 @@ timekeeper, transactions, gossiper) are now caught, and each task's reference st
 
 Each entry names a task and the mutants added by the hunt; the task must verify sound
 (reference passes every scenario, every mutant fails with its phrase) and each named
-mutant must be among the task's mutants, so deleting one is noticed too.
+mutant must be among the task's mutants, so deleting one is noticed too. The node tasks
+(seconds each) run under ``pytest -m slow``; tests/test_tracks.py verifies them too.
 """
 
 from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,7 +43,12 @@ HUNTED: dict[str, list[str]] = {
 }
 
 
-@pytest.mark.parametrize("task_id", sorted(HUNTED))
+FAST = {"percolator/prewrite", "percolator/commit", "percolator/rollback", "percolator/resolve-lock",
+        "percolator/client"}  # graded in milliseconds (module tasks); the rest run simulations
+
+
+@pytest.mark.parametrize("task_id", [t if t in FAST else pytest.param(t, marks=pytest.mark.slow)
+                                     for t in sorted(HUNTED)])
 def test_hunted_mistakes_are_caught_and_reference_passes(task_id: str) -> None:
     task = load().task(task_id)
     assert task is not None, task_id
@@ -48,3 +58,50 @@ def test_hunted_mistakes_are_caught_and_reference_passes(task_id: str) -> None:
     verdict = verify_task(task)
     assert verdict.reference_ok, verdict.problems
     assert verdict.ok, verdict.problems
+
+
+def _load(path: Path, name: str) -> Any:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# (task, the scenario added for it, the mistake, a phrase of the sentence it must produce)
+NEW_SCENARIOS = [
+    ("percolator/prewrite", "a late prewrite after this transaction's rollback", "conflict_ignores_rollback",
+     "expected a write conflict error"),
+    ("percolator/commit", "a commit after a rollback and a newer commit", "newest_record",
+     "expected an abort error"),
+    ("percolator/rollback", "a key never prewritten, over an older commit", "newest_record",
+     "answered an abort error; expected no error"),
+    ("percolator/resolve-lock", "commit a delete and a lock-only mutation", "commits_as_put",
+     "expected a delete record"),
+    ("percolator/resolve-lock", "roll back every lock of one transaction", "newest_record",
+     "answered an abort error"),
+    ("percolator/client", "prewrite all, then the primary alone, then the rest", "commit_ts_first",
+     "before the last prewrite"),
+    ("percolator/client", "prewrite all, then the primary alone, then the rest", "fresh_secondary_ts",
+     "one transaction has one commit_ts"),
+    ("percolator/client", "the primary's commit reply lost", "lost_reply_is_abort",
+     "its primary's commit had landed"),
+]
+
+
+@pytest.mark.parametrize(("task_id", "scenario", "mutant", "phrase"), NEW_SCENARIOS,
+                         ids=[f"{t}:{m}" for t, _, m, _ in NEW_SCENARIOS])
+def test_new_scenario_fails_the_mistake_and_passes_the_reference(
+        tmp_path: Path, task_id: str, scenario: str, mutant: str, phrase: str) -> None:
+    """The scenario added for a mistake says so in the learner's terms; the reference passes it."""
+    task = load().task(task_id)
+    assert task is not None
+    grader = _load(task.folder / "grader.py", f"_hunt_b_grader_{mutant}")
+    assert scenario in grader.scenarios()
+    factory = task.grader.get("factory", "Server")
+    good = getattr(_load(task.reference, f"_hunt_b_ref_{mutant}"), factory)
+    assert grader.run(scenario, good, 1) is None
+    (m,) = [m for m in task.mutants if m.file.stem == mutant]
+    bad = getattr(_load(m.materialize(task.reference, tmp_path / "mutant"), f"_hunt_b_bad_{mutant}"), factory)
+    reason = grader.run(scenario, bad, 1)
+    assert reason is not None and phrase in reason, reason
