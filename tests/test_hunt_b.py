@@ -25,6 +25,8 @@ HUNTED: dict[str, list[str]] = {
     "percolator/resolve-lock": ["commits_as_put", "newest_record"],
     "percolator/client": ["commit_ts_first", "fresh_secondary_ts", "lost_reply_is_abort"],
     "percolator/node": ["blind_row_write"],
+    "counter/g-counter": ["no_sync"],
+    "counter/pn-counter": ["no_sync"],
     "counter/stateless-counter": ["blind_write", "no_sync_write"],
     "counter/or-set-partitions": ["gossip_when_dirty"],
     "timekeeper/clock-survives-crashes": ["reserve_once"],
