@@ -27,6 +27,7 @@ HUNTED: dict[str, list[str]] = {
     "percolator/node": ["blind_row_write"],
     "counter/g-counter": ["no_sync"],
     "counter/pn-counter": ["no_sync"],
+    "counter/two-phase-set": ["remove_if_present"],
     "counter/stateless-counter": ["blind_write", "no_sync_write"],
     "counter/or-set-partitions": ["gossip_when_dirty"],
     "timekeeper/clock-survives-crashes": ["reserve_once"],
