@@ -182,6 +182,7 @@ KVRAFT = Path(__file__).resolve().parents[1] / "distlab" / "tracks" / "kvraft"
 KV_CAUGHT = [
     ("3a_clerks_same_ids", KVRAFT / "02-duplicates" / "mutants" / "dedup_by_msg_id.py"),
     ("3a_paused_leader_reads", KVRAFT / "03-partitions" / "mutants" / "leader_local_reads.py"),
+    ("3a_deposed_leader_writes", KVRAFT / "28-answer-after-commit" / "mutants" / "answer_by_index.py"),
 ]
 
 

@@ -720,6 +720,55 @@ def paused_leader_reads(lab: Lab) -> str:
     return lab.script("3a_paused_leader_reads", 1, paused_leader)[1]
 
 
+async def deposed_leader_write(t: Tester) -> str:
+    """A write's answer must come from that write being applied, not from whatever entry
+    ends up at the log index it was given. Each node in turn is frozen and cut off while
+    the others elect a leader and write several entries; thawed, still cut off and still
+    believing it leads, it is sent two writes, which it appends at indexes the others have
+    already filled; then the network heals and its entries there are replaced. A node
+    that answers a waiting client when *some* entry applies at that index acknowledges a
+    write that never happened."""
+    nodes = list(t.runner.node_ids)
+    filler, reader = t.clerk(), t.clerk()
+    writers = [t.clerk(), t.clerk()]  # two writes: a new leader's first entry is its no-op
+    acked = 0
+    for k, x in enumerate(nodes):
+        keys = [20 + 2 * k, 21 + 2 * k]  # a key each: the reads then pin each write down
+        for key in keys:
+            if not isinstance(await filler.do("write", key, 0, nodes), dict):
+                raise AssertionError(f"no node answered a write of key {key} in "
+                                     f"{OP_SECONDS:g} s with every node connected")
+        await t.sleep(0.3)
+        rest = [n for n in nodes if n != x]
+        t.runner.pause(x)
+        t.runner.record("start-pause", [x])
+        t.partition("isolate-one", {x: rest, **{n: [x] for n in rest}})
+        await t.sleep(1.5)  # if x led, the others elect a leader of their own
+        for i in range(3):  # entries at the indexes x will hand out next
+            if not isinstance(await filler.do("write", 90 + k, i, rest), dict):
+                raise AssertionError(f"the four nodes other than {x} answered no write in "
+                                     f"{OP_SECONDS:g} s: a majority must keep serving")
+        t.runner.resume(x)
+        t.runner.record("stop-pause", [x])
+        reqs = [w.begin("write", key, 1) for w, key in zip(writers, keys, strict=True)]
+        sending = [asyncio.ensure_future(w.send(req, [x], seconds=3.0))
+                   for w, req in zip(writers, reqs, strict=True)]
+        await t.sleep(0.1)  # x has taken the writes, if it still believes it leads
+        t.heal()
+        for w, req, task in zip(writers, reqs, sending, strict=True):
+            reply = await task
+            w.end(req, reply)
+            acked += isinstance(reply, dict)
+        for key in keys:
+            await reader.do("read", key, None, nodes)
+        await t.sleep(0.5)
+    return f"{len(nodes)} nodes deposed in turn, {acked} writes sent to them acknowledged"
+
+
+def deposed_leader_writes(lab: Lab) -> str:
+    return lab.script("3a_deposed_leader_writes", 1, deposed_leader_write)[1]
+
+
 def snapshot_unreliable_lagging(lab: Lab) -> str:
     """The lagging node of `lagging_install` must have installed a snapshot (when its trace
     lines say so): otherwise the scenario did not test what it is for."""
@@ -782,6 +831,7 @@ SCENARIOS: dict[str, Callable[[Lab], str]] = {
     "3a_clerks_same_ids": clerks_same_ids,
     "3a_one_partition": one_partition,
     "3a_paused_leader_reads": paused_leader_reads,
+    "3a_deposed_leader_writes": deposed_leader_writes,
     "3a_many_partitions_one_client": lambda lab: many_partitions(lab, "1"),
     "3a_many_partitions_many_clients": lambda lab: many_partitions(lab, "4n"),
     # one client, bound to one node: under seed 1's schedule that node is down each time
@@ -820,5 +870,5 @@ def run_scenario(lab: Lab, name: str) -> str:
 
 
 SCRIPTED = frozenset({"3b_snapshot_unreliable_lagging", "3b_snapshot_recover_resend",
-                      "3a_clerks_same_ids", "3a_paused_leader_reads"})  # run by a script: no `distlab replay`
+                      "3a_clerks_same_ids", "3a_paused_leader_reads", "3a_deposed_leader_writes"})  # run by a script: no `distlab replay`
 
