@@ -33,6 +33,7 @@ HUNTED: dict[str, list[str]] = {
     "timekeeper/clock-survives-crashes": ["reserve_once"],
     "timekeeper/causal-partitions": ["clear_after_ack"],
     "timekeeper/causal-crashes": ["forgets_waiting", "no_resend_on_restart"],
+    "timekeeper/hybrid-logical-clock": ["c_never_resets"],
     "timekeeper/hlc-survives-crashes": ["forgets_c"],
     "transactions/snapshot-isolation": ["data_from_snapshot"],
     "transactions/session-reads": ["adopt_always", "no_adopt_after_commit"],
@@ -108,3 +109,38 @@ def test_new_scenario_fails_the_mistake_and_passes_the_reference(
     bad = getattr(_load(m.materialize(task.reference, tmp_path / "mutant"), f"_hunt_b_bad_{mutant}"), factory)
     reason = grader.run(scenario, bad, 1)
     assert reason is not None and phrase in reason, reason
+
+
+# ---- the hlc checker: c starts again at 0 when a node's own clock opens a new l ----------------
+
+
+def _stamps(*ops: tuple[str, Any, Any, str]) -> list[dict[str, Any]]:
+    """A history of stamp calls, one after another: (node, seen, ts, outcome)."""
+    out: list[dict[str, Any]] = []
+    for p, (node, seen, ts, outcome) in enumerate(ops):
+        out.append({"index": len(out), "time": len(out) * 10_000, "process": p, "type": "invoke",
+                    "f": "stamp", "value": {"node": node, "seen": seen}})
+        done = {"node": node, "seen": seen, "ts": ts} if outcome == "ok" else {"node": node, "seen": seen}
+        out.append({"index": len(out), "time": len(out) * 10_000, "process": p, "type": outcome,
+                    "f": "stamp", "value": done})
+    return out
+
+
+def test_hlc_c_must_restart_when_the_clock_opens_a_new_l() -> None:
+    from distlab.checkers import hlc
+
+    good = _stamps(("n0", None, [0, 1], "ok"), ("n0", None, [0, 2], "ok"), ("n0", [0, 2], [0, 3], "ok"),
+                   ("n1", [0, 3], [0, 4], "ok"))
+    assert hlc.check(good)["valid"] is True
+    # l = 1 is within SLACK_MS of the clocks (all near 0 ms): a new l, so c must be 0
+    bad = _stamps(("n0", None, [0, 1], "ok"), ("n0", None, [1, 2], "ok"))
+    r = hlc.check(bad)
+    assert r["valid"] is False and r["c_not_reset_count"] == 1, r
+    assert "c starts again at 0" in r["explanation"]
+    fine = _stamps(("n0", None, [0, 1], "ok"), ("n0", None, [1, 0], "ok"), ("n0", None, [1, 1], "ok"))
+    assert hlc.check(fine)["valid"] is True
+    # l taken from the request's seen: c = seen's c + 1 is right
+    assert hlc.check(_stamps(("n1", None, [1, 0], "ok"), ("n0", [1, 0], [1, 1], "ok")))["valid"] is True
+    # a stamp of unknown outcome may have opened that l first: not judged
+    lost = _stamps(("n0", None, [0, 1], "ok"), ("n0", None, None, "info"), ("n0", None, [1, 1], "ok"))
+    assert hlc.check(lost)["c_not_reset_count"] == 0

@@ -98,13 +98,21 @@ def oracle(history: list[dict[str, Any]]) -> Any:
         high = max([0.0] + [x for n in nodes for t in sk.samples(0.0, b, record_times) for x in sk.readings(n, t)])
         if v["ts"][0] > math.ceil(high * 1000) + SLACK:
             return False
+        # a new l, above seen's and above every l the node could have given before: c = 0
+        l, c = v["ts"]  # noqa: E741
+        opens = l > 0 and not (_well_formed(v["seen"]) and l <= v["seen"][0])
+        if c != 0 and opens and not any(
+                d2["value"]["node"] == v["node"] and d2 is not done and i2["index"] < done["index"]
+                and d2["value"]["ts"][0] == l for i2, d2 in stamps):
+            return False
     return True
 
 
 def generate(rng: random.Random) -> list[dict[str, Any]]:
     """A model HLC (l = max of its l, the request's l and its clock's ms; c counts within
     one l) under random bumps and drifts; sometimes broken: a node that ignores its
-    clock or carries a big offset into l, forgets to merge, goes back, or answers junk."""
+    clock or carries a big offset into l, forgets to merge, goes back, answers junk, or
+    keeps counting c when its own clock opens a new l."""
     events: list[tuple[float, int, dict[str, Any]]] = []
     changes: list[tuple[float, dict[str, dict[str, float]] | list[str]]] = []
     t = 0.0
@@ -131,7 +139,7 @@ def generate(rng: random.Random) -> list[dict[str, Any]]:
     for ct, v in changes:
         events.append((ct, len(events), {"process": "nemesis", "type": "info",
                                          "f": "start-clock" if isinstance(v, dict) else "stop-clock", "value": v}))
-    broken = rng.choice((None, None, None, "counter", "ahead", "no-merge", "back", "junk"))
+    broken = rng.choice((None, None, None, "counter", "ahead", "no-merge", "back", "junk", "no-reset"))
     bad_node = rng.choice(NODES)
     ops = []
     held: list[list[int]] = []
@@ -159,7 +167,7 @@ def generate(rng: random.Random) -> list[dict[str, Any]]:
         elif m == seen_l:
             c = seen_c + 1
         else:
-            c = 0
+            c = c + 1 if bad and broken == "no-reset" else 0
         state[node] = [m, c]
         ts: Any = [m, c]
         if bad and broken == "back" and rng.random() < 0.5:

@@ -9,7 +9,13 @@ workload's history:
 - *not behind*: `l` is at least what the serving node's own clock read while it
   handled the request (a node that stamps from a counter alone falls behind);
 - *not ahead*: `l` is at most the most any node's clock had read by the reply: it
-  comes from some physical clock, never from counting on its own.
+  comes from some physical clock, never from counting on its own;
+- *c restarts*: a stamp whose `l` is above the request's `seen` `l` and above every
+  `l` its node could have given out before it has `c` = 0: `l` then came from the
+  node's own clock, a new millisecond, and `c` counts events within one `l` (a `c`
+  that keeps counting across milliseconds grows without bound). Only judged while the
+  node has no stamp of unknown outcome (a lost reply may hide an earlier stamp at
+  that `l`), and never at `l` = 0 (every node starts at [0, 0]).
 
 What each node's clock read is known from the history: the clock nemesis records
 every bump, strobe and drift it applies and when it resets, and the simulator's
@@ -23,10 +29,11 @@ import math
 from typing import Any
 
 from distlab.checkers import lamport
-from distlab.checkers.lamport import show
-from distlab.history import NEMESIS
+from distlab.checkers.lamport import Stamp, show
+from distlab.checkers.pairing import calls
+from distlab.history import NEMESIS, OK
 
-ANOMALIES = (*lamport.ANOMALIES, "behind_clock", "ahead_of_clocks")
+ANOMALIES = (*lamport.ANOMALIES, "behind_clock", "ahead_of_clocks", "c_not_reset")
 SLACK_MS = 2
 EXAMPLES = 10
 
@@ -89,6 +96,32 @@ class Clocks:
         return max([0.0] + [self.reads(n, 0.0, b)[1] for n in nodes])
 
 
+def _c_not_reset(history: list[dict[str, Any]], good: list[Stamp]) -> list[tuple[Stamp, int]]:
+    """Stamps that opened a new l from their node's clock but did not start c at 0 (see
+    the module docstring), each with the highest l its node could have given out before."""
+    unknown: dict[Any, int] = {}  # node -> history index of its first stamp of unknown outcome
+    for _, inv, _, done in calls(history):
+        if inv.get("f") == "stamp" and (done is None or done["type"] != OK):
+            node = inv["value"].get("node") if isinstance(inv.get("value"), dict) else None
+            unknown[node] = min(unknown.get(node, inv["index"]), inv["index"])
+    by_node: dict[Any, list[Stamp]] = {}
+    for s in good:
+        by_node.setdefault(s.node, []).append(s)
+    out: list[tuple[Stamp, int]] = []
+    for node, mine in by_node.items():
+        for s in mine:
+            l, c = s.ts  # noqa: E741 (the paper's names)
+            first_unknown = min(unknown.get(node, s.done["index"]), unknown.get(None, s.done["index"]))
+            if c == 0 or l <= 0 or first_unknown < s.done["index"]:
+                continue
+            if well_formed(s.seen) and l <= s.seen[0]:
+                continue
+            before = [t.ts[0] for t in mine if t is not s and t.inv["index"] < s.done["index"]]
+            if l not in before:
+                out.append((s, max([b for b in before if b < l], default=0)))
+    return out
+
+
 def check(history: list[dict[str, Any]]) -> dict[str, Any]:
     parts, sentences, good = lamport.analyse(history, well_formed, "a pair [l, c] of integers")
     clocks = Clocks(history)
@@ -112,6 +145,16 @@ def check(history: list[dict[str, Any]]) -> dict[str, Any]:
                 sentences.append(f"{s.where()} returned ts={show(s.ts)}, but no node's clock had read more than "
                                  f"{high_ms} ms by then: l must be a physical time some clock showed, never counted "
                                  "up on its own (count events within one millisecond in c)")
+    not_reset = _c_not_reset(history, good)
+    if not_reset:
+        s, before = not_reset[0]
+        seen = f", nor the request's seen (l={s.seen[0]})" if well_formed(s.seen) else ""
+        sentences.append(f"{s.where()} returned ts={show(s.ts)}, but no earlier stamp of {s.node} had l={s.ts[0]} "
+                         f"(the last below it: {before}){seen}: l came from its own clock, a new millisecond, so c "
+                         "starts again at 0 (c counts events within one l)")
+    parts.update({"c_not_reset_count": len(not_reset),
+                  "c_not_reset": [{"node": s.node, "index": s.done["index"], "ts": s.ts, "prior_l": before}
+                                  for s, before in not_reset[:EXAMPLES]]})
     parts.update({"behind_clock_count": len(behind), "behind_clock": behind[:EXAMPLES],
                   "ahead_of_clocks_count": len(ahead), "ahead_of_clocks": ahead[:EXAMPLES],
                   "clock_faults": sum(len(v) for v in clocks.changes.values())})
