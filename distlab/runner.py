@@ -349,7 +349,7 @@ class Runner:
                 text = (f"answered a client's request with a reply of type {_short(rtype)}: a reply's "
                         "type is the request's type + '_ok' (echo -> echo_ok), or 'error'")
                 self.cluster.node_events.protocol(node or "a node", self.loop.time(), text)
-                raise ValueError(text)
+                raise _WrongReplyType(text)
             value = wl.ok_value(op, reply)  # type: ignore[arg-type]
         except RPCError as exc:
             if exc.code == CRASH or exc.code == NOT_SUPPORTED:
@@ -358,6 +358,14 @@ class Runner:
             self.history.add(now, process, kind, op.f, wl.invoke_value(op), error=[exc.code, exc.text])
             return kind
         except Exception as exc:  # a reply the workload cannot read is the node's bug
+            if not isinstance(exc, _WrongReplyType):  # (noted above)
+                # A node error too: an operation left indefinite is invisible to most checkers
+                # (a read_ok without `value` read nothing), so the history alone would pass it.
+                rtype = reply.get("type") if isinstance(reply, dict) else None
+                why = (f"without its {exc.args[0]!r} field" if isinstance(exc, KeyError) and exc.args
+                       else f"that the client cannot read ({type(exc).__name__}: {exc})")
+                self.cluster.node_events.protocol(
+                    node or "a node", self.loop.time(), f"answered a client's {op.f!r} with a {_short(rtype)} reply {why}")
             self.history.add(now, process, INFO, op.f, wl.invoke_value(op), error=["malformed-reply", f"{exc}: {reply}"])
             return INFO
         done = self.history.add(now, process, OK, op.f, value)
@@ -600,6 +608,10 @@ class _NoTrace:
 
     def close(self) -> None:
         return None
+
+
+class _WrongReplyType(ValueError):
+    """A client got a reply whose type is neither `<request>_ok` nor `error`."""
 
 
 def _short(value: Any) -> str:

@@ -20,6 +20,7 @@ from distlab.tracks.catalogue import ROOT
 ECHO = ROOT / "messenger" / "01-echo"
 IN_MEMORY = ROOT / "store" / "01-in-memory"
 ELECTION = ROOT / "raft" / "01-2a-election"
+KV_PROXY = ROOT / "messenger" / "02-kv-proxy"
 
 
 @pytest.fixture
@@ -27,8 +28,8 @@ def env(tmp_path: Path) -> dict[str, str]:
     """messenger/echo as it ships; store/in-memory and raft/2a-election with a 3 s
     scenario limit (so a loop is caught in seconds, not the default minute)."""
     tracks = tmp_path / "tracks"
-    for track, task in (("messenger", ECHO), ("store", IN_MEMORY), ("raft", ELECTION)):
-        (tracks / track).mkdir(parents=True)
+    for track, task in (("messenger", ECHO), ("messenger", KV_PROXY), ("store", IN_MEMORY), ("raft", ELECTION)):
+        (tracks / track).mkdir(parents=True, exist_ok=True)
         (tracks / track / "track.toml").write_bytes((ROOT / track / "track.toml").read_bytes())
         shutil.copytree(task, tracks / track / task.name, ignore=shutil.ignore_patterns("__pycache__"))
     toml = tracks / "store" / IN_MEMORY.name / "task.toml"
@@ -67,6 +68,7 @@ def fail_lines(out: str) -> list[str]:
     (("check", "messenger/ech"), "no task 'messenger/ech'; did you mean messenger/echo?"),
     (("hint", "messenger/ehco"), "did you mean messenger/echo?"),
     (("check", "messenger"), "messenger is a track; name one of its tasks, e.g. distlab check messenger/echo"),
+    (("check", "--verbose"), "no option --verbose (see `distlab check --help`); arguments for your node go after"),
 ])
 def test_a_mistyped_name_gets_a_suggestion(env: dict[str, str], tmp_path: Path, args: tuple[str, ...],
                                            said: str) -> None:
@@ -161,6 +163,45 @@ def test_a_reply_that_is_not_json_says_why(env: dict[str, str], tmp_path: Path) 
            "serializable: set)" in fail_lines(r.stdout)[0]
 
 
+def test_an_echo_reply_with_the_wrong_field_name_says_so(env: dict[str, str], tmp_path: Path) -> None:
+    bin_ = node(tmp_path, "renamed.py", 'return {"type": "echo_ok", "text": msg.body["echo"]}')
+    r = distlab(env, tmp_path, "check", "messenger/echo", "--bin", bin_)
+    assert r.returncode == 1
+    assert "got back a reply without an 'echo' field (the reply's echo must be" in fail_lines(r.stdout)[0]
+
+
+def test_a_reply_missing_its_field_is_named(env: dict[str, str], tmp_path: Path) -> None:
+    """read_ok with `val` for `value`: the client cannot read it, so the read was left
+    indefinite; under kv-lab (no stats check) such a node passed. Now it is the node's
+    error, said with the field it lacks."""
+    path = tmp_path / "proxy.py"
+    path.write_text(textwrap.dedent("""\
+        from distlab import Node, RPCError
+
+        node = Node()
+
+
+        async def forward(msg):
+            body = {k: v for k, v in msg.body.items() if k != "msg_id"}
+            try:
+                reply = await node.rpc("lin-kv", body, timeout=1.0)
+            except RPCError as exc:
+                return exc
+            if msg.body["type"] == "read":
+                return {"type": "read_ok", "val": reply.body["value"]}
+            return {k: v for k, v in reply.body.items() if k != "in_reply_to"}
+
+
+        for kind in ("read", "write", "cas"):
+            node.on(kind)(forward)
+        """))
+    r = distlab(env, tmp_path, "check", "messenger/kv-proxy", "--bin", str(path))
+    assert r.returncode == 1
+    first = fail_lines(r.stdout)[0]
+    assert first.startswith("FAIL  two nodes over lin-kv  (seed 1): node error: n")
+    assert "answered a client's 'read' with a 'read_ok' reply without its 'value' field" in first
+
+
 RAW = """\
 import json, sys
 
@@ -201,6 +242,8 @@ def test_a_raw_node_crashing_on_a_request_names_the_exception_and_line(env: dict
     first = fail_lines(r.stdout)[0]
     assert first.startswith("FAIL  one node  (seed 1): the run stopped: node n0 exited on its own (status 1)")
     assert "after KeyError: 'text' (at crash.py:9)" in first
+    # real processes do not replay (`distlab replay` refuses them): the check is the rerun
+    assert f"  rerun: distlab check messenger/echo --bin {bin_}" in r.stdout and "replay:" not in r.stdout
     assert str(tmp_path) in first.split("; see ")[1]  # the log's full path, not node-logs/n0.log
 
 
@@ -212,7 +255,7 @@ def test_a_node_that_exits_at_once_names_the_seed_and_replay(env: dict[str, str]
     line = r.stderr.strip()
     assert len(line.splitlines()) == 1
     assert "quits.py did not start: node n0 exited on its own (status 0)" in line
-    assert "(scenario 'one node', seed 1; replay: distlab replay " in line
+    assert f"(scenario 'one node', seed 1; rerun: distlab check messenger/echo --bin {path})" in line
 
 
 def test_an_import_error_names_the_learners_line(env: dict[str, str], tmp_path: Path) -> None:
@@ -268,6 +311,16 @@ def raft(tmp_path: Path, name: str, old: str, new: str) -> str:
     return f"{path}:make"
 
 
+def test_bin_file_alone_means_the_tasks_factory(env: dict[str, str], tmp_path: Path) -> None:
+    """`--bin myraft.py` (as a learner types it) used to be refused: "'myraft.py' is not
+    MODULE:FACTORY"; it is the file's `make`, as in the workspace."""
+    path = tmp_path / "myraft.py"
+    path.write_bytes((ELECTION / "reference.py").read_bytes())
+    r = distlab(env, tmp_path, "check", "raft/2a-election", "--bin", str(path))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"check raft/2a-election: {path}:make" in r.stdout and "passed raft/2a-election" in r.stdout
+
+
 def test_sys_exit_in_a_raft_is_a_failure_not_exit_status_0(env: dict[str, str], tmp_path: Path) -> None:
     """A Raft whose tick() called sys.exit(0) ended `distlab check` silently with status
     0: to a script, a pass."""
@@ -302,3 +355,13 @@ def test_an_unreadable_progress_file_is_kept_not_overwritten(env: dict[str, str]
     kept = [p for p in home.iterdir() if p.name.startswith("progress.unreadable-")]
     assert len(kept) == 1 and kept[0].read_text().endswith('"passed": tr')
     assert '"passed": true' in (home / "progress.json").read_text()
+
+
+def test_a_long_list_of_nodes_is_cut_short() -> None:
+    """25 nodes' final reads missing messages named every node, in the order n1, n10, n11..."""
+    from distlab.tracks.explain import reasons
+
+    results = {"valid": False, "workload": {"valid": False, "final_missing": [
+        {"node": f"n{i}", "missing": [0], "missing_count": 3} for i in range(25)]}}
+    assert reasons(results)[0] == ("message 0 was acknowledged but missing from n0's final read (2 more missing "
+                                   "there); the final reads of n1, n2, n3, n4, n5 and 19 more missed messages too (lost)")

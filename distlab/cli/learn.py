@@ -323,7 +323,7 @@ def check(args: tuple[str, ...], bin_spec: str | None) -> None:
         raise CliError(_not_a_task(cat, rest[0]))
     task, workspace = _resolve_task(cat, task_id)
     base = workspace or Path.cwd()
-    target = bin_spec or default_target(task, base)
+    target = default_target(task, base) if bin_spec is None else _with_factory(task, bin_spec)
     out.print(f"[bold]check {task.id}[/]: {target}", highlight=False, soft_wrap=True)
 
     reported: list[object] = []
@@ -364,6 +364,16 @@ def check(args: tuple[str, ...], bin_spec: str | None) -> None:
     sys.exit(1)
 
 
+def _with_factory(task: Task, bin_spec: str) -> str:
+    """`--bin wc.py` for a task that grades a named object (a Raft's `make`, a module
+    task's [grader] factory) means that object in wc.py, as the workspace's file would."""
+    from distlab.tracks.grading import target_for
+
+    if bin_spec.endswith(".py") and ":" not in Path(bin_spec).name and Path(bin_spec).is_file():
+        return target_for(task, Path(bin_spec))
+    return bin_spec
+
+
 def _not_a_task(cat: Catalogue, word: str) -> str:
     """What `distlab check WORD` got wrong, in the learner's terms: a track, a mistyped
     task, a file given without --bin, or node arguments without the node."""
@@ -372,6 +382,9 @@ def _not_a_task(cat: Catalogue, word: str) -> str:
         return f"{word} is a track; name one of its tasks, e.g. distlab check {track.tasks[0].id}"
     if Path(word).is_file():
         return f"{word} is a file, not a task id: grade it with distlab check --bin {word}"
+    if word.startswith("-"):
+        return (f"no option {word} (see `distlab check --help`); arguments for your node go after "
+                "--bin FILE --")
     if "/" in word and not word.startswith(("-", ".", "/")) and not Path(word).suffix:
         return f"no task {word!r}{_did_you_mean(cat, word)} (see `distlab tracks`)"
     return (f"{word!r} is not a task id{_did_you_mean(cat, word)} (see `distlab tracks`); arguments for "

@@ -44,16 +44,22 @@ def _v(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _few(names: list[str], most: int = 5) -> str:
+    """A list of nodes a sentence can carry: 25 names would bury the rest of the reason."""
+    return ", ".join(names) if len(names) <= most else f"{', '.join(names[:most])} and {len(names) - most} more"
+
+
 def _set_full(w: dict[str, Any]) -> list[str]:
     out: list[str] = []
     finals = [m for m in w.get("final_missing") or [] if m.get("missing")]
     if finals:
         miss = finals[0]
         more = miss.get("missing_count", 1) - 1
-        others = sorted({str(m.get("node")) for m in finals[1:]} - {str(miss.get("node"))})
+        others = sorted({str(m.get("node")) for m in finals[1:]} - {str(miss.get("node"))},
+                        key=lambda n: (len(n), n))  # n2 before n10
         out.append(f"message {_v(miss['missing'][0])} was acknowledged but missing from {miss.get('node') or 'a node'}'s "
                    f"final read" + (f" ({more} more missing there)" if more > 0 else "")
-                   + (f"; the final reads of {', '.join(others)} missed messages too" if others else "") + " (lost)")
+                   + (f"; the final reads of {_few(others)} missed messages too" if others else "") + " (lost)")
     lost = w.get("lost") or []
     if lost:
         more = w.get("lost_count", len(lost)) - 1
@@ -120,7 +126,8 @@ def _workload(w: Any) -> list[str]:
         return []
     out: list[str] = []
     for m in (w.get("mismatched") or [])[:1]:
-        out.append(f"echo request {m.get('sent')!r} got back {m.get('got')!r} "
+        got = "a reply without an 'echo' field" if m.get("got") is None else repr(m.get("got"))
+        out.append(f"echo request {m.get('sent')!r} got back {got} "
                    "(the reply's echo must be the request's text)")
     if "final_missing" in w or "lost" in w:
         out += _set_full(w)

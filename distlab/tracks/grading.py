@@ -86,13 +86,16 @@ def _node_scenario(task: Task, sc: Scenario, target: str, bin_args: list[str], s
         raise GradeError(str(exc)) from None
     r = result.results
     replay = f"distlab replay {result.run_dir}"
+    if r.get("mode") not in (None, "sim"):  # real processes do not replay: the check reruns the seed
+        replay = " ".join([f"distlab check {task.id} --bin {target}", *(["--", *bin_args] if bin_args else [])])
     if r.get("error"):  # the learner's file and line, and its last words, not "see the log"
         r = {**r, "error": _stopped(str(r["error"]), Path(result.run_dir), target)}
     stats = r.get("stats") or {}
     if r.get("error") and not stats.get("count") and sc.expect == "valid":
         # the run stopped before any client request: the node did not start (exit 2, not a grade)
         raise GradeError(f"{Path(target).name} did not start: {r['error']} "
-                         f"(scenario {sc.name!r}, seed {seed}; replay: {replay})")
+                         f"(scenario {sc.name!r}, seed {seed}; "
+                         f"{'replay' if replay.startswith('distlab replay') else 'rerun'}: {replay})")
     want = sc.expect == "valid"
     unfaulted = [w for w in r.get("warnings") or () if "no fault was injected" in w]
     if want and unfaulted:
