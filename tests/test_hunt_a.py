@@ -197,3 +197,48 @@ def test_kv_lab_scripts_catch_the_mistake(name: str, mutant: Path, tmp_path: Pat
 def test_kv_lab_scripts_pass_distlabs_kvraft(name: str, offset: int, tmp_path: Path) -> None:
     lab = Lab(bin=str(KVRAFT_NODE), store=str(tmp_path), seed_offset=offset)
     assert KV_SCENARIOS[name](lab)
+
+
+# ----- sharder: the rebalance and configuration graders -----------------------------------
+SHARDER = Path(__file__).resolve().parents[1] / "distlab" / "tracks" / "sharder"
+
+
+def _module(path: Path, source: str | None = None) -> Any:
+    """A task's file as a module namespace; `source` replaces its text (a mistake)."""
+    namespace: dict[str, Any] = {"__file__": str(path), "__name__": f"_hunt_{path.stem}"}
+    exec(compile(source if source is not None else path.read_text(), str(path), "exec"), namespace)  # noqa: S102
+    return type("Module", (), namespace)
+
+
+def _mistake(path: Path, old: str, new: str) -> Any:
+    text = path.read_text()
+    assert text.count(old) == 1, old
+    return _module(path, text.replace(old, new))
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_smaller_gids_joining_catches_extras_to_the_smallest_gids(seed: int) -> None:
+    task = SHARDER / "02-rebalance-join"
+    grader = _module(task / "grader.py")
+    name = "groups with smaller gids joining"
+    assert grader.run(name, _module(task / "reference.py").rebalance, seed) is None
+    buggy = _mistake(task / "reference.py", "    by_size = sorted(members, key=lambda g: (-held[g], g))",
+                     "    by_size = members")
+    reason = grader.run(name, buggy.rebalance, seed)
+    assert reason is not None and "enough" in reason, reason
+    # the old scenarios never let a smaller gid join, so they could not tell
+    for old in ("twelve joins one by one", "several groups joining at once"):
+        assert grader.run(old, buggy.rebalance, seed) is None
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_history_with_real_moves_catches_a_shared_shard_list(seed: int) -> None:
+    task = SHARDER / "05-configurations"
+    grader = _module(task / "grader.py")
+    name = "old configurations never change"
+    assert grader.run(name, _module(task / "reference.py").Controller, seed) is None
+    buggy = _mistake(task / "reference.py",
+                     '        shards = list(self.configs[-1]["shards"])\n        shards[shard] = gid',
+                     '        shards = self.configs[-1]["shards"]\n        shards[shard] = gid')
+    reason = grader.run(name, buggy.Controller, seed)
+    assert reason is not None and "changed an old configuration" in reason, reason

@@ -38,6 +38,23 @@ def joins_one_by_one(fn: Callable[..., Any], rng: random.Random) -> None:
         shards = kit.check_rebalance(fn, f"join of group {g}", shards, list(gids), min_moves(shards, gids))
 
 
+def smaller_gids_join(fn: Callable[..., Any], rng: random.Random) -> None:
+    """The extra shard of an uneven split goes to the groups that hold the most already,
+    whatever their gids: a group joining with a smaller gid than the others gets none."""
+    shards = [0] * 10
+    gids: list[int] = []
+    for g in [12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1]:
+        gids.append(g)
+        shards = kit.check_rebalance(fn, f"join of group {g} (to groups {sorted(gids[:-1])})",
+                                     shards, list(gids), min_moves(shards, gids))
+    for _ in range(40):
+        old = sorted(rng.sample(range(30, 60), rng.randrange(1, 5)))
+        shards = rebalance([0] * 10, old)
+        new = sorted(rng.sample(range(1, 30), rng.randrange(1, 4)))
+        kit.check_rebalance(fn, f"join of {new} to groups {old}", shards, old + new,
+                            min_moves(shards, old + new))
+
+
 def joins_together(fn: Callable[..., Any], rng: random.Random) -> None:
     for _ in range(40):
         old = sorted(rng.sample(range(1, 30), rng.randrange(1, 5)))
@@ -61,6 +78,7 @@ SCENARIOS: dict[str, Callable[[Callable[..., Any], random.Random], None]] = {
     "the first join takes every shard from group 0": first_join,
     "twelve joins one by one": joins_one_by_one,
     "several groups joining at once": joins_together,
+    "groups with smaller gids joining": smaller_gids_join,
     "small cases against brute force": brute_force,
 }
 
