@@ -242,3 +242,16 @@ def test_history_with_real_moves_catches_a_shared_shard_list(seed: int) -> None:
                      '        shards = self.configs[-1]["shards"]\n        shards[shard] = gid')
     reason = grader.run(name, buggy.Controller, seed)
     assert reason is not None and "changed an old configuration" in reason, reason
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_leaves_from_any_assignment_catch_extras_to_the_smallest_gids(seed: int) -> None:
+    task = SHARDER / "03-rebalance-leave"
+    grader = _module(task / "grader.py")
+    name = "small cases from any assignment against brute force"
+    assert grader.run(name, _module(task / "reference.py").rebalance, seed) is None
+    buggy = _mistake(task / "reference.py", "    by_size = sorted(members, key=lambda g: (-held[g], g))",
+                     "    by_size = members")
+    reason = grader.run(name, buggy.rebalance, seed)
+    assert reason is not None and "enough" in reason, reason
+    assert grader.run("small cases against brute force", buggy.rebalance, seed) is None

@@ -64,11 +64,24 @@ def brute_force(fn: Callable[..., Any], rng: random.Random) -> None:
         _leave(fn, shards, gids, gone, kit.brute_min_moves(shards, rest))
 
 
+def any_start(fn: Callable[..., Any], rng: random.Random) -> None:
+    """From any assignment (Moves leave the controller's shards anywhere, so the groups
+    holding the most need not be the smallest gids), against brute force."""
+    for _ in range(60):
+        n = rng.randrange(1, 7)
+        gids = sorted(rng.sample(range(1, 8), rng.randrange(2, 5)))
+        shards = [rng.choice(gids) for _ in range(n)]
+        gone = sorted(rng.sample(gids, rng.randrange(1, len(gids))))
+        rest = [g for g in gids if g not in gone]
+        _leave(fn, shards, gids, gone, kit.brute_min_moves(shards, rest))
+
+
 SCENARIOS: dict[str, Callable[[Callable[..., Any], random.Random], None]] = {
     "twelve groups leaving one by one": leaves_one_by_one,
     "several groups leaving at once": leaves_together,
     "every group leaves: all shards on group 0": everyone_leaves,
     "small cases against brute force": brute_force,
+    "small cases from any assignment against brute force": any_start,
 }
 
 
