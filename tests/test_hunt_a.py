@@ -5,7 +5,10 @@ no no-op on election, as 6.824's lab allows)."""
 
 from __future__ import annotations
 
+import itertools
 import random
+import sys
+import types
 from pathlib import Path
 from typing import Any
 
@@ -204,10 +207,17 @@ SHARDER = Path(__file__).resolve().parents[1] / "distlab" / "tracks" / "sharder"
 
 
 def _module(path: Path, source: str | None = None) -> Any:
-    """A task's file as a module namespace; `source` replaces its text (a mistake)."""
-    namespace: dict[str, Any] = {"__file__": str(path), "__name__": f"_hunt_{path.stem}"}
-    exec(compile(source if source is not None else path.read_text(), str(path), "exec"), namespace)  # noqa: S102
-    return type("Module", (), namespace)
+    """A task's file as a module (registered, for its dataclasses); `source` replaces its
+    text (a mistake)."""
+    name = f"_hunt_a_{path.parent.name}_{path.stem}_{next(_COUNTER)}".replace("-", "_")
+    module = types.ModuleType(name)
+    module.__file__ = str(path)
+    sys.modules[name] = module
+    exec(compile(source if source is not None else path.read_text(), str(path), "exec"), module.__dict__)  # noqa: S102
+    return module
+
+
+_COUNTER = itertools.count()
 
 
 def _mistake(path: Path, old: str, new: str) -> Any:
@@ -255,3 +265,16 @@ def test_leaves_from_any_assignment_catch_extras_to_the_smallest_gids(seed: int)
     reason = grader.run(name, buggy.rebalance, seed)
     assert reason is not None and "enough" in reason, reason
     assert grader.run("small cases against brute force", buggy.rebalance, seed) is None
+
+
+def test_balance_tries_the_next_store_when_the_largest_has_nothing_to_move() -> None:
+    task = SHARDER / "13-balance"
+    grader = _module(task / "grader.py")
+    name = "the largest store has nothing to move: the next one is tried"
+    assert grader.run(name, _module(task / "reference.py").balance, 1) is None
+    buggy = _mistake(task / "reference.py",
+                     "                return (region.id, source.id, target.id)\n    return None",
+                     "                return (region.id, source.id, target.id)\n        return None\n    return None")
+    reason = grader.run(name, buggy.balance, 1)
+    assert reason is not None and "expected (11, 2, 4)" in reason, reason
+    assert grader.run("150 seeded clusters", buggy.balance, 1) is None  # why it passed before

@@ -105,6 +105,15 @@ def peers_and_down(fns: dict[str, Callable[..., Any]], rng: random.Random) -> No
             [(10, 20, (1, 2)), (11, 30, (1, 2, 3))]).check(fns["balance"])
 
 
+def next_source(fns: dict[str, Callable[..., Any]], rng: random.Random) -> None:
+    """The largest store may have nothing to move (its regions are being repaired, or too
+    big for the gap): the next largest is tried, and so on."""
+    Cluster(fns, [(1, True, 500), (2, True, 400), (3, True, 300), (4, True, 50), (5, True, 200)],
+            [(10, 100, (1, 2)), (11, 40, (2, 3, 5))]).check(fns["balance"])
+    Cluster(fns, [(1, True, 500), (2, True, 450), (3, True, 400), (4, True, 100), (5, True, 300)],
+            [(10, 250, (1, 2, 3)), (11, 20, (2, 3, 5))]).check(fns["balance"])
+
+
 def seeded(fns: dict[str, Callable[..., Any]], rng: random.Random) -> None:
     for _ in range(150):
         n = rng.randrange(3, 7)
@@ -121,6 +130,7 @@ SCENARIOS: dict[str, Callable[[dict[str, Callable[..., Any]], random.Random], No
     "largest store to smallest": simple,
     "only when the gap is more than twice the region": twice,
     "never to a store that is down or already holds a peer": peers_and_down,
+    "the largest store has nothing to move: the next one is tried": next_source,
     "150 seeded clusters": seeded,
 }
 
