@@ -769,6 +769,44 @@ def deposed_leader_writes(lab: Lab) -> str:
     return lab.script("3a_deposed_leader_writes", 1, deposed_leader_write)[1]
 
 
+async def unheard_write(t: Tester) -> str:
+    """Error 11 promises that the request did not happen: a node may give it only while
+    no copy of the request can be in any log. Each node in turn is made deaf (it hears
+    nothing from the others; they still hear it) and sent a write, which reaches the
+    others' logs through it and commits there; the deaf node never learns the outcome.
+    Its answer, after its deadline, must say the outcome is unknown (error 0), not that
+    the write failed (error 11): the write is then read back."""
+    nodes = list(t.runner.node_ids)
+    filler, reader = t.clerk(), t.clerk()
+    unknown = 0
+    for k, x in enumerate(nodes):
+        key = 40 + k
+        if not isinstance(await filler.do("write", key, 0, nodes), dict):
+            raise AssertionError(f"no node answered a write of key {key} in {OP_SECONDS:g} s "
+                                 "with every node connected")
+        await t.sleep(0.5)
+        t.partition("deaf-one", {x: [n for n in nodes if n != x]})
+        ck = t.clerk()
+        req = ck.begin("write", key, 1)
+        t.runner._client_msg_ids[ck.client] = req.msg_id - 1
+        try:
+            reply: dict[str, Any] | RPCError | None = await t.runner.call(
+                ck.client, x, req.body(), OP_SECONDS)
+        except RPCError as exc:
+            # 11 is a definite failure (recorded as one); any other error leaves it unknown
+            reply = exc if exc.code in (11, *DEFINITE) else None
+        ck.end(req, reply)
+        unknown += reply is None
+        t.heal()
+        await t.sleep(1.0)
+        await reader.do("read", key, None, nodes)
+    return f"{len(nodes)} writes sent to a deaf node, {unknown} answered as unknown"
+
+
+def deaf_node_writes(lab: Lab) -> str:
+    return lab.script("3a_deaf_node_writes", 1, unheard_write)[1]
+
+
 def snapshot_unreliable_lagging(lab: Lab) -> str:
     """The lagging node of `lagging_install` must have installed a snapshot (when its trace
     lines say so): otherwise the scenario did not test what it is for."""
@@ -832,6 +870,7 @@ SCENARIOS: dict[str, Callable[[Lab], str]] = {
     "3a_one_partition": one_partition,
     "3a_paused_leader_reads": paused_leader_reads,
     "3a_deposed_leader_writes": deposed_leader_writes,
+    "3a_deaf_node_writes": deaf_node_writes,
     "3a_many_partitions_one_client": lambda lab: many_partitions(lab, "1"),
     "3a_many_partitions_many_clients": lambda lab: many_partitions(lab, "4n"),
     # one client, bound to one node: under seed 1's schedule that node is down each time
@@ -870,5 +909,6 @@ def run_scenario(lab: Lab, name: str) -> str:
 
 
 SCRIPTED = frozenset({"3b_snapshot_unreliable_lagging", "3b_snapshot_recover_resend",
-                      "3a_clerks_same_ids", "3a_paused_leader_reads", "3a_deposed_leader_writes"})  # run by a script: no `distlab replay`
+                      "3a_clerks_same_ids", "3a_paused_leader_reads", "3a_deposed_leader_writes",
+                      "3a_deaf_node_writes"})  # run by a script: no `distlab replay`
 
