@@ -187,6 +187,7 @@ KV_CAUGHT = [
     ("3a_paused_leader_reads", KVRAFT / "03-partitions" / "mutants" / "leader_local_reads.py"),
     ("3a_deposed_leader_writes", KVRAFT / "28-answer-after-commit" / "mutants" / "answer_by_index.py"),
     ("3a_deaf_node_writes", KVRAFT / "03-partitions" / "mutants" / "timeout_is_definite.py"),
+    ("3a_resent_cas", KVRAFT / "02-duplicates" / "mutants" / "cas_not_deduplicated.py"),
 ]
 
 

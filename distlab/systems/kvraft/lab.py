@@ -807,6 +807,33 @@ def deaf_node_writes(lab: Lab) -> str:
     return lab.script("3a_deaf_node_writes", 1, unheard_write)[1]
 
 
+async def cas_resend(t: Tester) -> str:
+    """Every kind of request is applied once, a cas too: a clerk's cas is applied but its
+    reply lost; the value is read, written back to what the cas expected, and then the
+    clerk resends the cas unchanged (same msg_id). A node that looks up only writes in its
+    duplicate table applies the cas a second time, and the write in between is undone."""
+    nodes = list(t.runner.node_ids)
+    filler, reader = t.clerk(), t.clerk()
+    for key in (50, 51, 52):
+        if not isinstance(await filler.do("write", key, 0, nodes), dict):
+            raise AssertionError("the cluster answered no write in its first "
+                                 f"{OP_SECONDS:g} s, with no fault yet")
+        ck = t.clerk()
+        req = ck.begin("cas", key, [0, 1])
+        if not isinstance(await ck.send(req, nodes), dict):  # applied; the clerk never hears
+            raise AssertionError(f"no node answered a cas of key {key} in {OP_SECONDS:g} s "
+                                 "with every node connected")
+        await reader.do("read", key, None, nodes)
+        await filler.do("write", key, 0, nodes)
+        ck.end(req, await ck.send(req, nodes))  # the resend, as 6.824's clerk makes it
+        await reader.do("read", key, None, nodes)
+    return "3 cas requests resent after they were applied and written over"
+
+
+def resent_cas(lab: Lab) -> str:
+    return lab.script("3a_resent_cas", 1, cas_resend)[1]
+
+
 def snapshot_unreliable_lagging(lab: Lab) -> str:
     """The lagging node of `lagging_install` must have installed a snapshot (when its trace
     lines say so): otherwise the scenario did not test what it is for."""
@@ -867,6 +894,7 @@ SCENARIOS: dict[str, Callable[[Lab], str]] = {
     "3a_unreliable": unreliable,
     "3a_unreliable_one_key": unreliable_one_key,
     "3a_clerks_same_ids": clerks_same_ids,
+    "3a_resent_cas": resent_cas,
     "3a_one_partition": one_partition,
     "3a_paused_leader_reads": paused_leader_reads,
     "3a_deposed_leader_writes": deposed_leader_writes,
@@ -910,5 +938,5 @@ def run_scenario(lab: Lab, name: str) -> str:
 
 SCRIPTED = frozenset({"3b_snapshot_unreliable_lagging", "3b_snapshot_recover_resend",
                       "3a_clerks_same_ids", "3a_paused_leader_reads", "3a_deposed_leader_writes",
-                      "3a_deaf_node_writes"})  # run by a script: no `distlab replay`
+                      "3a_deaf_node_writes", "3a_resent_cas"})  # run by a script: no `distlab replay`
 
