@@ -116,6 +116,19 @@ class VotesFromRemoved(RaftCore):
         return vote_result(self.votes, len(self.members))
 
 
+class NeverCutsStoredLog(RaftCore):
+    """Stores new entries, never cuts the stored log at last_index."""
+
+    _disk_last = 0
+
+    def ready(self) -> Any:
+        rd = super().ready()
+        if rd.last_index is not None:
+            rd.last_index = max(rd.last_index, self._disk_last)
+            self._disk_last = rd.last_index
+        return rd
+
+
 def factory(core: type[RaftCore]) -> Any:
     """A tester factory building `core` (servers outside `peers` are not voters yet)."""
 
@@ -145,6 +158,7 @@ CAUGHT = [
     ("4a_one_partition_read", ReadAnyOldAck, "stale read"),
     ("4a_read_after_election", ReadBeforeTermCommit, "stale read"),
     ("3a_removed_server_votes", VotesFromRemoved, "votes count only from the voters"),
+    ("2c_persist_truncation", NeverCutsStoredLog, "log matching"),
 ]
 
 
@@ -164,7 +178,8 @@ def test_new_scenarios_pass_a_correct_raft(name: str, seed: int) -> None:
 
 
 @pytest.mark.parametrize("name", ["2c_figure8_exact", "2b_election_restriction",
-                                  "4a_one_partition_read", "3a_removed_server_votes"])
+                                  "4a_one_partition_read", "3a_removed_server_votes",
+                                  "2c_persist_truncation"])
 def test_a_correct_raft_without_a_noop_passes(name: str) -> None:
     """The new scenarios demand no no-op on election, except a read right after one
     (4a_read_after_election: without it a new leader cannot serve reads at all)."""

@@ -42,7 +42,7 @@ def test_a_learners_raft_from_a_file_passes() -> None:
     proc = raft_test(f"{PLUGINS}:correct", "-s", "2a_*", "-s", "2c_persist*", "-s", "2d_snapshot_init",
                      "-s", "4a_*")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "10 scenarios: 10 pass" in proc.stdout
+    assert "11 scenarios: 11 pass" in proc.stdout
 
 
 def test_a_learners_raft_from_a_module_passes() -> None:

@@ -421,6 +421,35 @@ def persist3(seed: int = 1, raft: Raft = None) -> None:
     c.one(104, 3)
 
 
+def persist_truncation(seed: int = 1, raft: Raft = None) -> None:
+    """distlab's addition to the 2C tests: a truncation must reach the disk too. A follower
+    stores five entries of a leader that then fails before committing them; the new
+    leader's shorter log replaces them there; the follower crashes and restarts. If it
+    stored the new entries but never cut its stored log where the old ones ended, it
+    restarts with the old leader's entries after the new ones, which no leader wrote."""
+    c = cluster(5, seed, raft)
+    rng = random.Random(seed)
+    c.one(rng.randrange(10**9), 5)
+    old = c.check_one_leader()
+    follower, *rest = [i for i in c.ids if i != old]
+    for i in rest:
+        c.disconnect(i)
+    for _ in range(5):
+        c.start_cmd(old, rng.randrange(10**9))  # on the old leader and one follower only
+    c.step(5)
+    c.crash(old)
+    c.disconnect(follower)
+    for i in rest:
+        c.connect(i)
+    c.one(rng.randrange(10**9), 3)  # the new leader: a no-op and one entry
+    c.connect(follower)
+    c.step(20)  # the follower's five entries are replaced by the new leader's two
+    c.restart(follower)
+    c.step(10)
+    c.start(old)
+    c.one(rng.randrange(10**9), 5)
+
+
 def figure8(seed: int = 1, raft: Raft = None, iters: int = 200,
             reliable: bool = True) -> None:
     """6.824 TestFigure8: leaders crash right after Start, at random, again and again."""
@@ -756,6 +785,7 @@ SCENARIOS: dict[str, Callable[..., None]] = {
     "2c_persist1": persist1,
     "2c_persist2": persist2,
     "2c_persist3": persist3,
+    "2c_persist_truncation": persist_truncation,
     "2c_figure8": figure8,
     "2c_unreliable_agree": unreliable_agree,
     "2c_figure8_unreliable": figure8_unreliable,
