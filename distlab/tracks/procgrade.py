@@ -162,11 +162,11 @@ def redis_cli(port: int, *args: str, stdin: str | None = None, timeout: float = 
     return res.stdout
 
 
-def command(*args: str) -> bytes:
-    """One command as redis-cli sends it: a RESP array of bulk strings."""
+def command(*args: str | bytes) -> bytes:
+    """One command as redis-cli sends it: a RESP array of bulk strings (str as UTF-8)."""
     parts = [b"*%d\r\n" % len(args)]
     for arg in args:
-        raw = arg.encode()
+        raw = arg if isinstance(arg, bytes) else arg.encode()
         parts.append(b"$%d\r\n%s\r\n" % (len(raw), raw))
     return b"".join(parts)
 
@@ -217,6 +217,46 @@ def read_replies(sock: socket.socket, count: int, timeout: float, what: str) -> 
             raise Failure(f"{what}: the server closed the connection after {len(replies)} of {count} replies")
         buf += data
     return replies
+
+
+NOT_TEXT = {b"raw": b"\xff\x00\xfe", b"key-\xc0\xfe": b"\x80\r\n\xe9t\xe9"}
+"""Keys and values that are not UTF-8 text: bytes no UTF-8 sequence starts with, a NUL, a
+CRLF, Latin-1 accents, as an image or a packed integer holds."""
+
+BINARY_SAFE = "keys and values are any bytes, not only UTF-8 text: RESP is binary-safe"
+
+
+def check_binary_safe(server: Server, timeout: float = 5.0) -> None:
+    """SET then GET the NOT_TEXT pairs pipelined on one socket, then GET them again after a
+    SIGTERM restart; Failure (saying "binary-safe") if a reply differs or never comes."""
+
+    def round_trip(data: bytes, count: int, what: str) -> list[bytes]:
+        try:
+            with socket.create_connection(("127.0.0.1", server.port), timeout=timeout) as sock:
+                sock.sendall(data)
+                return read_replies(sock, count, timeout, what)
+        except Failure as exc:
+            raise Failure(f"{exc} ({BINARY_SAFE}; did decoding them as UTF-8 fail?)") from None
+        except OSError as exc:
+            raise Failure(f"{what}: the connection failed ({exc}; {BINARY_SAFE})") from None
+
+    def gets(after: str) -> None:
+        what = f"{after}GETs of keys whose values are not UTF-8 text"
+        replies = round_trip(b"".join(command("GET", k) for k in NOT_TEXT), len(NOT_TEXT), what)
+        for (key, value), got in zip(NOT_TEXT.items(), replies, strict=True):
+            want = b"$%d\r\n%s\r\n" % (len(value), value)
+            if got != want:
+                raise Failure(f"{what}: GET {key!r} got {got!r}; expected {want!r} ({BINARY_SAFE}, "
+                              "so store the bytes as they came)")
+
+    what = "SETs of keys and values that are not UTF-8 text, e.g. SET b'raw' b'\\xff\\x00\\xfe'"
+    replies = round_trip(b"".join(command("SET", k, v) for k, v in NOT_TEXT.items()), len(NOT_TEXT), what)
+    for key, got in zip(NOT_TEXT, replies, strict=True):
+        if got != b"+OK\r\n":
+            raise Failure(f"{what}: SET {key!r} got {got!r}; expected b'+OK\\r\\n' ({BINARY_SAFE})")
+    gets("")
+    server.restart(signal.SIGTERM)
+    gets("after a SIGTERM and a restart, ")
 
 
 @contextlib.contextmanager

@@ -32,17 +32,19 @@ def _raised(call: str, exc: BaseException) -> str:
     return f"{call} raised {type(exc).__name__}: {exc}{where}"
 
 
-def command(*args: str) -> bytes:
-    """One command as redis-cli sends it: an array of bulk strings."""
+def command(*args: str | bytes) -> bytes:
+    """One command as redis-cli sends it: an array of bulk strings (str sent as UTF-8)."""
     parts = [b"*%d\r\n" % len(args)]
     for arg in args:
-        raw = arg.encode()
+        raw = arg if isinstance(arg, bytes) else arg.encode()
         parts.append(b"$%d\r\n%s\r\n" % (len(raw), raw))
     return b"".join(parts)
 
 
-def _show(args: tuple[str, ...]) -> str:
-    return " ".join(a if len(a) < 24 else a[:21] + "..." for a in args)
+def _show(args: tuple[str | bytes, ...]) -> str:
+    shown = [a if isinstance(a, str) else a.decode() if a.isascii() and a.decode().isprintable() else repr(a)
+             for a in args]
+    return " ".join(a if len(a) < 24 else a[:21] + "..." for a in shown)
 
 
 class Session:
@@ -67,13 +69,16 @@ class Session:
             raise Wrong(f"feed() of {what} returned a {type(reply).__name__}, not bytes")
         return bytes(reply)
 
-    def ask(self, *args: str, want: bytes, note: str = "") -> None:
+    def ask(self, *args: str | bytes, want: bytes, note: str = "") -> None:
         """Send one command; the reply must be `want` (or any error if want is ERROR)."""
-        got = self.feed(command(*args), repr(_show(args)))
+        try:
+            got = self.feed(command(*args), f"'{_show(args)}'")
+        except Wrong as exc:
+            raise Wrong(f"{exc}{note}") from None
         ok = got.startswith(ERROR) and got.endswith(b"\r\n") if want == ERROR else got == want
         if not ok:
             shown = "an error (-ERR ...)" if want == ERROR else repr(want)
-            raise Wrong(f"{_show(args)!r} got {got!r}; expected {shown}{note}")
+            raise Wrong(f"'{_show(args)}' got {got!r}; expected {shown}{note}")
 
     def restart(self) -> None:
         close = getattr(self.server, "close", None)
@@ -141,6 +146,25 @@ def binary_safe_values(s: Session, rng: random.Random) -> None:
           note=" (a bulk string's length counts bytes, and its data may hold CRLF)")
 
 
+NOT_TEXT = {b"raw": b"\xff\x00\xfe", b"key-\xc0\xfe": b"\x80\r\n\xe9t\xe9"}
+"""Keys and values that are not UTF-8 text: bytes no UTF-8 sequence starts with, a NUL, a
+CRLF, Latin-1 accents, as an image or a packed integer holds."""
+
+BINARY_SAFE = (" (keys and values are any bytes, not only UTF-8 text: RESP is binary-safe, so "
+               "store the bytes as they came)")
+
+
+def values_that_are_not_text(s: Session, rng: random.Random) -> None:
+    for key, value in NOT_TEXT.items():
+        s.ask("SET", key, value, want=b"+OK\r\n", note=BINARY_SAFE)
+    for key, value in NOT_TEXT.items():
+        s.ask("GET", key, want=b"$%d\r\n%s\r\n" % (len(value), value), note=BINARY_SAFE)
+    s.restart()
+    for key, value in NOT_TEXT.items():
+        s.ask("GET", key, want=b"$%d\r\n%s\r\n" % (len(value), value),
+              note=f" after a restart on the same folder{BINARY_SAFE}")
+
+
 def errors_are_errors(s: Session, rng: random.Random) -> None:
     s.ask("FLY", "me", "to", "the", "moon", want=ERROR, note=" for an unknown command")
     s.ask("GET", want=ERROR, note=" for GET without a key")
@@ -167,6 +191,7 @@ SCENARIOS: dict[str, Callable[[Session, random.Random], None]] = {
     "pipelined commands": pipelined_commands,
     "a command split across reads": command_split_across_reads,
     "binary-safe values": binary_safe_values,
+    "values that are not UTF-8 text": values_that_are_not_text,
     "errors are errors": errors_are_errors,
     "data survives a restart": data_survives_a_restart,
 }

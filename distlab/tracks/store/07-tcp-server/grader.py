@@ -14,6 +14,7 @@ from collections.abc import Callable
 from distlab.tracks.procgrade import (
     Failure,
     Server,
+    check_binary_safe,
     command,
     learner_file,
     read_replies,
@@ -143,6 +144,7 @@ SCENARIOS: dict[str, Callable[[Server, random.Random], None]] = {
     "redis-cli SET, GET and DEL": set_get_del,
     "30 commands on one connection": one_connection,
     "200 pipelined commands": pipelined,
+    "keys and values that are not UTF-8 text": lambda server, rng: check_binary_safe(server),
     "data survives a restart": survives_restart,
     "acknowledged writes survive kill -9": survives_kill,
 }

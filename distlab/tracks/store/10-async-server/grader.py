@@ -16,6 +16,7 @@ from collections.abc import Callable
 from distlab.tracks.procgrade import (
     Failure,
     Server,
+    check_binary_safe,
     command,
     learner_file,
     read_replies,
@@ -145,6 +146,7 @@ SCENARIOS: dict[str, Callable[[Server, random.Random], None]] = {
     "50 connections open at once": fifty_connections,
     "a slow client does not block others": slow_client,
     "idle and vanished clients": idle_and_vanished,
+    "keys and values that are not UTF-8 text": lambda server, rng: check_binary_safe(server),
     "20 clients pipelining writes at once, then a restart": clients_write_together,
 }
 

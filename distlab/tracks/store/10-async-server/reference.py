@@ -54,20 +54,22 @@ class Store:
         if name == "PING":
             return b"+PONG\r\n"
         if name == "SET":
-            key, value = args[1].decode(), args[2].decode()
+            # keys and values are any bytes (RESP is binary-safe), not only UTF-8 text:
+            # latin-1 maps each byte to one character and back, so they live as str here
+            key, value = args[1].decode("latin-1"), args[2].decode("latin-1")
             self.write(["set", key, value])
             self.data[key] = value
             return b"+OK\r\n"
         if name == "GET":
-            value = self.data.get(args[1].decode())
+            value = self.data.get(args[1].decode("latin-1"))
             if value is None:
                 return b"$-1\r\n"
-            raw = value.encode()
+            raw = value.encode("latin-1")
             return b"$%d\r\n%s\r\n" % (len(raw), raw)
         if name == "DEL":
             removed = 0
             for arg in args[1:]:
-                key = arg.decode()
+                key = arg.decode("latin-1")
                 if key in self.data:
                     self.write(["rm", key])
                     del self.data[key]
