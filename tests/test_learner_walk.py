@@ -137,6 +137,35 @@ def test_a_handler_that_raises_sometimes_fails_the_check(env: dict[str, str], tm
     assert "replay: distlab replay " in r.stdout
 
 
+@pytest.mark.parametrize(("raised", "fails"), [("RPCError(0, 'timed out')", False), ("ZeroDivisionError()", True)])
+def test_a_periodic_job_may_time_out_but_not_crash(env: dict[str, str], tmp_path: Path, raised: str,
+                                                    fails: bool) -> None:
+    """A gossip round whose call timed out ends that round (the next retries): not a
+    broken node. Any other exception in it is."""
+    path = tmp_path / "periodic.py"
+    path.write_text(textwrap.dedent(f"""\
+        from distlab import Node, RPCError
+
+        node = Node()
+
+
+        @node.on("echo")
+        async def echo(msg):
+            return {{"type": "echo_ok", "echo": msg.body["echo"]}}
+
+
+        def gossip():
+            raise {raised}
+
+
+        node.every(0.5, gossip)
+        """))
+    r = distlab(env, tmp_path, "check", "messenger/echo", "--bin", str(path))
+    assert r.returncode == (1 if fails else 0), r.stdout
+    if fails:
+        assert "node error: n0: periodic 'gossip' raised ZeroDivisionError" in fail_lines(r.stdout)[0]
+
+
 def test_a_node_that_stops_answering_fails_without_faults(env: dict[str, str], tmp_path: Path) -> None:
     """After its first reply the node awaits forever: with no fault injected every
     later request times out. The history alone (echo's checker, stats: some ok) passed it."""
@@ -152,6 +181,15 @@ def test_a_node_that_stops_answering_fails_without_faults(env: dict[str, str], t
     assert first.startswith("FAIL  one node  (seed 1): ")
     assert "client requests got no reply though no fault was injected" in first
     assert "a node stopped answering" in first
+
+
+def test_the_failure_that_opens_the_solution_says_so(env: dict[str, str], tmp_path: Path) -> None:
+    bin_ = node(tmp_path, "empty.py", 'return {"type": "echo_ok", "echo": ""}')
+    for attempt in range(1, 6):
+        r = distlab(env, tmp_path, "check", "messenger/echo", "--bin", bin_)
+        assert r.returncode == 1
+        assert ("`distlab solution` shows the reference" in r.stdout) == (attempt == 5), (attempt, r.stdout)
+    assert distlab(env, tmp_path, "solution", "messenger/echo").returncode == 0
 
 
 def test_a_reply_that_is_not_json_says_why(env: dict[str, str], tmp_path: Path) -> None:
@@ -202,6 +240,16 @@ def test_a_reply_missing_its_field_is_named(env: dict[str, str], tmp_path: Path)
     assert "answered a client's 'read' with a 'read_ok' reply without its 'value' field" in first
 
 
+def test_a_handler_that_never_yields_names_its_line(env: dict[str, str], tmp_path: Path) -> None:
+    """The simulator's watchdog stops it after 5 s of wall time; the reason says where."""
+    bin_ = node(tmp_path, "spins.py", "while True:\n    pass")
+    r = distlab(env, tmp_path, "check", "messenger/echo", "--bin", bin_)
+    assert r.returncode == 1, r.stdout + r.stderr
+    first = fail_lines(r.stdout)[0]
+    assert first.startswith("FAIL  one node  (seed 1): the run stopped: node n0 ran for 5 s of wall time "
+                            "without yielding at spins.py:8 in echo (an infinite loop, or blocking code?)")
+
+
 RAW = """\
 import json, sys
 
@@ -245,6 +293,7 @@ def test_a_raw_node_crashing_on_a_request_names_the_exception_and_line(env: dict
     # real processes do not replay (`distlab replay` refuses them): the check is the rerun
     assert f"  rerun: distlab check messenger/echo --bin {bin_}" in r.stdout and "replay:" not in r.stdout
     assert str(tmp_path) in first.split("; see ")[1]  # the log's full path, not node-logs/n0.log
+    assert "node error" not in first and first.count("exited on its own") == 1  # said once
 
 
 def test_a_node_that_exits_at_once_names_the_seed_and_replay(env: dict[str, str], tmp_path: Path) -> None:

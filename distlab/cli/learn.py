@@ -359,8 +359,10 @@ def check(args: tuple[str, ...], bin_spec: str | None) -> None:
         out.print(f"next: distlab start {nxt.id}" if nxt else "every task is done: well played",
                   highlight=False)
         sys.exit(0)
+    stuck = progress.fails(task.id) >= SOLUTION_AFTER_FAILS  # say that the reference is open now
     out.print(f"[bold red]failed[/] {task.id}: {failed} of {len(results)} scenario run(s) failed; "
-              f"`distlab hint` gives a hint", highlight=False, soft_wrap=True)
+              f"`distlab hint` gives a hint" + ("; `distlab solution` shows the reference" if stuck else ""),
+              highlight=False, soft_wrap=True)
     sys.exit(1)
 
 

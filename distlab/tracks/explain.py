@@ -166,7 +166,11 @@ def reasons(results: dict[str, Any]) -> list[str]:
     out: list[str] = []
     if results.get("error"):
         out.append(f"the run stopped: {results['error']}")
-    for e in (results.get("node_errors") or [])[:1]:
+    stopped = str(results.get("error") or "")
+    errors = [e for e in results.get("node_errors") or []  # the run's stop already says it
+              if not (stopped and isinstance(e, dict) and len(str(e.get("text") or "")) >= 15
+                      and str(e["text"]) in stopped)]
+    for e in errors[:1]:
         out.append(f"node error: {e.get('message') or e}")
     stats = results.get("stats") or {}
     for e in stats.get("errors") or []:

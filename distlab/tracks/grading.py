@@ -89,7 +89,11 @@ def _node_scenario(task: Task, sc: Scenario, target: str, bin_args: list[str], s
     if r.get("mode") not in (None, "sim"):  # real processes do not replay: the check reruns the seed
         replay = " ".join([f"distlab check {task.id} --bin {target}", *(["--", *bin_args] if bin_args else [])])
     if r.get("error"):  # the learner's file and line, and its last words, not "see the log"
-        r = {**r, "error": _stopped(str(r["error"]), Path(result.run_dir), target)}
+        said = _stopped(str(r["error"]), Path(result.run_dir), target)
+        w = r.get("workload")
+        if isinstance(w, dict) and w.get("error") == r["error"]:  # the checker repeats it: once
+            w = {**w, "error": said}
+        r = {**r, "error": said, "workload": w}
     stats = r.get("stats") or {}
     if r.get("error") and not stats.get("count") and sc.expect == "valid":
         # the run stopped before any client request: the node did not start (exit 2, not a grade)
@@ -124,12 +128,19 @@ broken (a read-only request that failed is allowed to fail), and a verdict must 
 pass a broken node; verify holds references to the same rule."""
 
 
+EXPECTED_IN_BACKGROUND = ("RPCError", "TimeoutError", "CancelledError")
+"""What a periodic job or background task may raise without being broken: a call that
+timed out or was refused under faults ends that round, and the next round retries."""
+
+
 def _broken_node(r: dict[str, Any], opts: Any, run_dir: Path, patient: bool = True) -> str:
     """Why a run the checker found valid still fails: the first node error, or requests
     that timed out where no fault was injected and clients were patient (a task's own
     `op_timeout` makes timeouts part of the exercise): a node that stopped answering.
     Empty when the node is sound."""
     for e in r.get("node_errors") or ():
+        if e.get("kind") in ("periodic", "task") and e.get("exception") in EXPECTED_IN_BACKGROUND:
+            continue  # a gossip round that timed out in a partition: the next one retries
         if e.get("kind") in BROKEN_KINDS:
             said = f"node error: {e.get('message') or e}"
             if "not a protocol message" in said:
@@ -276,6 +287,9 @@ def _grade_kvlab(task: Task, target: str, bin_args: list[str], store: Path) -> I
                 reason = said[0]
         seed = int(last.results.get("seed", 0)) if last is not None else 0
         run_dir = last.run_dir if last is not None else None
+        head, early, stop = reason.partition("the run ended early: ")
+        if early and run_dir is not None:  # the node's last words and line, the log's full path
+            reason = head + early + _stopped(stop, Path(run_dir), target)
         scripted = run_dir is None or name in SCRIPTED  # a script's clients do not replay
         yield ScenarioResult(name, seed, passed, reason, run_dir,
                              f"distlab kv-lab --bin {target} -s {name}" if scripted

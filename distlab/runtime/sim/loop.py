@@ -293,8 +293,8 @@ class VirtualLoop(base_events.BaseEventLoop):
             last[1] += 0.5
             if last[1] >= self._stall_seconds:
                 self.abort(
-                    f"{_who()} ran for {self._stall_seconds:g} s of wall time without yielding "
-                    "(an infinite loop, or blocking code?)"
+                    f"{_who()} ran for {self._stall_seconds:g} s of wall time without yielding"
+                    f"{_stuck_at(frame)} (an infinite loop, or blocking code?)"
                 )
                 raise NodeStalled(self.abort_reason)
 
@@ -326,6 +326,24 @@ class VirtualLoop(base_events.BaseEventLoop):
         self._ready.clear()
         self._heap.clear()
         self.close()
+
+
+def _stuck_at(frame: Any) -> str:
+    """Where the code that would not yield was when the watchdog fired: the innermost
+    frame outside distlab's engine and the standard library (a task's reference and
+    mutants count as the learner's), e.g. " at node.py:12 in echo"; "" if none."""
+    import os
+    import sysconfig
+
+    engine = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    stdlib = sysconfig.get_paths()["stdlib"]
+    while frame is not None:
+        name = frame.f_code.co_filename
+        ours = name.startswith(engine) and os.sep + "tracks" + os.sep not in name
+        if not ours and not name.startswith(stdlib) and not name.startswith("<"):
+            return f" at {os.path.basename(name)}:{frame.f_lineno} in {frame.f_code.co_name}"
+        frame = frame.f_back
+    return ""
 
 
 def _who() -> str:
