@@ -18,6 +18,7 @@ import distlab.systems.kvraft
 from distlab.systems.kvraft.lab import SCENARIOS as KV_SCENARIOS
 from distlab.systems.kvraft.lab import Lab
 from distlab.systems.raft.core import (
+    APPEND_RESP,
     PREVOTE,
     PREVOTE_RESP,
     VOTE,
@@ -129,6 +130,18 @@ class NeverCutsStoredLog(RaftCore):
         return rd
 
 
+class HintIsPrev(RaftCore):
+    """The conflict hint's index is prevLogIndex, not where the conflicting term starts."""
+
+    def _reject_append(self, m: Message, prev: int) -> None:
+        if prev > self.log.last_index:
+            hint_index, hint_term = self.log.last_index + 1, 0
+        else:
+            hint_index, hint_term = prev, self.log.term_at(prev) or 0
+        self._send(Message(APPEND_RESP, self.id, m.src, self.term, index=prev, reject=True,
+                           hint_index=hint_index, hint_term=hint_term, round=m.round))
+
+
 def factory(core: type[RaftCore]) -> Any:
     """A tester factory building `core` (servers outside `peers` are not voters yet)."""
 
@@ -159,6 +172,7 @@ CAUGHT = [
     ("4a_read_after_election", ReadBeforeTermCommit, "stale read"),
     ("3a_removed_server_votes", VotesFromRemoved, "votes count only from the voters"),
     ("2c_persist_truncation", NeverCutsStoredLog, "log matching"),
+    ("2b_backup_unknown_term", HintIsPrev, "rejected appends"),
 ]
 
 
@@ -179,7 +193,7 @@ def test_new_scenarios_pass_a_correct_raft(name: str, seed: int) -> None:
 
 @pytest.mark.parametrize("name", ["2c_figure8_exact", "2b_election_restriction",
                                   "4a_one_partition_read", "3a_removed_server_votes",
-                                  "2c_persist_truncation"])
+                                  "2c_persist_truncation", "2b_backup_unknown_term"])
 def test_a_correct_raft_without_a_noop_passes(name: str) -> None:
     """The new scenarios demand no no-op on election, except a read right after one
     (4a_read_after_election: without it a new leader cannot serve reads at all)."""

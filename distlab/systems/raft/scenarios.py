@@ -324,6 +324,49 @@ def backup(seed: int = 1, raft: Raft = None, reject_budget: int = 20) -> None:
         f"catching up took {rejected} rejected appends (budget {reject_budget})")
 
 
+def backup_unknown_term(seed: int = 1, raft: Raft = None, reject_budget: int = 10) -> None:
+    """distlab's addition to 2B: a follower's wrong entries are all of a term the leader
+    never saw (its leader was cut off, with this follower alone, right after winning).
+    Rejecting, the follower must say where that term starts in its log, so the leader
+    skips the whole term at once: naming only prevLogIndex costs one round trip per entry."""
+    c = cluster(5, seed, raft, latency=1)  # a tick per hop: the new leader's first entries can be cut off
+    rng = random.Random(seed)
+    c.one(rng.randrange(10**9), 5)
+    old = c.check_one_leader()
+    term = c.status(old)["term"]
+    c.crash(old)
+    new = None
+    for _ in range(300):
+        c.step()
+        new = next((i for i in c.ids if c.alive(i) and c.is_leader(i)
+                    and c.status(i)["term"] > term), None)
+        if new is not None:
+            break
+    assert new is not None, f"no leader elected within 300 ticks after {old} crashed"
+    mate, *rest = [i for i in c.ids if c.alive(i) and i != new]
+    for i in rest:  # before anything of the new term reaches them
+        c.disconnect(i)
+    for _ in range(50):  # entries of the new term, on `new` and `mate` only
+        c.start_cmd(new, rng.randrange(10**9))
+    c.step(10)
+    c.disconnect(new)
+    c.disconnect(mate)
+    c.start(old)
+    for i in rest:
+        c.connect(i)
+    for _ in range(5):
+        c.one(rng.randrange(10**9), 3)
+    before = c.rpcs["append_resp/reject"]
+    c.connect(mate)
+    c.one(rng.randrange(10**9), 4)
+    rejected = c.rpcs["append_resp/reject"] - before
+    assert rejected <= reject_budget, (
+        f"catching up took {rejected} rejected appends (budget {reject_budget}): the "
+        "follower's wrong entries are all of one term the leader never saw")
+    c.connect(new)
+    c.one(rng.randrange(10**9), 5)
+
+
 def count(seed: int = 1, raft: Raft = None) -> None:
     """6.824 TestCount: elections and agreement use a bounded number of RPCs."""
     c = cluster(3, seed, raft)
@@ -781,6 +824,7 @@ SCENARIOS: dict[str, Callable[..., None]] = {
     "2b_election_restriction": election_restriction,
     "2b_stale_leader_appends": stale_leader_appends,
     "2b_backup": backup,
+    "2b_backup_unknown_term": backup_unknown_term,
     "2b_count": count,
     "2c_persist1": persist1,
     "2c_persist2": persist2,
