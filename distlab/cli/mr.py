@@ -141,7 +141,9 @@ def _command(text: str, option: str) -> list[str]:
               help="Passed as DISTLAB_MR_TASK_TIMEOUT, for a coordinator that reads it.")
 @click.option("--check-timeout", default=180.0, show_default=True, type=click.FloatRange(1.0),
               help="Seconds a check may take before it fails.")
-@click.option("--seed", default=1, show_default=True, type=int, help="Seed of the generated inputs.")
+@click.option("--seed", default=1, show_default=True, type=int,
+              help="Seed of the generated inputs and of the crash and jobcount apps' dice "
+                   "(DISTLAB_MR_CRASH_SEED, if set, overrides it for the dice).")
 def mr_test(coordinator: str | None, worker: str | None, checks: tuple[str, ...], time_scale: float,
             task_timeout: float, check_timeout: float, seed: int) -> None:
     """Run 6.824's seven MapReduce checks (test-mr.sh) on a coordinator and worker given
@@ -152,7 +154,8 @@ def mr_test(coordinator: str | None, worker: str | None, checks: tuple[str, ...]
     Each check runs in a fresh directory: the coordinator gets the input files, each
     worker the app's name (wc, indexer, mtiming, rtiming, jobcount, early_exit, crash);
     outputs are read from mr-out-*. Environment given to both: DISTLAB_MR_SOCKET (a
-    socket path they may use), DISTLAB_MR_TASK_TIMEOUT, DISTLAB_MR_TIME_SCALE, and
+    socket path they may use), DISTLAB_MR_TASK_TIMEOUT, DISTLAB_MR_TIME_SCALE,
+    DISTLAB_MR_CRASH_SEED (so the crash check's crashes are the same on every run), and
     DISTLAB_MR_APP, a command running the apps for a worker in any language:
     `$DISTLAB_MR_APP APP map FILE` prints JSON lines ["key", "value"];
     `$DISTLAB_MR_APP APP reduce` reads such lines, prints `key value` lines."""

@@ -21,7 +21,7 @@ from typing import Any
 from distlab.systems.mapreduce.transport import CoordinatorGone, call
 from distlab.systems.mapreduce.worker import APP_FAILED
 
-_OWN_FILES = re.compile(r"^(mr-out-\d+|mr-\d+-\d+|mr-worker-.*|mr-socket|\.mr-tmp-.*)$")
+_OWN_FILES = re.compile(r"^(mr-out-\d+|mr-\d+-\d+|mr-worker-.*|mr-socket|\.mr-tmp-.*|\.mr-crash-.*)$")
 
 
 class JobError(Exception):
@@ -123,7 +123,7 @@ def run_job(app: str, files: list[str], workers: int, n_reduce: int, out_dir: Pa
             log.close()
     if not keep_intermediate:
         for path in out_dir.iterdir():
-            if re.match(r"^(mr-\d+-\d+|mr-worker-.*|\.mr-tmp-.*)$", path.name):
+            if re.match(r"^(mr-\d+-\d+|mr-worker-.*|\.mr-tmp-.*|\.mr-crash-.*)$", path.name):
                 path.unlink(missing_ok=True)
     outputs = sorted(out_dir.glob("mr-out-*"), key=lambda p: int(p.name.rsplit("-", 1)[1]))
     return JobResult(outputs, time.monotonic() - started, status, restarts)

@@ -5,8 +5,9 @@ Every process runs in a fresh directory where outputs are expected as `mr-out-*`
 
 Each process gets DISTLAB_MR_SOCKET (a socket path both may use), DISTLAB_MR_TASK_TIMEOUT
 (the task timeout a coordinator may honour), DISTLAB_MR_TIME_SCALE (how the apps' sleeps
-are scaled) and DISTLAB_MR_APP (a command that runs the apps for workers in any language:
-see `distlab.systems.mapreduce.app`). Every process is started in its own session and
+are scaled), DISTLAB_MR_APP (a command that runs the apps for workers in any language:
+see `distlab.systems.mapreduce.app`) and DISTLAB_MR_CRASH_SEED (the seed of the crash and
+jobcount apps' dice: the check's seed, so a check's crashes are the same on every run). Every process is started in its own session and
 killed with it at the end of its check, whatever happened."""
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ class Settings:
     check_timeout: float = 180.0
     seed: int = 1
     words: int = 1500
+    crash_seed: str | None = None
+    """The apps' dice (DISTLAB_MR_CRASH_SEED): None takes the caller's DISTLAB_MR_CRASH_SEED
+    if set, else `seed`; graders pass it, so no stray environment changes a verdict."""
 
 
 @dataclass
@@ -280,6 +284,8 @@ def run_checks(coordinator: list[str], worker: list[str], names: list[str] | Non
                "DISTLAB_MR_TASK_TIMEOUT": str(settings.task_timeout),
                "DISTLAB_MR_TIME_SCALE": str(settings.time_scale),
                "DISTLAB_MR_APP": f"{sys.executable} -m distlab.systems.mapreduce.app"}
+        env["DISTLAB_MR_CRASH_SEED"] = (settings.crash_seed if settings.crash_seed is not None
+                                        else os.environ.get("DISTLAB_MR_CRASH_SEED") or str(settings.seed))
         env.pop("DISTLAB_MR_WORKER_PID", None)
         # each process hashes strings its own way, as separate machines would: a worker that
         # partitions with hash() must be caught even under `distlab`'s pinned hash seed

@@ -133,7 +133,9 @@ def mr_check(name: str, target: object, role: str, settings: Settings = FAST, se
     cmd = [PYTHON, str(learner_file(target))]
     coordinator, worker = (cmd, OWN_WORKER) if role == "coordinator" else (OWN_COORDINATOR, cmd)
     with salted_hashes():
-        for outcome in run_checks(coordinator, worker, [name], dataclasses.replace(settings, seed=seed)):
+        # the crash app's dice from the scenario's seed too: the same crashes on every run
+        for outcome in run_checks(coordinator, worker, [name],
+                                  dataclasses.replace(settings, seed=seed, crash_seed=str(seed))):
             if not outcome.passed:
                 return f"the {name} check failed: {outcome.reason}"
     return None

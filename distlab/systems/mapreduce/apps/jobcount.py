@@ -1,5 +1,7 @@
 """Counts map runs: each map leaves a file mr-worker-jobcount-*, sleeps 2-5 s, and the one
-reduce counts the files, so a map run twice without any failure shows up."""
+reduce counts the files, so a map run twice without any failure shows up. The sleep comes
+from DISTLAB_MR_CRASH_SEED and the file's name when that is set (mr-test sets it), so a
+check's timings are the same on every run; from fresh dice otherwise, as 6.824's."""
 
 from __future__ import annotations
 
@@ -16,7 +18,9 @@ _runs = itertools.count()
 def map_fn(filename: str, contents: str) -> list[tuple[str, str]]:
     # this process's own pid: a runner process per map (other languages) stays distinct
     Path(f"mr-worker-jobcount-{os.getpid()}-{next(_runs)}").write_text("x")
-    sleep(2.0 + random.random() * 3.0)
+    seed = os.environ.get("DISTLAB_MR_CRASH_SEED")
+    rng = random.Random(f"mr-jobcount/{seed}/{Path(filename).name}") if seed else random
+    sleep(2.0 + rng.random() * 3.0)
     return [("a", "x")]
 
 
