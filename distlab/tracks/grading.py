@@ -167,7 +167,7 @@ def _broken_node(r: dict[str, Any], opts: Any, run_dir: Path, patient: bool = Tr
         return ""
     return (f"{timed_out} of {total} client requests got no reply though no fault was injected "
             f"(the first sent at {(first or 0) / 1e9:.3f} s): a node stopped answering (a handler that "
-            "blocks or loops, or a reply never sent)")
+            "blocks, loops or awaits a call without a timeout, or a reply never sent)")
 
 
 def _stopped(error: str, run_dir: Path, target: str) -> str:
