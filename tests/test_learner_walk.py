@@ -414,3 +414,25 @@ def test_a_long_list_of_nodes_is_cut_short() -> None:
         {"node": f"n{i}", "missing": [0], "missing_count": 3} for i in range(25)]}}
     assert reasons(results)[0] == ("message 0 was acknowledged but missing from n0's final read (2 more missing "
                                    "there); the final reads of n1, n2, n3, n4, n5 and 19 more missed messages too (lost)")
+
+
+def test_two_commands_finishing_at_once_both_count(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One holds the progress while it records a pass (slowly); the other records a fail
+    meanwhile. Unlocked, the later save dropped the pass: "passed" lost."""
+    from distlab.tracks.progress import Progress
+
+    monkeypatch.setenv("DISTLAB_HOME", str(tmp_path))
+    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""\
+        import sys, time
+        from distlab.tracks.progress import Progress
+        with Progress.locked() as p:
+            print("holding", flush=True)
+            time.sleep(1.0)
+            p.record_check("messenger/echo", True)
+        """)], stdout=subprocess.PIPE, text=True, env=dict(os.environ, DISTLAB_HOME=str(tmp_path)))
+    assert child.stdout is not None and child.stdout.readline().strip() == "holding"
+    with Progress.locked() as p:  # waits for the child's save, then builds on it
+        p.record_check("messenger/echo", False)
+    assert child.wait(timeout=30) == 0
+    after = Progress.load()
+    assert after.passed("messenger/echo") and after.fails("messenger/echo") == 1

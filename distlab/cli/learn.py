@@ -349,9 +349,8 @@ def check(args: tuple[str, ...], bin_spec: str | None) -> None:
     except GradeError as exc:
         raise CliError(str(exc)) from None
     ok = bool(results) and all(r.passed for r in results)
-    progress = Progress.load()
-    progress.record_check(task.id, ok)
-    progress.save()
+    with Progress.locked() as progress:
+        progress.record_check(task.id, ok)
     failed = sum(not r.passed for r in results)
     if ok:
         out.print(f"[bold green]passed[/] {task.id}: {len(results)} scenario run(s); progress recorded", highlight=False)
@@ -402,17 +401,16 @@ def hint(task_id: str | None) -> None:
     cat = _catalogue()
     task, _ = _resolve_task(cat, task_id)
     hints = task.hints()
-    progress = Progress.load()
-    shown = int(progress.entry(task.id).get("hints", 0))
     if not hints:
         out.print(f"{task.id} has no hints; the statement says what is graded")
         return
-    if shown >= len(hints):
+    with Progress.locked() as progress:  # two hints asked at once are two hints
+        shown = int(progress.entry(task.id).get("hints", 0))
+        i = progress.next_hint(task.id) if shown < len(hints) else None
+    if i is None:
         out.print(f"no more hints for {task.id} (all {len(hints)} shown); the last one again:", highlight=False)
         out.print(hints[-1], markup=False, highlight=False, soft_wrap=True)
         return
-    i = progress.next_hint(task.id)
-    progress.save()
     out.print(f"[bold]hint {i + 1} of {len(hints)}[/] for {task.id}:", highlight=False)
     out.print(hints[i], markup=False, highlight=False, soft_wrap=True)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,6 +65,25 @@ class Progress:
             _set_aside(path, "is not distlab progress (corrupt JSON?)")
             return cls({}, path)
         return cls(tasks, path)
+
+    @classmethod
+    @contextmanager
+    def locked(cls) -> Iterator[Progress]:
+        """Load, let the caller change, save: with an exclusive lock on the data directory
+        throughout, so two commands finishing at once (two checks in one workspace) both
+        count; without it the second save drops the first one's pass."""
+        folder = home()
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / ".progress.lock", "a+b") as lock:
+            try:
+                import fcntl
+
+                fcntl.flock(lock, fcntl.LOCK_EX)
+            except (ImportError, OSError):
+                pass  # no flock here (another OS, a filesystem without locks): unlocked, as before
+            progress = cls.load()
+            yield progress
+            progress.save()
 
     def save(self) -> None:
         """Written to a temporary file and renamed: an interrupted write never leaves half a file."""
