@@ -436,3 +436,13 @@ def test_two_commands_finishing_at_once_both_count(tmp_path: Path, monkeypatch: 
     assert child.wait(timeout=30) == 0
     after = Progress.load()
     assert after.passed("messenger/echo") and after.fails("messenger/echo") == 1
+
+
+def test_replay_of_a_corrupt_run_names_the_file(env: dict[str, str], tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text("{bad")
+    (run / "results.json").write_text('{"trace_hash": "x"}')
+    r = distlab(env, tmp_path, "replay", str(run))
+    assert r.returncode == 2
+    assert f"{run} is not a complete run directory: config.json is not JSON: " in r.stderr

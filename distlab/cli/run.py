@@ -293,10 +293,12 @@ def test(bin_path: str, bin_args: tuple[str, ...], test_count: int, quiet: bool,
 def replay(run_dir: str, keep: bool) -> None:
     """Re-run a simulated run from its config and compare the trace hash."""
     src = Path(run_dir)
-    with as_cli_error(OSError, orjson.JSONDecodeError, KeyError, TypeError,
-                      prefix=f"{run_dir} is not a complete run directory: "):
-        config = orjson.loads((src / "config.json").read_bytes())
-        recorded = orjson.loads((src / "results.json").read_bytes())["trace_hash"]
+    incomplete = f"{run_dir} is not a complete run directory: "
+    with as_cli_error(OSError, KeyError, TypeError, prefix=incomplete):
+        with as_cli_error(orjson.JSONDecodeError, prefix=f"{incomplete}config.json is not JSON: "):
+            config = orjson.loads((src / "config.json").read_bytes())
+        with as_cli_error(orjson.JSONDecodeError, prefix=f"{incomplete}results.json is not JSON: "):
+            recorded = orjson.loads((src / "results.json").read_bytes())["trace_hash"]
         if not isinstance(config, dict):
             raise TypeError("config.json holds no options object")
     config.pop("bin_sha256", None)
