@@ -5,11 +5,18 @@ imports from its own folder, so module-level state never leaks between nodes.
 The standard modules that would make a run irreproducible or hang it (time,
 random, threading, socket, os.urandom, print, input) are replaced, for that
 node only, by versions bound to the simulator.
+
+``hash()`` is salted per incarnation, as ``PYTHONHASHSEED`` salts it per process:
+all nodes share one interpreter here, so without it two nodes that pick a key's
+owner by ``hash(key)`` would agree, and a design that breaks on a real cluster
+(or after a restart) would pass.
 """
 
 from __future__ import annotations
 
 import builtins
+import datetime
+import hashlib
 import importlib.machinery
 import importlib.util
 import os
@@ -29,6 +36,37 @@ EPOCH = 1_700_000_000.0
 """What time.time() reads at simulated time zero: a fixed date, so runs replay."""
 
 _real_import = builtins.__import__
+
+
+_SALTED = (str, bytes, datetime.date, datetime.time)  # what PYTHONHASHSEED changes (datetime too)
+
+
+def _salt(rng: _random.Random, node_id: str) -> bytes:
+    """A salt fixed by the incarnation's random state (so by the run's seed) without
+    drawing from it: drawing would shift every number the node's code draws."""
+    return hashlib.blake2b(repr((node_id, rng.getstate())).encode(), digest_size=8).digest()
+
+
+def _varies(obj: object) -> bool:
+    if isinstance(obj, _SALTED):
+        return True
+    if isinstance(obj, (tuple, frozenset)):
+        return any(_varies(item) for item in obj)
+    return False
+
+
+def salted_hash(salt: bytes) -> Callable[[object], int]:
+    """``hash`` as a process with its own ``PYTHONHASHSEED`` computes it: another value for
+    strings, bytes and dates (and tuples or frozensets holding them), the same for the
+    rest (ints, floats, None, and objects hashed by identity or their own ``__hash__``)."""
+    real = builtins.hash
+
+    def hash(obj: object, /) -> int:  # noqa: A001  (stands in for the builtin)
+        if _varies(obj):
+            return real((salt, obj))
+        return real(obj)
+
+    return hash
 
 
 class Sandbox:
@@ -62,6 +100,7 @@ class Sandbox:
         self.builtins["print"] = self._print
         self.builtins["input"] = self._input
         self.builtins["exit"] = self.builtins["quit"] = self._exit
+        self.builtins["hash"] = salted_hash(_salt(rng, node_id))
         self.proxies = {
             "time": self._time_module(),
             "random": self._random_module(),
