@@ -21,6 +21,7 @@ ECHO = ROOT / "messenger" / "01-echo"
 IN_MEMORY = ROOT / "store" / "01-in-memory"
 ELECTION = ROOT / "raft" / "01-2a-election"
 KV_PROXY = ROOT / "messenger" / "02-kv-proxy"
+KV_BASIC = ROOT / "kvraft" / "01-basic"
 
 
 @pytest.fixture
@@ -28,7 +29,8 @@ def env(tmp_path: Path) -> dict[str, str]:
     """messenger/echo as it ships; store/in-memory and raft/2a-election with a 3 s
     scenario limit (so a loop is caught in seconds, not the default minute)."""
     tracks = tmp_path / "tracks"
-    for track, task in (("messenger", ECHO), ("messenger", KV_PROXY), ("store", IN_MEMORY), ("raft", ELECTION)):
+    for track, task in (("messenger", ECHO), ("messenger", KV_PROXY), ("store", IN_MEMORY), ("raft", ELECTION),
+                        ("kvraft", KV_BASIC)):
         (tracks / track).mkdir(parents=True, exist_ok=True)
         (tracks / track / "track.toml").write_bytes((ROOT / track / "track.toml").read_bytes())
         shutil.copytree(task, tracks / track / task.name, ignore=shutil.ignore_patterns("__pycache__"))
@@ -314,6 +316,19 @@ def test_an_import_error_names_the_learners_line(env: dict[str, str], tmp_path: 
     assert r.returncode == 2
     assert "cannot import name 'Nod' from 'distlab'" in r.stderr and "(at typo.py:1)" in r.stderr
     assert "seed 1; replay: distlab replay " in r.stderr
+
+
+def test_a_kv_lab_node_that_dies_at_start_did_not_start(env: dict[str, str], tmp_path: Path) -> None:
+    """kv-lab tasks said "FAIL ... the run ended early ... see node-logs/n0.log" for each
+    scenario (exit 1); now as node tasks: one line, its last words and line, exit 2."""
+    path = tmp_path / "zero.py"
+    path.write_text("import sys\nprint(1 / 0)\n")
+    r = distlab(env, tmp_path, "check", "kvraft/basic", "--bin", str(path))
+    assert r.returncode == 2, r.stdout + r.stderr
+    line = r.stderr.strip()
+    assert line.startswith("error: zero.py did not start: node n")
+    assert "exited on its own (status 1) after ZeroDivisionError: division by zero (at zero.py:2)" in line
+    assert f"(scenario '3a_basic', seed 1; rerun: distlab check kvraft/basic --bin {path})" in line
 
 
 # --- module tasks: the learner's class runs inside distlab -----------------------------

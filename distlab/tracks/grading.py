@@ -291,9 +291,14 @@ def _grade_kvlab(task: Task, target: str, bin_args: list[str], store: Path) -> I
         if early and run_dir is not None:  # the node's last words and line, the log's full path
             reason = head + early + _stopped(stop, Path(run_dir), target)
         scripted = run_dir is None or name in SCRIPTED  # a script's clients do not replay
-        yield ScenarioResult(name, seed, passed, reason, run_dir,
-                             f"distlab kv-lab --bin {target} -s {name}" if scripted
-                             else f"distlab replay {run_dir}")
+        again = f"distlab kv-lab --bin {target} -s {name}" if scripted else f"distlab replay {run_dir}"
+        if last is not None and last.results.get("mode") not in (None, "sim"):
+            scripted, again = True, f"distlab check {task.id} --bin {target}"  # real processes do not replay
+        if early and last is not None and not (last.results.get("stats") or {}).get("count"):
+            # stopped before any client request: the node did not start (exit 2, as node tasks)
+            raise GradeError(f"{Path(target).name} did not start: {reason.partition(early)[2]} "
+                             f"(scenario {name!r}, seed {seed}; {'rerun' if scripted else 'replay'}: {again})")
+        yield ScenarioResult(name, seed, passed, reason, run_dir, again)
 
 
 
