@@ -1,0 +1,30 @@
+"""Hunt F: mistakes the course's graders used to pass (transactions, logger, elector,
+gossiper, percolator, timekeeper) are now caught, and each task's reference still passes.
+
+Each entry names a task and the mutants added by the hunt; the task must verify sound
+(reference passes every scenario, every mutant fails with its phrase) and each named
+mutant must be among the task's mutants, so deleting one is noticed too.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from distlab.tracks.catalogue import load
+from distlab.tracks.verify import verify_task
+
+HUNTED: dict[str, list[str]] = {
+    "transactions/two-phase-commit": ["txid_without_node"],
+}
+
+
+@pytest.mark.parametrize("task_id", sorted(HUNTED))
+def test_hunted_mistakes_are_caught_and_reference_passes(task_id: str) -> None:
+    task = load().task(task_id)
+    assert task is not None, task_id
+    names = {m.file.stem for m in task.mutants}
+    missing = [n for n in HUNTED[task_id] if n not in names]
+    assert not missing, f"{task_id} lost its mutants {missing}"
+    verdict = verify_task(task)
+    assert verdict.reference_ok, verdict.problems
+    assert verdict.ok, verdict.problems
