@@ -15,6 +15,7 @@ from distlab.tracks.verify import verify_task
 
 HUNTED: dict[str, list[str]] = {
     "transactions/two-phase-commit": ["txid_without_node"],
+    "transactions/two-phase-recovery": ["abort_when_unreachable"],
 }
 
 
