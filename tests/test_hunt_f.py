@@ -14,6 +14,7 @@ from distlab.tracks.catalogue import load
 from distlab.tracks.verify import verify_task
 
 HUNTED: dict[str, list[str]] = {
+    "logger/follower-reads": ["append_in_arrival_order"],
     "logger/kafka": ["skip_gap"],
     "transactions/two-phase-commit": ["txid_without_node"],
     "transactions/two-phase-recovery": ["abort_when_unreachable"],
