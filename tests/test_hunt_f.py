@@ -16,6 +16,7 @@ from distlab.tracks.verify import verify_task
 HUNTED: dict[str, list[str]] = {
     "logger/follower-reads": ["append_in_arrival_order"],
     "logger/kafka": ["skip_gap"],
+    "timekeeper/clock-survives-crashes": ["volatile", "unsynced", "reserve_once"],
     "transactions/two-phase-commit": ["txid_without_node"],
     "transactions/two-phase-recovery": ["abort_when_unreachable"],
 }
