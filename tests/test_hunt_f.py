@@ -14,6 +14,7 @@ from distlab.tracks.catalogue import load
 from distlab.tracks.verify import verify_task
 
 HUNTED: dict[str, list[str]] = {
+    "elector/gossip-at-scale": ["any_mention"],
     "gossiper/crash-recovery": ["ack_once", "memory_only"],
     "logger/follower-reads": ["append_in_arrival_order"],
     "logger/kafka": ["skip_gap"],
