@@ -18,6 +18,7 @@ HUNTED: dict[str, list[str]] = {
     "gossiper/crash-recovery": ["ack_once", "memory_only"],
     "logger/follower-reads": ["append_in_arrival_order"],
     "logger/kafka": ["skip_gap"],
+    "percolator/node-kills": ["secondaries_first", "no_rollback_record"],
     "timekeeper/causal-crashes": ["forgets_waiting", "no_resend_on_restart"],
     "timekeeper/clock-survives-crashes": ["volatile", "unsynced", "reserve_once"],
     "transactions/two-phase-commit": ["txid_without_node"],
