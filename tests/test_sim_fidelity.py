@@ -150,6 +150,8 @@ def test_a_relative_path_is_refused_and_an_absolute_one_opens(tmp_path: Path) ->
     "import multiprocessing\nmultiprocessing.Process(target=print).start()",
     "import signal\nsignal.alarm(1)",
     "import os\nos.chdir('/')",
+    "from concurrent.futures import ThreadPoolExecutor\nThreadPoolExecutor(1)",
+    "import concurrent.futures\nconcurrent.futures.ProcessPoolExecutor()",
 ])
 def test_processes_and_alarms_are_refused(tmp_path: Path, line: str) -> None:
     node = _Node(tmp_path)
@@ -165,3 +167,12 @@ def test_a_signal_handler_stays_in_its_node(tmp_path: Path) -> None:
     g = _Node(tmp_path).run("import signal\nh = lambda *a: None\nsignal.signal(signal.SIGINT, h)\n"
                             "kept = signal.getsignal(signal.SIGINT) is h\n")
     assert g["kept"] and signal.getsignal(signal.SIGINT) is before
+
+
+def test_exit_handlers_never_run(tmp_path: Path) -> None:
+    # a process stopped by SIGTERM or SIGKILL runs none; here they would run in the harness
+    import atexit
+
+    before = atexit._ncallbacks()
+    _Node(tmp_path).run("import atexit\natexit.register(print, 'bye')\n")
+    assert atexit._ncallbacks() == before

@@ -133,6 +133,8 @@ class Sandbox:
             "multiprocessing": self._multiprocessing_module,
             "signal": self._signal_module,
             "distlab": self._distlab_module,
+            "concurrent": self._concurrent_module,
+            "atexit": self._atexit_module,
         }
 
     # ----- breaking the rules ------------------------------------------------------------
@@ -237,8 +239,11 @@ class Sandbox:
         if top in self._lazy and not self._is_local(top):
             _real_import(name, globals, locals, fromlist, level)
             self.proxies[top] = self._lazy.pop(top)()
-            if name == top or not fromlist:
+            if not fromlist:
                 return self.proxies[top]
+            proxy = self.proxies.get(name)  # a proxied submodule (concurrent.futures)
+            if proxy is not None:
+                return proxy
         if self._is_local(top):
             module = self._load_local(name)
             if fromlist:
@@ -606,6 +611,41 @@ class Sandbox:
 
         mod.Process = Process
         mod.Pool = self._refuser("started a process pool (multiprocessing.Pool)", _PROCESSES)
+        return mod
+
+    def _concurrent_module(self) -> types.ModuleType:
+        """concurrent.futures whose executors refuse to start, as threading.Thread does: their
+        threads or processes would run outside the simulator's clock and order."""
+        import concurrent
+        import concurrent.futures as futures
+
+        mod, fut = self._copy(concurrent), self._copy(futures)
+        sandbox = self
+
+        def refusing(real: type, what: str) -> type:
+            class Executor(real):  # type: ignore[misc, valid-type]
+                def __init__(self, *args: Any, **kwargs: Any) -> None:
+                    raise sandbox.forbid(f"started a {what}", "use asyncio tasks (node.spawn or asyncio.create_task)")
+
+            Executor.__name__ = Executor.__qualname__ = real.__name__
+            return Executor
+
+        fut.ThreadPoolExecutor = refusing(futures.ThreadPoolExecutor, "thread pool (ThreadPoolExecutor)")
+        fut.ProcessPoolExecutor = refusing(futures.ProcessPoolExecutor, "process pool (ProcessPoolExecutor)")
+        mod.futures = fut
+        self.proxies["concurrent.futures"] = fut
+        return mod
+
+    def _atexit_module(self) -> types.ModuleType:
+        """Exit handlers kept and never run: the harness stops a process with SIGTERM (then
+        SIGKILL), which runs none, while in the simulator they would run in the harness."""
+        import atexit
+
+        mod = self._copy(atexit)
+        mod.register = lambda func, *args, **kwargs: func
+        mod.unregister = lambda func: None
+        mod._run_exitfuncs = lambda: None
+        mod._clear = lambda: None
         return mod
 
     def _signal_module(self) -> types.ModuleType:
