@@ -44,9 +44,6 @@ EPOCH = 1_700_000_000.0
 _real_import = builtins.__import__
 
 
-_SALTED = (str, bytes, datetime.date, datetime.time)  # what PYTHONHASHSEED changes (datetime too)
-
-
 def _salt(rng: _random.Random, node_id: str) -> bytes:
     """A salt fixed by the incarnation's random state (so by the run's seed) without
     drawing from it: drawing would shift every number the node's code draws."""
@@ -54,7 +51,7 @@ def _salt(rng: _random.Random, node_id: str) -> bytes:
 
 
 def _varies(obj: object) -> bool:
-    if isinstance(obj, _SALTED):
+    if isinstance(obj, (str, bytes)):
         return True
     if isinstance(obj, (tuple, frozenset)):
         return any(_varies(item) for item in obj)
@@ -63,13 +60,29 @@ def _varies(obj: object) -> bool:
 
 def salted_hash(salt: bytes) -> Callable[[object], int]:
     """``hash`` as a process with its own ``PYTHONHASHSEED`` computes it: another value for
-    strings, bytes and dates (and tuples or frozensets holding them), the same for the
-    rest (ints, floats, None, and objects hashed by identity or their own ``__hash__``)."""
+    strings and bytes (and tuples or frozensets holding them), the real one for the rest
+    (ints, floats, None, objects hashed by identity or their own ``__hash__``). Computed
+    from the salt alone, not from this process's own seed, so a replay in another process
+    hashes alike; equal objects (``("a", 1) == ("a", 1.0)``) still hash alike."""
     real = builtins.hash
 
+    def digest(tag: bytes, data: bytes) -> int:
+        value = int.from_bytes(hashlib.blake2b(tag + data, key=salt, digest_size=8).digest(),
+                               "little", signed=True)
+        return -2 if value == -1 else value  # CPython's hashes are never -1
+
+    def words(values: Any) -> bytes:
+        return b"".join((v & 0xFFFFFFFFFFFFFFFF).to_bytes(8, "little") for v in values)
+
     def hash(obj: object, /) -> int:  # noqa: A001  (stands in for the builtin)
-        if _varies(obj):
-            return real((salt, obj))
+        if isinstance(obj, str):
+            return digest(b"s", obj.encode("utf-8", "surrogatepass"))
+        if isinstance(obj, bytes):
+            return digest(b"b", obj)
+        if isinstance(obj, tuple) and _varies(obj):
+            return digest(b"t", words(hash(item) for item in obj))
+        if isinstance(obj, frozenset) and _varies(obj):
+            return digest(b"f", words(sorted(hash(item) for item in obj)))
         return real(obj)
 
     return hash
