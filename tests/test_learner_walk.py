@@ -161,6 +161,9 @@ def test_a_periodic_job_may_time_out_but_not_crash(env: dict[str, str], tmp_path
 
 
         node.every(0.5, gossip)
+
+        if __name__ == "__main__":
+            node.run()
         """))
     r = distlab(env, tmp_path, "check", "messenger/echo", "--bin", str(path))
     assert r.returncode == (1 if fails else 0), r.stdout
@@ -234,6 +237,9 @@ def test_a_reply_missing_its_field_is_named(env: dict[str, str], tmp_path: Path)
 
         for kind in ("read", "write", "cas"):
             node.on(kind)(forward)
+
+        if __name__ == "__main__":
+            node.run()
         """))
     r = distlab(env, tmp_path, "check", "messenger/kv-proxy", "--bin", str(path))
     assert r.returncode == 1

@@ -130,10 +130,10 @@ def test_the_readme_track_list_matches_the_catalogue() -> None:
 
 
 ECHO_OK = ('from distlab import Node\nnode = Node()\n@node.on("echo")\ndef echo(msg):\n'
-           '    return {"type": "echo_ok", "echo": msg.body["echo"]}\n')
+           '    return {"type": "echo_ok", "echo": msg.body["echo"]}\nnode.run()\n')
 ECHO_RAISES_SOMETIMES = ('from distlab import Node\nnode = Node()\nn = 0\n@node.on("echo")\ndef echo(msg):\n'
                          '    global n\n    n += 1\n    if n % 3 == 0:\n        raise KeyError("oops")\n'
-                         '    return {"type": "echo_ok", "echo": msg.body["echo"]}\n')
+                         '    return {"type": "echo_ok", "echo": msg.body["echo"]}\nnode.run()\n')
 
 
 def _verify_demo(tmp_path: Path, scenario: str, reference: str) -> list[str]:

@@ -64,6 +64,7 @@ class Node:
         self.node_ids: list[str] = []
         self._handlers: dict[str, tuple[Handler, Dedup | None, bool]] = {}
         self.inflight = 0  # requests whose handler has not finished
+        self.run_called = False  # the simulator refuses a file that never calls run()
         self._start_task: Callable[[Any], Any] | None = None
         self._periodic: list[tuple[float, Callable[[], Any]]] = []
         self._pending: dict[int, asyncio.Future[Message]] = {}
@@ -407,6 +408,7 @@ class Node:
 
         Inside the simulator this returns at once: the simulator drives the node.
         """
+        self.run_called = True
         if self._host is not None or ADOPT.get() is not None:
             return
         from distlab.node.stdio import serve

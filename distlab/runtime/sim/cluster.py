@@ -225,6 +225,12 @@ class SimCluster(Wire):
             )
         if len(adopted) > 1:
             raise SimulationAbort(f"node {node_id}: {self.bin_path.name} created {len(adopted)} Nodes; one per file")
+        if not adopted[0].run_called:  # as a process it would exit before reading a message
+            raise SimulationAbort(
+                f"node {node_id}: {self.bin_path.name} never calls node.run(): as a real process "
+                "(or under Maelstrom) it would exit at once without answering; end the file with "
+                "`if __name__ == \"__main__\": node.run()`"
+            )
         slot.node = adopted[0]
         slot.node.attach(host)
         slot.log(f"[distlab] started (incarnation {inc.number})")
