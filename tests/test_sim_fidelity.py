@@ -136,9 +136,11 @@ def test_a_relative_path_is_refused_and_an_absolute_one_opens(tmp_path: Path) ->
     for line in ("open('state.json', 'w')", "import io\nio.open('state.json')",
                  "from pathlib import Path\nPath('state.json').write_text('{}')",
                  "import os\nos.open('state.json', os.O_RDONLY)", "import os\nos.listdir()",
-                 "import os\nos.replace('/tmp/x', 'state.json')"):
+                 "import os\nos.replace('/tmp/x', 'state.json')",
+                 "import os\nopen(os.path.join(os.getcwd(), 'state.json'))",
+                 "from pathlib import Path\n(Path.cwd() / 'state.json').read_text()"):
         node = _Node(tmp_path)
-        with pytest.raises(SimulationAbort, match="the relative path"):
+        with pytest.raises(SimulationAbort, match="the relative path|the working directory"):
             node.run(line)
         assert "node.storage" in node.aborted[0]
 

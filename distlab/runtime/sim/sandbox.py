@@ -14,8 +14,8 @@ owner by ``hash(key)`` would agree, and a design that breaks on a real cluster
 simulated clock through ``datetime``, ``time.localtime`` and the rest; ``uuid``
 and ``secrets`` draw from its seeded randomness, so a replay repeats them. What
 cannot be made per node is refused with one line: opening a file by a relative
-path (each process has its own working directory, the simulator one for all),
-and starting processes or signal alarms.
+path or asking for the working directory (each process has its own, the
+simulator one for all), and starting processes, thread pools or signal alarms.
 """
 
 from __future__ import annotations
@@ -445,6 +445,9 @@ class Sandbox:
             setattr(mod, name, opener(getattr(os, name), paths=2))
         mod.listdir = lambda path=".": opener(os.listdir)(path)
         mod.scandir = lambda path=".": opener(os.scandir)(path)
+        mod.getcwd = mod.getcwdb = self._refuser(
+            "asked for the working directory", "keep durable state in node.storage, or build absolute paths "
+            "from __file__", why="which simulated nodes share where processes each have their own")
         mod.chdir = self._refuser("called os.chdir()", "every simulated node shares one working directory: "
                                   "build absolute paths, e.g. from __file__")
         for name in ("system", "popen", "fork", "forkpty", "posix_spawn", "posix_spawnp", "spawnv", "spawnve",
@@ -454,9 +457,9 @@ class Sandbox:
                 setattr(mod, name, self._refuser(f"called os.{name}()", _PROCESSES))
         return mod
 
-    def _refuser(self, what: str, instead: str) -> Callable[..., Any]:
+    def _refuser(self, what: str, instead: str, **why: str) -> Callable[..., Any]:
         def refuse(*args: Any, **kwargs: Any) -> Any:
-            raise self.forbid(what, instead)
+            raise self.forbid(what, instead, **why)
 
         return refuse
 
@@ -598,6 +601,10 @@ class Sandbox:
             def open(self, *args: Any, **kwargs: Any) -> Any:
                 sandbox._check_path(self)
                 return super().open(*args, **kwargs)
+
+            @classmethod
+            def cwd(cls) -> Any:
+                return sandbox.proxies["os"].getcwd()
 
         Path.__name__ = Path.__qualname__ = type(pathlib.Path()).__name__
         mod.Path = Path
