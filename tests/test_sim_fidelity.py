@@ -119,9 +119,10 @@ def test_sdk_class_attributes_stay_in_their_node(tmp_path: Path) -> None:
 
 
 def test_entropy_is_seeded(tmp_path: Path) -> None:
-    source = ("import uuid, secrets, os\n"
+    source = ("import uuid, secrets, os, random\n"
+              "own = random.Random().random(); random.seed(); reseeded = random.random()\n"
               "with open('/dev/urandom', 'rb') as f: raw = f.read(8)\n"
-              "got = (uuid.uuid4(), uuid.uuid1(), secrets.token_hex(), os.getrandom(4), raw)\n")
+              "got = (uuid.uuid4(), uuid.uuid1(), secrets.token_hex(), os.getrandom(4), raw, own, reseeded)\n")
     got = [_Node(tmp_path, seed=s).run(source)["got"] for s in (1, 1, 2)]
     assert got[0] == got[1] != got[2]
     assert got[0][0].version == 4 and got[0][1].version == 1

@@ -350,6 +350,17 @@ class Sandbox:
             def __init__(self, x: Any = None) -> None:
                 super().__init__(seed_source.getrandbits(64))
 
+        class Random(_random.Random):
+            """``random.Random()`` with no seed (and ``.seed()``): seeded from the node's
+            randomness instead of the OS's entropy, so a replay draws the same numbers."""
+
+            def seed(self, a: Any = None, version: int = 2) -> None:
+                super().seed(seed_source.getrandbits(64) if a is None else a, version)
+
+        def seed(a: Any = None, version: int = 2) -> None:
+            inst.seed(inst.getrandbits(64) if a is None else a, version)
+
+        mod.Random, mod.seed = Random, seed
         mod.SystemRandom = SystemRandom
         mod._inst = inst
         return mod
