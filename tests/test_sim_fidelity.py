@@ -153,6 +153,9 @@ def test_a_relative_path_is_refused_and_an_absolute_one_opens(tmp_path: Path) ->
     "import multiprocessing\nmultiprocessing.Process(target=print).start()",
     "import signal\nsignal.alarm(1)",
     "import os\nos.chdir('/')",
+    "import sys\nsys.stdin.readline()",
+    "import sys\nfor line in sys.stdin: pass",
+    "import sys\nsys.stdin.buffer.read(1)",
     "from concurrent.futures import ThreadPoolExecutor\nThreadPoolExecutor(1)",
     "import concurrent.futures\nconcurrent.futures.ProcessPoolExecutor()",
 ])

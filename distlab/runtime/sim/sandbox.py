@@ -420,6 +420,7 @@ class Sandbox:
         mod.argv = list(self.argv)  # the node's own command line: --bin PATH ARGS...
         mod.exit = self._exit
         mod.modules = dict(sys.modules)  # `sys.modules[...] = x` stays in this node; __main__ is its own
+        mod.stdin = _NoStdin(self)
         return mod
 
     def _os_module(self) -> types.ModuleType:
@@ -721,6 +722,30 @@ class _SeededStream:
 
     def __exit__(self, *exc: object) -> None:
         pass
+
+
+class _NoStdin:
+    """A simulated node's sys.stdin: reading it would block the whole simulator on the
+    harness's own stdin (as a process, stdin carries the protocol, which the SDK reads)."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self._sandbox = sandbox
+
+    def _refuse(self, *args: Any) -> Any:
+        raise self._sandbox.forbid("read sys.stdin", "messages arrive through handlers")
+
+    read = readline = readlines = __next__ = _refuse
+
+    def __iter__(self) -> _NoStdin:
+        self._refuse()
+        return self
+
+    @property
+    def buffer(self) -> _NoStdin:
+        return self
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(sys.stdin, name)
 
 
 _PROCESSES = "a simulated node is one module in the simulator's process; run it with --mode process to use processes"
