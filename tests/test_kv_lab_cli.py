@@ -48,13 +48,13 @@ def test_bad_arguments_are_one_line_errors(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1 and "missing.py" in proc.stderr
     proc = kv_lab("--bin", NODE_PATH, "--list", cwd=tmp_path)
-    assert proc.returncode == 0 and len(proc.stdout.split()) == 23
+    assert proc.returncode == 0 and len(proc.stdout.split()) == 28
 
 
 def test_the_whole_lab_passes_on_kvraft_as_shipped(tmp_path: Path) -> None:
     proc = kv_lab("--bin", NODE_PATH, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "23 scenarios: 23 pass" in proc.stdout
+    assert "28 scenarios: 28 pass" in proc.stdout
 
 
 def test_seed_offset_changes_the_schedule(tmp_path: Path) -> None:
