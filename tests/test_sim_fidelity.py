@@ -63,9 +63,10 @@ def test_ids_unique_per_process_pass_and_replay(tmp_path: Path, how: str) -> Non
 class _Node:
     def __init__(self, tmp_path: Path, node_id: str = "n0", seed: int = 1, now: float = 12.5) -> None:
         self.aborted: list[str] = []
+        self.logged: list[str] = []
         self.path = tmp_path / "node.py"
         self.sandbox = Sandbox(self.path, node_id, wall_clock=lambda: now, monotonic=lambda: now,
-                               rng=random.Random(seed), abort=self.aborted.append, log=lambda text: None)
+                               rng=random.Random(seed), abort=self.aborted.append, log=self.logged.append)
 
     def run(self, source: str) -> dict[str, Any]:
         return self.sandbox.load(compile(source, str(self.path), "exec")).__dict__
@@ -182,3 +183,12 @@ def test_exit_handlers_never_run(tmp_path: Path) -> None:
     before = atexit._ncallbacks()
     _Node(tmp_path).run("import atexit\natexit.register(print, 'bye')\n")
     assert atexit._ncallbacks() == before
+
+
+def test_stdout_and_stderr_go_to_the_node_log(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # as a process the SDK sends stdout to stderr, the node's log; not to the harness's terminal
+    node = _Node(tmp_path)
+    node.run("import sys\nsys.stdout.write('a\\n')\nprint('b', file=sys.stderr)\nprint('c')\n"
+             "sys.stderr.write('d'); sys.stderr.flush()\n")
+    assert node.logged == ["a", "b", "c", "d"]
+    assert capsys.readouterr() == ("", "")

@@ -275,7 +275,7 @@ class Sandbox:
 
     # ----- replaced builtins --------------------------------------------------------------
     def _print(self, *args: Any, sep: str | None = " ", end: str | None = "\n", file: Any = None, flush: bool = False) -> None:
-        if file is None or file is sys.stdout or file is sys.stderr:
+        if file is None or file.__class__ is _LogWriter or file is sys.stdout or file is sys.stderr:
             text = (sep if sep is not None else " ").join(str(a) for a in args)
             self._log(text)
         else:
@@ -421,6 +421,8 @@ class Sandbox:
         mod.exit = self._exit
         mod.modules = dict(sys.modules)  # `sys.modules[...] = x` stays in this node; __main__ is its own
         mod.stdin = _NoStdin(self)
+        # as a process the SDK points stdout at stderr, the node's log: so here both go to its log
+        mod.stdout = mod.stderr = _LogWriter(self._log)
         return mod
 
     def _os_module(self) -> types.ModuleType:
@@ -722,6 +724,32 @@ class _SeededStream:
 
     def __exit__(self, *exc: object) -> None:
         pass
+
+
+class _LogWriter:
+    """A simulated node's sys.stdout and sys.stderr: whole lines go to the node's log."""
+
+    def __init__(self, log: Callable[[str], None]) -> None:
+        self._log = log
+        self._partial = ""
+
+    def write(self, text: str) -> int:
+        lines = (self._partial + text).split("\n")
+        self._partial = lines.pop()
+        for line in lines:
+            self._log(line)
+        return len(text)
+
+    def flush(self) -> None:
+        if self._partial:
+            self._log(self._partial)
+            self._partial = ""
+
+    def isatty(self) -> bool:
+        return False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(sys.stderr, name)
 
 
 class _NoStdin:
