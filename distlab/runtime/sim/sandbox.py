@@ -558,6 +558,9 @@ class Sandbox:
         mod = self._copy(uuid)
         rng, wall = self._rng, self._wall
         last = [0]
+        # a random 48-bit node with the multicast bit set, as RFC 4122 allows instead of the
+        # MAC address: this machine's MAC would make a replay elsewhere differ
+        host = int.from_bytes(hashlib.blake2b(self._salt, digest_size=6).digest(), "big") | 0x010000000000
 
         def uuid4() -> uuid.UUID:
             return uuid.UUID(bytes=rng.randbytes(16), version=4)
@@ -569,7 +572,7 @@ class Sandbox:
             last[0] = stamp
             seq = rng.getrandbits(14) if clock_seq is None else clock_seq
             return uuid.UUID(fields=(stamp & 0xFFFFFFFF, (stamp >> 32) & 0xFFFF, (stamp >> 48) & 0x0FFF,
-                                     (seq >> 8) & 0x3F, seq & 0xFF, uuid.getnode() if node is None else node),
+                                     (seq >> 8) & 0x3F, seq & 0xFF, host if node is None else node),
                              version=1)
 
         mod.uuid1, mod.uuid4 = uuid1, uuid4
