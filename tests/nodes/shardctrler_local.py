@@ -29,3 +29,7 @@ def move(msg):
 @node.on("query")
 def query(msg):
     return {"type": "query_ok", "config": to_wire(ctl.query(msg.body["num"]))}
+
+
+if __name__ == "__main__":
+    node.run()
