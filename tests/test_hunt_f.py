@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from distlab.tracks.catalogue import load
-from distlab.tracks.verify import verify_task
+from tests.hunted import check_hunted
 
 HUNTED: dict[str, list[str]] = {
     "elector/gossip-at-scale": ["any_mention"],
@@ -28,11 +27,4 @@ HUNTED: dict[str, list[str]] = {
 
 @pytest.mark.parametrize("task_id", sorted(HUNTED))
 def test_hunted_mistakes_are_caught_and_reference_passes(task_id: str) -> None:
-    task = load().task(task_id)
-    assert task is not None, task_id
-    names = {m.file.stem for m in task.mutants}
-    missing = [n for n in HUNTED[task_id] if n not in names]
-    assert not missing, f"{task_id} lost its mutants {missing}"
-    verdict = verify_task(task)
-    assert verdict.reference_ok, verdict.problems
-    assert verdict.ok, verdict.problems
+    check_hunted(task_id, HUNTED[task_id])
